@@ -1,0 +1,272 @@
+//! gateway.toml in two stages: [`raw`] is the file as written, [`Config`] the checked runtime
+//! form (pointers parsed, operations compiled, secrets interpolated and hashed). Every error
+//! names the key and its line:col.
+
+pub mod error;
+pub mod interpolate;
+pub mod raw;
+
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_spanned::Spanned;
+use sha2::{Digest, Sha256};
+
+use crate::downstream::auth::DownstreamAuth;
+use crate::downstream::client::DownstreamSettings;
+use crate::downstream::endpoints::{DeleteMode, Endpoints};
+use crate::mapping::ResourceMapping;
+use crate::scim::catalog;
+pub use error::ConfigError;
+use error::Source;
+use raw::RawConfig;
+
+/// The checked configuration the gateway runs on.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub auth: ClientAuthConfig,
+    pub downstream: DownstreamSettings,
+    pub users: ResourceConfig,
+}
+
+/// `[server]`, with defaults applied.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// Path prefix of the SCIM endpoints, without a trailing slash.
+    pub base_path: String,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+/// The bearer tokens SCIM clients may present, as SHA-256 digests only.
+#[derive(Clone, Default)]
+pub struct ClientAuthConfig {
+    pub bearer_sha256: Vec<[u8; 32]>,
+}
+
+impl std::fmt::Debug for ClientAuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ClientAuthConfig({} bearer token digests)",
+            self.bearer_sha256.len()
+        )
+    }
+}
+
+/// One resource type: its downstream operations and its attribute mapping.
+#[derive(Debug, Clone)]
+pub struct ResourceConfig {
+    pub endpoints: Endpoints,
+    pub mapping: ResourceMapping,
+}
+
+impl Config {
+    /// Reads and checks a gateway.toml, interpolating `${ENV}` from the process environment.
+    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&path.display().to_string(), &text, &interpolate::from_env)
+    }
+
+    /// Checks gateway.toml text; `env` resolves `${NAME}` references.
+    pub fn parse(
+        file: &str,
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let src = Source { file, text };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, column) = src.line_col(e.span().map_or(0, |s| s.start));
+            ConfigError::Syntax {
+                file: file.to_owned(),
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })?;
+        let interp = |key: &str, v: &Spanned<String>| {
+            interpolate::interpolate(v.get_ref(), env)
+                .map_err(|e| src.invalid(v.span(), key, e.to_string()))
+        };
+        let server = compile_server(&raw, &src)?;
+        let auth = compile_client_auth(&raw, &src, &interp)?;
+        let downstream = compile_downstream(&raw, &src, &interp)?;
+        let endpoints = Endpoints::compile("users", &raw.users, &src)?;
+        let mapping = ResourceMapping::compile("users", &raw.users, catalog::user_schema(), &src)?;
+        if endpoints.delete == DeleteMode::Deactivate
+            && !mapping
+                .rules
+                .iter()
+                .any(|r| r.target.attr == "active" && r.written_field().is_some())
+        {
+            return Err(src.invalid(
+                raw.users.delete.span(),
+                "users.delete",
+                "deactivate needs a writable rule for `active`",
+            ));
+        }
+        Ok(Self {
+            server,
+            auth,
+            downstream,
+            users: ResourceConfig { endpoints, mapping },
+        })
+    }
+}
+
+fn compile_server(raw: &RawConfig, src: &Source) -> Result<ServerConfig, ConfigError> {
+    let s = &raw.server;
+    let listen = match &s.listen {
+        Some(l) => l.get_ref().parse().map_err(|e| {
+            src.invalid(
+                l.span(),
+                "server.listen",
+                format!("{e}: write host:port, e.g. 0.0.0.0:8080"),
+            )
+        })?,
+        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+    };
+    let base_path = match &s.base_path {
+        Some(p) => {
+            let path = p.get_ref().trim_end_matches('/');
+            if !path.starts_with('/') {
+                return Err(src.invalid(
+                    p.span(),
+                    "server.base_path",
+                    "starts with '/', e.g. /scim/v2",
+                ));
+            }
+            path.to_owned()
+        }
+        None => "/scim/v2".to_owned(),
+    };
+    Ok(ServerConfig {
+        listen,
+        base_path,
+        max_body_bytes: s
+            .max_body_bytes
+            .as_ref()
+            .map_or(1024 * 1024, |b| *b.get_ref() as usize),
+        request_timeout: Duration::from_millis(
+            s.request_timeout_ms
+                .as_ref()
+                .map_or(30_000, |t| *t.get_ref()),
+        ),
+    })
+}
+
+type Interp<'a> = dyn Fn(&str, &Spanned<String>) -> Result<String, ConfigError> + 'a;
+
+fn compile_client_auth(
+    raw: &RawConfig,
+    src: &Source,
+    interp: &Interp,
+) -> Result<ClientAuthConfig, ConfigError> {
+    let mut digests = Vec::new();
+    for h in &raw.auth.bearer_sha256 {
+        let bytes = hex::decode(h.get_ref().trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or_else(|| {
+                src.invalid(
+                    h.span(),
+                    "auth.bearer_sha256",
+                    "expected 64 hex digits (a SHA-256 digest)",
+                )
+            })?;
+        digests.push(bytes);
+    }
+    for t in &raw.auth.bearer {
+        let token = interp("auth.bearer", t)?;
+        if token.len() < 16 {
+            return Err(src.invalid(
+                t.span(),
+                "auth.bearer",
+                "a bearer token needs at least 16 characters",
+            ));
+        }
+        digests.push(Sha256::digest(token.as_bytes()).into());
+    }
+    if digests.is_empty() {
+        return Err(src.invalid(
+            0..0,
+            "auth",
+            "no way to authenticate SCIM clients: add auth.bearer_sha256 or auth.bearer",
+        ));
+    }
+    Ok(ClientAuthConfig {
+        bearer_sha256: digests,
+    })
+}
+
+fn compile_downstream(
+    raw: &RawConfig,
+    src: &Source,
+    interp: &Interp,
+) -> Result<DownstreamSettings, ConfigError> {
+    let d = &raw.downstream;
+    let base = interp("downstream.base_url", &d.base_url)?;
+    let base_url = reqwest::Url::parse(&base)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| {
+            src.invalid(
+                d.base_url.span(),
+                "downstream.base_url",
+                "expected an http(s) URL",
+            )
+        })?;
+    let auth = match &d.auth {
+        None => DownstreamAuth::None,
+        Some(a) => {
+            let span = a.span();
+            let a = a.get_ref();
+            let value = |s: &Option<String>| {
+                s.as_ref()
+                    .map(|v| interp("downstream.auth", &Spanned::new(span.clone(), v.clone())))
+                    .transpose()
+            };
+            match (
+                value(&a.header)?,
+                value(&a.value)?,
+                value(&a.bearer)?,
+                value(&a.username)?,
+                value(&a.password)?,
+            ) {
+                (Some(name), Some(value), None, None, None) => {
+                    DownstreamAuth::Header { name, value }
+                }
+                (None, None, Some(token), None, None) => DownstreamAuth::Bearer(token),
+                (None, None, None, Some(username), Some(password)) => {
+                    DownstreamAuth::Basic { username, password }
+                }
+                _ => {
+                    return Err(src.invalid(
+                        span,
+                        "downstream.auth",
+                        "give { header, value }, { bearer } or { username, password }",
+                    ));
+                }
+            }
+        }
+    };
+    let headers = d
+        .headers
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), interp(&format!("downstream.headers.{k}"), v)?)))
+        .collect::<Result<_, ConfigError>>()?;
+    Ok(DownstreamSettings {
+        base_url,
+        auth,
+        timeout: Duration::from_millis(d.timeout_ms.as_ref().map_or(10_000, |t| *t.get_ref())),
+        headers,
+    })
+}

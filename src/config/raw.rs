@@ -1,0 +1,176 @@
+//! The first stage of gateway.toml: the file as written, deserialized with spans so that every
+//! later error can name the key and its line:col. Nothing here is validated beyond its TOML type.
+
+use std::collections::BTreeMap;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_spanned::Spanned;
+
+/// The whole gateway.toml as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub auth: RawAuth,
+    pub downstream: RawDownstream,
+    pub users: RawResource,
+}
+
+/// `[server]`: where and how the SCIM side listens.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// Socket address, e.g. `0.0.0.0:8080`.
+    pub listen: Option<Spanned<String>>,
+    /// Path prefix of the SCIM endpoints; `/scim/v2` when absent.
+    pub base_path: Option<Spanned<String>>,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: Option<Spanned<u64>>,
+    /// The longest a SCIM request may take end to end, in milliseconds.
+    pub request_timeout_ms: Option<Spanned<u64>>,
+}
+
+/// `[auth]`: how SCIM clients (Entra ID, Okta) prove who they are.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// SHA-256 digests (hex) of accepted bearer tokens: the file never holds a token.
+    #[serde(default)]
+    pub bearer_sha256: Vec<Spanned<String>>,
+    /// Accepted bearer tokens given through `${ENV}` interpolation; hashed when loaded.
+    #[serde(default)]
+    pub bearer: Vec<Spanned<String>>,
+}
+
+/// `[downstream]`: the proprietary API the gateway translates to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDownstream {
+    pub base_url: Spanned<String>,
+    pub auth: Option<Spanned<RawDownstreamAuth>>,
+    /// Per-call timeout, in milliseconds.
+    pub timeout_ms: Option<Spanned<u64>>,
+    /// Extra headers sent with every call (values may use `${ENV}`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, Spanned<String>>,
+}
+
+/// `downstream.auth`: one of `{ header, value }`, `{ bearer }` or `{ username, password }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDownstreamAuth {
+    pub header: Option<String>,
+    pub value: Option<String>,
+    pub bearer: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+/// `[users]`: the downstream operations and attribute rules of one SCIM resource type.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResource {
+    pub create: Spanned<String>,
+    pub read: Spanned<String>,
+    pub update: Spanned<String>,
+    /// A `DELETE /path/{id}` call, or `deactivate` to keep the record and clear `active`.
+    pub delete: Spanned<String>,
+    pub list: Spanned<RawList>,
+    /// JSON pointer to the downstream id inside a downstream object.
+    pub id: Spanned<String>,
+    /// JSON pointer under which single objects are wrapped, e.g. `/account`.
+    pub envelope: Option<Spanned<String>>,
+    /// Filter push-down: `"userName eq" = "email"` sends `?email=<value>` downstream.
+    #[serde(default)]
+    pub search: IndexMap<String, Spanned<String>>,
+    /// SCIM attribute path -> downstream JSON pointer or rule table, in file order (where two
+    /// rules write one field, the later one's value wins).
+    #[serde(default)]
+    pub attributes: IndexMap<String, Spanned<RawRule>>,
+    /// Downstream JSON pointer -> constant, or template of SCIM paths, set on every write.
+    #[serde(default)]
+    pub downstream_fields: IndexMap<String, Spanned<toml::Value>>,
+}
+
+/// `[users.list]`: how to list and page through downstream records.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawList {
+    pub request: Spanned<String>,
+    /// JSON pointer to the array of records in a list response (`""` for a bare array).
+    pub items: Spanned<String>,
+    /// JSON pointer to the total count, when the API gives one.
+    pub total: Option<Spanned<String>>,
+    /// `page`, `offset`, `cursor`, `next_link` or `none`.
+    pub paging: Option<Spanned<String>>,
+    pub page_param: Option<String>,
+    pub size_param: Option<String>,
+    pub first_page: Option<u64>,
+    pub offset_param: Option<String>,
+    pub limit_param: Option<String>,
+    pub cursor_param: Option<String>,
+    /// JSON pointer to the next cursor (cursor paging) or next URL (next_link paging).
+    pub next: Option<Spanned<String>>,
+    /// The largest page the API serves.
+    pub max_page_size: Option<u64>,
+    /// The most records the gateway reads to answer one filter it cannot push down.
+    pub max_scan: Option<u64>,
+}
+
+/// One attribute rule: a bare JSON pointer, or a table of options.
+#[derive(Debug)]
+pub enum RawRule {
+    Pointer(String),
+    Table(Box<RawRuleTable>),
+}
+
+/// The table form of an attribute rule.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawRuleTable {
+    /// Downstream JSON pointer.
+    pub path: Option<String>,
+    /// SCIM value -> downstream value (the reverse is derived).
+    pub map: Option<IndexMap<String, toml::Value>>,
+    /// Extra downstream value -> SCIM value entries for reading only.
+    pub map_read: Option<IndexMap<String, toml::Value>>,
+    /// Sent downstream when the SCIM request has no value.
+    pub default: Option<toml::Value>,
+    /// A fixed SCIM value, read-only (no downstream field).
+    pub constant: Option<toml::Value>,
+    /// `{/first_name} {/last_name}`: a read-only SCIM value built from downstream fields.
+    pub template: Option<String>,
+    /// `read_write` (default), `read_only` or `write_only`.
+    pub direction: Option<String>,
+    /// `lower` or `upper`: case applied to values sent downstream.
+    pub case: Option<String>,
+    /// Joins a multi-valued SCIM attribute into one downstream string (and splits it back).
+    pub separator: Option<String>,
+    /// JSON type of the downstream field: `string`, `integer`, `number` or `boolean`.
+    pub downstream_type: Option<String>,
+    /// The SCIM client must send this attribute on create and replace.
+    pub required: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for RawRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RuleVisitor;
+        impl<'de> serde::de::Visitor<'de> for RuleVisitor {
+            type Value = RawRule;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON pointer string such as \"/email\" or a rule table")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawRule, E> {
+                Ok(RawRule::Pointer(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<RawRule, A::Error> {
+                RawRuleTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|t| RawRule::Table(Box::new(t)))
+            }
+        }
+        deserializer.deserialize_any(RuleVisitor)
+    }
+}

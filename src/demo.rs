@@ -1,0 +1,97 @@
+//! `scim-gateway demo`: the sample legacy API and the gateway in front of it, in one process,
+//! configured by the bundled gateway.toml, with a fresh Secret Token printed once.
+
+use std::net::SocketAddr;
+
+use tokio::net::TcpListener;
+
+use crate::auth::generate_token;
+use crate::config::Config;
+use crate::{legacy, server};
+
+/// The example gateway.toml shipped at the top of the repository.
+pub const EXAMPLE_CONFIG: &str = include_str!("../gateway.toml");
+
+/// Resolves when the process gets Ctrl-C (or the signal cannot be watched).
+pub async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        tracing::warn!("cannot watch Ctrl-C; stop the process another way");
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Runs the demo until Ctrl-C.
+pub async fn run(listen: SocketAddr) -> Result<(), String> {
+    let api_key = generate_token().map_err(|e| format!("no randomness for a key: {e}"))?;
+    let token = generate_token().map_err(|e| format!("no randomness for a token: {e}"))?;
+    let legacy_listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("cannot listen for the sample API: {e}"))?;
+    let legacy_addr = legacy_listener.local_addr().map_err(|e| e.to_string())?;
+    let gateway_listener = match TcpListener::bind(listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("{listen} is not available ({e}); taking a free port");
+            TcpListener::bind(SocketAddr::new(listen.ip(), 0))
+                .await
+                .map_err(|e| format!("cannot listen for the gateway: {e}"))?
+        }
+    };
+    let gateway_addr = gateway_listener.local_addr().map_err(|e| e.to_string())?;
+    let legacy_url = format!("http://{legacy_addr}");
+    let env = |name: &str| match name {
+        "LEGACY_URL" => Some(legacy_url.clone()),
+        "LEGACY_API_KEY" => Some(api_key.clone()),
+        "SCIM_TOKEN" => Some(token.clone()),
+        other => std::env::var(other).ok(),
+    };
+    let config =
+        Config::parse("gateway.toml (bundled)", EXAMPLE_CONFIG, &env).map_err(|e| e.to_string())?;
+    let app = server::app(&config).map_err(|e| e.to_string())?;
+
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    let mut legacy_stop = stopped.clone();
+    let legacy_task = tokio::spawn(legacy::serve(
+        legacy_listener,
+        legacy::LegacyApi::new(api_key.clone()),
+        async move {
+            let _ = legacy_stop.changed().await;
+        },
+    ));
+    let mut gateway_stop = stopped;
+    let gateway_task = tokio::spawn(server::serve(gateway_listener, app, async move {
+        let _ = gateway_stop.changed().await;
+    }));
+
+    let tenant_url = format!("http://{gateway_addr}{}", config.server.base_path);
+    println!("{}", banner(&tenant_url, &token, &legacy_url));
+    ctrl_c().await;
+    println!("stopping...");
+    let _ = stop.send(());
+    for task in [legacy_task, gateway_task] {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e.to_string()),
+            Err(e) => return Err(format!("a server task failed: {e}")),
+        }
+    }
+    Ok(())
+}
+
+fn banner(tenant_url: &str, token: &str, legacy_url: &str) -> String {
+    let user = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann.lee@example.com","name":{"givenName":"Ann","familyName":"Lee"},"emails":[{"value":"ann.lee@example.com","type":"work","primary":true}],"active":true}"#;
+    format!(
+        "scim-gateway demo is running\n\
+         \n  Tenant URL:    {tenant_url}\
+         \n  Secret Token:  {token}\
+         \n                 (shown once: it exists only in this process)\
+         \n  Sample legacy API behind it: {legacy_url}/api/v1/accounts\
+         \n\nTry it:\
+         \n  curl -s -H 'Authorization: Bearer {token}' '{tenant_url}/Users'\
+         \n  curl -s -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/scim+json' \\\
+         \n       -d '{user}' '{tenant_url}/Users'\
+         \n\nIn Entra ID: Enterprise application > Provisioning > Admin Credentials: paste the Tenant\
+         \nURL and Secret Token (the URL must be reachable from Microsoft: put it behind HTTPS).\
+         \n\nCtrl-C stops the demo."
+    )
+}

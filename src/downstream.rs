@@ -1,0 +1,23 @@
+//! The client side of the gateway: calls to the proprietary API that gateway.toml describes,
+//! with its credentials, paging style and error shapes mapped onto SCIM's.
+
+pub mod auth;
+pub mod client;
+pub mod endpoints;
+pub mod error;
+pub mod operation;
+pub mod paging;
+pub mod records;
+
+pub use error::DownstreamError;
+
+use serde_json::Value;
+
+/// An id or cursor as text: downstream ids may be numbers or strings.
+pub fn transform_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,255 @@
+//! The records of one resource type downstream: create, read, update, delete and list through
+//! the operations gateway.toml describes, with envelopes unwrapped and pages walked.
+
+use reqwest::Url;
+use serde_json::{Map, Value};
+
+use super::client::DownstreamClient;
+use super::endpoints::Endpoints;
+use super::error::DownstreamError;
+use super::operation::Operation;
+use super::paging::Paging;
+use super::transform_id;
+
+/// A window of downstream records and the total, when known.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub records: Vec<Value>,
+    pub total: Option<u64>,
+}
+
+/// One resource type's records behind the downstream API.
+#[derive(Debug, Clone)]
+pub struct RecordApi {
+    pub client: DownstreamClient,
+    pub endpoints: Endpoints,
+}
+
+impl RecordApi {
+    /// The downstream id of a record, as text.
+    pub fn id_of(&self, record: &Value) -> Result<String, DownstreamError> {
+        self.endpoints
+            .id
+            .get(record)
+            .and_then(transform_id)
+            .ok_or_else(|| {
+                DownstreamError::BadResponse(format!(
+                    "record has no id at {} (check `id` in gateway.toml)",
+                    self.endpoints.id
+                ))
+            })
+    }
+
+    fn wrap(&self, record: Value) -> Value {
+        match &self.endpoints.envelope {
+            Some(p) => {
+                let mut doc = Value::Object(Map::new());
+                p.set(&mut doc, record);
+                doc
+            }
+            None => record,
+        }
+    }
+
+    fn unwrap(&self, body: Option<Value>, op: &Operation) -> Result<Value, DownstreamError> {
+        let body = body.ok_or_else(|| {
+            DownstreamError::BadResponse(format!("{} {} answered no body", op.method, op.path))
+        })?;
+        match &self.endpoints.envelope {
+            Some(p) => p.get(&body).cloned().ok_or_else(|| {
+                DownstreamError::BadResponse(format!(
+                    "{} {} answered without {p} (check `envelope`)",
+                    op.method, op.path
+                ))
+            }),
+            None => Ok(body),
+        }
+    }
+
+    async fn call(
+        &self,
+        op: &Operation,
+        id: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<Option<Value>, DownstreamError> {
+        let url = op.url(self.client.base_url(), id)?;
+        let body = body.map(|b| self.wrap(b));
+        self.client
+            .send(
+                op.method.clone(),
+                url,
+                body.as_ref(),
+                id.unwrap_or("record"),
+            )
+            .await
+    }
+
+    /// Creates a record; returns it as the API stored it.
+    pub async fn create(&self, record: Value) -> Result<Value, DownstreamError> {
+        let op = &self.endpoints.create;
+        let body = self.call(op, None, Some(record)).await?;
+        self.unwrap(body, op)
+    }
+
+    /// Reads one record.
+    pub async fn get(&self, id: &str) -> Result<Value, DownstreamError> {
+        let op = &self.endpoints.read;
+        let body = self.call(op, Some(id), None).await?;
+        self.unwrap(body, op)
+    }
+
+    /// Updates a record; returns it as stored, reading it back when the API answers no body.
+    pub async fn update(&self, id: &str, record: Value) -> Result<Value, DownstreamError> {
+        let op = &self.endpoints.update;
+        match self.call(op, Some(id), Some(record)).await? {
+            Some(body) => self.unwrap(Some(body), op),
+            None => self.get(id).await,
+        }
+    }
+
+    /// Deletes a record with the configured delete call.
+    pub async fn delete(&self, op: &Operation, id: &str) -> Result<(), DownstreamError> {
+        self.call(op, Some(id), None).await.map(|_| ())
+    }
+
+    /// Lists records, optionally searched by one query parameter. `window` is the 0-based
+    /// offset and count wanted; `None` reads everything. Reading stops at `max_scan` records
+    /// with [`DownstreamError::TooMany`].
+    pub async fn list(
+        &self,
+        search: Option<&(String, String)>,
+        window: Option<(u64, u64)>,
+    ) -> Result<Listing, DownstreamError> {
+        let spec = &self.endpoints.list;
+        let (offset, count) = window.unwrap_or((0, u64::MAX));
+        let size = spec.max_page_size;
+        let mut listing = Listing::default();
+        // Position (0-based index of the first record of the next page) and the page cursor.
+        let mut position = match spec.paging {
+            Paging::Page { .. } | Paging::Offset { .. } => offset - offset % size,
+            _ => 0,
+        };
+        let mut scanned = 0u64;
+        let mut cursor: Option<String> = None;
+        let mut next_url: Option<Url> = None;
+        loop {
+            let mut url = match &next_url {
+                Some(u) => u.clone(),
+                None => spec.request.url(self.client.base_url(), None)?,
+            };
+            {
+                let mut q = url.query_pairs_mut();
+                if next_url.is_none()
+                    && let Some((param, value)) = search
+                {
+                    q.append_pair(param, value);
+                }
+                match &spec.paging {
+                    Paging::None => {}
+                    Paging::Page {
+                        page,
+                        size: s,
+                        first,
+                    } => {
+                        q.append_pair(page, &(position / size + first).to_string());
+                        q.append_pair(s, &size.to_string());
+                    }
+                    Paging::Offset { offset: o, limit } => {
+                        q.append_pair(o, &position.to_string());
+                        q.append_pair(limit, &size.to_string());
+                    }
+                    Paging::Cursor {
+                        cursor: c, size: s, ..
+                    } => {
+                        if let Some(s) = s {
+                            q.append_pair(s, &size.to_string());
+                        }
+                        if let Some(cur) = &cursor {
+                            q.append_pair(c, cur);
+                        }
+                    }
+                    Paging::NextLink { size: s, .. } => {
+                        if let (Some(s), None) = (s, &next_url) {
+                            q.append_pair(s, &size.to_string());
+                        }
+                    }
+                }
+            }
+            let body = self
+                .client
+                .send(spec.request.method.clone(), url, None, "list")
+                .await?
+                .unwrap_or(Value::Null);
+            let items = match spec.items.get(&body) {
+                Some(Value::Array(items)) => items.clone(),
+                _ => {
+                    return Err(DownstreamError::BadResponse(format!(
+                        "list response has no array at {:?} (check list.items)",
+                        spec.items.to_string()
+                    )));
+                }
+            };
+            if listing.total.is_none() {
+                listing.total = spec
+                    .total
+                    .as_ref()
+                    .and_then(|p| p.get(&body))
+                    .and_then(|t| t.as_u64().or_else(|| t.as_str()?.parse().ok()));
+            }
+            let fetched = items.len() as u64;
+            scanned += fetched;
+            for item in items {
+                if position >= offset && (listing.records.len() as u64) < count {
+                    listing.records.push(item);
+                }
+                position += 1;
+            }
+            let have_window = listing.records.len() as u64 >= count;
+            let exhausted = fetched == 0
+                || listing.total.is_some_and(|t| position >= t)
+                || match &spec.paging {
+                    Paging::None => true,
+                    Paging::Page { .. } | Paging::Offset { .. } => fetched < size,
+                    Paging::Cursor { next, .. } => {
+                        cursor = next.get(&body).and_then(transform_id);
+                        cursor.is_none()
+                    }
+                    Paging::NextLink { next, .. } => {
+                        next_url = next
+                            .get(&body)
+                            .and_then(Value::as_str)
+                            .map(|link| self.same_origin_link(link))
+                            .transpose()?;
+                        next_url.is_none()
+                    }
+                };
+            if exhausted {
+                if listing.total.is_none() {
+                    listing.total = Some(position);
+                }
+                return Ok(listing);
+            }
+            if have_window && listing.total.is_some() {
+                return Ok(listing);
+            }
+            if scanned >= spec.max_scan {
+                return Err(DownstreamError::TooMany(spec.max_scan));
+            }
+        }
+    }
+
+    /// A next-page link, resolved against the base URL; a link to another origin is refused
+    /// so the downstream credentials never leave for a host gateway.toml does not name.
+    fn same_origin_link(&self, link: &str) -> Result<Url, DownstreamError> {
+        let base = self.client.base_url();
+        let url = base
+            .join(link)
+            .map_err(|e| DownstreamError::BadResponse(format!("bad next link {link:?}: {e}")))?;
+        if url.origin() != base.origin() {
+            return Err(DownstreamError::BadResponse(format!(
+                "next link {url} leaves the configured downstream"
+            )));
+        }
+        Ok(url)
+    }
+}

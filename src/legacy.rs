@@ -1,0 +1,103 @@
+//! The bundled sample legacy user API: a deliberately non-SCIM REST service
+//! (integer ids, `{"account": …}` envelopes, page/per_page paging) that the
+//! gateway's demo and tests proxy to. It also offers test controls to count
+//! requests and to simulate a failing or slow downstream.
+
+mod account;
+mod control;
+mod error;
+mod input;
+mod routes;
+mod store;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use control::RequestCounts;
+
+use control::Control;
+use store::Store;
+
+/// Shared state behind every handler of the sample API.
+struct State {
+    api_key: String,
+    store: Store,
+    control: Control,
+}
+
+/// The sample legacy API: an in-memory account store with its HTTP routes.
+///
+/// Cloning is cheap and every clone shares the same data, so a test can keep a
+/// handle to inspect or steer the API while it is being served.
+#[derive(Clone)]
+pub struct LegacyApi {
+    state: Arc<State>,
+}
+
+impl LegacyApi {
+    /// Creates an empty API that accepts requests carrying `X-Api-Key: <api_key>`.
+    pub fn new(api_key: impl Into<String>) -> Self {
+        Self {
+            state: Arc::new(State {
+                api_key: api_key.into(),
+                store: Store::default(),
+                control: Control::default(),
+            }),
+        }
+    }
+
+    /// Returns the router serving every `/api/v1` route, with this API's state attached.
+    pub fn router(&self) -> axum::Router {
+        routes::router(Arc::clone(&self.state))
+    }
+
+    /// Snapshot of all accounts, ordered by id, as the JSON the API returns for each.
+    pub fn accounts(&self) -> Vec<serde_json::Value> {
+        self.state
+            .store
+            .all()
+            .iter()
+            .map(account::Account::to_json)
+            .collect()
+    }
+
+    /// Counts of the requests received so far, by HTTP method (every request
+    /// that reached the router, including rejected and failed ones).
+    pub fn request_count(&self) -> RequestCounts {
+        self.state.control.counts()
+    }
+
+    /// Sets every request counter back to zero.
+    pub fn reset_request_count(&self) {
+        self.state.control.reset_counts();
+    }
+
+    /// Makes the next `n` requests answer 500 `internal` without touching any
+    /// data (replaces any previous setting; 0 disables).
+    pub fn fail_next(&self, n: usize) {
+        self.state.control.fail_next(n);
+    }
+
+    /// Delays every request by `d` before it is handled (`Duration::ZERO`
+    /// disables). A client that gives up during the delay leaves no change behind.
+    pub fn set_delay(&self, d: Duration) {
+        self.state.control.set_delay(d);
+    }
+}
+
+/// Serves the API on a bound listener until `shutdown` resolves, then stops
+/// gracefully (in-flight requests finish).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    api: LegacyApi,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "sample legacy API listening");
+    }
+    axum::serve(listener, api.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,15 @@
+//! scim-gateway: a reverse proxy that adds SCIM 2.0 (RFC 7643/7644) to a product whose user
+//! API is proprietary, configured by gateway.toml alone. See DESIGN.md for the request flow.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod cache;
+pub mod config;
+pub mod demo;
+pub mod downstream;
+pub mod legacy;
+pub mod mapping;
+pub mod scim;
+pub mod server;
+pub mod service;

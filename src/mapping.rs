@@ -1,0 +1,328 @@
+//! The declarative mapping between a SCIM resource and a downstream record, compiled from the
+//! `[users]` rules of gateway.toml. Pure functions: no I/O, so every rule is testable alone.
+
+mod compile;
+pub mod pointer;
+pub mod rule;
+pub mod target;
+pub mod template;
+pub mod transform;
+
+#[cfg(test)]
+mod tests;
+
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use crate::scim::filter::{CompValue, CompareOp, Filter};
+use crate::scim::schema::{AttributeDef, Mutability, ResourceSchema, Returned};
+use pointer::JsonPointer;
+use rule::{AttributeRule, Direction};
+use target::ScimTarget;
+use template::Template;
+
+/// Why a SCIM resource cannot be turned into a downstream record: always the client's input.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum MappingError {
+    #[error("{attribute}: value {value:?} is not one of {}", allowed.join(", "))]
+    UnmappedValue {
+        attribute: String,
+        value: String,
+        allowed: Vec<String>,
+    },
+    #[error("{attribute}: expected {expected}, got {value:?}")]
+    WrongType {
+        attribute: String,
+        expected: &'static str,
+        value: String,
+    },
+    #[error("required attribute {0} is missing")]
+    Required(String),
+}
+
+/// A downstream field the gateway sets on every write: a constant or a template of SCIM paths.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Constant(Value),
+    Template(Template, Vec<(String, ScimTarget)>),
+}
+
+/// A downstream search parameter that a SCIM filter term can be pushed down to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchParam {
+    pub target: ScimTarget,
+    pub op: CompareOp,
+    pub param: String,
+}
+
+/// The compiled mapping of one resource type.
+#[derive(Debug, Clone)]
+pub struct ResourceMapping {
+    pub rules: Vec<AttributeRule>,
+    pub fields: Vec<(JsonPointer, FieldValue)>,
+    pub search: Vec<SearchParam>,
+    /// The catalog schema the rules were resolved against.
+    pub catalog: ResourceSchema,
+}
+
+impl ResourceMapping {
+    /// The SCIM attributes of a downstream record (without `id`, `meta` and `schemas`).
+    pub fn to_scim(&self, record: &Value) -> Value {
+        let mut resource = Value::Object(Map::new());
+        for rule in &self.rules {
+            if let Some(v) = rule.read(record) {
+                rule.target.set(&mut resource, v);
+            }
+        }
+        resource
+    }
+
+    /// The schema URNs a resource uses: the core one, then each extension it has values for.
+    pub fn schemas_of(&self, resource: &Value) -> Vec<Value> {
+        std::iter::once(&self.catalog.core)
+            .chain(
+                self.catalog
+                    .extensions
+                    .iter()
+                    .filter(|e| resource.get(&e.id).is_some()),
+            )
+            .map(|s| Value::String(s.id.clone()))
+            .collect()
+    }
+
+    /// The downstream body that creates this resource.
+    pub fn to_downstream_create(&self, resource: &Value) -> Result<Value, MappingError> {
+        self.check_required(resource)?;
+        let mut body = Value::Object(Map::new());
+        for rule in &self.rules {
+            if let (Some(field), Some(v)) = (rule.written_field(), rule.write(resource)?) {
+                field.set(&mut body, v);
+            }
+        }
+        self.set_fields(&mut body, resource);
+        Ok(body)
+    }
+
+    /// The downstream record after replacing the resource: `current` with every written field
+    /// set from `resource` (cleared where the resource has no value), so that fields the
+    /// mapping does not know survive a full-object PUT.
+    pub fn to_downstream_replace(
+        &self,
+        resource: &Value,
+        current: &Value,
+    ) -> Result<Value, MappingError> {
+        self.check_required(resource)?;
+        let mut body = current.clone();
+        let mut values: Vec<(&JsonPointer, Value)> = Vec::new();
+        for rule in &self.rules {
+            let Some(field) = rule.written_field() else {
+                continue;
+            };
+            let value = rule.write(resource)?;
+            match values.iter_mut().find(|(f, _)| *f == field) {
+                Some((_, slot)) => {
+                    if let Some(v) = value {
+                        *slot = v;
+                    }
+                }
+                None => values.push((field, value.unwrap_or(Value::Null))),
+            }
+        }
+        for (field, v) in values {
+            field.set(&mut body, v);
+        }
+        self.set_fields(&mut body, resource);
+        Ok(body)
+    }
+
+    /// The downstream fields that differ between two versions of a resource, for APIs updated
+    /// by PATCH: a rule counts as changed when its downstream value changed, and a cleared
+    /// value is sent as null.
+    pub fn changed_fields(&self, old: &Value, new: &Value) -> Result<Value, MappingError> {
+        self.check_required(new)?;
+        let mut body = Value::Object(Map::new());
+        for rule in &self.rules {
+            let Some(field) = rule.written_field() else {
+                continue;
+            };
+            let after = rule.write(new)?;
+            if rule.write(old).ok().flatten() != after {
+                field.set(&mut body, after.unwrap_or(Value::Null));
+            }
+        }
+        for (field, value) in &self.fields {
+            if let FieldValue::Template(..) = value {
+                let after = render_field(value, new);
+                if render_field(value, old) != after {
+                    field.set(&mut body, after);
+                }
+            }
+        }
+        Ok(body)
+    }
+
+    fn set_fields(&self, body: &mut Value, resource: &Value) {
+        for (field, value) in &self.fields {
+            field.set(body, render_field(value, resource));
+        }
+    }
+
+    fn check_required(&self, resource: &Value) -> Result<(), MappingError> {
+        for rule in &self.rules {
+            let required = rule.required || rule.target.leaf.required && rule.target.sub.is_none();
+            if required
+                && rule.written_field().is_some()
+                && rule.default.is_none()
+                && rule.target.get(resource).is_none_or(is_empty)
+            {
+                return Err(MappingError::Required(rule.target.display_name()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The downstream query parameter and value for a filter that is, or has at its top an
+    /// `and` with, a term the API can search on. The gateway still applies the whole filter
+    /// to what comes back, so a looser downstream search is harmless.
+    pub fn push_down(&self, filter: &Filter) -> Option<(String, String)> {
+        match filter {
+            Filter::And(a, b) => self.push_down(a).or_else(|| self.push_down(b)),
+            Filter::Compare(path, op, CompValue::Str(value)) => {
+                let key = path_key(path);
+                let param = self
+                    .search
+                    .iter()
+                    .find(|s| s.op == *op && s.target.display_name().eq_ignore_ascii_case(&key))?;
+                let mut probe = Value::Object(Map::new());
+                param.target.set(&mut probe, Value::String(value.clone()));
+                let rule = self
+                    .rules
+                    .iter()
+                    .find(|r| r.target == param.target && r.written_field().is_some());
+                let sent = match rule {
+                    Some(r) => r.write(&probe).ok().flatten()?,
+                    None => Value::String(value.clone()),
+                };
+                Some((param.param.clone(), transform::text_of(&sent)))
+            }
+            Filter::ValuePath(outer, inner) => {
+                let (attr, sub, op, value) = match inner.as_ref() {
+                    Filter::Compare(p, op, v) => (outer, p, op, v),
+                    _ => return None,
+                };
+                let flat = crate::scim::path::AttrPath {
+                    urn: attr.urn.clone(),
+                    name: attr.name.clone(),
+                    sub: Some(sub.name.clone()),
+                };
+                self.push_down(&Filter::Compare(flat, *op, value.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The catalog schema cut down to what the rules map, with the mutability the rules give:
+    /// what `/Schemas` advertises, so clients only send what reaches the downstream.
+    pub fn advertised_schema(&self) -> ResourceSchema {
+        let mut schema = ResourceSchema {
+            core: self.catalog.core.clone(),
+            extensions: self.catalog.extensions.clone(),
+        };
+        for s in std::iter::once(&mut schema.core).chain(schema.extensions.iter_mut()) {
+            let urn = (s.id != self.catalog.core.id).then(|| s.id.clone());
+            s.attributes = s
+                .attributes
+                .iter()
+                .filter_map(|a| self.advertise(urn.as_deref(), a))
+                .collect();
+        }
+        schema.extensions.retain(|e| !e.attributes.is_empty());
+        schema
+    }
+
+    fn advertise(&self, urn: Option<&str>, attr: &AttributeDef) -> Option<AttributeDef> {
+        let rules: Vec<&AttributeRule> = self
+            .rules
+            .iter()
+            .filter(|r| r.target.urn.as_deref() == urn && r.target.attr == attr.name)
+            .collect();
+        if rules.is_empty() {
+            return None;
+        }
+        let mut def = attr.clone();
+        let mut used: Vec<&str> = Vec::new();
+        for r in &rules {
+            used.extend(r.target.sub.as_deref());
+            used.extend(r.target.selector.iter().map(|(k, _)| k.as_str()));
+        }
+        if !def.sub_attributes.is_empty()
+            && rules
+                .iter()
+                .any(|r| r.target.sub.is_some() || !r.target.selector.is_empty())
+        {
+            def.sub_attributes
+                .retain(|s| used.iter().any(|u| *u == s.name));
+        }
+        let restrict = |def: &mut AttributeDef, dir: Direction| match dir {
+            Direction::ReadOnly => def.mutability = Mutability::ReadOnly,
+            Direction::WriteOnly => {
+                def.mutability = Mutability::WriteOnly;
+                def.returned = Returned::Never;
+            }
+            Direction::ReadWrite => {}
+        };
+        if rules.iter().all(|r| r.direction == rules[0].direction) {
+            restrict(&mut def, rules[0].direction);
+        }
+        for r in &rules {
+            if let Some(sub) = &r.target.sub
+                && let Some(s) = def.sub_attributes.iter_mut().find(|s| &s.name == sub)
+            {
+                restrict(s, r.direction);
+            }
+        }
+        Some(def)
+    }
+
+    /// The definition of an attribute the mapping knows, for filters and sorting.
+    pub fn attribute(&self, urn: Option<&str>, name: &str) -> Option<&AttributeDef> {
+        self.catalog.attribute(urn, name)
+    }
+}
+
+fn render_field(value: &FieldValue, resource: &Value) -> Value {
+    match value {
+        FieldValue::Constant(v) => v.clone(),
+        FieldValue::Template(t, targets) => t
+            .render(&|name| {
+                targets
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .and_then(|(_, target)| target.get(resource))
+                    .filter(|v| !v.is_null())
+                    .map(transform::text_of)
+            })
+            .map_or(Value::Null, Value::String),
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn path_key(path: &crate::scim::path::AttrPath) -> String {
+    let mut key = match &path.urn {
+        Some(urn) => format!("{urn}:{}", path.name),
+        None => path.name.clone(),
+    };
+    if let Some(sub) = &path.sub {
+        key.push('.');
+        key.push_str(sub);
+    }
+    key
+}

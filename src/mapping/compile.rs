@@ -1,0 +1,201 @@
+//! Compiles the `[users]` attribute rules, downstream fields and search parameters of
+//! gateway.toml into a [`ResourceMapping`], with errors that name the key and its line:col.
+
+use serde_json::Value;
+
+use super::pointer::JsonPointer;
+use super::rule::{AttributeRule, Direction, Source};
+use super::target::ScimTarget;
+use super::template::Template;
+use super::transform::{Case, DownstreamType, ValueMap};
+use super::{FieldValue, ResourceMapping, SearchParam};
+use crate::config::error::{ConfigError, Source as ConfigSource};
+use crate::config::raw::{RawResource, RawRule, RawRuleTable};
+use crate::scim::filter::CompareOp;
+use crate::scim::schema::{Mutability, ResourceSchema};
+
+impl ResourceMapping {
+    /// Compiles the rules of `raw` against the catalog schema of the resource type.
+    pub fn compile(
+        section: &str,
+        raw: &RawResource,
+        catalog: ResourceSchema,
+        src: &ConfigSource,
+    ) -> Result<Self, ConfigError> {
+        let mut rules = Vec::new();
+        for (key, spanned) in &raw.attributes {
+            let name = format!("{section}.attributes.{key:?}");
+            let err = |m: String| src.invalid(spanned.span(), &name, m);
+            let target = ScimTarget::resolve(key, &catalog).map_err(err)?;
+            rules.push(compile_rule(target, spanned.get_ref()).map_err(err)?);
+        }
+        let mut fields = Vec::new();
+        for (key, spanned) in &raw.downstream_fields {
+            let name = format!("{section}.downstream_fields.{key:?}");
+            let err = |m: String| src.invalid(spanned.span(), &name, m);
+            let pointer: JsonPointer = key.parse().map_err(|e| err(format!("{e}")))?;
+            fields.push((
+                pointer,
+                compile_field(spanned.get_ref(), &catalog).map_err(err)?,
+            ));
+        }
+        let mut search = Vec::new();
+        for (key, spanned) in &raw.search {
+            let name = format!("{section}.search.{key:?}");
+            let err = |m: String| src.invalid(spanned.span(), &name, m);
+            let (path, op) = key.trim().rsplit_once(char::is_whitespace).ok_or_else(|| {
+                err("write the key as \"<attribute> <op>\", e.g. \"userName eq\"".into())
+            })?;
+            let op = parse_op(op).ok_or_else(|| err(format!("unknown operator {op:?}")))?;
+            let target = ScimTarget::resolve(path.trim(), &catalog).map_err(err)?;
+            search.push(SearchParam {
+                target,
+                op,
+                param: spanned.get_ref().clone(),
+            });
+        }
+        if !rules
+            .iter()
+            .any(|r| r.target.attr == "userName" && r.target.urn.is_none())
+            && catalog.core.id.ends_with(":User")
+        {
+            return Err(src.invalid(
+                0..0,
+                &format!("{section}.attributes"),
+                "map userName: SCIM clients find users by it",
+            ));
+        }
+        Ok(Self {
+            rules,
+            fields,
+            search,
+            catalog,
+        })
+    }
+}
+
+fn parse_op(op: &str) -> Option<CompareOp> {
+    Some(match op.to_ascii_lowercase().as_str() {
+        "eq" => CompareOp::Eq,
+        "ne" => CompareOp::Ne,
+        "co" => CompareOp::Co,
+        "sw" => CompareOp::Sw,
+        "ew" => CompareOp::Ew,
+        "gt" => CompareOp::Gt,
+        "ge" => CompareOp::Ge,
+        "lt" => CompareOp::Lt,
+        "le" => CompareOp::Le,
+        _ => return None,
+    })
+}
+
+fn json(v: &toml::Value) -> Result<Value, String> {
+    serde_json::to_value(v).map_err(|e| format!("cannot use this value: {e}"))
+}
+
+fn compile_rule(target: ScimTarget, raw: &RawRule) -> Result<AttributeRule, String> {
+    let table = match raw {
+        RawRule::Pointer(p) => RawRuleTable {
+            path: Some(p.clone()),
+            ..RawRuleTable::default()
+        },
+        RawRule::Table(t) => (**t).clone(),
+    };
+    let source = match (&table.path, &table.template, &table.constant) {
+        (Some(p), None, None) => Source::Field(p.parse().map_err(|e| format!("path: {e}"))?),
+        (None, Some(t), None) => {
+            let template = Template::parse(t).map_err(|e| format!("template: {e}"))?;
+            for f in template.fields() {
+                f.parse::<JsonPointer>()
+                    .map_err(|e| format!("template placeholder {{{f}}}: {e}"))?;
+            }
+            Source::Template(template)
+        }
+        (None, None, Some(c)) => Source::Constant(json(c)?),
+        _ => return Err("give exactly one of path, template or constant".into()),
+    };
+    let mut direction = match table.direction.as_deref() {
+        None | Some("read_write") => Direction::ReadWrite,
+        Some("read_only") => Direction::ReadOnly,
+        Some("write_only") => Direction::WriteOnly,
+        Some(other) => {
+            return Err(format!(
+                "direction {other:?}: use read_write, read_only or write_only"
+            ));
+        }
+    };
+    if !matches!(source, Source::Field(_)) || target.leaf.mutability == Mutability::ReadOnly {
+        if direction == Direction::WriteOnly {
+            return Err(
+                "a template, a constant or a read-only attribute cannot be write_only".into(),
+            );
+        }
+        direction = Direction::ReadOnly;
+    }
+    let value_map = match &table.map {
+        Some(m) => {
+            let entries = m
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), json(v)?)))
+                .collect::<Result<Vec<_>, String>>()?;
+            let extra = table
+                .map_read
+                .iter()
+                .flatten()
+                .map(|(k, v)| Ok((k.clone(), json(v)?)))
+                .collect::<Result<Vec<_>, String>>()?;
+            Some(ValueMap::new(entries, extra))
+        }
+        None if table.map_read.is_some() => return Err("map_read needs a map".into()),
+        None => None,
+    };
+    let case = match table.case.as_deref() {
+        None => None,
+        Some("lower") => Some(Case::Lower),
+        Some("upper") => Some(Case::Upper),
+        Some(other) => return Err(format!("case {other:?}: use lower or upper")),
+    };
+    let downstream_type = match table.downstream_type.as_deref() {
+        None => None,
+        Some("string") => Some(DownstreamType::String),
+        Some("integer") => Some(DownstreamType::Integer),
+        Some("number") => Some(DownstreamType::Number),
+        Some("boolean") => Some(DownstreamType::Boolean),
+        Some(other) => {
+            return Err(format!(
+                "downstream_type {other:?}: use string, integer, number or boolean"
+            ));
+        }
+    };
+    if table.separator.is_some() && !(target.attr_def.multi_valued && target.sub.is_none()) {
+        return Err("separator joins a multi-valued attribute: use it on one".into());
+    }
+    Ok(AttributeRule {
+        target,
+        source,
+        direction,
+        value_map,
+        default: table.default.as_ref().map(json).transpose()?,
+        case,
+        separator: table.separator,
+        downstream_type,
+        required: table.required.unwrap_or(false),
+    })
+}
+
+fn compile_field(raw: &toml::Value, catalog: &ResourceSchema) -> Result<FieldValue, String> {
+    let toml::Value::String(text) = raw else {
+        return Ok(FieldValue::Constant(json(raw)?));
+    };
+    let template = Template::parse(text).map_err(|e| e.to_string())?;
+    if template.is_constant() {
+        return Ok(FieldValue::Constant(Value::String(
+            text.replace("{{", "{").replace("}}", "}"),
+        )));
+    }
+    let targets = template
+        .fields()
+        .map(|f| Ok((f.to_owned(), ScimTarget::resolve(f, catalog)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(FieldValue::Template(template, targets))
+}

@@ -1,0 +1,42 @@
+//! The RFC 7643 §8.7.1 schema catalog (User and the enterprise User extension), embedded in the binary:
+//! the attribute characteristics rules are resolved against and `/Schemas` is cut from.
+
+use super::schema::{ResourceSchema, SchemaDef};
+
+const USER: &str = include_str!("schemas/user.json");
+const ENTERPRISE_USER: &str = include_str!("schemas/enterprise_user.json");
+
+/// URN of the core User schema.
+pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// URN of the enterprise User extension.
+pub const ENTERPRISE_USER_URN: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+fn parse(json: &str) -> SchemaDef {
+    // The catalog is compiled in and covered by tests: failing here is a build defect.
+    serde_json::from_str(json).expect("embedded RFC 7643 schema is valid")
+}
+
+/// The User resource type's schemas: core User plus the enterprise extension.
+pub fn user_schema() -> ResourceSchema {
+    ResourceSchema {
+        core: parse(USER),
+        extensions: vec![parse(ENTERPRISE_USER)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_schemas_parse_with_the_rfc_characteristics() {
+        let user = user_schema();
+        let user_name = user.attribute(None, "USERNAME").unwrap();
+        assert!(user_name.required && !user_name.case_exact);
+        assert_eq!(user.core.id, USER_URN);
+        assert!(
+            user.attribute(Some(ENTERPRISE_USER_URN), "manager")
+                .is_some()
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! SCIM filters (RFC 7644 §3.4.2.2): the AST, its canonical text form, parsing, validation
+//! against a schema and evaluation over resource JSON.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::path::{AttrPath, SyntaxError};
+
+pub(crate) mod datetime;
+mod eval;
+pub(crate) mod parser;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use eval::{matches, matches_value};
+pub use parser::{MAX_COMPARISONS, MAX_DEPTH};
+pub use validate::{validate, validate_value_filter};
+
+/// A comparison operator (RFC 7644 §3.4.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CompareOp {
+    Eq,
+    Ne,
+    Co,
+    Sw,
+    Ew,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+/// A comparison literal (RFC 7644 §3.4.2.2 `compValue`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CompValue {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    Str(String),
+}
+
+/// A filter expression (RFC 7644 §3.4.2.2 `FILTER`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    Present(AttrPath),
+    Compare(AttrPath, CompareOp, CompValue),
+    /// `attrPath "[" valFilter "]"`: the inner filter's paths are relative to the complex attribute.
+    ValuePath(AttrPath, Box<Filter>),
+    And(Box<Filter>, Box<Filter>),
+    Or(Box<Filter>, Box<Filter>),
+    Not(Box<Filter>),
+}
+
+/// Why a filter was rejected; the HTTP layer answers 400 with scimType `invalidFilter`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FilterError {
+    /// The text does not follow the RFC 7644 §3.4.2.2 grammar; `offset` is a byte offset.
+    #[error("{message}")]
+    Syntax { offset: usize, message: String },
+    /// The filter names an attribute the resource type does not have.
+    #[error(
+        "unknown attribute '{attribute}' in filter; use an attribute defined in the resource's schemas"
+    )]
+    UnknownAttribute { attribute: String },
+    /// The operator or value does not fit the attribute's type (e.g. `active gt true`).
+    #[error("{message}")]
+    Unsupported { attribute: String, message: String },
+}
+
+impl From<SyntaxError> for FilterError {
+    fn from(e: SyntaxError) -> Self {
+        FilterError::Syntax {
+            offset: e.offset,
+            message: e.message,
+        }
+    }
+}
+
+impl CompareOp {
+    /// The operator's keyword as written in filters (lowercase).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "eq",
+            CompareOp::Ne => "ne",
+            CompareOp::Co => "co",
+            CompareOp::Sw => "sw",
+            CompareOp::Ew => "ew",
+            CompareOp::Gt => "gt",
+            CompareOp::Ge => "ge",
+            CompareOp::Lt => "lt",
+            CompareOp::Le => "le",
+        }
+    }
+
+    /// The operator for a keyword, case-insensitively (RFC 7644 §3.4.2.2); `pr` is not one.
+    pub fn from_keyword(word: &str) -> Option<CompareOp> {
+        const ALL: [CompareOp; 9] = [
+            CompareOp::Eq,
+            CompareOp::Ne,
+            CompareOp::Co,
+            CompareOp::Sw,
+            CompareOp::Ew,
+            CompareOp::Gt,
+            CompareOp::Ge,
+            CompareOp::Lt,
+            CompareOp::Le,
+        ];
+        ALL.into_iter()
+            .find(|op| op.as_str().eq_ignore_ascii_case(word))
+    }
+
+    /// Whether the operator orders values (`gt`, `ge`, `lt`, `le`).
+    pub fn is_ordering(self) -> bool {
+        matches!(
+            self,
+            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+        )
+    }
+
+    /// Whether the operator is a substring test (`co`, `sw`, `ew`).
+    pub fn is_substring(self) -> bool {
+        matches!(self, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
+    }
+}
+
+impl fmt::Display for CompareOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for CompValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CompValue::Null => f.write_str("null"),
+            CompValue::Bool(b) => write!(f, "{b}"),
+            CompValue::Number(n) => write!(f, "{n}"),
+            CompValue::Str(s) => {
+                let quoted = serde_json::to_string(s).map_err(|_| fmt::Error)?;
+                f.write_str(&quoted)
+            }
+        }
+    }
+}
+
+/// Binding strength used by [`Filter`]'s `Display` to place only the parentheses needed.
+const PREC_OR: u8 = 0;
+const PREC_AND: u8 = 1;
+const PREC_ATOM: u8 = 2;
+
+impl Filter {
+    /// Writes `self`, parenthesized when it binds more loosely than `min` requires. `and` and
+    /// `or` are left-associative, so a right operand of the same operator is parenthesized.
+    fn write_prec(&self, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {
+        let own = match self {
+            Filter::Or(..) => PREC_OR,
+            Filter::And(..) => PREC_AND,
+            _ => PREC_ATOM,
+        };
+        if own < min {
+            f.write_str("(")?;
+            self.write_prec(f, PREC_OR)?;
+            return f.write_str(")");
+        }
+        match self {
+            Filter::Present(p) => write!(f, "{p} pr"),
+            Filter::Compare(p, op, v) => write!(f, "{p} {op} {v}"),
+            Filter::ValuePath(p, inner) => {
+                write!(f, "{p}[")?;
+                inner.write_prec(f, PREC_OR)?;
+                f.write_str("]")
+            }
+            Filter::And(a, b) => {
+                a.write_prec(f, PREC_AND)?;
+                f.write_str(" and ")?;
+                b.write_prec(f, PREC_ATOM)
+            }
+            Filter::Or(a, b) => {
+                a.write_prec(f, PREC_OR)?;
+                f.write_str(" or ")?;
+                b.write_prec(f, PREC_AND)
+            }
+            Filter::Not(inner) => {
+                f.write_str("not (")?;
+                inner.write_prec(f, PREC_OR)?;
+                f.write_str(")")
+            }
+        }
+    }
+}
+
+/// The canonical text form: lowercase keywords, single spaces, JSON string literals and only
+/// the parentheses precedence requires, so that parsing it yields the same AST.
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_prec(f, PREC_OR)
+    }
+}
+
+impl FromStr for Filter {
+    type Err = FilterError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        parser::parse_filter(s)
+    }
+}

@@ -1,0 +1,102 @@
+//! The SCIM PATCH engine (RFC 7644 §3.5.2): parses a `PatchOp` request and applies it to a
+//! resource's JSON atomically, tolerating the request shapes Microsoft Entra ID sends.
+
+use serde_json::Value;
+
+use super::path::{PatchPath, PathError};
+
+mod apply;
+mod request;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+pub use apply::apply;
+
+/// The `schemas` URN a PATCH body must carry (RFC 7644 §3.5.2).
+pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A PATCH operation's kind (RFC 7644 §3.5.2 `op`), parsed case-insensitively because Entra ID
+/// sends `"Add"`, `"Replace"` and `"Remove"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PatchOpKind {
+    Add,
+    Replace,
+    Remove,
+}
+
+/// One PATCH operation. `path` is `None` when the value is an object of attribute paths;
+/// `value` is `None` only for `remove`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOperation {
+    pub op: PatchOpKind,
+    pub path: Option<PatchPath>,
+    pub value: Option<Value>,
+}
+
+/// A parsed `PatchOp` request body (RFC 7644 §3.5.2), applied in order by [`apply`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchRequest {
+    pub operations: Vec<PatchOperation>,
+}
+
+/// Why a PATCH failed; each variant is one SCIM `scimType` (RFC 7644 §3.12), answered with 400.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatchError {
+    /// The body is not a well-formed `PatchOp` message.
+    #[error("{0}")]
+    InvalidSyntax(String),
+    /// A path is malformed or names an attribute the resource does not have.
+    #[error("{0}")]
+    InvalidPath(String),
+    /// The value filter of a path is malformed or unsupported (RFC 7644 §3.12 lists
+    /// `invalidFilter` for PATCH path filters).
+    #[error("{0}")]
+    InvalidFilter(String),
+    /// A value is missing, of the wrong type, or would unassign a required attribute.
+    #[error("{0}")]
+    InvalidValue(String),
+    /// The path selects nothing and the operation needs a target.
+    #[error("{0}")]
+    NoTarget(String),
+    /// The operation would change a read-only, or an already set immutable, attribute.
+    #[error("{0}")]
+    Mutability(String),
+}
+
+impl PatchError {
+    /// The SCIM `scimType` for the error response (RFC 7644 §3.12 table 9).
+    pub fn scim_type(&self) -> &'static str {
+        match self {
+            PatchError::InvalidSyntax(_) => "invalidSyntax",
+            PatchError::InvalidPath(_) => "invalidPath",
+            PatchError::InvalidFilter(_) => "invalidFilter",
+            PatchError::InvalidValue(_) => "invalidValue",
+            PatchError::NoTarget(_) => "noTarget",
+            PatchError::Mutability(_) => "mutability",
+        }
+    }
+
+    /// The same error with `prefix` put before its message (e.g. which operation failed).
+    pub(crate) fn prefixed(self, prefix: &str) -> Self {
+        let add = |m: String| format!("{prefix}{m}");
+        match self {
+            PatchError::InvalidSyntax(m) => PatchError::InvalidSyntax(add(m)),
+            PatchError::InvalidPath(m) => PatchError::InvalidPath(add(m)),
+            PatchError::InvalidFilter(m) => PatchError::InvalidFilter(add(m)),
+            PatchError::InvalidValue(m) => PatchError::InvalidValue(add(m)),
+            PatchError::NoTarget(m) => PatchError::NoTarget(add(m)),
+            PatchError::Mutability(m) => PatchError::Mutability(add(m)),
+        }
+    }
+}
+
+impl From<PathError> for PatchError {
+    fn from(e: PathError) -> Self {
+        match e {
+            PathError::Filter(f) => PatchError::InvalidFilter(f.to_string()),
+            other => PatchError::InvalidPath(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The SCIM server: routes under the base path, the tower layers around them (request id,
+//! tracing span, deadline, bearer auth) and the listener with graceful shutdown.
+
+mod layers;
+pub mod rescue;
+mod routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use http::Request;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::auth::BearerVerifier;
+use crate::cache::MemoryCorrelations;
+use crate::config::Config;
+use crate::downstream::DownstreamError;
+use crate::downstream::client::DownstreamClient;
+use crate::downstream::records::RecordApi;
+use crate::scim::schema::ResourceSchema;
+use crate::service::users::UsersService;
+
+/// What every handler shares.
+pub struct AppState {
+    pub users: UsersService,
+    /// The schemas `/Schemas` advertises: only what the mapping maps.
+    pub advertised: ResourceSchema,
+    pub base_path: String,
+    pub scheme: &'static str,
+    pub max_body_bytes: usize,
+}
+
+/// Builds the whole HTTP application from a checked config.
+pub fn app(config: &Config) -> Result<Router, DownstreamError> {
+    let client = DownstreamClient::new(config.downstream.clone())?;
+    let users = UsersService {
+        api: RecordApi {
+            client,
+            endpoints: config.users.endpoints.clone(),
+        },
+        mapping: config.users.mapping.clone(),
+        cache: Arc::new(MemoryCorrelations::new(100_000, Duration::from_secs(30))),
+    };
+    let state = Arc::new(AppState {
+        advertised: users.mapping.advertised_schema(),
+        users,
+        base_path: config.server.base_path.clone(),
+        scheme: "http",
+        max_body_bytes: config.server.max_body_bytes,
+    });
+    let verifier = Arc::new(BearerVerifier::new(config.auth.bearer_sha256.clone()));
+    let scim = Router::new()
+        .route(
+            "/ServiceProviderConfig",
+            get(routes::service_provider_config),
+        )
+        .route("/ResourceTypes", get(routes::resource_types))
+        .route("/ResourceTypes/{id}", get(routes::resource_type))
+        .route("/Schemas", get(routes::schemas))
+        .route("/Schemas/{id}", get(routes::schema))
+        .route("/Users", get(routes::list_users).post(routes::create_user))
+        .route(
+            "/Users/{id}",
+            get(routes::get_user)
+                .put(routes::replace_user)
+                .patch(routes::patch_user)
+                .delete(routes::delete_user),
+        )
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            verifier,
+            layers::require_bearer,
+        ));
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+        let id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+    });
+    Ok(Router::new()
+        .nest(&config.server.base_path, scim)
+        .fallback(routes::not_found)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(trace)
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn_with_state(
+                    config.server.request_timeout,
+                    layers::deadline,
+                )),
+        ))
+}
+
+/// Serves `app` on `listener` (HTTP/1.1 and HTTP/2) until `shutdown` resolves, then lets
+/// in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,237 @@
+//! The SCIM endpoints under the base path: discovery and Users. Handlers only read the request
+//! and pick the service call; the service does the work and the rescue answers errors.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, StatusCode, header};
+use serde_json::Value;
+
+use super::AppState;
+use super::rescue::scim_response;
+use crate::scim::discovery;
+use crate::scim::error::{ScimError, ScimType};
+use crate::scim::list::{ListParams, Projection};
+use crate::service::{RequestContext, ServiceError};
+
+type Answer = Result<Response, ScimError>;
+
+/// The base URL of this request, for `meta.location`: the Host the client used.
+fn context(state: &AppState, headers: &HeaderMap) -> RequestContext {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    RequestContext {
+        base_url: format!("{}://{host}{}", state.scheme, state.base_path),
+    }
+}
+
+fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    query
+        .map(|q| {
+            q.split('&')
+                .filter(|p| !p.is_empty())
+                .map(|pair| {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    (decode(k), decode(v))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn decode(s: &str) -> String {
+    let spaced = s.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn ok(status: StatusCode, body: &Value) -> Response {
+    scim_response(status, body)
+}
+
+fn service(e: ServiceError) -> ScimError {
+    e.into()
+}
+
+/// Reads a JSON body within the size limit; a wrong media type, an oversized or malformed
+/// body is the client's error and named as such.
+async fn json_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Value, ScimError> {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        let media = ct.split(';').next().unwrap_or("").trim();
+        if !matches!(media, "application/scim+json" | "application/json") {
+            return Err(ScimError::new(
+                415,
+                None,
+                format!("unsupported Content-Type {media:?}: send application/scim+json"),
+            ));
+        }
+    }
+    let bytes = axum::body::to_bytes(body, state.max_body_bytes)
+        .await
+        .map_err(|_| {
+            ScimError::new(
+                413,
+                None,
+                format!("request body larger than {} bytes", state.max_body_bytes),
+            )
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ScimError::bad_request(ScimType::InvalidSyntax, format!("malformed JSON body: {e}"))
+    })
+}
+
+pub async fn service_provider_config(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> Response {
+    let ctx = context(&s, &headers);
+    ok(
+        StatusCode::OK,
+        &discovery::service_provider_config(&ctx.base_url),
+    )
+}
+
+pub async fn resource_types(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ctx = context(&s, &headers);
+    let user = discovery::user_resource_type(&ctx.base_url, &s.advertised);
+    ok(StatusCode::OK, &discovery::list_all(vec![user]))
+}
+
+pub async fn resource_type(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    if id == "User" {
+        return Ok(ok(
+            StatusCode::OK,
+            &discovery::user_resource_type(&ctx.base_url, &s.advertised),
+        ));
+    }
+    Err(ScimError::new(
+        404,
+        None,
+        format!("no resource type {id:?}"),
+    ))
+}
+
+pub async fn schemas(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let ctx = context(&s, &headers);
+    let docs = std::iter::once(&s.advertised.core)
+        .chain(&s.advertised.extensions)
+        .map(|schema| discovery::schema_document(&ctx.base_url, schema))
+        .collect();
+    ok(StatusCode::OK, &discovery::list_all(docs))
+}
+
+pub async fn schema(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    std::iter::once(&s.advertised.core)
+        .chain(&s.advertised.extensions)
+        .find(|schema| schema.id.eq_ignore_ascii_case(&id))
+        .map(|schema| {
+            ok(
+                StatusCode::OK,
+                &discovery::schema_document(&ctx.base_url, schema),
+            )
+        })
+        .ok_or_else(|| ScimError::new(404, None, format!("no schema {id:?}")))
+}
+
+pub async fn list_users(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let params =
+        ListParams::parse(&query_pairs(query.as_deref())).map_err(|e| service(e.into()))?;
+    let body = s.users.list(&ctx, &params).await.map_err(service)?;
+    Ok(ok(StatusCode::OK, &body))
+}
+
+pub async fn create_user(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Answer {
+    let ctx = context(&s, &headers);
+    let input = json_body(&s, &headers, body).await?;
+    let created = s.users.create(&ctx, &input).await.map_err(service)?;
+    let mut response = ok(StatusCode::CREATED, &created);
+    if let Some(location) = created
+        .pointer("/meta/location")
+        .and_then(Value::as_str)
+        .and_then(|l| http::HeaderValue::from_str(l).ok())
+    {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+pub async fn get_user(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let projection =
+        Projection::parse(&query_pairs(query.as_deref())).map_err(|e| service(e.into()))?;
+    let user = s.users.get(&ctx, &id, &projection).await.map_err(service)?;
+    Ok(ok(StatusCode::OK, &user))
+}
+
+pub async fn replace_user(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let input = json_body(&s, &headers, body).await?;
+    let user = s.users.replace(&ctx, &id, &input).await.map_err(service)?;
+    Ok(ok(StatusCode::OK, &user))
+}
+
+pub async fn patch_user(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let input = json_body(&s, &headers, body).await?;
+    let user = s.users.patch(&ctx, &id, &input).await.map_err(service)?;
+    Ok(ok(StatusCode::OK, &user))
+}
+
+pub async fn delete_user(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    s.users.delete(&ctx, &id).await.map_err(service)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn not_found(uri: http::Uri) -> ScimError {
+    ScimError::new(404, None, format!("no SCIM endpoint at {}", uri.path()))
+}
+
+pub async fn method_not_allowed(method: http::Method, uri: http::Uri) -> ScimError {
+    ScimError::new(
+        405,
+        None,
+        format!("{method} is not supported on {}", uri.path()),
+    )
+}

@@ -1,0 +1,10 @@
+//! Integration tests: real servers on 127.0.0.1 port 0, real HTTP between them.
+
+mod support;
+
+mod discovery;
+mod errors;
+mod fixture;
+mod list;
+mod patch;
+mod users;

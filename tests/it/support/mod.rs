@@ -1,0 +1,179 @@
+//! Shared helpers: start the sample legacy API (or another downstream) and the gateway in front
+//! of it on loopback, and speak SCIM to it.
+
+pub mod fake_downstream;
+
+use reqwest::{Method, StatusCode};
+use scim_gateway::config::Config;
+use scim_gateway::demo::EXAMPLE_CONFIG;
+use scim_gateway::legacy::{self, LegacyApi};
+use scim_gateway::server;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The token the test gateways accept.
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+const LEGACY_KEY: &str = "legacy-key-for-tests";
+
+/// A running gateway and a client for it.
+pub struct Gateway {
+    /// Tenant URL, e.g. `http://127.0.0.1:4711/scim/v2`.
+    pub base: String,
+    pub client: reqwest::Client,
+    _stop: watch::Sender<()>,
+}
+
+/// The sample legacy API and a gateway configured by the example gateway.toml.
+pub struct Stack {
+    pub legacy: LegacyApi,
+    pub gateway: Gateway,
+    _stop: watch::Sender<()>,
+}
+
+/// A shutdown future for a server task.
+fn stopper() -> (watch::Sender<()>, impl Future<Output = ()> + Send + 'static) {
+    let (tx, mut rx) = watch::channel(());
+    (tx, async move {
+        let _ = rx.changed().await;
+    })
+}
+
+/// Starts a gateway with `config_text`; `env` resolves `${NAME}` (TOKEN is `SCIM_TOKEN`).
+pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway {
+    let lookup = |name: &str| {
+        if name == "SCIM_TOKEN" {
+            return Some(TOKEN.to_owned());
+        }
+        env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+    };
+    let config = Config::parse("test.toml", config_text, &lookup).expect("test config is valid");
+    let app = server::app(&config).expect("gateway starts");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = stopper();
+    tokio::spawn(server::serve(listener, app, stopped));
+    Gateway {
+        base: format!("http://{addr}{}", config.server.base_path),
+        client: {
+            scim_gateway::downstream::client::install_crypto_provider();
+            reqwest::Client::new()
+        },
+        _stop: stop,
+    }
+}
+
+impl Stack {
+    /// The sample API behind a gateway running the example gateway.toml.
+    pub async fn start() -> Self {
+        Self::start_with(|text| text.to_owned()).await
+    }
+
+    /// Like [`Stack::start`], with the example config edited first.
+    pub async fn start_with(edit: impl FnOnce(&str) -> String) -> Self {
+        let legacy = LegacyApi::new(LEGACY_KEY);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let legacy_addr = listener.local_addr().unwrap();
+        let (stop, stopped) = stopper();
+        tokio::spawn(legacy::serve(listener, legacy.clone(), stopped));
+        let env = [
+            ("LEGACY_URL", format!("http://{legacy_addr}")),
+            ("LEGACY_API_KEY", LEGACY_KEY.to_owned()),
+        ];
+        let gateway = start_gateway(&edit(EXAMPLE_CONFIG), &env).await;
+        Self {
+            legacy,
+            gateway,
+            _stop: stop,
+        }
+    }
+
+    /// The downstream account with this email.
+    pub fn account(&self, email: &str) -> Option<Value> {
+        self.legacy
+            .accounts()
+            .into_iter()
+            .find(|a| a["email"] == json!(email))
+    }
+}
+
+impl std::ops::Deref for Stack {
+    type Target = Gateway;
+    fn deref(&self) -> &Gateway {
+        &self.gateway
+    }
+}
+
+impl Gateway {
+    /// Sends an authenticated SCIM request; returns the status and the JSON body (Null if none).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("gateway answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON answer {text:?}: {e}"))
+        };
+        (status, json)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// Creates a user and returns its SCIM resource, asserting 201.
+    pub async fn create_user(&self, user: Value) -> Value {
+        let (status, body) = self.call(Method::POST, "/Users", Some(user)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+}
+
+/// An Entra-shaped create body (core + enterprise extension).
+pub fn entra_user(user_name: &str, given: &str, family: &str) -> Value {
+    json!({
+        "schemas": [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+        ],
+        "externalId": format!("ext-{given}"),
+        "userName": user_name,
+        "active": true,
+        "displayName": format!("{given} {family}"),
+        "emails": [{"primary": true, "type": "work", "value": user_name}],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": format!("{given} {family}"), "familyName": family, "givenName": given},
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales", "employeeNumber": "E-1"}
+    })
+}
+
+/// Asserts a SCIM error body with this status and scimType.
+pub fn assert_scim_error(status: StatusCode, body: &Value, want: u16, scim_type: Option<&str>) {
+    assert_eq!(status.as_u16(), want, "{body}");
+    assert_eq!(
+        body["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
+        "{body}"
+    );
+    assert_eq!(body["status"], json!(want.to_string()), "{body}");
+    assert_eq!(body["scimType"].as_str(), scim_type, "{body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+}

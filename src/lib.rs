@@ -2,6 +2,7 @@
 //! API is proprietary, configured by gateway.toml alone. See DESIGN.md for the request flow.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod auth;
 pub mod cache;

@@ -58,15 +58,28 @@ pub enum Filter {
 pub enum FilterError {
     /// The text does not follow the RFC 7644 §3.4.2.2 grammar; `offset` is a byte offset.
     #[error("{message}")]
-    Syntax { offset: usize, message: String },
+    Syntax {
+        /// Byte offset of the problem in the filter text.
+        offset: usize,
+        /// What is wrong and how to fix it, including the offset.
+        message: String,
+    },
     /// The filter names an attribute the resource type does not have.
     #[error(
         "unknown attribute '{attribute}' in filter; use an attribute defined in the resource's schemas"
     )]
-    UnknownAttribute { attribute: String },
+    UnknownAttribute {
+        /// The attribute path as written.
+        attribute: String,
+    },
     /// The operator or value does not fit the attribute's type (e.g. `active gt true`).
     #[error("{message}")]
-    Unsupported { attribute: String, message: String },
+    Unsupported {
+        /// The attribute path as written.
+        attribute: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
 }
 
 impl From<SyntaxError> for FilterError {

@@ -30,14 +30,18 @@ pub enum PatchOpKind {
 /// `value` is `None` only for `remove`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchOperation {
+    /// What to do.
     pub op: PatchOpKind,
+    /// Where; `None` means the value's keys are the paths.
     pub path: Option<PatchPath>,
+    /// The new value(s), as sent (coerced to the schema when applied).
     pub value: Option<Value>,
 }
 
 /// A parsed `PatchOp` request body (RFC 7644 §3.5.2), applied in order by [`apply`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchRequest {
+    /// The operations, in request order.
     pub operations: Vec<PatchOperation>,
 }
 

@@ -22,13 +22,16 @@ mod tests;
 pub struct AttrPath {
     /// Schema URN prefix, e.g. `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`.
     pub urn: Option<String>,
+    /// The attribute name.
     pub name: String,
+    /// The sub-attribute after `.`, e.g. `givenName` in `name.givenName`.
     pub sub: Option<String>,
 }
 
 /// A PATCH path (RFC 7644 §3.5.2 `PATH = attrPath / valuePath [subAttr]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchPath {
+    /// The attribute (with URN and sub-attribute when no value filter follows).
     pub attr: AttrPath,
     /// The value filter of `emails[type eq "work"]`.
     pub filter: Option<Filter>,
@@ -42,7 +45,12 @@ pub struct PatchPath {
 pub enum PathError {
     /// The path text does not follow the RFC 7644 §3.10 grammar; `offset` is a byte offset.
     #[error("{message}")]
-    Syntax { offset: usize, message: String },
+    Syntax {
+        /// Byte offset of the problem in the path text.
+        offset: usize,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// The value filter inside `[...]` is malformed or names unknown sub-attributes.
     #[error(transparent)]
     Filter(#[from] FilterError),
@@ -50,13 +58,24 @@ pub enum PathError {
     #[error(
         "unknown schema '{urn}'; use the core schema URN or one of the resource type's extension URNs"
     )]
-    UnknownSchema { urn: String },
+    UnknownSchema {
+        /// The URN as written.
+        urn: String,
+    },
     /// No such attribute (or sub-attribute) in the schema.
     #[error("unknown attribute '{path}'; use an attribute defined in the resource's schemas")]
-    UnknownAttribute { path: String },
+    UnknownAttribute {
+        /// The path as written.
+        path: String,
+    },
     /// The path is well-formed but makes no sense for the attribute's definition.
     #[error("{message}")]
-    Invalid { path: String, message: String },
+    Invalid {
+        /// The path as written.
+        path: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
 }
 
 /// An [`AttrPath`] resolved against a schema, so callers get definitions (case-exactness,

@@ -12,8 +12,8 @@ use crate::downstream::endpoints::{DeleteMode, UpdateStyle};
 use crate::downstream::records::RecordApi;
 use crate::mapping::ResourceMapping;
 use crate::scim::discovery::list_response;
-use crate::scim::filter::{CompValue, CompareOp, Filter, matches};
-use crate::scim::list::{ListParams, Projection, sort};
+use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
+use crate::scim::list::{ListParamError, ListParams, Projection, sort};
 use crate::scim::patch::{PatchRequest, apply};
 use crate::scim::resource::canonicalize;
 
@@ -57,6 +57,9 @@ impl UsersService {
         params: &ListParams,
     ) -> Result<Value, ServiceError> {
         let schema = &self.mapping.catalog;
+        if let Some(filter) = &params.filter {
+            validate(filter, schema).map_err(ListParamError::Filter)?;
+        }
         let start = params.start_index;
         let (total, page) = match (&params.filter, &params.sort_by) {
             (None, None) => {

@@ -66,3 +66,20 @@ async fn resource_types_name_the_user_endpoint_and_its_extension() {
     let (status, _) = stack.get("/ResourceTypes/Group").await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn http2_clients_are_served_too() {
+    let stack = Stack::start().await;
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!("{}/ServiceProviderConfig", stack.base))
+        .bearer_auth(crate::support::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+}

@@ -137,3 +137,16 @@ async fn bad_paging_values_are_invalid_value() {
     let (status, body) = stack.get("/Users?sortOrder=sideways").await;
     assert_scim_error(status, &body, 400, Some("invalidValue"));
 }
+
+#[tokio::test]
+async fn filters_on_attributes_no_schema_has_are_invalid_filter() {
+    let stack = Stack::start().await;
+    let (status, body) = stack
+        .get("/Users?filter=favouriteColour%20eq%20%22blue%22")
+        .await;
+    assert_scim_error(status, &body, 400, Some("invalidFilter"));
+    assert!(
+        body["detail"].as_str().unwrap().contains("favouriteColour"),
+        "{body}"
+    );
+}

@@ -2,6 +2,7 @@
 
 mod support;
 
+mod cli;
 mod discovery;
 mod errors;
 mod fixture;

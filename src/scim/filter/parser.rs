@@ -357,7 +357,7 @@ impl<'s> Parser<'s> {
             }
         }
         let text = &self.src[start..i];
-        let number = serde_json::from_str::<Number>(text).map_err(|_| {
+        let number = parse_json_number(text).ok_or_else(|| {
             self.err(
                 start,
                 format!("number {text} at offset {start} is out of range; use a smaller number"),
@@ -487,6 +487,21 @@ impl<'s> Parser<'s> {
         }
         Ok(value)
     }
+}
+
+/// The value of JSON number text: an integer when it has no fraction or exponent and fits
+/// 64 bits, else the correctly rounded float (std's parser, so display/parse round-trips).
+fn parse_json_number(text: &str) -> Option<Number> {
+    let integral = !text.contains(['.', 'e', 'E']);
+    if integral {
+        if let Ok(n) = text.parse::<u64>() {
+            return Some(n.into());
+        }
+        if let Ok(n) = text.parse::<i64>() {
+            return Some(n.into());
+        }
+    }
+    text.parse::<f64>().ok().and_then(Number::from_f64)
 }
 
 /// Bytes that continue a keyword or literal word.

@@ -270,7 +270,8 @@ fn write(
         let mut touched = Vec::new();
         for item in new_items {
             let item = strip_nulls(item);
-            if !items.iter().any(|e| contains(e, &item, attr)) {
+            let empty = item.as_object().is_some_and(Map::is_empty);
+            if !empty && !items.iter().any(|e| contains(e, &item, attr)) {
                 touched.push(items.len());
                 items.push(item);
             }
@@ -403,10 +404,7 @@ fn write_filtered(
         touched.push(items.len());
         items.push(Value::Object(element));
     }
-    let may_set_primary = t.sub.is_none_or(|s| s.name == "primary");
-    if may_set_primary {
-        enforce_single_primary(&mut items, &touched);
-    }
+    enforce_single_primary(&mut items, &touched);
     *slot = Value::Array(items);
     result
 }

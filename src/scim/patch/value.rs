@@ -84,8 +84,9 @@ pub(super) fn coerce_single(
 }
 
 /// Coerces the members of a complex value to its sub-attributes, under their canonical names.
-/// Read-only sub-attributes (e.g. `manager.displayName`) are ignored, as RFC 7644 §3.5.1 has
-/// servers ignore read-only values clients send. `null` members are kept to mean "unassign".
+/// Read-only sub-attributes of a writable attribute (e.g. `manager.displayName`) are ignored,
+/// as RFC 7644 §3.5.1 has servers ignore read-only values clients send; those of a read-only
+/// attribute are kept so that changing it is reported. `null` members mean "unassign".
 fn coerce_object(
     def: &AttributeDef,
     map: &Map<String, Value>,
@@ -100,7 +101,7 @@ fn coerce_object(
                 known.join(", ")
             )));
         };
-        if sub.mutability == Mutability::ReadOnly {
+        if sub.mutability == Mutability::ReadOnly && def.mutability != Mutability::ReadOnly {
             continue;
         }
         let value = coerce_attr(sub, v, &format!("{name}.{}", sub.name))?;

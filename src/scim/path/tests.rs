@@ -1,3 +1,5 @@
+//! Unit tests for attribute and PATCH path parsing, display and schema resolution.
+
 use super::*;
 use crate::scim::filter::CompareOp;
 use crate::scim::schema::fixtures::{ENTERPRISE_URN, user_schema};

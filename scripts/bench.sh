@@ -1,0 +1,405 @@
+#!/usr/bin/env bash
+# Throughput and latency of scim-gateway against the legacy API it fronts.
+#
+# Starts the sample legacy API and the gateway on free loopback ports, seeds users through
+# the gateway, then runs each scenario with wrk twice in the same run: DIRECT against the
+# legacy API and THROUGH the gateway. Prints a comparison table on stdout; progress goes to
+# stderr. Both servers are always stopped on exit.
+#
+# Usage: scripts/bench.sh            (from any directory)
+#
+# Environment (defaults in brackets):
+#   BENCH_USERS=1000        users seeded before the runs
+#   BENCH_SECONDS=10        measured duration of each wrk run
+#   BENCH_WARMUP=2          unmeasured seconds of the same load before each measured run
+#                           (not for create, which starts on a fresh stack each time)
+#   BENCH_THREADS=2         wrk threads
+#   BENCH_CONNECTIONS=16    wrk connections
+#   BENCH_TIMEOUT=5         wrk per-request timeout, seconds
+#   BENCH_SCENARIOS="get search patch create"   subset and order of scenarios
+#   BENCH_BUILD=1           0 skips `cargo build --release` (uses the existing binary)
+#   BENCH_BUILD_TIMEOUT=1800  seconds allowed for the build
+#   BENCH_KEEP=0            1 keeps the temp dir (config, server logs, raw wrk output)
+#
+# Exit status: 0, or 2 when a scenario had non-2xx responses or socket errors (the table is
+# still printed, with those rows flagged), or 1 when the benchmark itself could not run.
+#
+# Notes on reading the figures:
+#   - wrk, the legacy API and the gateway share the machine's cores, so DIRECT runs have
+#     one process less competing for CPU than gateway runs.
+#   - The gateway caches records by id and ids by userName (moka, 30 s / 1 h), so GET by id
+#     and search by userName through the gateway are mostly answered from its cache or with
+#     a single downstream GET; PATCH reads and writes downstream.
+#   - The sample API checks email uniqueness by scanning every account, so creates slow
+#     down as the store grows; each create run therefore starts on a fresh, freshly seeded
+#     stack, and its req/s is an average over a growing store.
+set -euo pipefail
+
+script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd -- "$script_dir/.." && pwd)
+cd -- "$root"
+
+users=${BENCH_USERS:-1000}
+duration=${BENCH_SECONDS:-10}
+warmup=${BENCH_WARMUP:-2}
+threads=${BENCH_THREADS:-2}
+connections=${BENCH_CONNECTIONS:-16}
+req_timeout=${BENCH_TIMEOUT:-5}
+scenarios=${BENCH_SCENARIOS:-get search patch create}
+do_build=${BENCH_BUILD:-1}
+build_timeout=${BENCH_BUILD_TIMEOUT:-1800}
+keep=${BENCH_KEEP:-0}
+
+lua_dir="$script_dir/bench"
+bin="$root/target/release/scim-gateway"
+scim_base=/scim/v2
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() {
+    log "error: $*"
+    exit 1
+}
+
+for var in users duration warmup threads connections req_timeout build_timeout; do
+    [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a whole number, got '${!var}'"
+done
+((users >= 1)) || die "BENCH_USERS must be at least 1"
+((duration >= 1)) || die "BENCH_SECONDS must be at least 1"
+((threads >= 1 && connections >= threads)) || die "need 1 <= BENCH_THREADS <= BENCH_CONNECTIONS"
+for s in $scenarios; do
+    case $s in get | search | patch | create) ;; *) die "unknown scenario '$s' (get search patch create)" ;; esac
+done
+command -v curl >/dev/null || die "curl is required"
+
+# --- temp dir, servers and cleanup -----------------------------------------------------------
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/scim-bench.XXXXXX")
+legacy_pid=""
+gateway_pid=""
+
+stop_pid() { # pid name: TERM, up to 5 s grace, then KILL
+    local pid=$1 name=$2 i
+    [[ -n $pid ]] || return 0
+    kill -0 "$pid" 2>/dev/null || {
+        wait "$pid" 2>/dev/null || true
+        return 0
+    }
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "$name (pid $pid) did not stop on TERM, killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+stop_stack() {
+    stop_pid "$gateway_pid" gateway
+    gateway_pid=""
+    stop_pid "$legacy_pid" "legacy API"
+    legacy_pid=""
+}
+
+cleanup() {
+    local status=$?
+    trap - EXIT INT TERM
+    stop_stack
+    if ((status == 1)); then
+        for f in "$tmp"/legacy.log "$tmp"/gateway.log; do
+            [[ -s $f ]] || continue
+            log "last lines of $(basename "$f"):"
+            tail -n 20 "$f" >&2 || true
+        done
+    fi
+    if [[ $keep == 1 ]]; then
+        log "kept $tmp"
+    else
+        rm -rf -- "$tmp"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 1' INT TERM
+
+# --- build and tools ---------------------------------------------------------------------------
+
+if [[ $do_build == 1 ]]; then
+    command -v cargo >/dev/null || die "cargo is required (or set BENCH_BUILD=0)"
+    log "building release (cargo build --release, up to ${build_timeout}s)"
+    timeout "$build_timeout" cargo build --release >&2 || die "cargo build --release failed"
+fi
+[[ -x $bin ]] || die "$bin not found; build it with cargo build --release"
+
+if ! command -v wrk >/dev/null; then
+    log "wrk not found, installing it with apt-get"
+    command -v apt-get >/dev/null || die "wrk is required and apt-get is not available"
+    sudo=()
+    if (($(id -u) != 0)); then
+        command -v sudo >/dev/null || die "wrk is required; install it (apt-get install wrk) or run as root"
+        sudo=(sudo -n)
+    fi
+    timeout 300 "${sudo[@]}" apt-get update -qq >&2 || die "apt-get update failed"
+    timeout 600 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 ||
+        die "apt-get install wrk failed"
+    command -v wrk >/dev/null || die "wrk still not found after installing it"
+fi
+
+# --- stack -------------------------------------------------------------------------------------
+
+api_key="bench-key-$RANDOM$RANDOM"
+token="bench-token-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+legacy_port=""
+gateway_port=""
+
+port_free() { # nothing accepts connections on it (bind failures are caught at start-up)
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+free_port() { # [port to avoid]
+    local p i
+    for ((i = 0; i < 200; i++)); do
+        p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+        [[ $p != "${1:-}" ]] && port_free "$p" && {
+            echo "$p"
+            return 0
+        }
+    done
+    return 1
+}
+
+http_code() { # url [curl args...]
+    local url=$1
+    shift
+    curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$url" 2>/dev/null || true
+}
+
+wait_ready() { # pid name url [curl args...]: up to 15 s for a 200
+    local pid=$1 name=$2 url=$3 i code=""
+    shift 3
+    for ((i = 0; i < 150; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 1
+        code=$(http_code "$url" "$@")
+        [[ $code == 200 ]] && return 0
+        sleep 0.1
+    done
+    log "$name did not answer 200 at $url within 15 s (last status: ${code:-none})"
+    return 1
+}
+
+start_legacy() {
+    local attempt
+    for attempt in 1 2 3; do
+        legacy_port=$(free_port "$gateway_port") || die "no free loopback port found"
+        RUST_LOG=warn "$bin" legacy --listen "127.0.0.1:$legacy_port" --api-key "$api_key" \
+            >"$tmp/legacy.log" 2>&1 &
+        legacy_pid=$!
+        if wait_ready "$legacy_pid" "legacy API" \
+            "http://127.0.0.1:$legacy_port/api/v1/accounts?page=1&per_page=1" \
+            -H "X-Api-Key: $api_key"; then
+            return 0
+        fi
+        stop_pid "$legacy_pid" "legacy API"
+        legacy_pid=""
+        log "legacy API failed to start on port $legacy_port (attempt $attempt)"
+    done
+    die "the legacy API did not start"
+}
+
+start_gateway() {
+    local attempt config="$tmp/gateway.toml"
+    for attempt in 1 2 3; do
+        gateway_port=$(free_port "$legacy_port") || die "no free loopback port found"
+        sed -E "s|^([[:space:]]*listen[[:space:]]*=[[:space:]]*)\"[^\"]*\"|\1\"127.0.0.1:$gateway_port\"|" \
+            gateway.toml >"$config"
+        grep -q "^[[:space:]]*listen[[:space:]]*=[[:space:]]*\"127.0.0.1:$gateway_port\"" "$config" ||
+            die "could not set the listen address in a copy of gateway.toml"
+        RUST_LOG=warn LEGACY_URL="http://127.0.0.1:$legacy_port" LEGACY_API_KEY="$api_key" \
+            SCIM_TOKEN="$token" "$bin" serve --config "$config" >"$tmp/gateway.log" 2>&1 &
+        gateway_pid=$!
+        if wait_ready "$gateway_pid" gateway \
+            "http://127.0.0.1:$gateway_port$scim_base/Users?count=1" \
+            -H "Authorization: Bearer $token"; then
+            return 0
+        fi
+        stop_pid "$gateway_pid" gateway
+        gateway_pid=""
+        log "gateway failed to start on port $gateway_port (attempt $attempt)"
+    done
+    die "the gateway did not start"
+}
+
+# Seeds $users users through the gateway with one curl process (one kept-alive connection)
+# and writes "<id> <email>" lines to $tmp/users.txt.
+seed() {
+    local conf="$tmp/seed.curl" out="$tmp/seed.out" i email created
+    local url="http://127.0.0.1:$gateway_port$scim_base/Users"
+    {
+        for ((i = 1; i <= users; i++)); do
+            email="bench-seed-$i@example.com"
+            ((i > 1)) && echo "next"
+            printf 'url = "%s"\n' "$url"
+            printf 'header = "Authorization: Bearer %s"\n' "$token"
+            printf 'header = "Content-Type: application/scim+json"\n'
+            printf 'max-time = 10\n'
+            printf 'write-out = "\\n@@status %%{http_code}\\n"\n'
+            # Unquoted: the JSON holds no whitespace.
+            printf 'data = {"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"%s","name":{"givenName":"Bench","familyName":"Seed%d"},"active":true}\n' \
+                "$email" "$i"
+        done
+    } >"$conf"
+    timeout $((60 + users / 20)) curl -sS -K "$conf" >"$out" 2>"$tmp/seed.err" ||
+        die "seeding failed: $(head -c 300 "$tmp/seed.err")"
+    # Each response is a one-line body followed by "@@status NNN"; keep 201s with their ids.
+    awk '
+        /^@@status / {
+            if ($2 == 201 && id != "" && name != "") print id, name
+            else if (bad++ < 1) print "seed: status " $2 ": " substr(body, 1, 300) > "/dev/stderr"
+            id = ""; name = ""; body = ""; next
+        }
+        NF {
+            body = $0
+            if (match($0, /"id"[[:space:]]*:[[:space:]]*"[^"]*"/)) {
+                id = substr($0, RSTART, RLENGTH); sub(/^"id"[[:space:]]*:[[:space:]]*"/, "", id); sub(/"$/, "", id)
+            }
+            if (match($0, /"userName"[[:space:]]*:[[:space:]]*"[^"]*"/)) {
+                name = substr($0, RSTART, RLENGTH); sub(/^"userName"[[:space:]]*:[[:space:]]*"/, "", name); sub(/"$/, "", name)
+            }
+        }
+    ' "$out" >"$tmp/users.txt"
+    created=$(wc -l <"$tmp/users.txt")
+    ((created == users)) || die "seeded $created of $users users"
+}
+
+start_stack() {
+    start_legacy
+    start_gateway
+    log "legacy API on 127.0.0.1:$legacy_port, gateway on 127.0.0.1:$gateway_port; seeding $users users"
+    local t0=$SECONDS
+    seed
+    log "seeded $users users in $((SECONDS - t0)) s"
+}
+
+# --- wrk ---------------------------------------------------------------------------------------
+
+# run_wrk scenario side seconds outfile
+run_wrk() {
+    local scenario=$1 side=$2 secs=$3 outfile=$4 port
+    if [[ $side == direct ]]; then port=$legacy_port; else port=$gateway_port; fi
+    BENCH_SIDE=$side BENCH_API_KEY=$api_key BENCH_TOKEN=$token BENCH_USERS_FILE="$tmp/users.txt" \
+        BENCH_LUA_DIR="$lua_dir" BENCH_SCIM_BASE=$scim_base \
+        BENCH_TAG="${side:0:1}$((++wrk_runs))x$RANDOM" \
+        timeout $((secs + req_timeout + 30)) \
+        wrk -t "$threads" -c "$connections" -d "${secs}s" --timeout "${req_timeout}s" --latency \
+        -s "$lua_dir/$scenario.lua" "http://127.0.0.1:$port/" >"$outfile" 2>&1 ||
+        die "wrk failed for $scenario/$side: $(tail -n 5 "$outfile")"
+    grep -q '^Requests/sec:' "$outfile" || die "no Requests/sec in wrk output for $scenario/$side: $(tail -n 5 "$outfile")"
+}
+wrk_runs=0
+
+# parse_wrk file -> "rps p50_ms p99_ms non2xx socket_errors requests" (n/a when missing)
+parse_wrk() {
+    awk '
+        function ms(v,   n) {
+            n = v + 0
+            if (v ~ /us$/) return n / 1000
+            if (v ~ /ms$/) return n
+            if (v ~ /s$/) return n * 1000
+            if (v ~ /m$/) return n * 60000
+            if (v ~ /h$/) return n * 3600000
+            return n
+        }
+        /^Requests\/sec:/ { rps = $2 }
+        /Latency Distribution/ { dist = 1; next }
+        dist && $1 == "50%" { p50 = ms($2) }
+        dist && $1 == "99%" { p99 = ms($2); dist = 0 }
+        /requests in/ { reqs = $1 }
+        /Non-2xx or 3xx responses:/ { non2xx = $NF }
+        /Socket errors:/ { line = $0; gsub(/,/, "", line); split(line, f, " ")
+                           sock = f[4] + f[6] + f[8] + f[10] }
+        END {
+            printf "%s %s %s %d %d %s\n", (rps == "" ? "n/a" : rps),
+                (p50 == "" ? "n/a" : sprintf("%.3f", p50)), (p99 == "" ? "n/a" : sprintf("%.3f", p99)),
+                non2xx, sock, (reqs == "" ? 0 : reqs)
+        }
+    ' "$1"
+}
+
+# --- scenarios ---------------------------------------------------------------------------------
+
+declare -A result
+measure() { # scenario side
+    local scenario=$1 side=$2 out="$tmp/wrk-$1-$2.txt"
+    if [[ $scenario != create ]] && ((warmup > 0)); then
+        log "  $side: ${warmup}s warm-up"
+        run_wrk "$scenario" "$side" "$warmup" "$tmp/wrk-$scenario-$side-warmup.txt"
+    fi
+    log "  $side: ${duration}s measured"
+    run_wrk "$scenario" "$side" "$duration" "$out"
+    result[$scenario.$side]=$(parse_wrk "$out")
+    local rps p50 p99 non2xx sock reqs
+    read -r rps p50 p99 non2xx sock reqs <<<"${result[$scenario.$side]}"
+    log "  $side: $rps req/s, p50 $p50 ms, p99 $p99 ms, $reqs requests, non-2xx $non2xx, socket errors $sock"
+}
+
+started=$SECONDS
+log "wrk: $threads threads, $connections connections, ${duration}s per run (+${warmup}s warm-up); $users users; $(nproc) cores"
+start_stack
+for scenario in $scenarios; do
+    log "scenario $scenario"
+    for side in direct gateway; do
+        if [[ $scenario == create ]]; then
+            log "  fresh stack for $side create"
+            stop_stack
+            start_stack
+        fi
+        measure "$scenario" "$side"
+    done
+done
+stop_stack
+log "finished in $((SECONDS - started)) s"
+
+# --- table -------------------------------------------------------------------------------------
+
+declare -A label=(
+    [get]="GET by id"
+    [search]="search by email"
+    [patch]="PATCH name"
+    [create]="POST create"
+)
+
+flagged=0
+fmt='%-16s | %12s | %13s | %6s | %19s | %19s | %12s | %s\n'
+{
+    echo
+    echo "scim-gateway vs legacy API: wrk -t$threads -c$connections -d${duration}s, $users seeded users, $(nproc) cores, $(wrk --version 2>&1 | head -n 1 | awk '{print $1, $2}')"
+    # shellcheck disable=SC2059
+    printf "$fmt" scenario "direct req/s" "gateway req/s" ratio "direct p50 / p99" "gateway p50 / p99" "added p50" "errors (non-2xx, socket) direct; gateway"
+    # shellcheck disable=SC2059
+    printf "$fmt" "----------------" "------------" "-------------" "------" "-------------------" "-------------------" "------------" "---------------------------------------"
+    for scenario in $scenarios; do
+        read -r d_rps d_p50 d_p99 d_non d_sock _ <<<"${result[$scenario.direct]}"
+        read -r g_rps g_p50 g_p99 g_non g_sock _ <<<"${result[$scenario.gateway]}"
+        ratio=$(awk -v d="$d_rps" -v g="$g_rps" 'BEGIN { if (d + 0 > 0 && g != "n/a") printf "%.2fx", g / d; else print "n/a" }')
+        added=$(awk -v d="$d_p50" -v g="$g_p50" 'BEGIN { if (d != "n/a" && g != "n/a") printf "%+.3f ms", g - d; else print "n/a" }')
+        errors="$d_non, $d_sock; $g_non, $g_sock"
+        name=${label[$scenario]}
+        if ((d_non + d_sock + g_non + g_sock > 0)); then
+            errors="$errors  <-- ERRORS"
+            name="! $name"
+            flagged=1
+        fi
+        # shellcheck disable=SC2059
+        printf "$fmt" "$name" "$d_rps" "$g_rps" "$ratio" "$d_p50 / $d_p99 ms" "$g_p50 / $g_p99 ms" "$added" "$errors"
+    done
+    if ((flagged)); then
+        echo "! = some requests failed (non-2xx responses or socket errors); those figures are not comparable."
+    fi
+}
+
+if ((flagged)); then
+    log "some scenarios had errors (rows marked !)"
+    exit 2
+fi

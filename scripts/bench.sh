@@ -273,6 +273,33 @@ seed() {
     ((created == users)) || die "seeded $created of $users users"
 }
 
+# One request of each kind on both sides before the load, so a scenario that would only
+# measure error answers (or empty search results) fails here instead.
+smoke_check() {
+    local id email direct="http://127.0.0.1:$legacy_port/api/v1/accounts"
+    local gw="http://127.0.0.1:$gateway_port$scim_base/Users" body name="Smoke$RANDOM"
+    read -r id email <"$tmp/users.txt"
+    local -a dh=(-H "X-Api-Key: $api_key") gh=(-H "Authorization: Bearer $token")
+    expect() { # what body needle
+        [[ $2 == *"$3"* ]] || die "smoke check: $1 did not answer as expected: ${2:0:300}"
+    }
+    body=$(curl -sS --max-time 5 -f "${dh[@]}" "$direct/$id") || die "smoke check: direct GET failed"
+    expect "direct GET" "$body" "\"$email\""
+    body=$(curl -sS --max-time 5 -f "${gh[@]}" "$gw/$id") || die "smoke check: gateway GET failed"
+    expect "gateway GET" "$body" "\"id\":\"$id\""
+    body=$(curl -sS --max-time 5 -f -G "${dh[@]}" --data-urlencode "email=$email" "$direct") ||
+        die "smoke check: direct search failed"
+    expect "direct search" "$body" "\"total\":1"
+    body=$(curl -sS --max-time 5 -f -G "${gh[@]}" --data-urlencode "filter=userName eq \"$email\"" "$gw") ||
+        die "smoke check: gateway search failed"
+    expect "gateway search" "$body" "\"totalResults\":1"
+    body=$(curl -sS --max-time 5 -f -X PATCH "${gh[@]}" -H "Content-Type: application/scim+json" \
+        --data "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":[{\"op\":\"Replace\",\"path\":\"name.givenName\",\"value\":\"$name\"}]}" \
+        "$gw/$id") || die "smoke check: gateway PATCH failed"
+    body=$(curl -sS --max-time 5 -f "${dh[@]}" "$direct/$id") || die "smoke check: direct GET failed"
+    expect "gateway PATCH (read back directly)" "$body" "\"first_name\":\"$name\""
+}
+
 start_stack() {
     start_legacy
     start_gateway
@@ -347,6 +374,8 @@ measure() { # scenario side
 started=$SECONDS
 log "wrk: $threads threads, $connections connections, ${duration}s per run (+${warmup}s warm-up); $users users; $(nproc) cores"
 start_stack
+smoke_check
+log "smoke check passed (GET, search and PATCH on both sides)"
 for scenario in $scenarios; do
     log "scenario $scenario"
     for side in direct gateway; do

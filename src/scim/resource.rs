@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 use thiserror::Error;
 
+use super::filter::datetime::parse_datetime;
 use super::schema::{AttrType, AttributeDef, Mutability, ResourceSchema, find_attribute};
 
 /// Why a resource body cannot be accepted.
@@ -140,8 +141,8 @@ pub fn typed(def: &AttributeDef, value: &Value, name: &str) -> Result<Value, Res
         (AttrType::Decimal, Value::Number(_)) => value.clone(),
         (AttrType::Decimal, _) => return Err(wrong(name, "a number")),
         (AttrType::DateTime, Value::String(s)) => {
-            time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-                .map_err(|_| wrong(name, "an RFC 3339 date-time such as 2024-05-01T12:00:00Z"))?;
+            parse_datetime(s)
+                .ok_or_else(|| wrong(name, "an RFC 3339 date-time such as 2024-05-01T12:00:00Z"))?;
             value.clone()
         }
         (AttrType::DateTime, _) => return Err(wrong(name, "an RFC 3339 date-time string")),

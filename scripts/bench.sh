@@ -76,6 +76,7 @@ command -v curl >/dev/null || die "curl is required"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/scim-bench.XXXXXX")
 legacy_pid=""
 gateway_pid=""
+wrk_pid=""
 
 stop_pid() { # pid name: TERM, up to 5 s grace, then KILL
     local pid=$1 name=$2 i
@@ -106,6 +107,7 @@ stop_stack() {
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
+    stop_pid "$wrk_pid" wrk
     stop_stack
     if ((status == 1)); then
         for f in "$tmp"/legacy.log "$tmp"/gateway.log; do
@@ -132,6 +134,10 @@ if [[ $do_build == 1 ]]; then
     timeout "$build_timeout" cargo build --release >&2 || die "cargo build --release failed"
 fi
 [[ -x $bin ]] || die "$bin not found; build it with cargo build --release"
+# Run a private copy: a rebuild by someone else during the run must not swap the binary
+# between the stacks this run starts.
+cp -- "$bin" "$tmp/scim-gateway"
+bin="$tmp/scim-gateway"
 
 if ! command -v wrk >/dev/null; then
     log "wrk not found, installing it with apt-get"
@@ -320,8 +326,11 @@ run_wrk() {
         BENCH_TAG="${side:0:1}$((++wrk_runs))x$RANDOM" \
         timeout $((secs + req_timeout + 30)) \
         wrk -t "$threads" -c "$connections" -d "${secs}s" --timeout "${req_timeout}s" --latency \
-        -s "$lua_dir/$scenario.lua" "http://127.0.0.1:$port/" >"$outfile" 2>&1 ||
-        die "wrk failed for $scenario/$side: $(tail -n 5 "$outfile")"
+        -s "$lua_dir/$scenario.lua" "http://127.0.0.1:$port/" >"$outfile" 2>&1 &
+    # In the background so that INT/TERM reach the trap at once, not after the run.
+    wrk_pid=$!
+    wait "$wrk_pid" || die "wrk failed for $scenario/$side: $(tail -n 5 "$outfile")"
+    wrk_pid=""
     grep -q '^Requests/sec:' "$outfile" || die "no Requests/sec in wrk output for $scenario/$side: $(tail -n 5 "$outfile")"
 }
 wrk_runs=0
@@ -354,6 +363,29 @@ parse_wrk() {
     ' "$1"
 }
 
+# Percentage of CPU time other processes used over one second (our servers idle, wrk not
+# running), or nothing where /proc/stat is missing.
+cpu_busy() {
+    [[ -r /proc/stat ]] || return 0
+    local _cpu u1 n1 s1 i1 w1 q1 sq1 st1 u2 n2 s2 i2 w2 q2 sq2 st2
+    read -r _cpu u1 n1 s1 i1 w1 q1 sq1 st1 _ </proc/stat
+    sleep 1
+    read -r _cpu u2 n2 s2 i2 w2 q2 sq2 st2 _ </proc/stat
+    local busy=$(((u2 + n2 + s2 + q2 + sq2 + st2) - (u1 + n1 + s1 + q1 + sq1 + st1)))
+    local idle=$(((i2 + w2) - (i1 + w1)))
+    ((busy + idle > 0)) && echo $((100 * busy / (busy + idle)))
+}
+
+busy_notes=""
+check_quiet() { # scenario
+    local pct
+    pct=$(cpu_busy)
+    if [[ -n $pct ]] && ((pct > 15)); then
+        log "warning: other processes use ${pct}% of the CPUs before '$1'; its figures will be skewed"
+        busy_notes+=" $1:${pct}%"
+    fi
+}
+
 # --- scenarios ---------------------------------------------------------------------------------
 
 declare -A result
@@ -378,6 +410,7 @@ smoke_check
 log "smoke check passed (GET, search and PATCH on both sides)"
 for scenario in $scenarios; do
     log "scenario $scenario"
+    check_quiet "$scenario"
     for side in direct gateway; do
         if [[ $scenario == create ]]; then
             log "  fresh stack for $side create"
@@ -423,6 +456,9 @@ fmt='%-16s | %12s | %13s | %6s | %19s | %19s | %12s | %s\n'
         # shellcheck disable=SC2059
         printf "$fmt" "$name" "$d_rps" "$g_rps" "$ratio" "$d_p50 / $d_p99 ms" "$g_p50 / $g_p99 ms" "$added" "$errors"
     done
+    if [[ -n $busy_notes ]]; then
+        echo "note: the machine was busy with other work before some scenarios (CPU use:$busy_notes); rerun when idle."
+    fi
     if ((flagged)); then
         echo "! = some requests failed (non-2xx responses or socket errors); those figures are not comparable."
     fi

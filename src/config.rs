@@ -20,6 +20,7 @@ use crate::downstream::client::DownstreamSettings;
 use crate::downstream::endpoints::{DeleteMode, Endpoints};
 use crate::mapping::ResourceMapping;
 use crate::scim::catalog;
+use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, SchemaDef};
 pub use error::ConfigError;
 use error::Source;
 use raw::RawConfig;
@@ -100,7 +101,12 @@ impl Config {
         let auth = compile_client_auth(&raw, &src, &interp)?;
         let downstream = compile_downstream(&raw, &src, &interp)?;
         let endpoints = Endpoints::compile("users", &raw.users, &src)?;
-        let mapping = ResourceMapping::compile("users", &raw.users, catalog::user_schema(), &src)?;
+        let mut user_schema = catalog::user_schema();
+        for ext in &raw.users.extensions {
+            let schema = compile_extension(ext, &user_schema, &src)?;
+            user_schema.extensions.push(schema);
+        }
+        let mapping = ResourceMapping::compile("users", &raw.users, user_schema, &src)?;
         if endpoints.delete == DeleteMode::Deactivate
             && !mapping
                 .rules
@@ -120,6 +126,77 @@ impl Config {
             users: ResourceConfig { endpoints, mapping },
         })
     }
+}
+
+/// Checks a `[[users.extensions]]` schema: a new URN and well-formed attribute definitions.
+fn compile_extension(
+    raw: &Spanned<raw::RawExtension>,
+    known: &ResourceSchema,
+    src: &Source,
+) -> Result<SchemaDef, ConfigError> {
+    let ext = raw.get_ref();
+    let err = |m: String| src.invalid(raw.span(), "users.extensions", m);
+    if !ext.id.to_ascii_lowercase().starts_with("urn:") || ext.id.ends_with(':') {
+        return Err(err(format!(
+            "{:?}: a schema id is a URN, e.g. urn:ietf:params:scim:schemas:extension:2.0:Acme",
+            ext.id
+        )));
+    }
+    if known.schema_for(Some(&ext.id)).is_some() {
+        return Err(err(format!("{} is declared twice or is built in", ext.id)));
+    }
+    check_attributes(&ext.attributes, &ext.id).map_err(err)?;
+    Ok(SchemaDef {
+        id: ext.id.clone(),
+        name: ext
+            .name
+            .clone()
+            .unwrap_or_else(|| ext.id.rsplit(':').next().unwrap_or_default().to_owned()),
+        description: ext.description.clone(),
+        attributes: ext.attributes.clone(),
+    })
+}
+
+fn check_attributes(attributes: &[AttributeDef], owner: &str) -> Result<(), String> {
+    for (i, a) in attributes.iter().enumerate() {
+        let valid = a
+            .name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+            && a.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid {
+            return Err(format!(
+                "{owner}: attribute name {:?}: use letters, digits, _ and -",
+                a.name
+            ));
+        }
+        if attributes[..i]
+            .iter()
+            .any(|b| b.name.eq_ignore_ascii_case(&a.name))
+        {
+            return Err(format!("{owner}: attribute {} is declared twice", a.name));
+        }
+        match (a.attr_type, a.sub_attributes.is_empty()) {
+            (AttrType::Complex, true) => {
+                return Err(format!(
+                    "{owner}: complex attribute {} needs subAttributes",
+                    a.name
+                ));
+            }
+            (AttrType::Complex, false) => check_attributes(&a.sub_attributes, &a.name)?,
+            (_, false) => {
+                return Err(format!(
+                    "{owner}: only complex attributes have subAttributes ({})",
+                    a.name
+                ));
+            }
+            (_, true) => {}
+        }
+    }
+    Ok(())
 }
 
 fn compile_server(raw: &RawConfig, src: &Source) -> Result<ServerConfig, ConfigError> {

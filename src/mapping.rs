@@ -275,10 +275,18 @@ impl ResourceMapping {
             restrict(&mut def, rules[0].direction);
         }
         for r in &rules {
-            if let Some(sub) = &r.target.sub
-                && let Some(s) = def.sub_attributes.iter_mut().find(|s| &s.name == sub)
-            {
-                restrict(s, r.direction);
+            let leaf = match &r.target.sub {
+                Some(sub) => match def.sub_attributes.iter_mut().find(|s| &s.name == sub) {
+                    Some(s) => s,
+                    None => continue,
+                },
+                None => &mut def,
+            };
+            if r.target.sub.is_some() {
+                restrict(leaf, r.direction);
+            }
+            if !r.allowed.is_empty() {
+                leaf.canonical_values = r.allowed.clone();
             }
         }
         Some(def)

@@ -93,6 +93,23 @@ pub struct RawResource {
     /// Downstream JSON pointer -> constant, or template of SCIM paths, set on every write.
     #[serde(default)]
     pub downstream_fields: IndexMap<String, Spanned<toml::Value>>,
+    /// Extension schemas beyond the built-in enterprise User extension.
+    #[serde(default)]
+    pub extensions: Vec<Spanned<RawExtension>>,
+}
+
+/// `[[users.extensions]]`: a custom schema extension (RFC 7643 §3.3), advertised in /Schemas.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawExtension {
+    /// The schema URN, e.g. `urn:ietf:params:scim:schemas:extension:2.0:CustomExtensionName`.
+    pub id: String,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// Attribute definitions with the keys of RFC 7643 §7, as /Schemas shows them
+    /// (`name`, `type`, `multiValued`, `canonicalValues`, `subAttributes`, ...).
+    pub attributes: Vec<crate::scim::schema::AttributeDef>,
 }
 
 /// `[users.list]`: how to list and page through downstream records.
@@ -153,6 +170,8 @@ pub struct RawRuleTable {
     pub downstream_type: Option<String>,
     /// The SCIM client must send this attribute on create and replace.
     pub required: Option<bool>,
+    /// The only values accepted (advertised as `canonicalValues`); others get 400 invalidValue.
+    pub allowed: Option<Vec<String>>,
 }
 
 impl<'de> Deserialize<'de> for RawRule {

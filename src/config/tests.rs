@@ -113,3 +113,28 @@ fn secrets_do_not_show_in_debug_output() {
     assert!(!shown.contains("legacy-key"));
     assert!(!shown.contains("0123456789abcdef0123"));
 }
+
+#[test]
+fn declared_extensions_are_checked() {
+    let with = |ext: &str| format!("{EXAMPLE_CONFIG}\n[[users.extensions]]\n{ext}\n");
+    let err = error_of(&with("id = \"custom\"\nattributes = []"));
+    assert!(
+        err.contains("users.extensions: \"custom\": a schema id is a URN"),
+        "{err}"
+    );
+    let err = error_of(&with(
+        "id = \"urn:x:Ext\"\nattributes = [{ name = \"box\", type = \"complex\" }]",
+    ));
+    assert!(
+        err.contains("complex attribute box needs subAttributes"),
+        "{err}"
+    );
+    let err = error_of(&with(
+        "id = \"urn:x:Ext\"\nattributes = [{ name = \"f\", type = \"string\", multivalued = true }]",
+    ));
+    assert!(err.contains("unknown field `multivalued`"), "{err}");
+    let err = error_of(&with(
+        "id = \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"\nattributes = []",
+    ));
+    assert!(err.contains("is declared twice or is built in"), "{err}");
+}

@@ -11,6 +11,7 @@ use super::transform::{Case, DownstreamType, ValueMap};
 use super::{FieldValue, ResourceMapping, SearchParam};
 use crate::config::error::{ConfigError, Source as ConfigSource};
 use crate::config::raw::{RawResource, RawRule, RawRuleTable};
+use crate::scim::catalog::ENTERPRISE_USER_URN;
 use crate::scim::filter::CompareOp;
 use crate::scim::schema::{Mutability, ResourceSchema};
 
@@ -167,6 +168,17 @@ fn compile_rule(target: ScimTarget, raw: &RawRule) -> Result<AttributeRule, Stri
             ));
         }
     };
+    let allowed = match &table.allowed {
+        Some(list) => list.clone(),
+        None if target
+            .urn
+            .as_deref()
+            .is_some_and(|u| u != ENTERPRISE_USER_URN) =>
+        {
+            target.leaf.canonical_values.clone()
+        }
+        None => Vec::new(),
+    };
     if table.separator.is_some() && !(target.attr_def.multi_valued && target.sub.is_none()) {
         return Err("separator joins a multi-valued attribute: use it on one".into());
     }
@@ -180,6 +192,7 @@ fn compile_rule(target: ScimTarget, raw: &RawRule) -> Result<AttributeRule, Stri
         separator: table.separator,
         downstream_type,
         required: table.required.unwrap_or(false),
+        allowed,
     })
 }
 

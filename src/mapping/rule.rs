@@ -43,6 +43,8 @@ pub struct AttributeRule {
     pub separator: Option<String>,
     pub downstream_type: Option<DownstreamType>,
     pub required: bool,
+    /// The only SCIM values accepted (case-insensitive); empty: any.
+    pub allowed: Vec<String>,
 }
 
 impl AttributeRule {
@@ -98,7 +100,11 @@ impl AttributeRule {
     pub fn write(&self, resource: &Value) -> Result<Option<Value>, MappingError> {
         let name = || self.target.display_name();
         let value = match self.target.get(resource).filter(|v| !v.is_null()) {
-            Some(v) => from_scim_shape(v.clone(), self.is_whole_multi()),
+            Some(v) => {
+                let v = from_scim_shape(v.clone(), self.is_whole_multi());
+                self.check_allowed(&v)?;
+                v
+            }
             None => match &self.default {
                 Some(d) => d.clone(),
                 None => return Ok(None),
@@ -119,6 +125,29 @@ impl AttributeRule {
         match self.downstream_type {
             Some(t) => t.coerce(&name(), mapped).map(Some),
             None => Ok(Some(mapped)),
+        }
+    }
+
+    /// Refuses a value (or any element of a list) outside `allowed`.
+    fn check_allowed(&self, v: &Value) -> Result<(), MappingError> {
+        if self.allowed.is_empty() {
+            return Ok(());
+        }
+        let items = match v {
+            Value::Array(items) => items.as_slice(),
+            single => std::slice::from_ref(single),
+        };
+        match items
+            .iter()
+            .map(text_of)
+            .find(|t| !self.allowed.iter().any(|a| a.eq_ignore_ascii_case(t)))
+        {
+            Some(bad) => Err(MappingError::UnmappedValue {
+                attribute: self.target.display_name(),
+                value: bad,
+                allowed: self.allowed.clone(),
+            }),
+            None => Ok(()),
         }
     }
 

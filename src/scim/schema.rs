@@ -51,7 +51,7 @@ pub enum Uniqueness {
 
 /// One attribute definition, in the JSON shape of RFC 7643 §7 so catalogs deserialize directly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AttributeDef {
     pub name: String,
     #[serde(rename = "type")]

@@ -12,13 +12,25 @@ use crate::support::{Gateway, entra_user, start_gateway};
 const FIXTURE: &str = include_str!("../fixtures/directory.toml");
 const DIR_TOKEN: &str = "directory-token";
 
-struct Fixture {
-    dir: FakeDirectory,
-    gateway: Gateway,
+/// The fake directory and a gateway configured by the fixture mapping.
+pub struct Fixture {
+    pub dir: FakeDirectory,
+    pub gateway: Gateway,
     _stop: oneshot::Sender<()>,
 }
 
+impl Fixture {
+    /// Starts the directory and a gateway whose config is `edit(fixture mapping)`.
+    pub async fn start_with(edit: impl FnOnce(&str) -> String) -> Self {
+        start_config(&edit(FIXTURE)).await
+    }
+}
+
 async fn start() -> Fixture {
+    start_config(FIXTURE).await
+}
+
+async fn start_config(config: &str) -> Fixture {
     let dir = FakeDirectory::new(DIR_TOKEN);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -26,11 +38,7 @@ async fn start() -> Fixture {
     tokio::spawn(serve(listener, dir.clone(), async move {
         let _ = stopped.await;
     }));
-    let gateway = start_gateway(
-        FIXTURE,
-        &[("DIR_URL", url), ("DIR_TOKEN", DIR_TOKEN.into())],
-    )
-    .await;
+    let gateway = start_gateway(config, &[("DIR_URL", url), ("DIR_TOKEN", DIR_TOKEN.into())]).await;
     Fixture {
         dir,
         gateway,
@@ -38,7 +46,8 @@ async fn start() -> Fixture {
     }
 }
 
-fn person(dir: &FakeDirectory, login: &str) -> Option<Value> {
+/// The person with this login in the directory.
+pub fn person(dir: &FakeDirectory, login: &str) -> Option<Value> {
     dir.users().into_iter().find(|u| u["login"] == json!(login))
 }
 

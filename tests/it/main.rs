@@ -5,6 +5,7 @@ mod support;
 mod cli;
 mod discovery;
 mod errors;
+mod extensions;
 mod fixture;
 mod list;
 mod patch;

@@ -1,0 +1,132 @@
+//! Schema extensions and value sets declared in gateway.toml: advertised, validated and mapped
+//! like any other attribute (here against the second downstream shape).
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::fixture::{Fixture, person};
+use crate::support::assert_scim_error;
+
+const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:2.0:CustomExtensionName";
+
+fn config(fixture: &str) -> String {
+    let rules = format!(
+        "[users.attributes]\n\
+         \"{CUSTOM}:folders\" = {{ path = \"/tags\", separator = \";\" }}\n\
+         userType = {{ path = \"/profile/title\", allowed = [\"Premium\", \"Standard\"], default = \"Standard\" }}\n"
+    );
+    let without_entitlements: String = fixture
+        .lines()
+        .filter(|l| !l.starts_with("entitlements") && !l.starts_with("title"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    format!(
+        "{}\n[[users.extensions]]\nid = \"{CUSTOM}\"\ndescription = \"Folders the user sees\"\n\
+         attributes = [{{ name = \"folders\", type = \"string\", multiValued = true, description = \"Folder names\" }}]\n",
+        without_entitlements.replacen("[users.attributes]\n", &rules, 1)
+    )
+}
+
+#[tokio::test]
+async fn a_declared_extension_is_advertised() {
+    let f = Fixture::start_with(config).await;
+    let (_, types) = f.gateway.get("/ResourceTypes/User").await;
+    assert_eq!(
+        types["schemaExtensions"],
+        json!([{"schema": CUSTOM, "required": false}])
+    );
+    let (status, schema) = f.gateway.get(&format!("/Schemas/{CUSTOM}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(schema["attributes"][0]["name"], "folders");
+    assert_eq!(schema["attributes"][0]["multiValued"], true);
+    let (_, core) = f
+        .gateway
+        .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
+        .await;
+    let user_type = core["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "userType")
+        .unwrap();
+    assert_eq!(user_type["canonicalValues"], json!(["Premium", "Standard"]));
+}
+
+#[tokio::test]
+async fn extension_values_and_value_sets_reach_the_downstream() {
+    let f = Fixture::start_with(config).await;
+    let created = f
+        .gateway
+        .create_user(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", CUSTOM],
+            "userName": "fo@example.com",
+            "userType": "Premium",
+            CUSTOM: {"folders": ["Inbox", "Reports"]}
+        }))
+        .await;
+    let stored = person(&f.dir, "fo@example.com").unwrap();
+    assert_eq!(stored["tags"], "Inbox;Reports");
+    assert_eq!(stored["profile"]["title"], "Premium");
+    assert_eq!(created[CUSTOM]["folders"], json!(["Inbox", "Reports"]));
+    assert_eq!(
+        created["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:User", CUSTOM])
+    );
+
+    let id = created["id"].as_str().unwrap();
+    let (status, patched) = f
+        .gateway
+        .call(
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "Add", "path": format!("{CUSTOM}:folders"), "value": ["Archive"]}]
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(
+        person(&f.dir, "fo@example.com").unwrap()["tags"],
+        "Inbox;Reports;Archive"
+    );
+}
+
+#[tokio::test]
+async fn a_value_outside_the_set_is_refused_and_a_missing_one_defaults() {
+    let f = Fixture::start_with(config).await;
+    let (status, body) = f
+        .gateway
+        .call(
+            Method::POST,
+            "/Users",
+            Some(json!({"userName": "gold@example.com", "userType": "Gold"})),
+        )
+        .await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Premium, Standard"),
+        "{body}"
+    );
+    assert!(person(&f.dir, "gold@example.com").is_none());
+
+    f.gateway
+        .create_user(json!({"userName": "plain@example.com"}))
+        .await;
+    assert_eq!(
+        person(&f.dir, "plain@example.com").unwrap()["profile"]["title"],
+        "Standard"
+    );
+    let (_, listed) = f
+        .gateway
+        .get("/Users?filter=userType%20eq%20%22standard%22")
+        .await;
+    assert_eq!(listed["totalResults"], 1);
+    assert_eq!(
+        listed["Resources"][0]["userName"],
+        Value::from("plain@example.com")
+    );
+}

@@ -2,6 +2,7 @@
 //! `[users]` rules of gateway.toml. Pure functions: no I/O, so every rule is testable alone.
 
 mod compile;
+pub mod group_rules;
 pub mod pointer;
 pub mod rule;
 pub mod target;

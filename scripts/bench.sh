@@ -8,7 +8,7 @@
 #
 # Usage: scripts/bench.sh            (from any directory)
 #
-# Environment (defaults in brackets):
+# Environment (with defaults):
 #   BENCH_USERS=1000        users seeded before the runs
 #   BENCH_SECONDS=10        measured duration of each wrk run
 #   BENCH_WARMUP=2          unmeasured seconds of the same load before each measured run
@@ -20,6 +20,10 @@
 #   BENCH_BUILD=1           0 skips `cargo build --release` (uses the existing binary)
 #   BENCH_BUILD_TIMEOUT=1800  seconds allowed for the build
 #   BENCH_KEEP=0            1 keeps the temp dir (config, server logs, raw wrk output)
+#
+# The wrk scripts (one per scenario, each serving both sides) are in scripts/bench/.
+# Before each scenario the script samples CPU use for 1 s and notes under the table when
+# other processes were busy (builds, tests), since that skews the figures.
 #
 # Exit status: 0, or 2 when a scenario had non-2xx responses or socket errors (the table is
 # still printed, with those rows flagged), or 1 when the benchmark itself could not run.

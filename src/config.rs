@@ -19,6 +19,8 @@ use crate::downstream::auth::DownstreamAuth;
 use crate::downstream::client::DownstreamSettings;
 use crate::downstream::endpoints::{DeleteMode, Endpoints};
 use crate::mapping::ResourceMapping;
+use crate::mapping::group_rules::{GroupGrant, GroupRules};
+use crate::mapping::target::ScimTarget;
 use crate::scim::catalog;
 use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, SchemaDef};
 pub use error::ConfigError;
@@ -32,6 +34,28 @@ pub struct Config {
     pub auth: ClientAuthConfig,
     pub downstream: DownstreamSettings,
     pub users: ResourceConfig,
+    pub groups: GroupsConfig,
+    /// Store URL: `sqlite://...`, `sqlite::memory:` or `postgres://...`.
+    pub store_url: String,
+}
+
+/// Whether the gateway offers a Group resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupsMode {
+    /// Groups and memberships live in the gateway's store and drive the rules.
+    Virtual,
+    /// No Group resource is advertised or served (users-only products).
+    Disabled,
+}
+
+/// `[groups]`, checked.
+#[derive(Debug, Clone)]
+pub struct GroupsConfig {
+    pub mode: GroupsMode,
+    pub rules: GroupRules,
+    /// Where the rules write the role and the licences in a user resource.
+    pub role_target: Option<ScimTarget>,
+    pub licence_target: Option<ScimTarget>,
 }
 
 /// `[server]`, with defaults applied.
@@ -119,11 +143,15 @@ impl Config {
                 "deactivate needs a writable rule for `active`",
             ));
         }
+        let groups = compile_groups(&raw.groups, &mapping, &src)?;
+        let store_url = compile_store_url(&raw.store, file, &src, &interp)?;
         Ok(Self {
             server,
             auth,
             downstream,
             users: ResourceConfig { endpoints, mapping },
+            groups,
+            store_url,
         })
     }
 }
@@ -197,6 +225,116 @@ fn check_attributes(attributes: &[AttributeDef], owner: &str) -> Result<(), Stri
         }
     }
     Ok(())
+}
+
+fn compile_groups(
+    raw: &raw::RawGroups,
+    mapping: &ResourceMapping,
+    src: &Source,
+) -> Result<GroupsConfig, ConfigError> {
+    let mode = match &raw.mode {
+        None => GroupsMode::Disabled,
+        Some(m) => match m.get_ref().as_str() {
+            "virtual" => GroupsMode::Virtual,
+            "disabled" => GroupsMode::Disabled,
+            other => {
+                return Err(src.invalid(
+                    m.span(),
+                    "groups.mode",
+                    format!("{other:?}: use virtual or disabled"),
+                ));
+            }
+        },
+    };
+    let target = |key: &str, path: &Option<Spanned<String>>| {
+        path.as_ref()
+            .map(|p| {
+                let target = ScimTarget::resolve(p.get_ref(), &mapping.catalog)
+                    .map_err(|e| src.invalid(p.span(), key, e))?;
+                if !mapping
+                    .rules
+                    .iter()
+                    .any(|r| r.target == target && r.written_field().is_some())
+                {
+                    return Err(src.invalid(
+                        p.span(),
+                        key,
+                        format!(
+                            "{}: map it in [users.attributes] so the result reaches the downstream",
+                            p.get_ref()
+                        ),
+                    ));
+                }
+                Ok(target)
+            })
+            .transpose()
+    };
+    let role_target = target("groups.role_attribute", &raw.role_attribute)?;
+    let licence_target = target("groups.licence_attribute", &raw.licence_attribute)?;
+    let mut grants = Vec::new();
+    for rule in &raw.rules {
+        let r = rule.get_ref();
+        if r.role.is_some() && role_target.is_none() {
+            return Err(src.invalid(
+                rule.span(),
+                "groups.rules",
+                "a role needs groups.role_attribute",
+            ));
+        }
+        if !r.licences.is_empty() && licence_target.is_none() {
+            return Err(src.invalid(
+                rule.span(),
+                "groups.rules",
+                "licences need groups.licence_attribute",
+            ));
+        }
+        grants.push(GroupGrant {
+            group: r.group.clone(),
+            role: r.role.clone().map(|role| (role, r.rank)),
+            licences: r.licences.clone(),
+        });
+    }
+    let rules = GroupRules {
+        grants,
+        default_role: raw.default_role.clone(),
+        default_licences: raw.default_licences.clone(),
+        strip_when_inactive: raw.strip_when_inactive.unwrap_or(true),
+    };
+    if rules.is_active() && mode == GroupsMode::Disabled {
+        return Err(src.invalid(0..0, "groups", "rules need groups.mode = \"virtual\""));
+    }
+    Ok(GroupsConfig {
+        mode,
+        rules,
+        role_target,
+        licence_target,
+    })
+}
+
+fn compile_store_url(
+    raw: &raw::RawStore,
+    file: &str,
+    src: &Source,
+    interp: &Interp,
+) -> Result<String, ConfigError> {
+    let Some(url) = &raw.url else {
+        let dir = std::path::Path::new(file)
+            .parent()
+            .unwrap_or(std::path::Path::new(""));
+        return Ok(format!("sqlite://{}", dir.join("gateway.db").display()));
+    };
+    let value = interp("store.url", url)?;
+    if !(value.starts_with("sqlite:")
+        || value.starts_with("postgres://")
+        || value.starts_with("postgresql://"))
+    {
+        return Err(src.invalid(
+            url.span(),
+            "store.url",
+            "use sqlite://FILE, sqlite::memory: or postgres://...",
+        ));
+    }
+    Ok(value)
 }
 
 fn compile_server(raw: &RawConfig, src: &Source) -> Result<ServerConfig, ConfigError> {

@@ -206,18 +206,20 @@ impl ResourceMapping {
                 };
                 Some((param.param.clone(), transform::text_of(&sent)))
             }
-            Filter::ValuePath(outer, inner) => {
-                let (attr, sub, op, value) = match inner.as_ref() {
-                    Filter::Compare(p, op, v) => (outer, p, op, v),
-                    _ => return None,
-                };
-                let flat = crate::scim::path::AttrPath {
-                    urn: attr.urn.clone(),
-                    name: attr.name.clone(),
-                    sub: Some(sub.name.clone()),
-                };
-                self.push_down(&Filter::Compare(flat, *op, value.clone()))
-            }
+            Filter::ValuePath(outer, inner) => match inner.as_ref() {
+                Filter::And(a, b) => self
+                    .push_down(&Filter::ValuePath(outer.clone(), a.clone()))
+                    .or_else(|| self.push_down(&Filter::ValuePath(outer.clone(), b.clone()))),
+                Filter::Compare(sub, op, value) => {
+                    let flat = crate::scim::path::AttrPath {
+                        urn: outer.urn.clone(),
+                        name: outer.name.clone(),
+                        sub: Some(sub.name.clone()),
+                    };
+                    self.push_down(&Filter::Compare(flat, *op, value.clone()))
+                }
+                _ => None,
+            },
             _ => None,
         }
     }

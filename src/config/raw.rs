@@ -17,6 +17,54 @@ pub struct RawConfig {
     pub auth: RawAuth,
     pub downstream: RawDownstream,
     pub users: RawResource,
+    #[serde(default)]
+    pub groups: RawGroups,
+    #[serde(default)]
+    pub store: RawStore,
+}
+
+/// `[store]`: where the gateway keeps what the downstream cannot (id correlations, externalId,
+/// stored attributes, virtual groups and memberships).
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// `sqlite://gateway.db` (default, relative to gateway.toml), `sqlite::memory:` or
+    /// `postgres://user@host/db` for several gateway instances sharing state.
+    pub url: Option<Spanned<String>>,
+}
+
+/// `[groups]`: the Group resource and the rules from groups to user attributes.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroups {
+    /// `virtual` (groups live in the gateway's store) or `disabled` (no Group resource).
+    pub mode: Option<Spanned<String>>,
+    /// SCIM path of the user attribute that receives the role, e.g. `roles[primary eq true].value`.
+    pub role_attribute: Option<Spanned<String>>,
+    /// SCIM path of the user attribute that receives the licences, e.g. `entitlements`.
+    pub licence_attribute: Option<Spanned<String>>,
+    pub default_role: Option<String>,
+    #[serde(default)]
+    pub default_licences: Vec<String>,
+    /// Whether a deactivated user loses role and licences (default true).
+    pub strip_when_inactive: Option<bool>,
+    /// `{ group = "Admins", role = "admin", rank = 3, licences = ["pro"] }`, one per group.
+    #[serde(default)]
+    pub rules: Vec<Spanned<RawGroupRule>>,
+}
+
+/// One group's role and licences.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroupRule {
+    /// The group's displayName.
+    pub group: String,
+    pub role: Option<String>,
+    /// Higher wins when a user is in several groups with a role.
+    #[serde(default)]
+    pub rank: i64,
+    #[serde(default)]
+    pub licences: Vec<String>,
 }
 
 /// `[server]`: where and how the SCIM side listens.

@@ -114,12 +114,18 @@ mod tests {
             decide(&["staff", "ADMINS", "Sales"], true),
             Some((Some("admin".into()), vec!["crm".into(), "pro".into()]))
         );
-        assert_eq!(decide(&["Staff"], true), Some((Some("member".into()), vec![])));
+        assert_eq!(
+            decide(&["Staff"], true),
+            Some((Some("member".into()), vec![]))
+        );
     }
 
     #[test]
     fn no_mapped_group_gives_the_defaults() {
-        assert_eq!(decide(&["Unrelated"], true), Some((Some("basic".into()), vec![])));
+        assert_eq!(
+            decide(&["Unrelated"], true),
+            Some((Some("basic".into()), vec![]))
+        );
         let with_default_licence = GroupRules {
             default_licences: vec!["starter".into()],
             ..rules()

@@ -203,3 +203,18 @@ fn advertises_only_mapped_attributes_with_their_direction() {
     );
     assert_eq!(schema.extensions.len(), 1);
 }
+
+#[test]
+fn pushes_down_a_term_inside_a_value_filter() {
+    let m = mapping(
+        r#"
+[search]
+"emails.value eq" = "email"
+[attributes]
+userName = "/login"
+"emails[type eq \"work\"].value" = { path = "/email", case = "lower" }
+"#,
+    );
+    let f: Filter = r#"emails[type eq "work"].value eq "Ann@X.io""#.parse().unwrap();
+    assert_eq!(m.push_down(&f), Some(("email".into(), "Ann@X.io".into())));
+}

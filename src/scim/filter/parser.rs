@@ -177,7 +177,19 @@ impl<'s> Parser<'s> {
         if self.src.as_bytes().get(next) == Some(&b'[') {
             return self.parse_value_path(path, next, depth);
         }
-        self.pos = next;
+        self.pos = after;
+        self.parse_comparison_after(path, start)
+    }
+
+    /// The operator and value after an attribute path that starts at `start`, with the cursor
+    /// just after the path.
+    fn parse_comparison_after(
+        &mut self,
+        path: AttrPath,
+        start: usize,
+    ) -> Result<Filter, FilterError> {
+        let after = self.pos;
+        self.pos = skip_ws(self.src, self.pos);
         let op_start = self.pos;
         let op_end = op_start
             + self.src[op_start..]
@@ -246,12 +258,25 @@ impl<'s> Parser<'s> {
         self.pos = skip_ws(self.src, self.pos);
         self.expect_close(b']', open)?;
         if self.peek() == Some(b'.') {
-            return Err(self.err(
-                self.pos,
-                format!(
-                    "a sub-attribute after ']' at offset {} is only allowed in PATCH paths; in a filter put the condition inside the brackets, e.g. '{}[type eq \"work\" and value pr]'",
-                    self.pos, path.name
-                ),
+            // Not in RFC 7644's filter grammar, but Entra ID sends it when its matching
+            // attribute is `emails[type eq "work"].value`: read `a[f].sub op v` as
+            // `a[f and sub op v]`.
+            let dot = self.pos;
+            let (sub, after) = scan_attr_path(self.src, dot + 1)?;
+            if sub.urn.is_some() || sub.sub.is_some() {
+                return Err(self.err(
+                    dot,
+                    format!("expected one sub-attribute name after ']' at offset {dot}"),
+                ));
+            }
+            self.pos = after;
+            self.in_value_filter = true;
+            let condition = self.parse_comparison_after(sub, dot + 1);
+            self.in_value_filter = false;
+            let condition = condition?;
+            return Ok(Filter::ValuePath(
+                path,
+                Box::new(Filter::And(Box::new(inner), Box::new(condition))),
             ));
         }
         Ok(Filter::ValuePath(path, Box::new(inner)))

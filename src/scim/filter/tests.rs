@@ -184,9 +184,9 @@ fn syntax_errors_carry_offsets() {
         ("(userName pr", 12, "missing ')' at offset 12"),
         ("userName pr)", 11, "unexpected ')' at offset 11"),
         (
-            r#"emails[type eq "work"].value eq "x""#,
+            r#"emails[type eq "work"].value.x eq "x""#,
             22,
-            "only allowed in PATCH paths",
+            "expected one sub-attribute name after ']'",
         ),
         ("not userName pr", 4, "expected '(' after 'not'"),
         ("userName eq 01", 13, "unexpected '1' at offset 13"),
@@ -613,4 +613,17 @@ proptest! {
         let _ = matches(&f, &user(), &schema);
         let _ = validate(&f, &schema);
     }
+}
+
+/// Entra ID filters on its matching attribute `emails[type eq "work"].value` with a
+/// sub-attribute after the brackets, outside RFC 7644's grammar; it reads as one value filter.
+#[test]
+fn a_sub_attribute_after_a_value_filter_joins_the_filter() {
+    let entra: Filter = r#"emails[type eq "work"].value eq "ann@example.com""#
+        .parse()
+        .unwrap();
+    let rfc: Filter = r#"emails[type eq "work" and value eq "ann@example.com"]"#
+        .parse()
+        .unwrap();
+    assert_eq!(entra, rfc);
 }

@@ -89,6 +89,16 @@ impl std::fmt::Debug for ClientAuthConfig {
 pub struct ResourceConfig {
     pub endpoints: Endpoints,
     pub mapping: ResourceMapping,
+    pub ids: IdStyle,
+}
+
+/// How SCIM ids are made (`[users] ids`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdStyle {
+    /// The downstream id is the SCIM id (default).
+    Downstream,
+    /// The gateway generates a UUID and keeps the correlation in its store.
+    Uuid,
 }
 
 impl Config {
@@ -149,7 +159,11 @@ impl Config {
             server,
             auth,
             downstream,
-            users: ResourceConfig { endpoints, mapping },
+            users: ResourceConfig {
+                endpoints,
+                mapping,
+                ids: compile_ids(&raw.users, &src)?,
+            },
             groups,
             store_url,
         })
@@ -225,6 +239,21 @@ fn check_attributes(attributes: &[AttributeDef], owner: &str) -> Result<(), Stri
         }
     }
     Ok(())
+}
+
+fn compile_ids(raw: &raw::RawResource, src: &Source) -> Result<IdStyle, ConfigError> {
+    match &raw.ids {
+        None => Ok(IdStyle::Downstream),
+        Some(ids) => match ids.get_ref().as_str() {
+            "downstream" => Ok(IdStyle::Downstream),
+            "uuid" => Ok(IdStyle::Uuid),
+            other => Err(src.invalid(
+                ids.span(),
+                "users.ids",
+                format!("{other:?}: use downstream or uuid"),
+            )),
+        },
+    }
 }
 
 fn compile_groups(

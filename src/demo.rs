@@ -45,9 +45,16 @@ pub async fn run(listen: SocketAddr) -> Result<(), String> {
         "SCIM_TOKEN" => Some(token.clone()),
         other => std::env::var(other).ok(),
     };
-    let config =
+    let mut config =
         Config::parse("gateway.toml (bundled)", EXAMPLE_CONFIG, &env).map_err(|e| e.to_string())?;
-    let app = server::app(&config).map_err(|e| e.to_string())?;
+    // The demo's sample API forgets everything on exit; so does its store.
+    config.store_url = "sqlite::memory:".into();
+    let store = server::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let app = server::app(&config, store.clone())
+        .await
+        .map_err(|e| e.to_string())?;
 
     let (stop, stopped) = tokio::sync::watch::channel(());
     let mut legacy_stop = stopped.clone();
@@ -75,6 +82,7 @@ pub async fn run(listen: SocketAddr) -> Result<(), String> {
             Err(e) => return Err(format!("a server task failed: {e}")),
         }
     }
+    store.close().await;
     Ok(())
 }
 

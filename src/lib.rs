@@ -14,3 +14,4 @@ pub mod mapping;
 pub mod scim;
 pub mod server;
 pub mod service;
+pub mod store;

@@ -92,7 +92,12 @@ fn main() -> ExitCode {
 
 async fn run_serve(path: PathBuf) -> Result<(), String> {
     let config = Config::load(&path).map_err(|e| e.to_string())?;
-    let app = server::app(&config).map_err(|e| e.to_string())?;
+    let store = server::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let app = server::app(&config, store.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
@@ -101,9 +106,9 @@ async fn run_serve(path: PathBuf) -> Result<(), String> {
         base_path = %config.server.base_path,
         "scim-gateway serving"
     );
-    server::serve(listener, app, demo::ctrl_c())
-        .await
-        .map_err(|e| e.to_string())
+    let served = server::serve(listener, app, demo::ctrl_c()).await;
+    store.close().await;
+    served.map_err(|e| e.to_string())
 }
 
 async fn run_legacy(listen: SocketAddr, api_key: String) -> Result<(), String> {

@@ -78,6 +78,38 @@ impl ResourceMapping {
         resource
     }
 
+    /// The part of a resource the gateway keeps itself: the values of `store = true` rules,
+    /// as a partial SCIM resource.
+    pub fn stored_part(&self, resource: &Value) -> Value {
+        let mut out = Value::Object(Map::new());
+        for rule in self.rules.iter().filter(|r| r.is_stored()) {
+            if let Some(v) = rule.target.get(resource).filter(|v| !v.is_null()) {
+                rule.target.set(&mut out, v.clone());
+            }
+        }
+        out
+    }
+
+    /// Puts stored values (from [`stored_part`](Self::stored_part)) into a resource read from
+    /// the downstream.
+    pub fn merge_stored(&self, resource: &mut Value, stored: &Value) {
+        for rule in self.rules.iter().filter(|r| r.is_stored()) {
+            if let Some(v) = rule.target.get(stored).filter(|v| !v.is_null()) {
+                rule.target.set(resource, v.clone());
+            }
+        }
+    }
+
+    /// The rule for a top-level core attribute (e.g. `userName`, `externalId`), if mapped.
+    pub fn rule_for(&self, attr: &str) -> Option<&AttributeRule> {
+        self.rules.iter().find(|r| {
+            r.target.urn.is_none()
+                && r.target.attr == attr
+                && r.target.sub.is_none()
+                && r.target.selector.is_empty()
+        })
+    }
+
     /// The schema URNs a resource uses: the core one, then each extension it has values for.
     pub fn schemas_of(&self, resource: &Value) -> Vec<Value> {
         std::iter::once(&self.catalog.core)
@@ -172,7 +204,7 @@ impl ResourceMapping {
         for rule in &self.rules {
             let required = rule.required || rule.target.leaf.required && rule.target.sub.is_none();
             if required
-                && rule.written_field().is_some()
+                && rule.accepts_input()
                 && rule.default.is_none()
                 && rule.target.get(resource).is_none_or(is_empty)
             {

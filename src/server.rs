@@ -16,38 +16,81 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::auth::BearerVerifier;
-use crate::cache::MemoryCorrelations;
-use crate::config::Config;
+use crate::cache::MemoryRecordCache;
+use crate::config::{Config, GroupsMode};
 use crate::downstream::DownstreamError;
 use crate::downstream::client::DownstreamClient;
 use crate::downstream::records::RecordApi;
+use crate::scim::catalog::group_schema;
 use crate::scim::schema::ResourceSchema;
+use crate::service::ServiceError;
+use crate::service::groups::GroupsService;
 use crate::service::users::UsersService;
+use crate::store::{CachedStore, Store, StoreError};
+
+/// The tenant name of a single-tenant configuration.
+pub const DEFAULT_TENANT: &str = "default";
 
 /// What every handler shares.
 pub struct AppState {
-    pub users: UsersService,
-    /// The schemas `/Schemas` advertises: only what the mapping maps.
+    pub users: Arc<UsersService>,
+    /// `None` when `[groups] mode = "disabled"`.
+    pub groups: Option<GroupsService>,
+    /// The User schemas `/Schemas` advertises: only what the mapping maps.
     pub advertised: ResourceSchema,
     pub base_path: String,
     pub scheme: &'static str,
     pub max_body_bytes: usize,
 }
 
-/// Builds the whole HTTP application from a checked config.
-pub fn app(config: &Config) -> Result<Router, DownstreamError> {
+/// Why the gateway cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Downstream(#[from] DownstreamError),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot settle interrupted writes: {0}")]
+    Recover(#[from] ServiceError),
+}
+
+/// Opens the store a config names, with the lookup cache in front.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    let store = crate::store::open(&config.store_url).await?;
+    Ok(Arc::new(CachedStore::new(
+        store,
+        100_000,
+        Duration::from_secs(60),
+    )))
+}
+
+/// Builds the whole HTTP application from a checked config and an open store, settling any
+/// write a crash interrupted first.
+pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, StartError> {
     let client = DownstreamClient::new(config.downstream.clone())?;
-    let users = UsersService {
+    let users = Arc::new(UsersService {
         api: RecordApi {
             client,
             endpoints: config.users.endpoints.clone(),
         },
         mapping: config.users.mapping.clone(),
-        cache: Arc::new(MemoryCorrelations::new(100_000, Duration::from_secs(30))),
-    };
+        records: Arc::new(MemoryRecordCache::new(100_000, Duration::from_secs(30))),
+        store: store.clone(),
+        tenant: DEFAULT_TENANT.to_owned(),
+        ids: config.users.ids,
+        groups: config.groups.clone(),
+    });
+    users.recover().await?;
+    let groups = (config.groups.mode == GroupsMode::Virtual).then(|| GroupsService {
+        store,
+        tenant: DEFAULT_TENANT.to_owned(),
+        schema: group_schema(),
+        users: users.clone(),
+    });
     let state = Arc::new(AppState {
         advertised: users.mapping.advertised_schema(),
         users,
+        groups,
         base_path: config.server.base_path.clone(),
         scheme: "http",
         max_body_bytes: config.server.max_body_bytes,
@@ -69,6 +112,17 @@ pub fn app(config: &Config) -> Result<Router, DownstreamError> {
                 .put(routes::replace_user)
                 .patch(routes::patch_user)
                 .delete(routes::delete_user),
+        )
+        .route(
+            "/Groups",
+            get(routes::list_groups).post(routes::create_group),
+        )
+        .route(
+            "/Groups/{id}",
+            get(routes::get_group)
+                .put(routes::replace_group)
+                .patch(routes::patch_group)
+                .delete(routes::delete_group),
         )
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state)

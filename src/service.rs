@@ -1,6 +1,7 @@
 //! The orchestration of SCIM operations: parse and validate, map, call the downstream, map
 //! back. One file per resource kind; errors stay typed until the HTTP edge.
 
+pub mod groups;
 pub mod users;
 
 use thiserror::Error;
@@ -10,6 +11,7 @@ use crate::mapping::MappingError;
 use crate::scim::list::ListParamError;
 use crate::scim::patch::PatchError;
 use crate::scim::resource::ResourceError;
+use crate::store::StoreError;
 
 /// Why a SCIM operation failed, by the layer that found out.
 #[derive(Debug, Error)]
@@ -24,6 +26,17 @@ pub enum ServiceError {
     Mapping(#[from] MappingError),
     #[error(transparent)]
     Downstream(#[from] DownstreamError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A uniqueness rule the gateway enforces itself (409 uniqueness).
+    #[error("{0}")]
+    Conflict(String),
+    /// If-Match named another version (412).
+    #[error("{0}")]
+    Precondition(String),
+    /// The request names something that is not there (404).
+    #[error("{0}")]
+    NotFound(String),
 }
 
 /// Where the resources of a request live, for `meta.location`.
@@ -31,4 +44,22 @@ pub enum ServiceError {
 pub struct RequestContext {
     /// e.g. `https://gateway.example.com/scim/v2`.
     pub base_url: String,
+}
+
+/// If-Match (RFC 7644 §3.14): a write proceeds only on the version the client read.
+pub(crate) fn check_version(
+    row: Option<&crate::store::Resource>,
+    if_match: Option<i64>,
+) -> Result<(), ServiceError> {
+    match (row, if_match) {
+        (Some(row), Some(want)) if row.version != want => Err(ServiceError::Precondition(format!(
+            "the resource is at version {}, not {}",
+            row.etag(),
+            crate::store::resource::etag(want)
+        ))),
+        (None, Some(_)) => Err(ServiceError::Precondition(
+            "the resource has no version yet".into(),
+        )),
+        _ => Ok(()),
+    }
 }

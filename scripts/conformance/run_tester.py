@@ -2,7 +2,7 @@
 
 Called by scripts/conformance.sh inside its venv; usable on its own:
 
-    python run_tester.py --url http://127.0.0.1:8080/scim/v2 --token TOKEN
+    CONFORMANCE_TOKEN=TOKEN python run_tester.py --url http://127.0.0.1:8080/scim/v2
 
 What it does:
   - check_server() from scim2-tester with a scim2-client httpx2 engine sending
@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import os
+import random
 import sys
 import time
 import traceback
@@ -124,15 +126,18 @@ def _find_wrapped_code() -> Any:
 # --------------------------------------------------------------------------------------
 # ADAPTATIONS (--adapt): scim2-tester fills every string with a random UUID. Two attributes
 # of the demo mapping (gateway.toml) cannot take such values, and each blocks whole checks
-# on a precondition rather than testing the behaviour they are about:
+# on a precondition rather than testing the behaviour they are about (and one is random):
 #   userName      the demo maps it to the sample API's /email, which only accepts email
 #                 addresses -> fill it with a random lower-case address.
 #   manager.value RFC 7643 4.3: "The id of the SCIM resource representing the User's
 #                 manager" -> fill it with the id of a User the tester creates (and
 #                 deletes), as the tester itself does when a schema publishes manager.$ref.
+#   phoneNumbers.type  the demo maps only phoneNumbers[type eq "work"]; the tester picks a
+#                 random canonical type (work/home/mobile/fax/pager/other), so its phone checks
+#                 would pass or fail by chance -> always "work".
 # --------------------------------------------------------------------------------------
 
-ADAPTED: dict[str, int] = {"userName": 0, "manager.value": 0}
+ADAPTED: dict[str, int] = {"userName": 0, "phoneNumbers.type": 0, "manager.value": 0}
 
 
 def _install_adaptations() -> None:
@@ -149,6 +154,9 @@ def _install_adaptations() -> None:
         if field == "user_name" and owner.startswith("User") and isinstance(value, str):
             ADAPTED["userName"] += 1
             return f"conformance.{uuid.uuid4().hex}@example.com"
+        if field == "type" and owner == "PhoneNumbers" and isinstance(value, str):
+            ADAPTED["phoneNumbers.type"] += 1
+            return "work"
         if field == "value" and owner == "Manager" and not multi and isinstance(value, str):
             user_model = context.client.get_resource_model("User")
             if user_model is not None:
@@ -212,17 +220,22 @@ def _print_exchanges(result: CheckResult, base: str, limit: int, body_limit: int
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="SCIM base URL (Tenant URL)")
-    parser.add_argument("--token", required=True, help="bearer token")
+    parser.add_argument("--token", default=os.environ.get("CONFORMANCE_TOKEN"),
+                        help="bearer token [env CONFORMANCE_TOKEN]")
     parser.add_argument("--request-timeout", type=float, default=15.0, help="seconds per HTTP request")
     parser.add_argument("--resource-types", default="", help="comma-separated names; default: all advertised")
     parser.add_argument("--include-tags", default="", help="comma-separated scim2-tester tags")
     parser.add_argument("--exclude-tags", default="", help="comma-separated scim2-tester tags")
     parser.add_argument("--adapt", action="store_true", help="see ADAPTATIONS in this file")
+    parser.add_argument("--seed", type=int, help="seed for the tester's random choices (enum values, booleans); "
+                        "default: a fresh one, printed")
     parser.add_argument("--trace", help="write every HTTP exchange here (JSON lines)")
     parser.add_argument("--results", help="write the results here (JSON)")
     parser.add_argument("--max-exchanges", type=int, default=6, help="exchanges printed per non-passing result")
     parser.add_argument("--body-limit", type=int, default=700, help="characters printed per body")
     args = parser.parse_args()
+    if not args.token:
+        parser.error("--token or CONFORMANCE_TOKEN is required")
 
     def split(value: str) -> set[str] | None:
         items = {v.strip() for v in value.split(",") if v.strip()}
@@ -233,6 +246,9 @@ def main() -> int:
     _install_result_hook()
     if args.adapt:
         _install_adaptations()
+
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    random.seed(seed)
 
     base = args.url.rstrip("/")
     resource_types = sorted(split(args.resource_types) or []) or None
@@ -249,7 +265,8 @@ def main() -> int:
         + f"; exclude tags {sorted(split(args.exclude_tags) or []) or 'none'}"
     )
     print(f"available tags: {', '.join(scim2_tester.get_all_available_tags())}")
-    print(f"adaptations: {'userName=email, manager.value=id of a created User' if args.adapt else 'none'}")
+    print(f"seed: {seed} (rerun with the same seed to repeat the tester's random choices)")
+    print(f"adaptations: {'userName=email, phoneNumbers.type=work, manager.value=id of a created User' if args.adapt else 'none'}")
     print()
 
     http = httpx2.Client(
@@ -316,8 +333,16 @@ def main() -> int:
             json.dump({"counts": counts, "adapted": ADAPTED if args.adapt else None, "results": records}, fh, indent=1)
 
     non_2xx = sum(1 for e in _exchanges if not 200 <= (e.get("status") or 0) < 300)
+    deleted: set[str] = set()
+    redeletes = 0
+    for e in _exchanges:
+        if e["method"] == "DELETE":
+            if e["url"] in deleted and e.get("status") == 404:
+                redeletes += 1
+            deleted.add(e["url"])
     print()
-    print(f"{len(_exchanges)} HTTP exchanges ({non_2xx} non-2xx) in {elapsed:.1f}s"
+    print(f"{len(_exchanges)} HTTP exchanges ({non_2xx} non-2xx, of which {redeletes} are 404s to the tester's "
+          f"cleanup deleting again resources it had already deleted) in {elapsed:.1f}s"
           + (f"; adapted values: {ADAPTED}" if args.adapt else ""))
     print(
         f"SUMMARY: {len(results)} checks: passed={counts['passed']} failed={counts['failed']} "

@@ -129,6 +129,8 @@ pub struct RawResource {
     pub list: Spanned<RawList>,
     /// JSON pointer to the downstream id inside a downstream object.
     pub id: Spanned<String>,
+    /// SCIM ids: `downstream` (the downstream id, default) or `uuid` (made by the gateway).
+    pub ids: Option<Spanned<String>>,
     /// JSON pointer under which single objects are wrapped, e.g. `/account`.
     pub envelope: Option<Spanned<String>>,
     /// Filter push-down: `"userName eq" = "email"` sends `?email=<value>` downstream.
@@ -220,6 +222,8 @@ pub struct RawRuleTable {
     pub required: Option<bool>,
     /// The only values accepted (advertised as `canonicalValues`); others get 400 invalidValue.
     pub allowed: Option<Vec<String>>,
+    /// Keep the value in the gateway's store (the downstream has no field for it).
+    pub store: Option<bool>,
 }
 
 impl<'de> Deserialize<'de> for RawRule {

@@ -102,7 +102,15 @@ fn compile_rule(target: ScimTarget, raw: &RawRule) -> Result<AttributeRule, Stri
         },
         RawRule::Table(t) => (**t).clone(),
     };
+    let stored = table.store.unwrap_or(false);
     let source = match (&table.path, &table.template, &table.constant) {
+        (None, None, None) if stored => Source::Stored,
+        _ if stored => {
+            return Err(
+                "store = true keeps the value in the gateway: drop path, template and constant"
+                    .into(),
+            );
+        }
         (Some(p), None, None) => Source::Field(p.parse().map_err(|e| format!("path: {e}"))?),
         (None, Some(t), None) => {
             let template = Template::parse(t).map_err(|e| format!("template: {e}"))?;
@@ -113,7 +121,7 @@ fn compile_rule(target: ScimTarget, raw: &RawRule) -> Result<AttributeRule, Stri
             Source::Template(template)
         }
         (None, None, Some(c)) => Source::Constant(json(c)?),
-        _ => return Err("give exactly one of path, template or constant".into()),
+        _ => return Err("give exactly one of path, template, constant or store = true".into()),
     };
     let mut direction = match table.direction.as_deref() {
         None | Some("read_write") => Direction::ReadWrite,
@@ -125,7 +133,9 @@ fn compile_rule(target: ScimTarget, raw: &RawRule) -> Result<AttributeRule, Stri
             ));
         }
     };
-    if !matches!(source, Source::Field(_)) || target.leaf.mutability == Mutability::ReadOnly {
+    if matches!(source, Source::Template(_) | Source::Constant(_))
+        || target.leaf.mutability == Mutability::ReadOnly
+    {
         if direction == Direction::WriteOnly {
             return Err(
                 "a template, a constant or a read-only attribute cannot be write_only".into(),

@@ -19,6 +19,8 @@ pub enum Source {
     Template(Template),
     /// A fixed, read-only SCIM value.
     Constant(Value),
+    /// Kept in the gateway's store: the downstream has no field for it.
+    Stored,
 }
 
 /// Which way values flow through a rule.
@@ -60,6 +62,16 @@ impl AttributeRule {
         }
     }
 
+    /// True when the value lives in the gateway's store rather than downstream.
+    pub fn is_stored(&self) -> bool {
+        self.source == Source::Stored
+    }
+
+    /// True when clients may set this value (it is written downstream or stored).
+    pub fn accepts_input(&self) -> bool {
+        self.written_field().is_some() || self.is_stored()
+    }
+
     /// True when the rule contributes to the SCIM representation.
     pub fn is_readable(&self) -> bool {
         self.direction != Direction::WriteOnly
@@ -80,6 +92,7 @@ impl AttributeRule {
                     .map(|v| text_of(&v))
             })?),
             Source::Field(p) => p.get(record).filter(|v| !v.is_null())?.clone(),
+            Source::Stored => return None,
         };
         let mapped = match &self.value_map {
             Some(m) => Value::String(m.to_scim(&raw)?),

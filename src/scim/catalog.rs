@@ -1,10 +1,11 @@
-//! The RFC 7643 §8.7.1 schema catalog (User and the enterprise User extension), embedded in the binary:
+//! The RFC 7643 §8.7.1 schema catalog (User, the enterprise User extension and Group), embedded in the binary:
 //! the attribute characteristics rules are resolved against and `/Schemas` is cut from.
 
 use super::schema::{ResourceSchema, SchemaDef};
 
 const USER: &str = include_str!("schemas/user.json");
 const ENTERPRISE_USER: &str = include_str!("schemas/enterprise_user.json");
+const GROUP: &str = include_str!("schemas/group.json");
 
 /// URN of the core User schema.
 pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -24,6 +25,17 @@ pub fn user_schema() -> ResourceSchema {
     ResourceSchema {
         core: parse(USER),
         extensions: vec![parse(ENTERPRISE_USER)],
+    }
+}
+
+/// URN of the core Group schema.
+pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+/// The Group resource type's schema (no extensions).
+pub fn group_schema() -> ResourceSchema {
+    ResourceSchema {
+        core: parse(GROUP),
+        extensions: Vec::new(),
     }
 }
 

@@ -18,7 +18,7 @@ pub fn service_provider_config(base_url: &str) -> Value {
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
         "sort": {"supported": true},
-        "etag": {"supported": false},
+        "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",
@@ -46,6 +46,20 @@ pub fn user_resource_type(base_url: &str, schema: &ResourceSchema) -> Value {
             .map(|e| json!({"schema": e.id, "required": false}))
             .collect::<Vec<_>>(),
         "meta": {"resourceType": "ResourceType", "location": format!("{base_url}/ResourceTypes/User")}
+    })
+}
+
+/// The `Group` resource type (RFC 7643 §6).
+pub fn group_resource_type(base_url: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "Group",
+        "schema": super::catalog::GROUP_URN,
+        "schemaExtensions": [],
+        "meta": {"resourceType": "ResourceType", "location": format!("{base_url}/ResourceTypes/Group")}
     })
 }
 

@@ -9,6 +9,7 @@ use crate::downstream::DownstreamError;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::patch::PatchError;
 use crate::service::ServiceError;
+use crate::store::StoreError;
 
 /// The media type of every SCIM answer (RFC 7644 §3.1).
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -33,6 +34,10 @@ impl From<ServiceError> for ScimError {
             ServiceError::Patch(p) => ScimError::bad_request(patch_type(&p), detail),
             ServiceError::Mapping(_) => ScimError::bad_request(ScimType::InvalidValue, detail),
             ServiceError::Downstream(d) => downstream(d, detail),
+            ServiceError::Store(s) => store(s),
+            ServiceError::Conflict(_) => ScimError::new(409, Some(ScimType::Uniqueness), detail),
+            ServiceError::Precondition(_) => ScimError::new(412, None, detail),
+            ServiceError::NotFound(_) => ScimError::new(404, None, detail),
         }
     }
 }
@@ -45,6 +50,26 @@ fn patch_type(e: &PatchError) -> ScimType {
         PatchError::InvalidValue(_) => ScimType::InvalidValue,
         PatchError::NoTarget(_) => ScimType::NoTarget,
         PatchError::Mutability(_) => ScimType::Mutability,
+    }
+}
+
+fn store(e: StoreError) -> ScimError {
+    let detail = e.to_string();
+    match e {
+        StoreError::NotFound { .. } => ScimError::new(404, None, detail),
+        StoreError::VersionMismatch { .. } => ScimError::new(412, None, detail),
+        StoreError::Conflict(_) => ScimError::new(409, Some(ScimType::Uniqueness), detail),
+        StoreError::Unavailable(_) | StoreError::Closed => {
+            ScimError::new(503, None, "the gateway's store is unavailable; retry later")
+        }
+        _ => {
+            tracing::error!(error = %detail, "store failure");
+            ScimError::new(
+                500,
+                None,
+                "the gateway's store failed; the gateway log has the cause",
+            )
+        }
     }
 }
 

@@ -51,8 +51,49 @@ fn decode(s: &str) -> String {
         .into_owned()
 }
 
+/// A SCIM answer; a resource with `meta.version` also carries it as the ETag header.
 fn ok(status: StatusCode, body: &Value) -> Response {
-    scim_response(status, body)
+    let mut response = scim_response(status, body);
+    if let Some(etag) = body
+        .pointer("/meta/version")
+        .and_then(Value::as_str)
+        .and_then(|v| http::HeaderValue::from_str(v).ok())
+    {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    response
+}
+
+/// The version an `If-Match` header pins (RFC 7644 §3.14), `None` without one or for `*`.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value.to_str().unwrap_or("").trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.trim_start_matches("W/")
+        .trim_matches('"')
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| {
+            ScimError::new(
+                412,
+                None,
+                format!("If-Match {text:?} names no version of this resource"),
+            )
+        })
+}
+
+fn groups(s: &AppState) -> Result<&crate::service::groups::GroupsService, ScimError> {
+    s.groups.as_ref().ok_or_else(|| {
+        ScimError::new(
+            404,
+            None,
+            "this gateway serves no groups ([groups] mode is disabled)",
+        )
+    })
 }
 
 fn service(e: ServiceError) -> ScimError {
@@ -98,10 +139,33 @@ pub async fn service_provider_config(
     )
 }
 
+fn resource_type_documents(s: &AppState, base_url: &str) -> Vec<Value> {
+    let mut types = vec![discovery::user_resource_type(base_url, &s.advertised)];
+    if s.groups.is_some() {
+        types.push(discovery::group_resource_type(base_url));
+    }
+    types
+}
+
+fn schema_documents(s: &AppState, base_url: &str) -> Vec<Value> {
+    let mut schemas: Vec<&crate::scim::schema::SchemaDef> = std::iter::once(&s.advertised.core)
+        .chain(&s.advertised.extensions)
+        .collect();
+    if let Some(g) = &s.groups {
+        schemas.push(&g.schema.core);
+    }
+    schemas
+        .into_iter()
+        .map(|schema| discovery::schema_document(base_url, schema))
+        .collect()
+}
+
 pub async fn resource_types(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let ctx = context(&s, &headers);
-    let user = discovery::user_resource_type(&ctx.base_url, &s.advertised);
-    ok(StatusCode::OK, &discovery::list_all(vec![user]))
+    ok(
+        StatusCode::OK,
+        &discovery::list_all(resource_type_documents(&s, &ctx.base_url)),
+    )
 }
 
 pub async fn resource_type(
@@ -125,11 +189,10 @@ pub async fn resource_type(
 
 pub async fn schemas(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let ctx = context(&s, &headers);
-    let docs = std::iter::once(&s.advertised.core)
-        .chain(&s.advertised.extensions)
-        .map(|schema| discovery::schema_document(&ctx.base_url, schema))
-        .collect();
-    ok(StatusCode::OK, &discovery::list_all(docs))
+    ok(
+        StatusCode::OK,
+        &discovery::list_all(schema_documents(&s, &ctx.base_url)),
+    )
 }
 
 pub async fn schema(
@@ -166,6 +229,11 @@ pub async fn create_user(State(s): State<Arc<AppState>>, headers: HeaderMap, bod
     let ctx = context(&s, &headers);
     let input = json_body(&s, &headers, body).await?;
     let created = s.users.create(&ctx, &input).await.map_err(service)?;
+    Ok(created_response(created))
+}
+
+/// 201 with the resource and its Location (RFC 7644 §3.3).
+fn created_response(created: Value) -> Response {
     let mut response = ok(StatusCode::CREATED, &created);
     if let Some(location) = created
         .pointer("/meta/location")
@@ -174,7 +242,7 @@ pub async fn create_user(State(s): State<Arc<AppState>>, headers: HeaderMap, bod
     {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    response
 }
 
 pub async fn get_user(
@@ -198,7 +266,12 @@ pub async fn replace_user(
 ) -> Answer {
     let ctx = context(&s, &headers);
     let input = json_body(&s, &headers, body).await?;
-    let user = s.users.replace(&ctx, &id, &input).await.map_err(service)?;
+    let version = if_match(&headers)?;
+    let user = s
+        .users
+        .replace(&ctx, &id, &input, version)
+        .await
+        .map_err(service)?;
     Ok(ok(StatusCode::OK, &user))
 }
 
@@ -210,7 +283,12 @@ pub async fn patch_user(
 ) -> Answer {
     let ctx = context(&s, &headers);
     let input = json_body(&s, &headers, body).await?;
-    let user = s.users.patch(&ctx, &id, &input).await.map_err(service)?;
+    let version = if_match(&headers)?;
+    let user = s
+        .users
+        .patch(&ctx, &id, &input, version)
+        .await
+        .map_err(service)?;
     Ok(ok(StatusCode::OK, &user))
 }
 
@@ -220,7 +298,96 @@ pub async fn delete_user(
     Path(id): Path<String>,
 ) -> Answer {
     let ctx = context(&s, &headers);
-    s.users.delete(&ctx, &id).await.map_err(service)?;
+    let version = if_match(&headers)?;
+    s.users.delete(&ctx, &id, version).await.map_err(service)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn list_groups(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let params =
+        ListParams::parse(&query_pairs(query.as_deref())).map_err(|e| service(e.into()))?;
+    let body = groups(&s)?.list(&ctx, &params).await.map_err(service)?;
+    Ok(ok(StatusCode::OK, &body))
+}
+
+pub async fn create_group(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let service_ = groups(&s)?;
+    let input = json_body(&s, &headers, body).await?;
+    let created = service_.create(&ctx, &input).await.map_err(service)?;
+    Ok(created_response(created))
+}
+
+pub async fn get_group(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let projection =
+        Projection::parse(&query_pairs(query.as_deref())).map_err(|e| service(e.into()))?;
+    let group = groups(&s)?
+        .get(&ctx, &id, &projection)
+        .await
+        .map_err(service)?;
+    Ok(ok(StatusCode::OK, &group))
+}
+
+pub async fn replace_group(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let service_ = groups(&s)?;
+    let input = json_body(&s, &headers, body).await?;
+    let version = if_match(&headers)?;
+    let group = service_
+        .replace(&ctx, &id, &input, version)
+        .await
+        .map_err(service)?;
+    Ok(ok(StatusCode::OK, &group))
+}
+
+pub async fn patch_group(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let service_ = groups(&s)?;
+    let input = json_body(&s, &headers, body).await?;
+    let version = if_match(&headers)?;
+    service_
+        .patch(&ctx, &id, &input, version)
+        .await
+        .map_err(service)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn delete_group(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let version = if_match(&headers)?;
+    groups(&s)?
+        .delete(&ctx, &id, version)
+        .await
+        .map_err(service)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

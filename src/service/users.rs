@@ -1,12 +1,18 @@
-//! SCIM Users (RFC 7644 §3) over the downstream user API: create, read, list with filters,
-//! replace, PATCH and delete or deactivate.
+//! SCIM Users (RFC 7644 §3) over the downstream user API and the gateway's store: create,
+//! read, list with filters, replace, PATCH and delete or deactivate.
+//!
+//! Consistency: a create is journaled before the downstream call and correlated after it (a
+//! crash in between leaves an intent that `recover` repairs); an update writes the store first
+//! (with the version it read, so concurrent writers cannot lose each other's changes) and rolls
+//! it back if the downstream refuses.
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-use super::{RequestContext, ServiceError};
-use crate::cache::Correlations;
+use super::{RequestContext, ServiceError, check_version};
+use crate::cache::RecordCache;
+use crate::config::{GroupsConfig, IdStyle};
 use crate::downstream::DownstreamError;
 use crate::downstream::endpoints::{DeleteMode, UpdateStyle};
 use crate::downstream::records::RecordApi;
@@ -16,37 +22,230 @@ use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
 use crate::scim::list::{ListParamError, ListParams, Projection, sort};
 use crate::scim::patch::{PatchRequest, apply};
 use crate::scim::resource::canonicalize;
+use crate::store::{Resource, ResourceData, ResourceType, Store, StoreError};
 
-/// The Users service of one downstream.
+/// Marks a user deleted while its downstream record is kept (deactivate mode): RFC 7644 §3.6
+/// says a deleted resource answers 404 from then on.
+const TOMBSTONE: &str = "$deleted";
+
+/// The Users service of one tenant.
 pub struct UsersService {
     pub api: RecordApi,
     pub mapping: ResourceMapping,
-    pub cache: Arc<dyn Correlations>,
+    /// Downstream records recently read or written, by downstream id.
+    pub records: Arc<dyn RecordCache>,
+    pub store: Arc<dyn Store>,
+    pub tenant: String,
+    pub ids: IdStyle,
+    pub groups: GroupsConfig,
+}
+
+/// A user as loaded for a write: its store row (if any) and its downstream record.
+struct Loaded {
+    scim_id: String,
+    downstream_id: String,
+    row: Option<Resource>,
+    record: Value,
 }
 
 impl UsersService {
-    /// POST /Users.
-    pub async fn create(&self, ctx: &RequestContext, body: &Value) -> Result<Value, ServiceError> {
-        let resource = canonicalize(body, &self.mapping.catalog)?;
-        let record = self
-            .api
-            .create(self.mapping.to_downstream_create(&resource)?)
-            .await?;
-        self.resource_of(ctx, record)
+    fn user_name_of(resource: &Value) -> Option<String> {
+        resource
+            .get("userName")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
-    /// GET /Users/{id}.
+    /// externalId lives in the store unless a rule maps it downstream.
+    fn external_id_stored(&self) -> bool {
+        self.mapping.rule_for("externalId").is_none()
+    }
+
+    fn row_data(&self, downstream_id: &str, resource: &Value) -> ResourceData {
+        let external_id = if self.external_id_stored() {
+            resource
+                .get("externalId")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        } else {
+            None
+        };
+        ResourceData {
+            downstream_id: Some(downstream_id.to_owned()),
+            external_id,
+            lookup_key: Self::user_name_of(resource).map(|n| n.to_lowercase()),
+            attributes: self.mapping.stored_part(resource),
+        }
+    }
+
+    /// POST /Users.
+    pub async fn create(&self, ctx: &RequestContext, body: &Value) -> Result<Value, ServiceError> {
+        let mut resource = canonicalize(body, &self.mapping.catalog)?;
+        let user_name = Self::user_name_of(&resource).unwrap_or_default();
+        let reused = self.check_unique(&user_name, None).await?;
+        self.entitle(&mut resource, &[]).await?;
+        if let Some(tombstone) = reused {
+            // Deactivate mode kept the record of a deleted user: bring it back.
+            return self.recreate(ctx, tombstone, resource).await;
+        }
+        let intent = self
+            .store
+            .begin_intent(&self.tenant, "create-user", &json!({"userName": user_name}))
+            .await?;
+        let created = self
+            .api
+            .create(self.mapping.to_downstream_create(&resource)?)
+            .await;
+        let record = match created {
+            Ok(record) => record,
+            Err(e) => {
+                self.store.complete_intent(intent).await?;
+                return Err(e.into());
+            }
+        };
+        let downstream_id = self.api.id_of(&record)?;
+        let scim_id = match self.ids {
+            IdStyle::Downstream => downstream_id.clone(),
+            IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
+        };
+        let data = self.row_data(&downstream_id, &resource);
+        let row = match self
+            .store
+            .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
+            .await
+        {
+            Ok(row) => row,
+            Err(e) => {
+                // Without its correlation the new record would be an orphan: undo it.
+                if let DeleteMode::Delete(op) = &self.api.endpoints.delete
+                    && self.api.delete(op, &downstream_id).await.is_ok()
+                {
+                    self.store.complete_intent(intent).await.ok();
+                }
+                return Err(e.into());
+            }
+        };
+        self.store.complete_intent(intent).await?;
+        self.records
+            .remember(&downstream_id, Arc::new(record.clone()));
+        Ok(self.resource_of(ctx, &scim_id, Some(&row), &record))
+    }
+
+    /// Refuses a userName already taken (case-insensitively) by another live user; returns
+    /// the tombstone of a deleted user with that name, whose record can be reused.
+    async fn check_unique(
+        &self,
+        user_name: &str,
+        except: Option<&str>,
+    ) -> Result<Option<Resource>, ServiceError> {
+        if user_name.is_empty() {
+            return Ok(None);
+        }
+        let rows = self
+            .store
+            .resources_by_lookup_key(&self.tenant, ResourceType::User, user_name)
+            .await?;
+        let mut tombstone = None;
+        for row in rows {
+            if Some(row.scim_id.as_str()) == except {
+                continue;
+            }
+            if is_tombstone(&row) {
+                tombstone = Some(row);
+            } else {
+                return Err(ServiceError::Conflict(format!(
+                    "userName {user_name:?} is already taken (compared case-insensitively)"
+                )));
+            }
+        }
+        Ok(tombstone)
+    }
+
+    async fn recreate(
+        &self,
+        ctx: &RequestContext,
+        tombstone: Resource,
+        resource: Value,
+    ) -> Result<Value, ServiceError> {
+        let downstream_id = tombstone.downstream_id.clone().unwrap_or_default();
+        let record = match self.api.get(&downstream_id).await {
+            Ok(record) => record,
+            Err(DownstreamError::NotFound(_)) => {
+                self.store
+                    .delete_resource(&self.tenant, ResourceType::User, &tombstone.scim_id)
+                    .await?;
+                return Box::pin(self.create(ctx, &resource)).await;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let loaded = Loaded {
+            scim_id: tombstone.scim_id.clone(),
+            downstream_id,
+            row: Some(tombstone),
+            record,
+        };
+        self.write(ctx, loaded, resource, None).await
+    }
+
+    /// Loads a user for reading or writing; 404 for unknown and deleted users.
+    async fn load(&self, scim_id: &str) -> Result<Loaded, ServiceError> {
+        let row = self
+            .store
+            .resource_by_scim_id(&self.tenant, ResourceType::User, scim_id)
+            .await?;
+        if row.as_ref().is_some_and(is_tombstone) {
+            return Err(DownstreamError::NotFound(scim_id.to_owned()).into());
+        }
+        let downstream_id = match (&row, self.ids) {
+            (Some(r), _) => r
+                .downstream_id
+                .clone()
+                .unwrap_or_else(|| scim_id.to_owned()),
+            (None, IdStyle::Downstream) => scim_id.to_owned(),
+            (None, IdStyle::Uuid) => {
+                return Err(DownstreamError::NotFound(scim_id.to_owned()).into());
+            }
+        };
+        let record = self.api.get(&downstream_id).await.map_err(|e| match e {
+            DownstreamError::NotFound(_) => DownstreamError::NotFound(scim_id.to_owned()),
+            other => other,
+        })?;
+        self.records
+            .remember(&downstream_id, Arc::new(record.clone()));
+        Ok(Loaded {
+            scim_id: scim_id.to_owned(),
+            downstream_id,
+            row,
+            record,
+        })
+    }
+
+    /// GET /Users/{id}: served from recently seen records when possible.
     pub async fn get(
         &self,
         ctx: &RequestContext,
         id: &str,
         projection: &Projection,
     ) -> Result<Value, ServiceError> {
-        let record = match self.cache.record(id) {
-            Some(r) => (*r).clone(),
-            None => self.api.get(id).await?,
+        let row = self
+            .store
+            .resource_by_scim_id(&self.tenant, ResourceType::User, id)
+            .await?;
+        let downstream_id = match (&row, self.ids) {
+            (Some(r), _) if !is_tombstone(r) => {
+                r.downstream_id.clone().unwrap_or_else(|| id.to_owned())
+            }
+            (None, IdStyle::Downstream) => id.to_owned(),
+            _ => return Err(DownstreamError::NotFound(id.to_owned()).into()),
         };
-        let resource = self.resource_of(ctx, record)?;
+        let record = match self.records.record(&downstream_id) {
+            Some(r) => (*r).clone(),
+            None => {
+                let loaded = self.load(id).await?;
+                loaded.record
+            }
+        };
+        let resource = self.resource_of(ctx, id, row.as_ref(), &record);
         Ok(projection.apply(resource, &self.mapping.catalog))
     }
 
@@ -64,11 +263,7 @@ impl UsersService {
         let (total, page) = match (&params.filter, &params.sort_by) {
             (None, None) => {
                 let listing = self.api.list(None, Some((start - 1, params.count))).await?;
-                let page = listing
-                    .records
-                    .into_iter()
-                    .map(|r| self.resource_of(ctx, r))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let page = self.resources_of(ctx, listing.records).await?;
                 (listing.total.unwrap_or(0), page)
             }
             (filter, _) => {
@@ -95,29 +290,55 @@ impl UsersService {
         Ok(list_response(total, start, page))
     }
 
-    /// The resources matching a filter: a remembered `userName eq` answer when it still holds,
-    /// else a downstream search (pushed down where gateway.toml allows) filtered here.
+    /// The resources matching a filter. `userName eq` and `externalId eq` are answered from
+    /// the store when it holds the answer; other filters search the downstream (pushed down
+    /// where gateway.toml allows) and are evaluated here.
     async fn find(
         &self,
         ctx: &RequestContext,
         filter: &Filter,
     ) -> Result<Vec<Value>, ServiceError> {
         let schema = &self.mapping.catalog;
-        if let Filter::Compare(path, CompareOp::Eq, CompValue::Str(name)) = filter
+        if let Filter::Compare(path, CompareOp::Eq, CompValue::Str(value)) = filter
             && path.urn.is_none()
             && path.sub.is_none()
-            && path.name.eq_ignore_ascii_case("userName")
-            && let Some(id) = self.cache.id_for_user_name(name)
         {
-            match self.api.get(&id).await {
-                Ok(record) => {
-                    let resource = self.resource_of(ctx, record)?;
-                    if matches(filter, &resource, schema) {
-                        return Ok(vec![resource]);
+            let by_store = if path.name.eq_ignore_ascii_case("userName") {
+                let rows = self
+                    .store
+                    .resources_by_lookup_key(&self.tenant, ResourceType::User, value)
+                    .await?;
+                let stored_only = self
+                    .mapping
+                    .rule_for("userName")
+                    .is_some_and(|r| r.is_stored());
+                Some((rows, stored_only))
+            } else if path.name.eq_ignore_ascii_case("externalId") && self.external_id_stored() {
+                let rows = self
+                    .store
+                    .resources_by_external_id(&self.tenant, ResourceType::User, value)
+                    .await?;
+                Some((rows, true))
+            } else {
+                None
+            };
+            if let Some((rows, authoritative)) = by_store {
+                let mut found = Vec::new();
+                for row in rows.iter().filter(|r| !is_tombstone(r)) {
+                    match self.load(&row.scim_id).await {
+                        Ok(loaded) => {
+                            let r = self.resource_of(ctx, &row.scim_id, Some(row), &loaded.record);
+                            if matches(filter, &r, schema) {
+                                found.push(r);
+                            }
+                        }
+                        Err(ServiceError::Downstream(DownstreamError::NotFound(_))) => {}
+                        Err(e) => return Err(e),
                     }
                 }
-                Err(DownstreamError::NotFound(_)) => self.cache.forget(&id),
-                Err(e) => return Err(e.into()),
+                if authoritative || !found.is_empty() {
+                    return Ok(found);
+                }
             }
         }
         let pushed = self.mapping.push_down(filter);
@@ -134,13 +355,47 @@ impl UsersService {
         ctx: &RequestContext,
         search: Option<&(String, String)>,
     ) -> Result<Vec<Value>, ServiceError> {
-        self.api
-            .list(search, None)
-            .await?
-            .records
-            .into_iter()
-            .map(|r| self.resource_of(ctx, r))
-            .collect()
+        let records = self.api.list(search, None).await?.records;
+        self.resources_of(ctx, records).await
+    }
+
+    /// SCIM resources of downstream records, correlated through the store (deleted users
+    /// left out; in UUID mode a record seen for the first time gets its id now).
+    async fn resources_of(
+        &self,
+        ctx: &RequestContext,
+        records: Vec<Value>,
+    ) -> Result<Vec<Value>, ServiceError> {
+        let mut out = Vec::with_capacity(records.len());
+        for record in records {
+            let downstream_id = self.api.id_of(&record)?;
+            let row = self
+                .store
+                .resource_by_downstream_id(&self.tenant, ResourceType::User, &downstream_id)
+                .await?;
+            let row = match (row, self.ids) {
+                (Some(r), _) if is_tombstone(&r) => continue,
+                (Some(r), _) => Some(r),
+                (None, IdStyle::Downstream) => None,
+                (None, IdStyle::Uuid) => {
+                    let resource = self.mapping.to_scim(&record);
+                    let data = self.row_data(&downstream_id, &resource);
+                    let id = uuid::Uuid::new_v4().to_string();
+                    Some(
+                        self.store
+                            .put_resource(&self.tenant, ResourceType::User, &id, &data)
+                            .await?,
+                    )
+                }
+            };
+            let scim_id = row
+                .as_ref()
+                .map_or_else(|| downstream_id.clone(), |r| r.scim_id.clone());
+            self.records
+                .remember(&downstream_id, Arc::new(record.clone()));
+            out.push(self.resource_of(ctx, &scim_id, row.as_ref(), &record));
+        }
+        Ok(out)
     }
 
     /// PUT /Users/{id}: the resource is replaced by the body.
@@ -149,10 +404,16 @@ impl UsersService {
         ctx: &RequestContext,
         id: &str,
         body: &Value,
+        if_match: Option<i64>,
     ) -> Result<Value, ServiceError> {
         let resource = canonicalize(body, &self.mapping.catalog)?;
-        let current = self.api.get(id).await?;
-        self.write(ctx, id, current, resource).await
+        let user_name = Self::user_name_of(&resource).unwrap_or_default();
+        self.retrying(if_match, || async {
+            let loaded = self.load(id).await?;
+            self.check_unique(&user_name, Some(id)).await?;
+            self.write(ctx, loaded, resource.clone(), if_match).await
+        })
+        .await
     }
 
     /// PATCH /Users/{id}: the operations are applied to the current resource, then the result
@@ -162,92 +423,370 @@ impl UsersService {
         ctx: &RequestContext,
         id: &str,
         body: &Value,
+        if_match: Option<i64>,
     ) -> Result<Value, ServiceError> {
         let request = PatchRequest::parse(body, &self.mapping.catalog)?;
-        let current = self.api.get(id).await?;
-        let mut resource = self.mapping.to_scim(&current);
-        apply(&mut resource, &request, &self.mapping.catalog)?;
-        self.write(ctx, id, current, resource).await
+        self.retrying(if_match, || async {
+            let loaded = self.load(id).await?;
+            let mut resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
+            apply(&mut resource, &request, &self.mapping.catalog)?;
+            let user_name = Self::user_name_of(&resource).unwrap_or_default();
+            self.check_unique(&user_name, Some(id)).await?;
+            self.write(ctx, loaded, resource, if_match).await
+        })
+        .await
     }
 
-    /// DELETE /Users/{id}: a downstream delete, or deactivation where configured.
-    pub async fn delete(&self, ctx: &RequestContext, id: &str) -> Result<(), ServiceError> {
-        match &self.api.endpoints.delete {
-            DeleteMode::Delete(op) => self.api.delete(op, id).await?,
-            DeleteMode::Deactivate => {
-                let current = self.api.get(id).await?;
-                let mut resource = self.mapping.to_scim(&current);
-                if let Value::Object(fields) = &mut resource {
-                    fields.insert("active".into(), Value::Bool(false));
-                }
-                self.write(ctx, id, current, resource).await?;
+    /// Runs a read-modify-write again when a concurrent writer got there first, unless the
+    /// client pinned a version with If-Match (then the 412 is its answer).
+    async fn retrying<F, Fut>(
+        &self,
+        if_match: Option<i64>,
+        attempt: F,
+    ) -> Result<Value, ServiceError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<Value, ServiceError>>,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match attempt().await {
+                Err(ServiceError::Store(StoreError::VersionMismatch { .. }))
+                    if if_match.is_none() && tries < 5 => {}
+                other => return other,
             }
         }
-        self.cache.forget(id);
-        Ok(())
     }
 
-    /// Sends the new state of a resource downstream: the whole record or the changed fields,
-    /// as gateway.toml says; nothing is sent when nothing changed.
-    async fn write(
+    /// DELETE /Users/{id}: a downstream delete, or deactivation where configured; the user
+    /// answers 404 afterwards either way.
+    pub async fn delete(
         &self,
         ctx: &RequestContext,
         id: &str,
-        current: Value,
-        resource: Value,
+        if_match: Option<i64>,
+    ) -> Result<(), ServiceError> {
+        let loaded = self.load(id).await?;
+        check_version(loaded.row.as_ref(), if_match)?;
+        self.records.forget(&loaded.downstream_id);
+        match &self.api.endpoints.delete {
+            DeleteMode::Delete(op) => {
+                let intent = self
+                    .store
+                    .begin_intent(
+                        &self.tenant,
+                        "delete-user",
+                        &json!({"id": id, "downstreamId": loaded.downstream_id}),
+                    )
+                    .await?;
+                match self.api.delete(op, &loaded.downstream_id).await {
+                    Ok(()) | Err(DownstreamError::NotFound(_)) => {}
+                    Err(e) => {
+                        self.store.complete_intent(intent).await?;
+                        return Err(e.into());
+                    }
+                }
+                self.store
+                    .delete_resource(&self.tenant, ResourceType::User, id)
+                    .await?;
+                self.store.complete_intent(intent).await?;
+            }
+            DeleteMode::Deactivate => {
+                let mut resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
+                if let Value::Object(fields) = &mut resource {
+                    fields.insert("active".into(), Value::Bool(false));
+                }
+                let downstream_id = loaded.downstream_id.clone();
+                self.write(ctx, loaded, resource.clone(), if_match).await?;
+                self.records.forget(&downstream_id);
+                let mut data = self.row_data(&downstream_id, &resource);
+                if let Value::Object(attrs) = &mut data.attributes {
+                    attrs.insert(TOMBSTONE.into(), Value::Bool(true));
+                }
+                self.store
+                    .put_resource(&self.tenant, ResourceType::User, id, &data)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Finishes what a crash interrupted: a journaled create whose record exists downstream
+    /// but has no correlation gets one (found by its userName), a journaled delete has its
+    /// store row removed. Returns how many intents were settled.
+    pub async fn recover(&self) -> Result<usize, ServiceError> {
+        let pending = self.store.pending_intents(Some(&self.tenant)).await?;
+        for intent in &pending {
+            let text = |key: &str| {
+                intent
+                    .payload
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            };
+            match intent.kind.as_str() {
+                "create-user" => {
+                    let filter = Filter::Compare(
+                        crate::scim::path::AttrPath::simple("userName"),
+                        CompareOp::Eq,
+                        CompValue::Str(text("userName").to_owned()),
+                    );
+                    let search = self.mapping.push_down(&filter);
+                    for record in self.api.list(search.as_ref(), None).await?.records {
+                        let resource = self.mapping.to_scim(&record);
+                        let downstream_id = self.api.id_of(&record)?;
+                        let known = self
+                            .store
+                            .resource_by_downstream_id(
+                                &self.tenant,
+                                ResourceType::User,
+                                &downstream_id,
+                            )
+                            .await?
+                            .is_some();
+                        if !known && matches(&filter, &resource, &self.mapping.catalog) {
+                            let scim_id = match self.ids {
+                                IdStyle::Downstream => downstream_id.clone(),
+                                IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
+                            };
+                            let data = self.row_data(&downstream_id, &resource);
+                            self.store
+                                .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
+                                .await?;
+                        }
+                    }
+                }
+                "delete-user" => match self.api.get(text("downstreamId")).await {
+                    // The downstream delete happened: finish it in the store.
+                    Err(DownstreamError::NotFound(_)) => {
+                        self.store
+                            .delete_resource(&self.tenant, ResourceType::User, text("id"))
+                            .await?;
+                    }
+                    // It did not: the user stays, and the client's retry will delete it.
+                    Ok(_) => {}
+                    Err(e) => return Err(e.into()),
+                },
+                other => tracing::warn!(kind = other, "unknown journal entry dropped"),
+            }
+            self.store.complete_intent(intent.id).await?;
+            tracing::warn!(kind = %intent.kind, id = %intent.id, "settled a write a crash interrupted");
+        }
+        Ok(pending.len())
+    }
+
+    /// Writes the current rules' role and licences into a user who is in `groups`.
+    pub async fn entitle(
+        &self,
+        resource: &mut Value,
+        groups: &[String],
+    ) -> Result<(), ServiceError> {
+        let active = resource.get("active") != Some(&Value::Bool(false));
+        let mut names = Vec::new();
+        for group in groups {
+            if let Some(row) = self
+                .store
+                .resource_by_scim_id(&self.tenant, ResourceType::Group, group)
+                .await?
+                && let Some(name) = row.attributes.get("displayName").and_then(Value::as_str)
+            {
+                names.push(name.to_owned());
+            }
+        }
+        let Some(decision) = self
+            .groups
+            .rules
+            .evaluate(names.iter().map(String::as_str), active)
+        else {
+            return Ok(());
+        };
+        if let Some(target) = &self.groups.role_target {
+            target.set(resource, decision.role.map_or(Value::Null, Value::String));
+        }
+        if let Some(target) = &self.groups.licence_target {
+            let licences = decision.licences.into_iter().map(Value::String).collect();
+            target.set(resource, Value::Array(licences));
+        }
+        Ok(())
+    }
+
+    /// Re-evaluates the group rules for one user after its memberships changed; a user the
+    /// gateway cannot find is skipped (it may have been deleted meanwhile).
+    pub async fn reevaluate(&self, ctx: &RequestContext, id: &str) -> Result<(), ServiceError> {
+        if !self.groups.rules.is_active() {
+            return Ok(());
+        }
+        let outcome = self
+            .retrying(None, || async {
+                let loaded = self.load(id).await?;
+                let resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
+                self.write(ctx, loaded, resource, None).await
+            })
+            .await;
+        match outcome {
+            Ok(_) | Err(ServiceError::Downstream(DownstreamError::NotFound(_))) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores the new state of a user, then sends it downstream (the whole record or the
+    /// changed fields, as gateway.toml says; nothing when nothing changed), rolling the store
+    /// back if the downstream refuses.
+    async fn write(
+        &self,
+        ctx: &RequestContext,
+        loaded: Loaded,
+        mut resource: Value,
+        if_match: Option<i64>,
     ) -> Result<Value, ServiceError> {
-        self.cache.forget(id);
+        check_version(loaded.row.as_ref(), if_match)?;
+        let groups = self.store.groups_of(&self.tenant, &loaded.scim_id).await?;
+        self.entitle(&mut resource, &groups).await?;
         let body = match self.api.endpoints.update_style {
             UpdateStyle::Full => {
-                let body = self.mapping.to_downstream_replace(&resource, &current)?;
-                (body != current).then_some(body)
+                let body = self
+                    .mapping
+                    .to_downstream_replace(&resource, &loaded.record)?;
+                (body != loaded.record).then_some(body)
             }
             UpdateStyle::Changed => {
-                let old = self.mapping.to_scim(&current);
+                let old = self.mapping.to_scim(&loaded.record);
                 let body = self.mapping.changed_fields(&old, &resource)?;
                 body.as_object()
                     .is_some_and(|o| !o.is_empty())
                     .then_some(body)
             }
         };
-        let record = match body {
-            Some(body) => self.api.update(id, body).await?,
-            None => current,
+        let data = self.row_data(&loaded.downstream_id, &resource);
+        let (row, previous) = match &loaded.row {
+            Some(row) => {
+                let previous = ResourceData {
+                    downstream_id: row.downstream_id.clone(),
+                    external_id: row.external_id.clone(),
+                    lookup_key: row.lookup_key.clone(),
+                    attributes: row.attributes.clone(),
+                };
+                let version = self
+                    .store
+                    .update_resource(
+                        &self.tenant,
+                        ResourceType::User,
+                        &loaded.scim_id,
+                        &data,
+                        Some(row.version),
+                    )
+                    .await?;
+                (version, Some(previous))
+            }
+            None => {
+                let row = self
+                    .store
+                    .put_resource(&self.tenant, ResourceType::User, &loaded.scim_id, &data)
+                    .await?;
+                (row.version, None)
+            }
         };
-        self.resource_of(ctx, record)
+        self.records.forget(&loaded.downstream_id);
+        let record = match body {
+            Some(body) => match self.api.update(&loaded.downstream_id, body).await {
+                Ok(record) => record,
+                Err(e) => {
+                    self.roll_back(&loaded.scim_id, previous, row).await;
+                    return Err(e.into());
+                }
+            },
+            None => loaded.record,
+        };
+        self.records
+            .remember(&loaded.downstream_id, Arc::new(record.clone()));
+        let row = self
+            .store
+            .resource_by_scim_id(&self.tenant, ResourceType::User, &loaded.scim_id)
+            .await?;
+        Ok(self.resource_of(ctx, &loaded.scim_id, row.as_ref(), &record))
     }
 
-    /// The SCIM resource of a downstream record, remembered for the next lookups.
-    fn resource_of(&self, ctx: &RequestContext, record: Value) -> Result<Value, ServiceError> {
-        let id = self.api.id_of(&record)?;
-        let mut attributes = match self.mapping.to_scim(&record) {
+    /// Puts back what the store held before a write whose downstream call failed.
+    async fn roll_back(&self, scim_id: &str, previous: Option<ResourceData>, version: i64) {
+        let outcome = match previous {
+            Some(data) => self
+                .store
+                .update_resource(
+                    &self.tenant,
+                    ResourceType::User,
+                    scim_id,
+                    &data,
+                    Some(version),
+                )
+                .await
+                .map(|_| ()),
+            None => self
+                .store
+                .delete_resource(&self.tenant, ResourceType::User, scim_id)
+                .await
+                .map(|_| ()),
+        };
+        if let Err(e) = outcome {
+            tracing::error!(scim_id, error = %e, "could not roll the store back after a failed downstream write");
+        }
+    }
+
+    /// The SCIM attributes of a user: mapped from the record, plus what the store keeps.
+    fn attributes_of(&self, row: Option<&Resource>, record: &Value) -> Value {
+        let mut attributes = self.mapping.to_scim(record);
+        if let Some(row) = row {
+            self.mapping.merge_stored(&mut attributes, &row.attributes);
+            if self.external_id_stored()
+                && let (Some(ext), Value::Object(m)) = (&row.external_id, &mut attributes)
+            {
+                m.insert("externalId".into(), Value::String(ext.clone()));
+            }
+        }
+        attributes
+    }
+
+    /// The SCIM resource of a user: schemas, id, attributes and meta.
+    fn resource_of(
+        &self,
+        ctx: &RequestContext,
+        scim_id: &str,
+        row: Option<&Resource>,
+        record: &Value,
+    ) -> Value {
+        let mut attributes = match self.attributes_of(row, record) {
             Value::Object(m) => m,
             _ => Map::new(),
         };
-        let user_name = attributes
-            .get("userName")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        self.cache
-            .remember(&id, user_name.as_deref(), Arc::new(record));
         let mut resource = Map::new();
         let shell = Value::Object(attributes.clone());
         resource.insert(
             "schemas".into(),
             Value::Array(self.mapping.schemas_of(&shell)),
         );
-        resource.insert("id".into(), Value::String(id.clone()));
+        resource.insert("id".into(), Value::String(scim_id.to_owned()));
         let mut meta = match attributes.remove("meta") {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
         };
         resource.extend(attributes);
         meta.insert("resourceType".into(), Value::String("User".into()));
+        if let Some(row) = row {
+            meta.entry("created")
+                .or_insert_with(|| Value::String(row.created.clone()));
+            meta.entry("lastModified")
+                .or_insert_with(|| Value::String(row.last_modified.clone()));
+            meta.insert("version".into(), Value::String(row.etag()));
+        }
         meta.insert(
             "location".into(),
-            Value::String(format!("{}/Users/{}", ctx.base_url, id)),
+            Value::String(format!("{}/Users/{}", ctx.base_url, scim_id)),
         );
         resource.insert("meta".into(), Value::Object(meta));
-        Ok(Value::Object(resource))
+        Value::Object(resource)
     }
+}
+
+fn is_tombstone(row: &Resource) -> bool {
+    row.attributes.get(TOMBSTONE) == Some(&Value::Bool(true))
 }

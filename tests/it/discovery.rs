@@ -12,7 +12,7 @@ async fn service_provider_config_says_what_is_supported() {
     assert_eq!(spc["patch"]["supported"], true);
     assert_eq!(spc["filter"]["supported"], true);
     assert_eq!(spc["bulk"]["supported"], false);
-    assert_eq!(spc["etag"]["supported"], false);
+    assert_eq!(spc["etag"]["supported"], true);
     assert_eq!(spc["authenticationSchemes"][0]["type"], "oauthbearertoken");
 }
 

@@ -127,7 +127,7 @@ async fn a_user_goes_through_its_whole_life() {
 }
 
 #[tokio::test]
-async fn deactivate_mode_keeps_the_record_and_clears_active() {
+async fn deactivate_mode_keeps_the_record_and_a_new_create_brings_it_back() {
     let stack = Stack::start_with(|t| {
         t.replace(
             "delete = \"DELETE /api/v1/accounts/{id}\"",
@@ -147,9 +147,21 @@ async fn deactivate_mode_keeps_the_record_and_clears_active() {
         stack.account("di@example.com").unwrap()["status"],
         "suspended"
     );
-    let (status, got) = stack.get(&format!("/Users/{id}")).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(got["active"], false);
+    // RFC 7644 §3.6: a deleted resource answers 404, even though its record is kept.
+    let (status, _) = stack.get(&format!("/Users/{id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, list) = stack
+        .get("/Users?filter=userName%20eq%20%22di@example.com%22")
+        .await;
+    assert_eq!(list["totalResults"], 0);
+
+    let again = stack
+        .create_user(entra_user("di@example.com", "Di", "Ng"))
+        .await;
+    assert_eq!(again["id"], json!(id), "the kept record is reused");
+    assert_eq!(again["active"], true);
+    assert_eq!(stack.account("di@example.com").unwrap()["status"], "active");
+    assert_eq!(stack.legacy.accounts().len(), 1);
 }
 
 #[tokio::test]

@@ -47,8 +47,13 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
         }
         env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
     };
-    let config = Config::parse("test.toml", config_text, &lookup).expect("test config is valid");
-    let app = server::app(&config).expect("gateway starts");
+    let mut config =
+        Config::parse("test.toml", config_text, &lookup).expect("test config is valid");
+    if config.store_url.ends_with("gateway.db") {
+        config.store_url = "sqlite::memory:".into();
+    }
+    let store = server::open_store(&config).await.expect("store opens");
+    let app = server::app(&config, store).await.expect("gateway starts");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = stopper();

@@ -1,0 +1,529 @@
+//! SCIM Groups kept in the gateway's store (`[groups] mode = "virtual"`). Memberships are rows
+//! of their own: a member PATCH costs the same for a group of ten or of fifty thousand, adding a
+//! member twice or removing a non-member succeeds (Entra ID quarantines apps whose calls keep
+//! failing), and `excludedAttributes=members` never reads the members. Every membership change
+//! re-evaluates the group rules of the users it touches.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::users::UsersService;
+use super::{RequestContext, ServiceError, check_version};
+use crate::scim::catalog::GROUP_URN;
+use crate::scim::discovery::list_response;
+use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
+use crate::scim::list::{ListParamError, ListParams, Projection, sort};
+use crate::scim::patch::{PatchOpKind, PatchOperation, PatchRequest, apply};
+use crate::scim::resource::canonicalize;
+use crate::scim::schema::ResourceSchema;
+use crate::store::{Resource, ResourceData, ResourceType, Store};
+
+/// Members read per store call when a whole member list is needed.
+const MEMBER_PAGE: u32 = 1000;
+
+/// The Groups service of one tenant.
+pub struct GroupsService {
+    pub store: Arc<dyn Store>,
+    pub tenant: String,
+    pub schema: ResourceSchema,
+    /// Users whose role and licences follow their groups.
+    pub users: Arc<UsersService>,
+}
+
+impl GroupsService {
+    /// POST /Groups.
+    pub async fn create(&self, ctx: &RequestContext, body: &Value) -> Result<Value, ServiceError> {
+        let group = canonicalize(body, &self.schema)?;
+        let name = display_name(&group)?;
+        self.check_unique(&name, None).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let row = self
+            .store
+            .put_resource(
+                &self.tenant,
+                ResourceType::Group,
+                &id,
+                &row_data(&group, &name),
+            )
+            .await?;
+        let members = member_ids(group.get("members"));
+        if !members.is_empty() {
+            self.store.add_members(&self.tenant, &id, &members).await?;
+            self.reevaluate(ctx, members.iter()).await?;
+        }
+        self.resource_of(ctx, &row, true).await
+    }
+
+    async fn check_unique(&self, name: &str, except: Option<&str>) -> Result<(), ServiceError> {
+        let taken = self
+            .store
+            .resources_by_lookup_key(&self.tenant, ResourceType::Group, name)
+            .await?
+            .into_iter()
+            .any(|r| Some(r.scim_id.as_str()) != except);
+        if taken {
+            return Err(ServiceError::Conflict(format!(
+                "a group named {name:?} already exists"
+            )));
+        }
+        Ok(())
+    }
+
+    async fn row(&self, id: &str) -> Result<Resource, ServiceError> {
+        self.store
+            .resource_by_scim_id(&self.tenant, ResourceType::Group, id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(format!("group {id} not found")))
+    }
+
+    /// GET /Groups/{id}; members are read only when the projection returns them.
+    pub async fn get(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<Value, ServiceError> {
+        let row = self.row(id).await?;
+        let resource = self
+            .resource_of(ctx, &row, wants_members(projection))
+            .await?;
+        Ok(projection.apply(resource, &self.schema))
+    }
+
+    /// GET /Groups: `displayName eq` and `externalId eq` come straight from the store's
+    /// indexes; other filters are evaluated over the tenant's groups.
+    pub async fn list(
+        &self,
+        ctx: &RequestContext,
+        params: &ListParams,
+    ) -> Result<Value, ServiceError> {
+        if let Some(filter) = &params.filter {
+            validate(filter, &self.schema).map_err(ListParamError::Filter)?;
+        }
+        let with_members = wants_members(&params.projection);
+        let start = params.start_index;
+        let (total, rows) = match (&params.filter, &params.sort_by) {
+            (None, None) => {
+                let total = self
+                    .store
+                    .count_resources(&self.tenant, ResourceType::Group)
+                    .await?;
+                let rows = self
+                    .store
+                    .list_resources(&self.tenant, ResourceType::Group, start - 1, params.count)
+                    .await?;
+                (total, rows)
+            }
+            (filter, _) => {
+                let rows = match filter {
+                    Some(f) => self.candidates(f).await?,
+                    None => self.all_rows().await?,
+                };
+                (0, rows)
+            }
+        };
+        let mut resources = Vec::with_capacity(rows.len());
+        for row in &rows {
+            resources.push(self.resource_of(ctx, row, with_members).await?);
+        }
+        let (total, page) = if params.filter.is_none() && params.sort_by.is_none() {
+            (total, resources)
+        } else {
+            let mut found: Vec<Value> = match &params.filter {
+                Some(f) => resources
+                    .into_iter()
+                    .filter(|r| matches(f, r, &self.schema))
+                    .collect(),
+                None => resources,
+            };
+            if let Some(by) = &params.sort_by {
+                sort(&mut found, by, params.descending, &self.schema);
+            }
+            let total = found.len() as u64;
+            let page = found
+                .into_iter()
+                .skip((start - 1) as usize)
+                .take(params.count as usize)
+                .collect();
+            (total, page)
+        };
+        let page = page
+            .into_iter()
+            .map(|r| params.projection.apply(r, &self.schema))
+            .collect();
+        Ok(list_response(total, start, page))
+    }
+
+    async fn candidates(&self, filter: &Filter) -> Result<Vec<Resource>, ServiceError> {
+        if let Filter::Compare(path, CompareOp::Eq, CompValue::Str(value)) = filter
+            && path.urn.is_none()
+            && path.sub.is_none()
+        {
+            if path.name.eq_ignore_ascii_case("displayName") {
+                return Ok(self
+                    .store
+                    .resources_by_lookup_key(&self.tenant, ResourceType::Group, value)
+                    .await?);
+            }
+            if path.name.eq_ignore_ascii_case("externalId") {
+                return Ok(self
+                    .store
+                    .resources_by_external_id(&self.tenant, ResourceType::Group, value)
+                    .await?);
+            }
+        }
+        self.all_rows().await
+    }
+
+    async fn all_rows(&self) -> Result<Vec<Resource>, ServiceError> {
+        let total = self
+            .store
+            .count_resources(&self.tenant, ResourceType::Group)
+            .await?;
+        Ok(self
+            .store
+            .list_resources(&self.tenant, ResourceType::Group, 0, total)
+            .await?)
+    }
+
+    /// PUT /Groups/{id}: name, externalId and the whole member list are replaced.
+    pub async fn replace(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<i64>,
+    ) -> Result<Value, ServiceError> {
+        let row = self.row(id).await?;
+        check_version(Some(&row), if_match)?;
+        let group = canonicalize(body, &self.schema)?;
+        let name = display_name(&group)?;
+        self.check_unique(&name, Some(id)).await?;
+        let before = self.all_members(id).await?;
+        self.store
+            .update_resource(
+                &self.tenant,
+                ResourceType::Group,
+                id,
+                &row_data(&group, &name),
+                Some(row.version),
+            )
+            .await?;
+        let members = member_ids(group.get("members"));
+        self.store
+            .replace_members(&self.tenant, id, &members)
+            .await?;
+        let touched: BTreeSet<&String> = before.iter().chain(members.iter()).collect();
+        self.reevaluate(ctx, touched.into_iter()).await?;
+        self.resource_of(ctx, &self.row(id).await?, true).await
+    }
+
+    /// PATCH /Groups/{id}: member operations go straight to the membership rows; other
+    /// operations are applied to the group's attributes. Answers 204 (RFC 7644 §3.5.2).
+    pub async fn patch(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<i64>,
+    ) -> Result<(), ServiceError> {
+        let request = PatchRequest::parse(body, &self.schema)?;
+        let row = self.row(id).await?;
+        check_version(Some(&row), if_match)?;
+        let mut attribute_ops = Vec::new();
+        let mut changes = Vec::new();
+        for op in &request.operations {
+            match membership_change(op)? {
+                Some(change) => changes.push(change),
+                None => attribute_ops.push(op.clone()),
+            }
+        }
+        if !attribute_ops.is_empty() {
+            let mut group = group_attributes(&row);
+            apply(
+                &mut group,
+                &PatchRequest {
+                    operations: attribute_ops,
+                },
+                &self.schema,
+            )?;
+            let name = display_name(&group)?;
+            self.check_unique(&name, Some(id)).await?;
+            self.store
+                .update_resource(
+                    &self.tenant,
+                    ResourceType::Group,
+                    id,
+                    &row_data(&group, &name),
+                    Some(row.version),
+                )
+                .await?;
+            if name
+                != row
+                    .attributes
+                    .get("displayName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            {
+                // Rules name groups: every member's role may change with the name.
+                let members = self.all_members(id).await?;
+                self.reevaluate(ctx, members.iter()).await?;
+            }
+        } else if !changes.is_empty() {
+            self.store
+                .touch_resource(&self.tenant, ResourceType::Group, id, None)
+                .await?;
+        }
+        for change in changes {
+            let touched = match change {
+                MemberChange::Add(ids) => {
+                    self.store.add_members(&self.tenant, id, &ids).await?;
+                    ids
+                }
+                MemberChange::Remove(ids) => {
+                    self.store.remove_members(&self.tenant, id, &ids).await?;
+                    ids
+                }
+                MemberChange::RemoveAll => {
+                    let before = self.all_members(id).await?;
+                    self.store.replace_members(&self.tenant, id, &[]).await?;
+                    before
+                }
+                MemberChange::Replace(ids) => {
+                    let before = self.all_members(id).await?;
+                    self.store.replace_members(&self.tenant, id, &ids).await?;
+                    before.into_iter().chain(ids).collect()
+                }
+            };
+            self.reevaluate(ctx, touched.iter()).await?;
+        }
+        Ok(())
+    }
+
+    /// DELETE /Groups/{id}: the group and its memberships go; its former members are
+    /// re-evaluated.
+    pub async fn delete(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> Result<(), ServiceError> {
+        let row = self.row(id).await?;
+        check_version(Some(&row), if_match)?;
+        let members = self.all_members(id).await?;
+        self.store
+            .delete_resource(&self.tenant, ResourceType::Group, id)
+            .await?;
+        self.reevaluate(ctx, members.iter()).await
+    }
+
+    async fn all_members(&self, id: &str) -> Result<Vec<String>, ServiceError> {
+        let mut members = Vec::new();
+        loop {
+            let page = self
+                .store
+                .members_page(
+                    &self.tenant,
+                    id,
+                    members.last().map(String::as_str),
+                    MEMBER_PAGE,
+                )
+                .await?;
+            let done = page.len() < MEMBER_PAGE as usize;
+            members.extend(page);
+            if done {
+                return Ok(members);
+            }
+        }
+    }
+
+    async fn reevaluate<'a>(
+        &self,
+        ctx: &RequestContext,
+        members: impl Iterator<Item = &'a String>,
+    ) -> Result<(), ServiceError> {
+        for member in members {
+            self.users.reevaluate(ctx, member).await?;
+        }
+        Ok(())
+    }
+
+    async fn resource_of(
+        &self,
+        ctx: &RequestContext,
+        row: &Resource,
+        with_members: bool,
+    ) -> Result<Value, ServiceError> {
+        let mut resource = Map::new();
+        resource.insert("schemas".into(), json!([GROUP_URN]));
+        resource.insert("id".into(), Value::String(row.scim_id.clone()));
+        if let Some(ext) = &row.external_id {
+            resource.insert("externalId".into(), Value::String(ext.clone()));
+        }
+        if let Some(name) = row.attributes.get("displayName") {
+            resource.insert("displayName".into(), name.clone());
+        }
+        if with_members {
+            let members = self
+                .all_members(&row.scim_id)
+                .await?
+                .into_iter()
+                .map(|m| {
+                    json!({"value": m, "$ref": format!("{}/Users/{m}", ctx.base_url), "type": "User"})
+                })
+                .collect();
+            resource.insert("members".into(), Value::Array(members));
+        }
+        resource.insert(
+            "meta".into(),
+            json!({
+                "resourceType": "Group",
+                "created": row.created,
+                "lastModified": row.last_modified,
+                "version": row.etag(),
+                "location": format!("{}/Groups/{}", ctx.base_url, row.scim_id),
+            }),
+        );
+        Ok(Value::Object(resource))
+    }
+}
+
+/// What a PATCH operation does to the member list.
+enum MemberChange {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    RemoveAll,
+    Replace(Vec<String>),
+}
+
+/// The membership change an operation makes, or `None` for an operation on other attributes.
+/// Accepts `path: "members"` with a value list, `members[value eq "id"]` (also several `or`ed
+/// ids), and a no-path value object with a `members` key (Entra ID and Okta send all three).
+fn membership_change(op: &PatchOperation) -> Result<Option<MemberChange>, ServiceError> {
+    let ids = || member_ids(op.value.as_ref());
+    match &op.path {
+        Some(path) if path.attr.name.eq_ignore_ascii_case("members") => {
+            if let Some(filter) = &path.filter {
+                let selected = filter_ids(filter).ok_or_else(|| {
+                    ServiceError::Patch(crate::scim::patch::PatchError::InvalidFilter(
+                        "a members filter may only name ids: members[value eq \"id\"]".into(),
+                    ))
+                })?;
+                return Ok(Some(match op.op {
+                    PatchOpKind::Remove => MemberChange::Remove(selected),
+                    PatchOpKind::Add | PatchOpKind::Replace => MemberChange::Add(selected),
+                }));
+            }
+            Ok(Some(match op.op {
+                PatchOpKind::Add => MemberChange::Add(ids()),
+                PatchOpKind::Remove if op.value.is_some() => MemberChange::Remove(ids()),
+                PatchOpKind::Remove => MemberChange::RemoveAll,
+                PatchOpKind::Replace => MemberChange::Replace(ids()),
+            }))
+        }
+        None => match op.value.as_ref().and_then(|v| v.as_object()) {
+            Some(fields) if fields.keys().any(|k| k.eq_ignore_ascii_case("members")) => {
+                if fields.len() > 1 {
+                    return Err(ServiceError::Patch(
+                        crate::scim::patch::PatchError::InvalidSyntax(
+                            "send members in an operation of their own".into(),
+                        ),
+                    ));
+                }
+                let members = fields.values().next();
+                let listed = member_ids(members);
+                Ok(Some(match op.op {
+                    PatchOpKind::Replace => MemberChange::Replace(listed),
+                    PatchOpKind::Remove => MemberChange::Remove(listed),
+                    PatchOpKind::Add => MemberChange::Add(listed),
+                }))
+            }
+            _ => Ok(None),
+        },
+        Some(_) => Ok(None),
+    }
+}
+
+/// The ids of `value eq "id"` terms joined by `or`.
+fn filter_ids(filter: &Filter) -> Option<Vec<String>> {
+    match filter {
+        Filter::Compare(p, CompareOp::Eq, CompValue::Str(id))
+            if p.name.eq_ignore_ascii_case("value") && p.sub.is_none() =>
+        {
+            Some(vec![id.clone()])
+        }
+        Filter::Or(a, b) => {
+            let mut ids = filter_ids(a)?;
+            ids.extend(filter_ids(b)?);
+            Some(ids)
+        }
+        _ => None,
+    }
+}
+
+/// The member ids in a `members` value: `[{"value": id}, ...]`, one object, or bare strings.
+fn member_ids(value: Option<&Value>) -> Vec<String> {
+    let items = match value {
+        Some(Value::Array(items)) => items.as_slice(),
+        Some(single) => std::slice::from_ref(single),
+        None => &[],
+    };
+    items
+        .iter()
+        .filter_map(|m| match m {
+            Value::String(s) => Some(s.clone()),
+            Value::Object(o) => o
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("value"))
+                .and_then(|(_, v)| v.as_str())
+                .map(str::to_owned),
+            _ => None,
+        })
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn display_name(group: &Value) -> Result<String, ServiceError> {
+    group
+        .get("displayName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| crate::mapping::MappingError::Required("displayName".into()).into())
+}
+
+fn row_data(group: &Value, name: &str) -> ResourceData {
+    ResourceData {
+        downstream_id: None,
+        external_id: group
+            .get("externalId")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        lookup_key: Some(name.to_lowercase()),
+        attributes: json!({"displayName": name}),
+    }
+}
+
+/// The attributes PATCH may change, as a resource.
+fn group_attributes(row: &Resource) -> Value {
+    let mut group = Map::new();
+    if let Some(name) = row.attributes.get("displayName") {
+        group.insert("displayName".into(), name.clone());
+    }
+    if let Some(ext) = &row.external_id {
+        group.insert("externalId".into(), Value::String(ext.clone()));
+    }
+    Value::Object(group)
+}
+
+fn wants_members(projection: &Projection) -> bool {
+    let named = |paths: &[crate::scim::path::AttrPath]| {
+        paths
+            .iter()
+            .any(|p| p.urn.is_none() && p.name.eq_ignore_ascii_case("members"))
+    };
+    !named(&projection.excluded)
+        && (projection.attributes.is_empty() || named(&projection.attributes))
+}

@@ -1,0 +1,82 @@
+//! The gateway's durable state: what the downstream API cannot hold. Correlations between SCIM
+//! ids and downstream ids, SCIM attributes the downstream has no field for, virtual groups and
+//! their memberships, ETag versions, and a journal of half-done writes so a restart can repair
+//! them. One [`Store`] trait with two backends, chosen by URL in [`open`]: an embedded SQLite
+//! file (the default, nothing to run) and PostgreSQL (several gateway instances sharing
+//! state). [`CachedStore`] puts a bounded in-memory cache in front of the hot lookups.
+//!
+//! Every row is scoped by tenant: no method reads or writes across tenants.
+
+pub mod api;
+pub mod cached;
+pub mod error;
+pub mod intent;
+pub mod migrations;
+pub mod postgres;
+pub mod resource;
+mod sql;
+pub mod sqlite;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+pub use api::{BoxFuture, Store};
+pub use cached::CachedStore;
+pub use error::StoreError;
+pub use intent::{Intent, IntentId};
+pub use postgres::PostgresStore;
+pub use resource::{Resource, ResourceData, ResourceType};
+pub use sqlite::SqliteStore;
+
+/// Opens the store a URL names, creating and migrating its schema as needed: `sqlite://path`
+/// (file created on first run), `sqlite::memory:` (tests), or `postgres://...`
+/// (`postgresql://` too; `?options=-c%20search_path%3Dname` selects a schema).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Err(StoreError::Config(format!(
+            "unsupported store url {}: expected sqlite: or postgres://",
+            redact_url(url)
+        )))
+    }
+}
+
+/// The URL with any password (in the user info or a `password=` parameter) replaced by
+/// `***`, for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    let (head, query) = match url.split_once('?') {
+        Some((head, query)) => (head, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match head.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            match authority.rsplit_once('@') {
+                Some((userinfo, host)) => {
+                    let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+                    let hidden = if userinfo.contains(':') { ":***" } else { "" };
+                    format!("{scheme}://{user}{hidden}@{host}{path}")
+                }
+                None => head.to_owned(),
+            }
+        }
+        None => head.to_owned(),
+    };
+    if let Some(query) = query {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}

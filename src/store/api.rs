@@ -1,0 +1,198 @@
+//! The [`Store`] contract every backend and wrapper meets. Methods return boxed futures (no
+//! async-trait crate) so the trait stays object safe: the service holds an `Arc<dyn Store>`
+//! and does not care which database is behind it.
+//!
+//! Membership methods never load a group's member list: each costs the same for a group of
+//! ten members or of a million.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::Value;
+
+use super::error::StoreError;
+use super::intent::{Intent, IntentId};
+use super::resource::{Resource, ResourceData, ResourceType};
+
+/// A boxed, `Send` future: what every [`Store`] method returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Durable, tenant-scoped gateway state. Ids are opaque text; lookup keys are compared
+/// case-insensitively (stored lowercased).
+pub trait Store: Send + Sync {
+    /// The backend's name for logs: "sqlite", "postgres", or a wrapper's.
+    fn backend(&self) -> &'static str;
+
+    /// Creates or replaces the resource `scim_id`: version 1 when new, else the stored
+    /// version plus one (`created` is kept). Returns the stored row.
+    /// [`StoreError::Conflict`] when another resource already has this `downstream_id`.
+    fn put_resource<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        scim_id: &'a str,
+        data: &'a ResourceData,
+    ) -> BoxFuture<'a, Result<Resource, StoreError>>;
+
+    /// Replaces an existing resource's data if its version is `expected_version` (any version
+    /// when `None`), returning the new version. [`StoreError::VersionMismatch`] when the
+    /// version differs, [`StoreError::NotFound`] when there is no such resource.
+    fn update_resource<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        scim_id: &'a str,
+        data: &'a ResourceData,
+        expected_version: Option<i64>,
+    ) -> BoxFuture<'a, Result<i64, StoreError>>;
+
+    /// Bumps a resource's version and `last_modified` without changing its data (the
+    /// downstream record changed), with the same version check as
+    /// [`update_resource`](Store::update_resource).
+    fn touch_resource<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        scim_id: &'a str,
+        expected_version: Option<i64>,
+    ) -> BoxFuture<'a, Result<i64, StoreError>>;
+
+    /// The resource with this SCIM id.
+    fn resource_by_scim_id<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        scim_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Resource>, StoreError>>;
+
+    /// The resource correlated with this downstream id.
+    fn resource_by_downstream_id<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        downstream_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Resource>, StoreError>>;
+
+    /// The resources whose lookup key (userName, displayName) equals `key` ignoring case,
+    /// ordered by SCIM id. Not unique: the caller decides what a duplicate means.
+    fn resources_by_lookup_key<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>>;
+
+    /// The resources with this externalId (compared exactly), ordered by SCIM id.
+    fn resources_by_external_id<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        external_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>>;
+
+    /// Deletes a resource and, in the same transaction, every membership naming it as the
+    /// group (when it is a Group) or as the member. False when there was no such resource.
+    fn delete_resource<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        scim_id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// One page of a tenant's resources of one type, ordered by SCIM id.
+    fn list_resources<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        offset: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>>;
+
+    /// How many resources of one type a tenant has.
+    fn count_resources<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+
+    /// Adds members to a group; existing members are skipped, not an error. Returns how many
+    /// were new. The group need not be a stored resource.
+    fn add_members<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+        members: &'a [String],
+    ) -> BoxFuture<'a, Result<usize, StoreError>>;
+
+    /// Removes members from a group; ids that are not members are skipped. Returns how many
+    /// were removed.
+    fn remove_members<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+        members: &'a [String],
+    ) -> BoxFuture<'a, Result<usize, StoreError>>;
+
+    /// Makes `members` the group's whole member list, in one transaction. Returns the number
+    /// of members afterwards (duplicates in `members` count once).
+    fn replace_members<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+        members: &'a [String],
+    ) -> BoxFuture<'a, Result<usize, StoreError>>;
+
+    /// Up to `limit` member ids of a group in byte order, starting after `after` (keyset
+    /// pagination: pass the last id of the previous page).
+    fn members_page<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+        after: Option<&'a str>,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+
+    /// How many members a group has.
+    fn member_count<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+    ) -> BoxFuture<'a, Result<u64, StoreError>>;
+
+    /// The groups `member_id` belongs to (directly), in byte order.
+    fn groups_of<'a>(
+        &'a self,
+        tenant: &'a str,
+        member_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
+
+    /// Whether `member_id` is a direct member of the group.
+    fn is_member<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+        member_id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Journals an operation about to be carried out downstream, before it starts.
+    fn begin_intent<'a>(
+        &'a self,
+        tenant: &'a str,
+        kind: &'a str,
+        payload: &'a Value,
+    ) -> BoxFuture<'a, Result<IntentId, StoreError>>;
+
+    /// Marks a journaled operation finished (its entry is removed). False when it was
+    /// already completed or never existed, so completing twice is harmless.
+    fn complete_intent(&self, id: IntentId) -> BoxFuture<'_, Result<bool, StoreError>>;
+
+    /// Journaled operations never completed, oldest first; of one tenant, or of all.
+    fn pending_intents<'a>(
+        &'a self,
+        tenant: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Intent>, StoreError>>;
+
+    /// Closes the connections (SQLite checkpoints its write-ahead log). Calls after this fail
+    /// with [`StoreError::Closed`].
+    fn close(&self) -> BoxFuture<'_, ()>;
+}

@@ -1,0 +1,104 @@
+//! The schema, as migrations kept in the code so a gateway binary always carries the schema it
+//! needs: each backend applies those not yet recorded in `schema_migrations`, each in its own
+//! transaction, in version order. Append new migrations; never edit an applied one.
+//!
+//! The two lists describe the same tables. Ids that are paged or listed by (`scim_id`, `group_id`, `member_id`) use
+//! byte order on both backends (PostgreSQL: `COLLATE "C"`), so keyset pages agree.
+
+/// One schema change.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Its number, recorded in `schema_migrations` once applied.
+    pub version: i64,
+    /// What it does, for logs.
+    pub description: &'static str,
+    /// Its statements, run in order in one transaction.
+    pub statements: &'static [&'static str],
+}
+
+/// The SQLite schema.
+pub const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    description: "resources, memberships, intents",
+    statements: &[
+        "CREATE TABLE resources (
+            tenant TEXT NOT NULL,
+            resource_type TEXT NOT NULL,
+            scim_id TEXT NOT NULL,
+            downstream_id TEXT,
+            external_id TEXT,
+            lookup_key TEXT,
+            attributes TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            created TEXT NOT NULL,
+            last_modified TEXT NOT NULL,
+            PRIMARY KEY (tenant, resource_type, scim_id)
+        )",
+        "CREATE UNIQUE INDEX resources_downstream_id
+            ON resources (tenant, resource_type, downstream_id) WHERE downstream_id IS NOT NULL",
+        "CREATE INDEX resources_lookup_key ON resources (tenant, resource_type, lookup_key)",
+        "CREATE INDEX resources_external_id ON resources (tenant, resource_type, external_id)",
+        "CREATE TABLE memberships (
+            tenant TEXT NOT NULL,
+            group_id TEXT NOT NULL,
+            member_id TEXT NOT NULL,
+            PRIMARY KEY (tenant, group_id, member_id)
+        )",
+        "CREATE INDEX memberships_member ON memberships (tenant, member_id)",
+        "CREATE TABLE intents (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            tenant TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created TEXT NOT NULL
+        )",
+        "CREATE INDEX intents_tenant ON intents (tenant, id)",
+    ],
+}];
+
+/// The PostgreSQL schema.
+pub const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    description: "resources, memberships, intents",
+    statements: &[
+        r#"CREATE TABLE resources (
+            tenant TEXT NOT NULL,
+            resource_type TEXT NOT NULL,
+            scim_id TEXT COLLATE "C" NOT NULL,
+            downstream_id TEXT,
+            external_id TEXT,
+            lookup_key TEXT,
+            attributes TEXT NOT NULL,
+            version BIGINT NOT NULL,
+            created TEXT NOT NULL,
+            last_modified TEXT NOT NULL,
+            PRIMARY KEY (tenant, resource_type, scim_id)
+        )"#,
+        "CREATE UNIQUE INDEX resources_downstream_id
+            ON resources (tenant, resource_type, downstream_id) WHERE downstream_id IS NOT NULL",
+        "CREATE INDEX resources_lookup_key ON resources (tenant, resource_type, lookup_key)",
+        "CREATE INDEX resources_external_id ON resources (tenant, resource_type, external_id)",
+        r#"CREATE TABLE memberships (
+            tenant TEXT NOT NULL,
+            group_id TEXT COLLATE "C" NOT NULL,
+            member_id TEXT COLLATE "C" NOT NULL,
+            PRIMARY KEY (tenant, group_id, member_id)
+        )"#,
+        "CREATE INDEX memberships_member ON memberships (tenant, member_id)",
+        "CREATE TABLE intents (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            created TEXT NOT NULL
+        )",
+        "CREATE INDEX intents_tenant ON intents (tenant, id)",
+    ],
+}];
+
+/// The table recording applied versions (same on both backends).
+pub const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    applied TEXT NOT NULL
+)";

@@ -1,0 +1,724 @@
+//! The SQL both backends share, and the one [`Store`](super::Store) implementation written
+//! once over it. SQLite and PostgreSQL accept the same statements here (`$n` parameters,
+//! `ON CONFLICT`, `RETURNING`); the few that differ (JSON array expansion, how a write
+//! transaction begins) come from the backend. A macro rather than generics: sqlx's generic
+//! bounds over `Database` would bury every method under where-clauses, and the macro keeps
+//! each backend type-checked on its own.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::error::StoreError;
+
+/// The columns of a resource row, in the order `resource_from_row` reads them by name.
+macro_rules! resource_columns {
+    () => {
+        "tenant, resource_type, scim_id, downstream_id, external_id, lookup_key, attributes, \
+         version, created, last_modified"
+    };
+}
+
+pub(super) const PUT_RESOURCE: &str = concat!(
+    "INSERT INTO resources (tenant, resource_type, scim_id, downstream_id, external_id, \
+     lookup_key, attributes, version, created, last_modified) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8) \
+     ON CONFLICT (tenant, resource_type, scim_id) DO UPDATE SET \
+     downstream_id = excluded.downstream_id, external_id = excluded.external_id, \
+     lookup_key = excluded.lookup_key, attributes = excluded.attributes, \
+     version = resources.version + 1, last_modified = excluded.last_modified \
+     RETURNING ",
+    resource_columns!()
+);
+
+pub(super) const UPDATE_RESOURCE: &str = "UPDATE resources SET downstream_id = $4, \
+     external_id = $5, lookup_key = $6, attributes = $7, version = version + 1, \
+     last_modified = $8 \
+     WHERE tenant = $1 AND resource_type = $2 AND scim_id = $3 \
+     AND ($9 IS NULL OR version = $9) RETURNING version";
+
+pub(super) const TOUCH_RESOURCE: &str = "UPDATE resources SET version = version + 1, \
+     last_modified = $4 WHERE tenant = $1 AND resource_type = $2 AND scim_id = $3 \
+     AND ($5 IS NULL OR version = $5) RETURNING version";
+
+pub(super) const RESOURCE_VERSION: &str =
+    "SELECT version FROM resources WHERE tenant = $1 AND resource_type = $2 AND scim_id = $3";
+
+pub(super) const BY_SCIM_ID: &str = concat!(
+    "SELECT ",
+    resource_columns!(),
+    " FROM resources WHERE tenant = $1 AND resource_type = $2 AND scim_id = $3"
+);
+
+pub(super) const BY_DOWNSTREAM_ID: &str = concat!(
+    "SELECT ",
+    resource_columns!(),
+    " FROM resources WHERE tenant = $1 AND resource_type = $2 AND downstream_id = $3"
+);
+
+pub(super) const BY_LOOKUP_KEY: &str = concat!(
+    "SELECT ",
+    resource_columns!(),
+    " FROM resources WHERE tenant = $1 AND resource_type = $2 AND lookup_key = $3 \
+     ORDER BY scim_id"
+);
+
+pub(super) const BY_EXTERNAL_ID: &str = concat!(
+    "SELECT ",
+    resource_columns!(),
+    " FROM resources WHERE tenant = $1 AND resource_type = $2 AND external_id = $3 \
+     ORDER BY scim_id"
+);
+
+pub(super) const LIST_RESOURCES: &str = concat!(
+    "SELECT ",
+    resource_columns!(),
+    " FROM resources WHERE tenant = $1 AND resource_type = $2 \
+     ORDER BY scim_id LIMIT $3 OFFSET $4"
+);
+
+pub(super) const COUNT_RESOURCES: &str =
+    "SELECT COUNT(*) FROM resources WHERE tenant = $1 AND resource_type = $2";
+
+pub(super) const DELETE_RESOURCE: &str =
+    "DELETE FROM resources WHERE tenant = $1 AND resource_type = $2 AND scim_id = $3";
+
+pub(super) const DELETE_GROUP_MEMBERSHIPS: &str =
+    "DELETE FROM memberships WHERE tenant = $1 AND group_id = $2";
+
+pub(super) const DELETE_MEMBER_MEMBERSHIPS: &str =
+    "DELETE FROM memberships WHERE tenant = $1 AND member_id = $2";
+
+pub(super) const MEMBERS_FIRST_PAGE: &str = "SELECT member_id FROM memberships \
+     WHERE tenant = $1 AND group_id = $2 ORDER BY member_id LIMIT $3";
+
+pub(super) const MEMBERS_PAGE_AFTER: &str = "SELECT member_id FROM memberships \
+     WHERE tenant = $1 AND group_id = $2 AND member_id > $3 ORDER BY member_id LIMIT $4";
+
+pub(super) const MEMBER_COUNT: &str =
+    "SELECT COUNT(*) FROM memberships WHERE tenant = $1 AND group_id = $2";
+
+pub(super) const GROUPS_OF: &str =
+    "SELECT group_id FROM memberships WHERE tenant = $1 AND member_id = $2 ORDER BY group_id";
+
+pub(super) const IS_MEMBER: &str = "SELECT COUNT(*) FROM memberships \
+     WHERE tenant = $1 AND group_id = $2 AND member_id = $3";
+
+pub(super) const BEGIN_INTENT: &str = "INSERT INTO intents (tenant, kind, payload, created) \
+     VALUES ($1, $2, $3, $4) RETURNING id";
+
+pub(super) const COMPLETE_INTENT: &str = "DELETE FROM intents WHERE id = $1";
+
+pub(super) const PENDING_INTENTS: &str =
+    "SELECT id, tenant, kind, payload, created FROM intents ORDER BY id";
+
+pub(super) const PENDING_INTENTS_OF: &str =
+    "SELECT id, tenant, kind, payload, created FROM intents WHERE tenant = $1 ORDER BY id";
+
+pub(super) const APPLIED_MIGRATION: &str =
+    "SELECT COUNT(*) FROM schema_migrations WHERE version = $1";
+
+pub(super) const RECORD_MIGRATION: &str =
+    "INSERT INTO schema_migrations (version, description, applied) VALUES ($1, $2, $3)";
+
+pub(super) const LATEST_MIGRATION: &str = "SELECT MAX(version) FROM schema_migrations";
+
+/// Now, as stored: RFC 3339 in UTC, to the millisecond.
+pub(super) fn now() -> Result<String, StoreError> {
+    let now = OffsetDateTime::now_utc();
+    let now = now.replace_millisecond(now.millisecond()).unwrap_or(now);
+    now.format(&Rfc3339)
+        .map_err(|e| StoreError::Database(format!("cannot format the time: {e}")))
+}
+
+/// Attributes as stored: JSON text, `{}` for none.
+pub(super) fn attributes_text(attributes: &Value) -> Result<String, StoreError> {
+    if attributes.is_null() {
+        return Ok("{}".to_owned());
+    }
+    serde_json::to_string(attributes)
+        .map_err(|e| StoreError::Database(format!("cannot encode attributes: {e}")))
+}
+
+/// Stored JSON text back to a value.
+pub(super) fn parse_json(text: &str, what: &str) -> Result<Value, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// A member batch as one JSON array parameter, sorted and without duplicates: one statement
+/// per batch, and concurrent batches lock rows in the same order (no deadlocks).
+pub(super) fn id_array(ids: &[String]) -> Result<String, StoreError> {
+    let mut sorted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    serde_json::to_string(&sorted)
+        .map_err(|e| StoreError::Database(format!("cannot encode member ids: {e}")))
+}
+
+/// A count or limit as SQL binds it.
+pub(super) fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A count SQL returned, as Rust uses it.
+pub(super) fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+/// Writes `impl Store` for a backend struct with a `pool` field, an inherent
+/// `async fn begin_write(&self) -> Result<Transaction<'static, _>, StoreError>`, and the
+/// statements that add and remove a JSON array (`$3`) of members of group `$2` of tenant
+/// `$1`.
+macro_rules! impl_sql_store {
+    ($store:ty, $row:ty, backend = $backend:literal, add_members = $add:expr, remove_members = $remove:expr $(,)?) => {
+        fn resource_from_row(
+            row: &$row,
+        ) -> Result<$crate::store::Resource, $crate::store::StoreError> {
+            use sqlx::Row as _;
+            let resource_type: String = row.try_get("resource_type")?;
+            let attributes: String = row.try_get("attributes")?;
+            Ok($crate::store::Resource {
+                tenant: row.try_get("tenant")?,
+                resource_type: resource_type.parse()?,
+                scim_id: row.try_get("scim_id")?,
+                downstream_id: row.try_get("downstream_id")?,
+                external_id: row.try_get("external_id")?,
+                lookup_key: row.try_get("lookup_key")?,
+                attributes: $crate::store::sql::parse_json(&attributes, "resource attributes")?,
+                version: row.try_get("version")?,
+                created: row.try_get("created")?,
+                last_modified: row.try_get("last_modified")?,
+            })
+        }
+
+        fn intent_from_row(row: &$row) -> Result<$crate::store::Intent, $crate::store::StoreError> {
+            use sqlx::Row as _;
+            let payload: String = row.try_get("payload")?;
+            Ok($crate::store::Intent {
+                id: $crate::store::IntentId(row.try_get("id")?),
+                tenant: row.try_get("tenant")?,
+                kind: row.try_get("kind")?,
+                payload: $crate::store::sql::parse_json(&payload, "intent payload")?,
+                created: row.try_get("created")?,
+            })
+        }
+
+        impl $store {
+            /// Why an update matched no row: the resource is gone, or its version moved.
+            async fn version_miss(
+                &self,
+                tenant: &str,
+                resource_type: $crate::store::ResourceType,
+                scim_id: &str,
+                expected: Option<i64>,
+            ) -> $crate::store::StoreError {
+                let actual: Result<Option<i64>, sqlx::Error> =
+                    sqlx::query_scalar($crate::store::sql::RESOURCE_VERSION)
+                        .bind(tenant)
+                        .bind(resource_type.as_str())
+                        .bind(scim_id)
+                        .fetch_optional(&self.pool)
+                        .await;
+                match (expected, actual) {
+                    (_, Err(e)) => e.into(),
+                    (Some(expected), Ok(Some(actual))) => {
+                        $crate::store::StoreError::VersionMismatch { expected, actual }
+                    }
+                    _ => $crate::store::StoreError::NotFound {
+                        resource_type: resource_type.as_str(),
+                        scim_id: scim_id.to_owned(),
+                    },
+                }
+            }
+
+            /// The resources one query with `tenant, type, value` parameters returns.
+            async fn resources_where(
+                &self,
+                sql: &'static str,
+                tenant: &str,
+                resource_type: $crate::store::ResourceType,
+                value: &str,
+            ) -> Result<Vec<$crate::store::Resource>, $crate::store::StoreError> {
+                let rows = sqlx::query(sql)
+                    .bind(tenant)
+                    .bind(resource_type.as_str())
+                    .bind(value)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(resource_from_row).collect()
+            }
+        }
+
+        impl $crate::store::Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            fn put_resource<'a>(
+                &'a self,
+                tenant: &'a str,
+                resource_type: $crate::store::ResourceType,
+                scim_id: &'a str,
+                data: &'a $crate::store::ResourceData,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<$crate::store::Resource, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let now = $crate::store::sql::now()?;
+                    let row = sqlx::query($crate::store::sql::PUT_RESOURCE)
+                        .bind(tenant)
+                        .bind(resource_type.as_str())
+                        .bind(scim_id)
+                        .bind(data.downstream_id.as_deref())
+                        .bind(data.external_id.as_deref())
+                        .bind(
+                            data.lookup_key
+                                .as_deref()
+                                .map($crate::store::resource::normalize_key),
+                        )
+                        .bind($crate::store::sql::attributes_text(&data.attributes)?)
+                        .bind(now)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    resource_from_row(&row)
+                })
+            }
+
+            fn update_resource<'a>(
+                &'a self,
+                tenant: &'a str,
+                resource_type: $crate::store::ResourceType,
+                scim_id: &'a str,
+                data: &'a $crate::store::ResourceData,
+                expected_version: Option<i64>,
+            ) -> $crate::store::BoxFuture<'a, Result<i64, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let now = $crate::store::sql::now()?;
+                    let version: Option<i64> =
+                        sqlx::query_scalar($crate::store::sql::UPDATE_RESOURCE)
+                            .bind(tenant)
+                            .bind(resource_type.as_str())
+                            .bind(scim_id)
+                            .bind(data.downstream_id.as_deref())
+                            .bind(data.external_id.as_deref())
+                            .bind(
+                                data.lookup_key
+                                    .as_deref()
+                                    .map($crate::store::resource::normalize_key),
+                            )
+                            .bind($crate::store::sql::attributes_text(&data.attributes)?)
+                            .bind(now)
+                            .bind(expected_version)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    match version {
+                        Some(v) => Ok(v),
+                        None => Err(self
+                            .version_miss(tenant, resource_type, scim_id, expected_version)
+                            .await),
+                    }
+                })
+            }
+
+            fn touch_resource<'a>(
+                &'a self,
+                tenant: &'a str,
+                resource_type: $crate::store::ResourceType,
+                scim_id: &'a str,
+                expected_version: Option<i64>,
+            ) -> $crate::store::BoxFuture<'a, Result<i64, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let now = $crate::store::sql::now()?;
+                    let version: Option<i64> =
+                        sqlx::query_scalar($crate::store::sql::TOUCH_RESOURCE)
+                            .bind(tenant)
+                            .bind(resource_type.as_str())
+                            .bind(scim_id)
+                            .bind(now)
+                            .bind(expected_version)
+                            .fetch_optional(&self.pool)
+                            .await?;
+                    match version {
+                        Some(v) => Ok(v),
+                        None => Err(self
+                            .version_miss(tenant, resource_type, scim_id, expected_version)
+                            .await),
+                    }
+                })
+            }
+
+            fn resource_by_scim_id<'a>(
+                &'a self,
+                tenant: &'a str,
+                resource_type: $crate::store::ResourceType,
+                scim_id: &'a str,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<Option<$crate::store::Resource>, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let found = self
+                        .resources_where(
+                            $crate::store::sql::BY_SCIM_ID,
+                            tenant,
+                            resource_type,
+                            scim_id,
+                        )
+                        .await?;
+                    Ok(found.into_iter().next())
+                })
+            }
+
+            fn resource_by_downstream_id<'a>(
+                &'a self,
+                tenant: &'a str,
+                resource_type: $crate::store::ResourceType,
+                downstream_id: &'a str,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<Option<$crate::store::Resource>, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let found = self
+                        .resources_where(
+                            $crate::store::sql::BY_DOWNSTREAM_ID,
+                            tenant,
+                            resource_type,
+                            downstream_id,
+                        )
+                        .await?;
+                    Ok(found.into_iter().next())
+                })
+            }
+
+            fn resources_by_lookup_key<'a>(
+                &'a self,
+                tenant: &'a str,
+                resource_type: $crate::store::ResourceType,
+                key: &'a str,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<Vec<$crate::store::Resource>, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let key = $crate::store::resource::normalize_key(key);
+                    self.resources_where(
+                        $crate::store::sql::BY_LOOKUP_KEY,
+                        tenant,
+                        resource_type,
+                        &key,
+                    )
+                    .await
+                })
+            }
+
+            fn resources_by_external_id<'a>(
+                &'a self,
+                tenant: &'a str,
+                resource_type: $crate::store::ResourceType,
+                external_id: &'a str,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<Vec<$crate::store::Resource>, $crate::store::StoreError>,
+            > {
+                Box::pin(self.resources_where(
+                    $crate::store::sql::BY_EXTERNAL_ID,
+                    tenant,
+                    resource_type,
+                    external_id,
+                ))
+            }
+
+            fn delete_resource<'a>(
+                &'a self,
+                tenant: &'a str,
+                resource_type: $crate::store::ResourceType,
+                scim_id: &'a str,
+            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let mut tx = self.begin_write().await?;
+                    let deleted = sqlx::query($crate::store::sql::DELETE_RESOURCE)
+                        .bind(tenant)
+                        .bind(resource_type.as_str())
+                        .bind(scim_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if resource_type == $crate::store::ResourceType::Group {
+                        sqlx::query($crate::store::sql::DELETE_GROUP_MEMBERSHIPS)
+                            .bind(tenant)
+                            .bind(scim_id)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    sqlx::query($crate::store::sql::DELETE_MEMBER_MEMBERSHIPS)
+                        .bind(tenant)
+                        .bind(scim_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(deleted > 0)
+                })
+            }
+
+            fn list_resources<'a>(
+                &'a self,
+                tenant: &'a str,
+                resource_type: $crate::store::ResourceType,
+                offset: u64,
+                limit: u64,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<Vec<$crate::store::Resource>, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let rows = sqlx::query($crate::store::sql::LIST_RESOURCES)
+                        .bind(tenant)
+                        .bind(resource_type.as_str())
+                        .bind($crate::store::sql::to_i64(limit))
+                        .bind($crate::store::sql::to_i64(offset))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter().map(resource_from_row).collect()
+                })
+            }
+
+            fn count_resources<'a>(
+                &'a self,
+                tenant: &'a str,
+                resource_type: $crate::store::ResourceType,
+            ) -> $crate::store::BoxFuture<'a, Result<u64, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let n: i64 = sqlx::query_scalar($crate::store::sql::COUNT_RESOURCES)
+                        .bind(tenant)
+                        .bind(resource_type.as_str())
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok($crate::store::sql::to_u64(n))
+                })
+            }
+
+            fn add_members<'a>(
+                &'a self,
+                tenant: &'a str,
+                group_id: &'a str,
+                members: &'a [String],
+            ) -> $crate::store::BoxFuture<'a, Result<usize, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    if members.is_empty() {
+                        return Ok(0);
+                    }
+                    let added = sqlx::query($add)
+                        .bind(tenant)
+                        .bind(group_id)
+                        .bind($crate::store::sql::id_array(members)?)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    Ok(usize::try_from(added).unwrap_or(usize::MAX))
+                })
+            }
+
+            fn remove_members<'a>(
+                &'a self,
+                tenant: &'a str,
+                group_id: &'a str,
+                members: &'a [String],
+            ) -> $crate::store::BoxFuture<'a, Result<usize, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    if members.is_empty() {
+                        return Ok(0);
+                    }
+                    let removed = sqlx::query($remove)
+                        .bind(tenant)
+                        .bind(group_id)
+                        .bind($crate::store::sql::id_array(members)?)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    Ok(usize::try_from(removed).unwrap_or(usize::MAX))
+                })
+            }
+
+            fn replace_members<'a>(
+                &'a self,
+                tenant: &'a str,
+                group_id: &'a str,
+                members: &'a [String],
+            ) -> $crate::store::BoxFuture<'a, Result<usize, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query($crate::store::sql::DELETE_GROUP_MEMBERSHIPS)
+                        .bind(tenant)
+                        .bind(group_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let added = if members.is_empty() {
+                        0
+                    } else {
+                        sqlx::query($add)
+                            .bind(tenant)
+                            .bind(group_id)
+                            .bind($crate::store::sql::id_array(members)?)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected()
+                    };
+                    tx.commit().await?;
+                    Ok(usize::try_from(added).unwrap_or(usize::MAX))
+                })
+            }
+
+            fn members_page<'a>(
+                &'a self,
+                tenant: &'a str,
+                group_id: &'a str,
+                after: Option<&'a str>,
+                limit: u32,
+            ) -> $crate::store::BoxFuture<'a, Result<Vec<String>, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    if limit == 0 {
+                        return Ok(Vec::new());
+                    }
+                    let page = match after {
+                        None => {
+                            sqlx::query_scalar($crate::store::sql::MEMBERS_FIRST_PAGE)
+                                .bind(tenant)
+                                .bind(group_id)
+                                .bind(i64::from(limit))
+                                .fetch_all(&self.pool)
+                                .await?
+                        }
+                        Some(after) => {
+                            sqlx::query_scalar($crate::store::sql::MEMBERS_PAGE_AFTER)
+                                .bind(tenant)
+                                .bind(group_id)
+                                .bind(after)
+                                .bind(i64::from(limit))
+                                .fetch_all(&self.pool)
+                                .await?
+                        }
+                    };
+                    Ok(page)
+                })
+            }
+
+            fn member_count<'a>(
+                &'a self,
+                tenant: &'a str,
+                group_id: &'a str,
+            ) -> $crate::store::BoxFuture<'a, Result<u64, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let n: i64 = sqlx::query_scalar($crate::store::sql::MEMBER_COUNT)
+                        .bind(tenant)
+                        .bind(group_id)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok($crate::store::sql::to_u64(n))
+                })
+            }
+
+            fn groups_of<'a>(
+                &'a self,
+                tenant: &'a str,
+                member_id: &'a str,
+            ) -> $crate::store::BoxFuture<'a, Result<Vec<String>, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let groups = sqlx::query_scalar($crate::store::sql::GROUPS_OF)
+                        .bind(tenant)
+                        .bind(member_id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Ok(groups)
+                })
+            }
+
+            fn is_member<'a>(
+                &'a self,
+                tenant: &'a str,
+                group_id: &'a str,
+                member_id: &'a str,
+            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let n: i64 = sqlx::query_scalar($crate::store::sql::IS_MEMBER)
+                        .bind(tenant)
+                        .bind(group_id)
+                        .bind(member_id)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(n > 0)
+                })
+            }
+
+            fn begin_intent<'a>(
+                &'a self,
+                tenant: &'a str,
+                kind: &'a str,
+                payload: &'a serde_json::Value,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<$crate::store::IntentId, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let payload = serde_json::to_string(payload).map_err(|e| {
+                        $crate::store::StoreError::Database(format!("cannot encode payload: {e}"))
+                    })?;
+                    let id: i64 = sqlx::query_scalar($crate::store::sql::BEGIN_INTENT)
+                        .bind(tenant)
+                        .bind(kind)
+                        .bind(payload)
+                        .bind($crate::store::sql::now()?)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok($crate::store::IntentId(id))
+                })
+            }
+
+            fn complete_intent(
+                &self,
+                id: $crate::store::IntentId,
+            ) -> $crate::store::BoxFuture<'_, Result<bool, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let done = sqlx::query($crate::store::sql::COMPLETE_INTENT)
+                        .bind(id.0)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    Ok(done > 0)
+                })
+            }
+
+            fn pending_intents<'a>(
+                &'a self,
+                tenant: Option<&'a str>,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<Vec<$crate::store::Intent>, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let rows = match tenant {
+                        None => {
+                            sqlx::query($crate::store::sql::PENDING_INTENTS)
+                                .fetch_all(&self.pool)
+                                .await?
+                        }
+                        Some(tenant) => {
+                            sqlx::query($crate::store::sql::PENDING_INTENTS_OF)
+                                .bind(tenant)
+                                .fetch_all(&self.pool)
+                                .await?
+                        }
+                    };
+                    rows.iter().map(intent_from_row).collect()
+                })
+            }
+
+            fn close(&self) -> $crate::store::BoxFuture<'_, ()> {
+                Box::pin(self.pool.close())
+            }
+        }
+    };
+}
+
+pub(super) use impl_sql_store;

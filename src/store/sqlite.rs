@@ -1,0 +1,142 @@
+//! The embedded default backend: one SQLite file, created on first run, nothing to operate.
+//! WAL mode lets lookups proceed while one write commits; the busy timeout makes concurrent
+//! writers queue instead of failing; write transactions begin IMMEDIATE so two of them never
+//! deadlock upgrading a read lock. Two gateways opening the same file migrate it safely: each
+//! migration re-checks `schema_migrations` inside its own IMMEDIATE transaction.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use super::error::StoreError;
+use super::migrations::{self, Migration};
+use super::sql;
+
+/// How long a statement waits for another connection's write lock before failing as
+/// [`StoreError::Unavailable`].
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections for a file database (readers run in parallel under WAL; writers queue).
+const FILE_CONNECTIONS: u32 = 4;
+
+/// Members of group `$2` of tenant `$1` from JSON array `$3`. (`WHERE true` resolves
+/// SQLite's parsing ambiguity between a join's ON and the upsert's ON CONFLICT.)
+const ADD_MEMBERS: &str = "INSERT INTO memberships (tenant, group_id, member_id) \
+     SELECT $1, $2, value FROM json_each($3) WHERE true ON CONFLICT DO NOTHING";
+const REMOVE_MEMBERS: &str = "DELETE FROM memberships WHERE tenant = $1 AND group_id = $2 \
+     AND member_id IN (SELECT value FROM json_each($3))";
+
+/// The SQLite [`Store`](super::Store).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `url`: `sqlite://path`,
+    /// `sqlite:path`, or `sqlite::memory:` (private to this store: one connection that lives
+    /// as long as the store).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Config(format!("invalid sqlite url: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(BUSY_TIMEOUT)
+            .foreign_keys(true);
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = if in_memory {
+            // An in-memory database lives as long as a connection to it: keep exactly one.
+            SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await?
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(FILE_CONNECTIONS)
+                .connect_with(options)
+                .await?
+        };
+        let store = SqliteStore { pool };
+        store.migrate(migrations::SQLITE).await?;
+        tracing::info!(backend = "sqlite", in_memory, "store opened");
+        Ok(store)
+    }
+
+    /// A transaction that holds the write lock from its first statement.
+    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Applies the migrations not yet recorded, each once, each in its own transaction.
+    async fn migrate(&self, list: &[Migration]) -> Result<(), StoreError> {
+        sqlx::query(migrations::CREATE_SCHEMA_MIGRATIONS)
+            .execute(&self.pool)
+            .await?;
+        for m in list {
+            let mut tx = self.begin_write().await?;
+            let applied: i64 = sqlx::query_scalar(sql::APPLIED_MIGRATION)
+                .bind(m.version)
+                .fetch_one(&mut *tx)
+                .await?;
+            if applied > 0 {
+                tx.rollback().await?;
+                continue;
+            }
+            for statement in m.statements {
+                sqlx::query(*statement)
+                    .execute(&mut *tx)
+                    .await
+                    .inspect_err(|e| {
+                        tracing::error!(version = m.version, error = %e, "schema migration failed");
+                    })?;
+            }
+            sqlx::query(sql::RECORD_MIGRATION)
+                .bind(m.version)
+                .bind(m.description)
+                .bind(sql::now()?)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            tracing::info!(
+                backend = "sqlite",
+                version = m.version,
+                description = m.description,
+                "applied schema migration"
+            );
+        }
+        warn_if_newer(&self.pool, list).await
+    }
+}
+
+/// Warns when the database was migrated by a newer gateway than this one.
+async fn warn_if_newer(pool: &SqlitePool, list: &[Migration]) -> Result<(), StoreError> {
+    let latest: Option<i64> = sqlx::query_scalar(sql::LATEST_MIGRATION)
+        .fetch_one(pool)
+        .await?;
+    let known = list.iter().map(|m| m.version).max().unwrap_or(0);
+    if latest.is_some_and(|v| v > known) {
+        tracing::warn!(
+            backend = "sqlite",
+            database = latest,
+            known,
+            "the database schema is newer than this gateway"
+        );
+    }
+    Ok(())
+}
+
+sql::impl_sql_store!(
+    SqliteStore,
+    SqliteRow,
+    backend = "sqlite",
+    add_members = ADD_MEMBERS,
+    remove_members = REMOVE_MEMBERS,
+);

@@ -1,0 +1,1019 @@
+//! One behaviour suite run against every backend: a SQLite file, `sqlite::memory:`,
+//! PostgreSQL (a fresh schema per test, dropped afterwards), and the cache wrapper over both
+//! durable backends; then the backend-specific checks (migrations, reopen, concurrent opens).
+//!
+//! PostgreSQL is taken from `STORE_TEST_POSTGRES_URL`, else the local trust-auth server.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::Connection;
+use sqlx::postgres::PgConnection;
+
+use super::*;
+
+const USER: ResourceType = ResourceType::User;
+const GROUP: ResourceType = ResourceType::Group;
+
+fn pg_base() -> String {
+    std::env::var("STORE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// The PostgreSQL URL whose connections use `schema`.
+fn pg_url(schema: &str) -> String {
+    let base = pg_base();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options=-c%20search_path%3D{schema}")
+}
+
+/// What a test needs cleaned up after it.
+enum Scratch {
+    Dir(PathBuf),
+    Schema(String),
+    Nothing,
+}
+
+impl Scratch {
+    fn dir() -> (Self, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("store-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        (Scratch::Dir(dir.clone()), dir)
+    }
+
+    async fn schema() -> (Self, String) {
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect(&pg_base()).await.unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        (Scratch::Schema(schema.clone()), pg_url(&schema))
+    }
+
+    async fn clean(self) {
+        match self {
+            Scratch::Dir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Scratch::Schema(schema) => {
+                let mut admin = PgConnection::connect(&pg_base()).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+            }
+            Scratch::Nothing => {}
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Backend {
+    SqliteFile,
+    SqliteMemory,
+    Postgres,
+    CachedSqlite,
+    CachedPostgres,
+}
+
+async fn fresh(backend: Backend) -> (Arc<dyn Store>, Scratch) {
+    match backend {
+        Backend::SqliteFile => {
+            let (scratch, dir) = Scratch::dir();
+            let url = format!("sqlite://{}", dir.join("gateway.db").display());
+            (open(&url).await.unwrap(), scratch)
+        }
+        Backend::SqliteMemory => (open("sqlite::memory:").await.unwrap(), Scratch::Nothing),
+        Backend::Postgres => {
+            let (scratch, url) = Scratch::schema().await;
+            (open(&url).await.unwrap(), scratch)
+        }
+        Backend::CachedSqlite | Backend::CachedPostgres => {
+            let inner = if matches!(backend, Backend::CachedSqlite) {
+                Backend::SqliteFile
+            } else {
+                Backend::Postgres
+            };
+            let (store, scratch) = Box::pin(fresh(inner)).await;
+            let cached = CachedStore::new(store, 1000, Duration::from_secs(60));
+            (Arc::new(cached), scratch)
+        }
+    }
+}
+
+/// Runs one behaviour test on a fresh store, cleaning up even when it panics.
+async fn run<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let (store, scratch) = fresh(backend).await;
+    let outcome = tokio::spawn(test(store.clone())).await;
+    store.close().await;
+    scratch.clean().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+fn data(downstream: Option<&str>, external: Option<&str>, key: Option<&str>) -> ResourceData {
+    ResourceData {
+        downstream_id: downstream.map(str::to_owned),
+        external_id: external.map(str::to_owned),
+        lookup_key: key.map(str::to_owned),
+        attributes: json!({}),
+    }
+}
+
+fn ids(prefix: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{prefix}{i:02}")).collect()
+}
+
+// ---- the behaviour suite ----
+
+async fn upsert_and_lookup_by_every_key(s: Arc<dyn Store>) {
+    let t = "acme";
+    let mut d = data(Some("42"), Some("ext-1"), Some("Alice@Example.COM"));
+    d.attributes = json!({"zeta": 1, "alpha": {"b": 2, "a": 1}});
+    let r = s.put_resource(t, USER, "u1", &d).await.unwrap();
+    assert_eq!(r.version, 1);
+    assert_eq!(r.etag(), "W/\"1\"");
+    assert_eq!(r.lookup_key.as_deref(), Some("alice@example.com"));
+    assert_eq!(r.created, r.last_modified);
+    assert!(
+        time::OffsetDateTime::parse(&r.created, &time::format_description::well_known::Rfc3339)
+            .is_ok()
+    );
+    // Attribute order survives the round trip.
+    assert_eq!(
+        serde_json::to_string(&r.attributes).unwrap(),
+        r#"{"zeta":1,"alpha":{"b":2,"a":1}}"#
+    );
+
+    assert_eq!(
+        s.resource_by_scim_id(t, USER, "u1").await.unwrap(),
+        Some(r.clone())
+    );
+    assert_eq!(
+        s.resource_by_downstream_id(t, USER, "42").await.unwrap(),
+        Some(r.clone())
+    );
+    for key in [
+        "alice@example.com",
+        "ALICE@EXAMPLE.COM",
+        "Alice@Example.Com",
+    ] {
+        assert_eq!(
+            s.resources_by_lookup_key(t, USER, key).await.unwrap(),
+            vec![r.clone()]
+        );
+    }
+    assert_eq!(
+        s.resources_by_external_id(t, USER, "ext-1").await.unwrap(),
+        vec![r.clone()]
+    );
+    assert!(
+        s.resources_by_external_id(t, USER, "EXT-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Types are separate namespaces.
+    assert_eq!(s.resource_by_scim_id(t, GROUP, "u1").await.unwrap(), None);
+    assert_eq!(
+        s.resource_by_downstream_id(t, GROUP, "42").await.unwrap(),
+        None
+    );
+    // Misses.
+    assert_eq!(s.resource_by_scim_id(t, USER, "nope").await.unwrap(), None);
+    assert_eq!(
+        s.resource_by_downstream_id(t, USER, "nope").await.unwrap(),
+        None
+    );
+    assert!(
+        s.resources_by_lookup_key(t, USER, "nope")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Upsert: version bumps, created stays, every key follows.
+    let d2 = data(Some("43"), None, Some("Alicia"));
+    let r2 = s.put_resource(t, USER, "u1", &d2).await.unwrap();
+    assert_eq!(r2.version, 2);
+    assert_eq!(r2.created, r.created);
+    assert_eq!(r2.attributes, json!({}));
+    assert!(
+        s.resources_by_lookup_key(t, USER, "alice@example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.resources_by_lookup_key(t, USER, "ALICIA").await.unwrap(),
+        vec![r2.clone()]
+    );
+    assert_eq!(
+        s.resource_by_downstream_id(t, USER, "42").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.resource_by_downstream_id(t, USER, "43").await.unwrap(),
+        Some(r2.clone())
+    );
+    assert!(
+        s.resources_by_external_id(t, USER, "ext-1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A lookup key shared by two resources returns both, ordered by id.
+    let r3 = s
+        .put_resource(t, USER, "u0", &data(None, None, Some("alicia")))
+        .await
+        .unwrap();
+    let both = s.resources_by_lookup_key(t, USER, "Alicia").await.unwrap();
+    assert_eq!(both, vec![r3, r2]);
+}
+
+async fn downstream_id_is_unique_per_type(s: Arc<dyn Store>) {
+    let t = "acme";
+    s.put_resource(t, USER, "u1", &data(Some("d1"), None, None))
+        .await
+        .unwrap();
+    let err = s
+        .put_resource(t, USER, "u2", &data(Some("d1"), None, None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(!err.is_retryable());
+    // The refused write changed nothing.
+    assert_eq!(s.resource_by_scim_id(t, USER, "u2").await.unwrap(), None);
+    // Virtual resources (no downstream id) do not collide; other types and tenants do not.
+    s.put_resource(t, USER, "v1", &data(None, None, None))
+        .await
+        .unwrap();
+    s.put_resource(t, USER, "v2", &data(None, None, None))
+        .await
+        .unwrap();
+    s.put_resource(t, GROUP, "g1", &data(Some("d1"), None, None))
+        .await
+        .unwrap();
+    s.put_resource("other", USER, "u2", &data(Some("d1"), None, None))
+        .await
+        .unwrap();
+    // update_resource enforces it too.
+    let err = s
+        .update_resource(t, USER, "v1", &data(Some("d1"), None, None), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+}
+
+async fn tenants_are_isolated(s: Arc<dyn Store>) {
+    let (a, b) = ("tenant-a", "tenant-b");
+    let ra = s
+        .put_resource(a, USER, "u1", &data(Some("d1"), Some("x1"), Some("Bob")))
+        .await
+        .unwrap();
+    s.put_resource(a, GROUP, "g1", &data(None, None, Some("Admins")))
+        .await
+        .unwrap();
+    s.add_members(a, "g1", &["u1".to_owned()]).await.unwrap();
+    s.begin_intent(a, "create-user", &json!({"id": "u1"}))
+        .await
+        .unwrap();
+
+    assert_eq!(s.resource_by_scim_id(b, USER, "u1").await.unwrap(), None);
+    assert_eq!(
+        s.resource_by_downstream_id(b, USER, "d1").await.unwrap(),
+        None
+    );
+    assert!(
+        s.resources_by_lookup_key(b, USER, "bob")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.resources_by_external_id(b, USER, "x1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.list_resources(b, USER, 0, 100).await.unwrap().is_empty());
+    assert_eq!(s.count_resources(b, USER).await.unwrap(), 0);
+    assert_eq!(s.member_count(b, "g1").await.unwrap(), 0);
+    assert!(!s.is_member(b, "g1", "u1").await.unwrap());
+    assert!(s.groups_of(b, "u1").await.unwrap().is_empty());
+    assert!(s.members_page(b, "g1", None, 10).await.unwrap().is_empty());
+    assert!(s.pending_intents(Some(b)).await.unwrap().is_empty());
+    let err = s
+        .update_resource(b, USER, "u1", &data(None, None, None), Some(1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+
+    // B's writes with the same ids leave A untouched.
+    s.put_resource(b, USER, "u1", &data(Some("d1"), None, Some("Carol")))
+        .await
+        .unwrap();
+    s.replace_members(b, "g1", &[]).await.unwrap();
+    s.remove_members(b, "g1", &["u1".to_owned()]).await.unwrap();
+    assert!(s.delete_resource(b, USER, "u1").await.unwrap());
+    assert!(!s.delete_resource(b, GROUP, "g1").await.unwrap());
+
+    assert_eq!(
+        s.resource_by_scim_id(a, USER, "u1").await.unwrap(),
+        Some(ra)
+    );
+    assert!(s.is_member(a, "g1", "u1").await.unwrap());
+    assert_eq!(s.count_resources(a, USER).await.unwrap(), 1);
+    assert_eq!(s.pending_intents(Some(a)).await.unwrap().len(), 1);
+}
+
+async fn versions_guard_updates(s: Arc<dyn Store>) {
+    let t = "acme";
+    let r = s
+        .put_resource(t, USER, "u1", &data(None, None, Some("bob")))
+        .await
+        .unwrap();
+    assert_eq!(r.version, 1);
+
+    let mut d = data(Some("d9"), Some("e9"), Some("Robert"));
+    d.attributes = json!({"nickName": "Bobby"});
+    assert_eq!(
+        s.update_resource(t, USER, "u1", &d, Some(1)).await.unwrap(),
+        2
+    );
+    let got = s.resource_by_scim_id(t, USER, "u1").await.unwrap().unwrap();
+    assert_eq!(got.version, 2);
+    assert_eq!(got.downstream_id.as_deref(), Some("d9"));
+    assert_eq!(got.lookup_key.as_deref(), Some("robert"));
+    assert_eq!(got.attributes, json!({"nickName": "Bobby"}));
+    assert_eq!(got.created, r.created);
+
+    // A stale version is refused and changes nothing.
+    let err = s
+        .update_resource(t, USER, "u1", &data(None, None, None), Some(1))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::VersionMismatch {
+            expected: 1,
+            actual: 2
+        }
+    );
+    assert!(!err.is_retryable());
+    assert_eq!(
+        s.resource_by_scim_id(t, USER, "u1").await.unwrap().unwrap(),
+        got
+    );
+
+    // No expected version: unconditional.
+    assert_eq!(s.update_resource(t, USER, "u1", &d, None).await.unwrap(), 3);
+    // Touch bumps the version only.
+    assert_eq!(s.touch_resource(t, USER, "u1", Some(3)).await.unwrap(), 4);
+    assert_eq!(s.touch_resource(t, USER, "u1", None).await.unwrap(), 5);
+    let err = s.touch_resource(t, USER, "u1", Some(3)).await.unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::VersionMismatch {
+            expected: 3,
+            actual: 5
+        }
+    );
+    let touched = s.resource_by_scim_id(t, USER, "u1").await.unwrap().unwrap();
+    assert_eq!(touched.version, 5);
+    assert_eq!(touched.etag(), "W/\"5\"");
+    assert_eq!(touched.attributes, got.attributes);
+    // put_resource continues the sequence.
+    assert_eq!(s.put_resource(t, USER, "u1", &d).await.unwrap().version, 6);
+
+    // Missing resources.
+    for expected in [None, Some(1)] {
+        let err = s
+            .update_resource(t, USER, "nope", &d, expected)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+        let err = s
+            .touch_resource(t, USER, "nope", expected)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+    }
+}
+
+async fn list_and_count(s: Arc<dyn Store>) {
+    let t = "acme";
+    for id in ids("u", 12).iter().rev() {
+        s.put_resource(t, USER, id, &data(None, None, Some(id)))
+            .await
+            .unwrap();
+    }
+    s.put_resource(t, GROUP, "g1", &data(None, None, None))
+        .await
+        .unwrap();
+    assert_eq!(s.count_resources(t, USER).await.unwrap(), 12);
+    assert_eq!(s.count_resources(t, GROUP).await.unwrap(), 1);
+    let mut seen = Vec::new();
+    for offset in (0..12).step_by(5) {
+        let page = s.list_resources(t, USER, offset, 5).await.unwrap();
+        seen.extend(page.into_iter().map(|r| r.scim_id));
+    }
+    assert_eq!(seen, ids("u", 12));
+    assert!(s.list_resources(t, USER, 12, 5).await.unwrap().is_empty());
+    assert!(s.list_resources(t, USER, 0, 0).await.unwrap().is_empty());
+    assert_eq!(
+        s.list_resources(t, USER, 0, u64::MAX).await.unwrap().len(),
+        12
+    );
+    assert!(s.delete_resource(t, USER, "u03").await.unwrap());
+    assert!(!s.delete_resource(t, USER, "u03").await.unwrap());
+    assert_eq!(s.count_resources(t, USER).await.unwrap(), 11);
+}
+
+async fn memberships(s: Arc<dyn Store>) {
+    let t = "acme";
+    let m = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(s.add_members(t, "g1", &m(&["u1", "u2"])).await.unwrap(), 2);
+    // Idempotent: existing members are skipped, duplicates in one call count once.
+    assert_eq!(
+        s.add_members(t, "g1", &m(&["u2", "u3", "u3"]))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(s.add_members(t, "g1", &m(&["u1"])).await.unwrap(), 0);
+    assert_eq!(s.add_members(t, "g1", &[]).await.unwrap(), 0);
+    assert_eq!(s.member_count(t, "g1").await.unwrap(), 3);
+    assert!(s.is_member(t, "g1", "u3").await.unwrap());
+    assert!(!s.is_member(t, "g1", "u9").await.unwrap());
+    assert!(!s.is_member(t, "g2", "u1").await.unwrap());
+
+    // Removing non-members succeeds.
+    assert_eq!(s.remove_members(t, "g1", &m(&["u9"])).await.unwrap(), 0);
+    assert_eq!(
+        s.remove_members(t, "g1", &m(&["u1", "u9", "u1"]))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.remove_members(t, "nogroup", &m(&["u1"])).await.unwrap(),
+        0
+    );
+    assert_eq!(s.remove_members(t, "g1", &[]).await.unwrap(), 0);
+    assert_eq!(
+        s.members_page(t, "g1", None, 10).await.unwrap(),
+        m(&["u2", "u3"])
+    );
+
+    s.add_members(t, "g2", &m(&["u2"])).await.unwrap();
+    assert_eq!(s.groups_of(t, "u2").await.unwrap(), m(&["g1", "g2"]));
+    assert_eq!(s.groups_of(t, "u3").await.unwrap(), m(&["g1"]));
+    assert!(s.groups_of(t, "u1").await.unwrap().is_empty());
+
+    // Replace: the whole list, at once.
+    assert_eq!(
+        s.replace_members(t, "g1", &m(&["u7", "u8", "u7"]))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.members_page(t, "g1", None, 10).await.unwrap(),
+        m(&["u7", "u8"])
+    );
+    assert_eq!(s.groups_of(t, "u2").await.unwrap(), m(&["g2"]));
+    assert_eq!(s.replace_members(t, "g1", &[]).await.unwrap(), 0);
+    assert_eq!(s.member_count(t, "g1").await.unwrap(), 0);
+    assert_eq!(s.member_count(t, "g2").await.unwrap(), 1);
+}
+
+async fn concurrent_add_members_lose_nothing(s: Arc<dyn Store>) {
+    let t = "acme";
+    let members = ids("m", 50);
+    // 50 tasks, one distinct member each.
+    let mut tasks = Vec::new();
+    for m in members.clone() {
+        let s = s.clone();
+        tasks.push(tokio::spawn(
+            async move { s.add_members(t, "g1", &[m]).await },
+        ));
+    }
+    let mut added = 0;
+    for task in tasks {
+        added += task.await.unwrap().unwrap();
+    }
+    assert_eq!(added, 50);
+    assert_eq!(s.member_count(t, "g1").await.unwrap(), 50);
+
+    // 50 tasks with overlapping batches: each member is added exactly once overall.
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let batch = vec![
+            members[i].clone(),
+            members[(i + 1) % 50].clone(),
+            members[(i + 17) % 50].clone(),
+            members[(i * 7) % 50].clone(),
+        ];
+        let s = s.clone();
+        tasks.push(tokio::spawn(
+            async move { s.add_members(t, "g2", &batch).await },
+        ));
+    }
+    let mut added = 0;
+    for task in tasks {
+        added += task.await.unwrap().unwrap();
+    }
+    assert_eq!(added, 50);
+    assert_eq!(s.member_count(t, "g2").await.unwrap(), 50);
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.members_page(t, "g2", after.as_deref(), 7).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.clone());
+        all.extend(page);
+    }
+    assert_eq!(all, members);
+}
+
+async fn members_page_is_keyset(s: Arc<dyn Store>) {
+    let t = "acme";
+    let mut members = ids("m", 25);
+    members.extend(["B".to_owned(), "a".to_owned(), "Z-1".to_owned()]);
+    // Add in shuffled batches.
+    for chunk in members.iter().rev().cloned().collect::<Vec<_>>().chunks(4) {
+        s.add_members(t, "g1", chunk).await.unwrap();
+    }
+    let mut expected = members.clone();
+    expected.sort(); // byte order on both backends: "B" < "Z-1" < "a" < "m00"
+    assert_eq!(&expected[..3], &["B", "Z-1", "a"]);
+
+    let first = s.members_page(t, "g1", None, 10).await.unwrap();
+    assert_eq!(first, expected[..10]);
+    let second = s.members_page(t, "g1", Some(&first[9]), 10).await.unwrap();
+    assert_eq!(second, expected[10..20]);
+    let third = s.members_page(t, "g1", Some(&second[9]), 10).await.unwrap();
+    assert_eq!(third, expected[20..]);
+    assert!(
+        s.members_page(t, "g1", Some(&third[7]), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A removed cursor still works: paging resumes after it.
+    s.remove_members(t, "g1", &[expected[9].clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.members_page(t, "g1", Some(&expected[9]), 3)
+            .await
+            .unwrap(),
+        expected[10..13]
+    );
+    assert!(s.members_page(t, "g1", None, 0).await.unwrap().is_empty());
+    assert!(
+        s.members_page(t, "empty", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn deletes_cascade_to_memberships(s: Arc<dyn Store>) {
+    let t = "acme";
+    let m = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    s.put_resource(t, GROUP, "g1", &data(None, None, Some("Admins")))
+        .await
+        .unwrap();
+    s.put_resource(t, GROUP, "g2", &data(None, None, Some("Staff")))
+        .await
+        .unwrap();
+    s.put_resource(t, USER, "u1", &data(Some("1"), None, Some("ann")))
+        .await
+        .unwrap();
+    s.put_resource(t, USER, "u2", &data(Some("2"), None, Some("ben")))
+        .await
+        .unwrap();
+    s.add_members(t, "g1", &m(&["u1", "u2"])).await.unwrap();
+    s.add_members(t, "g2", &m(&["u1", "g1"])).await.unwrap(); // g1 nested in g2
+    s.add_members("other", "g1", &m(&["u1"])).await.unwrap();
+
+    assert!(s.delete_resource(t, GROUP, "g1").await.unwrap());
+    assert_eq!(s.member_count(t, "g1").await.unwrap(), 0);
+    assert_eq!(s.groups_of(t, "u2").await.unwrap(), Vec::<String>::new());
+    assert_eq!(s.groups_of(t, "u1").await.unwrap(), m(&["g2"]));
+    assert!(!s.is_member(t, "g2", "g1").await.unwrap());
+    assert_eq!(s.member_count("other", "g1").await.unwrap(), 1);
+
+    assert!(s.delete_resource(t, USER, "u1").await.unwrap());
+    assert!(s.groups_of(t, "u1").await.unwrap().is_empty());
+    assert_eq!(s.member_count(t, "g2").await.unwrap(), 0);
+    assert_eq!(
+        s.resource_by_scim_id(t, USER, "u2")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+    assert!(s.is_member("other", "g1", "u1").await.unwrap());
+}
+
+async fn intents_journal(s: Arc<dyn Store>) {
+    let p1 = json!({"op": "create", "user": {"userName": "ann", "z": 1, "a": 2}});
+    let i1 = s.begin_intent("a", "create-user", &p1).await.unwrap();
+    let i2 = s
+        .begin_intent("b", "delete-user", &json!({"id": "u9"}))
+        .await
+        .unwrap();
+    let i3 = s
+        .begin_intent("a", "patch-group", &json!([1, 2]))
+        .await
+        .unwrap();
+    assert!(i1 < i2 && i2 < i3);
+
+    let all = s.pending_intents(None).await.unwrap();
+    assert_eq!(
+        all.iter().map(|i| i.id).collect::<Vec<_>>(),
+        vec![i1, i2, i3]
+    );
+    let of_a = s.pending_intents(Some("a")).await.unwrap();
+    assert_eq!(of_a.len(), 2);
+    assert_eq!(of_a[0].id, i1);
+    assert_eq!(of_a[0].tenant, "a");
+    assert_eq!(of_a[0].kind, "create-user");
+    assert_eq!(
+        serde_json::to_string(&of_a[0].payload).unwrap(),
+        p1.to_string()
+    );
+    assert!(!of_a[0].created.is_empty());
+
+    assert!(s.complete_intent(i1).await.unwrap());
+    assert!(!s.complete_intent(i1).await.unwrap());
+    assert!(!s.complete_intent(IntentId(i64::MAX)).await.unwrap());
+    let of_a = s.pending_intents(Some("a")).await.unwrap();
+    assert_eq!(of_a.iter().map(|i| i.id).collect::<Vec<_>>(), vec![i3]);
+    assert!(s.complete_intent(i2).await.unwrap());
+    assert!(s.complete_intent(i3).await.unwrap());
+    assert!(s.pending_intents(None).await.unwrap().is_empty());
+    // Ids are not reused after completion.
+    let i4 = s.begin_intent("a", "x", &json!(null)).await.unwrap();
+    assert!(i4 > i3);
+}
+
+macro_rules! suite {
+    ($module:ident, $backend:expr) => {
+        mod $module {
+            use super::*;
+
+            suite!(@tests $backend;
+                upsert_and_lookup_by_every_key,
+                downstream_id_is_unique_per_type,
+                tenants_are_isolated,
+                versions_guard_updates,
+                list_and_count,
+                memberships,
+                concurrent_add_members_lose_nothing,
+                members_page_is_keyset,
+                deletes_cascade_to_memberships,
+                intents_journal,
+            );
+        }
+    };
+    (@tests $backend:expr; $($test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                run($backend, super::$test).await;
+            }
+        )*
+    };
+}
+
+suite!(sqlite_file, Backend::SqliteFile);
+suite!(sqlite_memory, Backend::SqliteMemory);
+suite!(postgres, Backend::Postgres);
+suite!(cached_sqlite, Backend::CachedSqlite);
+suite!(cached_postgres, Backend::CachedPostgres);
+
+// ---- the cache wrapper ----
+
+/// Shows the cache is really used (a write behind its back is not seen) and that every write
+/// through it, or through a clone of it, is.
+async fn cache_invalidation(inner: Arc<dyn Store>) {
+    let t = "acme";
+    let cached = CachedStore::new(inner.clone(), 100, Duration::from_secs(60));
+    let twin = cached.clone();
+    cached
+        .put_resource(t, USER, "u1", &data(Some("1"), None, Some("Bob")))
+        .await
+        .unwrap();
+    assert_eq!(
+        cached
+            .resource_by_scim_id(t, USER, "u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+    assert_eq!(
+        cached
+            .resources_by_lookup_key(t, USER, "bob")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Behind the cache's back: still the cached copy.
+    inner.touch_resource(t, USER, "u1", None).await.unwrap();
+    assert_eq!(
+        cached
+            .resource_by_scim_id(t, USER, "u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+
+    // Through the wrapper: seen at once, by the clone too.
+    assert_eq!(cached.touch_resource(t, USER, "u1", None).await.unwrap(), 3);
+    assert_eq!(
+        twin.resource_by_scim_id(t, USER, "u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        3
+    );
+
+    // Renaming through the clone: the old key no longer finds it, the new one does.
+    twin.update_resource(
+        t,
+        USER,
+        "u1",
+        &data(Some("1"), None, Some("Robert")),
+        Some(3),
+    )
+    .await
+    .unwrap();
+    assert!(
+        cached
+            .resources_by_lookup_key(t, USER, "BOB")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let found = cached
+        .resources_by_lookup_key(t, USER, "robert")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].version, 4);
+
+    // A new resource taking a cached key shows up.
+    cached
+        .resources_by_lookup_key(t, USER, "carol")
+        .await
+        .unwrap();
+    cached
+        .put_resource(t, USER, "u2", &data(None, None, Some("Carol")))
+        .await
+        .unwrap();
+    assert_eq!(
+        cached
+            .resources_by_lookup_key(t, USER, "carol")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A failed conditional write still drops the cached copy (it was stale).
+    inner.touch_resource(t, USER, "u2", None).await.unwrap();
+    let err = cached
+        .update_resource(t, USER, "u2", &data(None, None, Some("Carol")), Some(1))
+        .await;
+    assert_eq!(
+        err,
+        Err(StoreError::VersionMismatch {
+            expected: 1,
+            actual: 2
+        })
+    );
+    assert_eq!(
+        cached
+            .resource_by_scim_id(t, USER, "u2")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+
+    // Delete.
+    assert!(cached.delete_resource(t, USER, "u1").await.unwrap());
+    assert_eq!(twin.resource_by_scim_id(t, USER, "u1").await.unwrap(), None);
+    assert!(
+        twin.resources_by_lookup_key(t, USER, "robert")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Tenants do not share cache entries.
+    assert_eq!(
+        cached
+            .resource_by_scim_id("other", USER, "u2")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(cached.backend(), inner.backend());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_invalidation_sqlite() {
+    run(Backend::SqliteFile, cache_invalidation).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_invalidation_postgres() {
+    run(Backend::Postgres, cache_invalidation).await;
+}
+
+// ---- opening, migrations, persistence ----
+
+async fn migration_versions(url: &str) -> Vec<i64> {
+    let sql = "SELECT version FROM schema_migrations ORDER BY version";
+    if url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        let v = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        v
+    } else {
+        let mut conn = PgConnection::connect(url).await.unwrap();
+        let v = sqlx::query_scalar(sql).fetch_all(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        v
+    }
+}
+
+/// Several instances opening one empty database at once, then a reopen: each migration is
+/// applied once and the data written before survives.
+async fn open_concurrently_then_reopen(url: &str, expected: Vec<i64>) {
+    let (a, b, c) = tokio::join!(open(url), open(url), open(url));
+    let (a, b, c) = (a.unwrap(), b.unwrap(), c.unwrap());
+    assert_eq!(migration_versions(url).await, expected);
+
+    // Instances share state.
+    a.put_resource("t", USER, "u1", &data(Some("1"), None, Some("ann")))
+        .await
+        .unwrap();
+    a.add_members("t", "g1", &["u1".to_owned()]).await.unwrap();
+    let intent = a
+        .begin_intent("t", "create-user", &json!({"id": "u1"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.resource_by_scim_id("t", USER, "u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        1
+    );
+    assert!(c.is_member("t", "g1", "u1").await.unwrap());
+    for s in [a, b, c] {
+        s.close().await;
+    }
+
+    let s = open(url).await.unwrap();
+    assert_eq!(migration_versions(url).await, expected);
+    let r = s
+        .resource_by_scim_id("t", USER, "u1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.lookup_key.as_deref(), Some("ann"));
+    assert!(s.is_member("t", "g1", "u1").await.unwrap());
+    assert_eq!(s.pending_intents(None).await.unwrap()[0].id, intent);
+    s.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_migrates_once_and_persists() {
+    let (scratch, dir) = Scratch::dir();
+    let path = dir.join("sub").join("gateway.db");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let url = format!("sqlite://{}", path.display());
+    let expected = migrations::SQLITE.iter().map(|m| m.version).collect();
+    open_concurrently_then_reopen(&url, expected).await;
+    assert!(path.exists());
+    // WAL mode is on.
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    pool.close().await;
+    scratch.clean().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_migrates_once_and_persists() {
+    let (scratch, url) = Scratch::schema().await;
+    let expected = migrations::POSTGRES.iter().map(|m| m.version).collect();
+    open_concurrently_then_reopen(&url, expected).await;
+    scratch.clean().await;
+}
+
+#[tokio::test]
+async fn sqlite_memory_stores_are_private() {
+    let a = open("sqlite::memory:").await.unwrap();
+    let b = open("sqlite::memory:").await.unwrap();
+    a.put_resource("t", USER, "u1", &data(None, None, None))
+        .await
+        .unwrap();
+    assert_eq!(b.resource_by_scim_id("t", USER, "u1").await.unwrap(), None);
+    assert_eq!(a.backend(), "sqlite");
+}
+
+#[tokio::test]
+async fn closed_store_says_so() {
+    let s = open("sqlite::memory:").await.unwrap();
+    s.close().await;
+    let err = s.resource_by_scim_id("t", USER, "u1").await.unwrap_err();
+    assert_eq!(err, StoreError::Closed);
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn bad_urls_are_config_errors() {
+    for url in ["mysql://localhost/db", "gateway.db", ""] {
+        let err = open(url).await.err().unwrap();
+        assert!(matches!(err, StoreError::Config(_)), "{url}: {err:?}");
+    }
+    let err = open("postgres://user:hunter2@127.0.0.1:1/db?sslmode=bogus")
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(err, StoreError::Config(_)), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"));
+    let err = open("mysql://user:hunter2@localhost/db")
+        .await
+        .err()
+        .unwrap();
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}
+
+#[tokio::test]
+async fn unreachable_postgres_is_retryable() {
+    let err = open("postgres://postgres@127.0.0.1:1/test")
+        .await
+        .err()
+        .unwrap();
+    assert!(err.is_retryable(), "{err:?}");
+}
+
+#[test]
+fn urls_are_redacted() {
+    assert_eq!(
+        redact_url("postgres://u:secret@h:5432/db?x=1"),
+        "postgres://u:***@h:5432/db?x=1"
+    );
+    assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+    assert_eq!(
+        redact_url("postgres://h/db?password=x@y&a=b"),
+        "postgres://h/db?password=***&a=b"
+    );
+    assert_eq!(
+        redact_url("sqlite://data/gateway.db"),
+        "sqlite://data/gateway.db"
+    );
+}
+
+#[test]
+fn migration_versions_increase() {
+    for list in [migrations::SQLITE, migrations::POSTGRES] {
+        assert!(list.windows(2).all(|w| w[0].version < w[1].version));
+        assert!(list.first().is_some_and(|m| m.version == 1));
+    }
+    assert_eq!(migrations::SQLITE.len(), migrations::POSTGRES.len());
+}

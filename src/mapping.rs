@@ -68,6 +68,7 @@ pub struct ResourceMapping {
 
 impl ResourceMapping {
     /// The SCIM attributes of a downstream record (without `id`, `meta` and `schemas`).
+    /// Stored values are not in it: see [`merge_stored`](Self::merge_stored).
     pub fn to_scim(&self, record: &Value) -> Value {
         let mut resource = Value::Object(Map::new());
         for rule in &self.rules {
@@ -76,6 +77,19 @@ impl ResourceMapping {
             }
         }
         resource
+    }
+
+    /// Fills each attribute that has no value but a `default_from` with the value of that
+    /// other attribute, so one value serves both where the client (or downstream) has one.
+    pub fn fill_defaults(&self, resource: &mut Value) {
+        for rule in &self.rules {
+            if let Some(from) = &rule.default_from
+                && rule.target.get(resource).is_none_or(Value::is_null)
+                && let Some(v) = from.get(resource).filter(|v| !v.is_null()).cloned()
+            {
+                rule.target.set(resource, v);
+            }
+        }
     }
 
     /// The part of a resource the gateway keeps itself: the values of `store = true` rules,
@@ -125,6 +139,9 @@ impl ResourceMapping {
 
     /// The downstream body that creates this resource.
     pub fn to_downstream_create(&self, resource: &Value) -> Result<Value, MappingError> {
+        let filled = &mut resource.clone();
+        self.fill_defaults(filled);
+        let resource = &*filled;
         self.check_required(resource)?;
         let mut body = Value::Object(Map::new());
         for rule in &self.rules {
@@ -144,6 +161,9 @@ impl ResourceMapping {
         resource: &Value,
         current: &Value,
     ) -> Result<Value, MappingError> {
+        let filled = &mut resource.clone();
+        self.fill_defaults(filled);
+        let resource = &*filled;
         self.check_required(resource)?;
         let mut body = current.clone();
         let mut values: Vec<(&JsonPointer, Value)> = Vec::new();
@@ -172,6 +192,10 @@ impl ResourceMapping {
     /// by PATCH: a rule counts as changed when its downstream value changed, and a cleared
     /// value is sent as null.
     pub fn changed_fields(&self, old: &Value, new: &Value) -> Result<Value, MappingError> {
+        let (old, new) = (&mut old.clone(), &mut new.clone());
+        self.fill_defaults(old);
+        self.fill_defaults(new);
+        let (old, new) = (&*old, &*new);
         self.check_required(new)?;
         let mut body = Value::Object(Map::new());
         for rule in &self.rules {

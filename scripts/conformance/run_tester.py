@@ -11,7 +11,7 @@ What it does:
     the resource types listed by /ResourceTypes (optionally narrowed with
     --resource-types), the attributes listed by /Schemas, and PATCH only when
     ServiceProviderConfig says patch.supported. It has no filter/sort/bulk/etag checks.
-  - every HTTP exchange is recorded (--trace, JSON lines, Authorization redacted) and
+  - every HTTP exchange is recorded (--trace, JSON lines; bodies, not headers) and
     tagged with the check that sent it; each non-passing result is printed with the
     exchanges that led to it.
   - optional value adaptations (--adapt), see ADAPTATIONS below.

@@ -224,6 +224,9 @@ pub struct RawRuleTable {
     pub allowed: Option<Vec<String>>,
     /// Keep the value in the gateway's store (the downstream has no field for it).
     pub store: Option<bool>,
+    /// Another SCIM attribute whose value stands in when this one has none, both ways: e.g.
+    /// the work email taken from userName when a client sends no emails.
+    pub default_from: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for RawRule {

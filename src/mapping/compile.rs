@@ -28,7 +28,7 @@ impl ResourceMapping {
             let name = format!("{section}.attributes.{key:?}");
             let err = |m: String| src.invalid(spanned.span(), &name, m);
             let target = ScimTarget::resolve(key, &catalog).map_err(err)?;
-            rules.push(compile_rule(target, spanned.get_ref()).map_err(err)?);
+            rules.push(compile_rule(target, spanned.get_ref(), &catalog).map_err(err)?);
         }
         let mut fields = Vec::new();
         for (key, spanned) in &raw.downstream_fields {
@@ -94,7 +94,11 @@ fn json(v: &toml::Value) -> Result<Value, String> {
     serde_json::to_value(v).map_err(|e| format!("cannot use this value: {e}"))
 }
 
-fn compile_rule(target: ScimTarget, raw: &RawRule) -> Result<AttributeRule, String> {
+fn compile_rule(
+    target: ScimTarget,
+    raw: &RawRule,
+    catalog: &ResourceSchema,
+) -> Result<AttributeRule, String> {
     let table = match raw {
         RawRule::Pointer(p) => RawRuleTable {
             path: Some(p.clone()),
@@ -203,6 +207,11 @@ fn compile_rule(target: ScimTarget, raw: &RawRule) -> Result<AttributeRule, Stri
         downstream_type,
         required: table.required.unwrap_or(false),
         allowed,
+        default_from: table
+            .default_from
+            .as_deref()
+            .map(|from| ScimTarget::resolve(from, catalog).map_err(|e| format!("default_from: {e}")))
+            .transpose()?,
     })
 }
 

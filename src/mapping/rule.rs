@@ -47,6 +47,8 @@ pub struct AttributeRule {
     pub required: bool,
     /// The only SCIM values accepted (case-insensitive); empty: any.
     pub allowed: Vec<String>,
+    /// The SCIM attribute whose value stands in when this one has none.
+    pub default_from: Option<ScimTarget>,
 }
 
 impl AttributeRule {

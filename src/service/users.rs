@@ -743,6 +743,7 @@ impl UsersService {
                 m.insert("externalId".into(), Value::String(ext.clone()));
             }
         }
+        self.mapping.fill_defaults(&mut attributes);
         attributes
     }
 

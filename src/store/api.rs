@@ -91,7 +91,8 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>>;
 
     /// Deletes a resource and, in the same transaction, every membership naming it as the
-    /// group (when it is a Group) or as the member. False when there was no such resource.
+    /// group (when it is a Group) or as the member, also when the resource itself was not
+    /// stored. False when there was no such resource.
     fn delete_resource<'a>(
         &'a self,
         tenant: &'a str,

@@ -2,8 +2,9 @@
 //! needs: each backend applies those not yet recorded in `schema_migrations`, each in its own
 //! transaction, in version order. Append new migrations; never edit an applied one.
 //!
-//! The two lists describe the same tables. Ids that are paged or listed by (`scim_id`, `group_id`, `member_id`) use
-//! byte order on both backends (PostgreSQL: `COLLATE "C"`), so keyset pages agree.
+//! The two lists describe the same tables. The ids results are ordered by (`scim_id`,
+//! `group_id`, `member_id`) sort in byte order on both backends (PostgreSQL: `COLLATE "C"`),
+//! so pages and keyset cursors mean the same thing on either.
 
 /// One schema change.
 #[derive(Debug, Clone, Copy)]

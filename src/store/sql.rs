@@ -170,7 +170,13 @@ pub(super) fn to_u64(n: i64) -> u64 {
 /// statements that add and remove a JSON array (`$3`) of members of group `$2` of tenant
 /// `$1`.
 macro_rules! impl_sql_store {
-    ($store:ty, $row:ty, backend = $backend:literal, add_members = $add:expr, remove_members = $remove:expr $(,)?) => {
+    (
+        $store:ty,
+        $row:ty,
+        backend = $backend:literal,
+        add_members = $add:expr,
+        remove_members = $remove:expr $(,)?
+    ) => {
         fn resource_from_row(
             row: &$row,
         ) -> Result<$crate::store::Resource, $crate::store::StoreError> {

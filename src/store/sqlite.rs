@@ -1,9 +1,11 @@
 //! The embedded default backend: one SQLite file, created on first run, nothing to operate.
-//! WAL mode lets lookups proceed while one write commits; the busy timeout makes concurrent
-//! writers queue instead of failing; write transactions begin IMMEDIATE so two of them never
-//! deadlock upgrading a read lock. Two gateways opening the same file migrate it safely: each
-//! migration re-checks `schema_migrations` inside its own IMMEDIATE transaction.
+//! WAL mode lets lookups proceed while one write commits; synchronous=FULL makes a commit
+//! durable before it returns (the intent journal depends on it); the busy timeout makes
+//! concurrent writers queue instead of failing; write transactions begin IMMEDIATE so two of
+//! them never deadlock upgrading a read lock. Two gateways opening the same file migrate it
+//! safely: each migration re-checks `schema_migrations` inside its own IMMEDIATE transaction.
 
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -37,18 +39,22 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) and migrates the database at `url`: `sqlite://path`,
-    /// `sqlite:path`, or `sqlite::memory:` (private to this store: one connection that lives
-    /// as long as the store).
+    /// Opens (creating it and its directory if missing) and migrates the database at `url`:
+    /// `sqlite://path`, `sqlite:path`, or `sqlite::memory:` (private to this store: one
+    /// connection that lives as long as the store).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Config(format!("invalid sqlite url: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a journaled intent must survive a power cut, not only a process crash.
+            .synchronous(SqliteSynchronous::Full)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !in_memory {
+            create_parent_dir(options.get_filename())?;
+        }
         let pool = if in_memory {
             // An in-memory database lives as long as a connection to it: keep exactly one.
             SqlitePoolOptions::new()
@@ -113,6 +119,15 @@ impl SqliteStore {
             );
         }
         warn_if_newer(&self.pool, list).await
+    }
+}
+
+/// Creates the database file's directory on first run.
+fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display()))),
+        _ => Ok(()),
     }
 }
 

@@ -919,8 +919,7 @@ async fn open_concurrently_then_reopen(url: &str, expected: Vec<i64>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_file_migrates_once_and_persists() {
     let (scratch, dir) = Scratch::dir();
-    let path = dir.join("sub").join("gateway.db");
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let path = dir.join("sub").join("gateway.db"); // directory created by open
     let url = format!("sqlite://{}", path.display());
     let expected = migrations::SQLITE.iter().map(|m| m.version).collect();
     open_concurrently_then_reopen(&url, expected).await;

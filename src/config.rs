@@ -328,6 +328,7 @@ fn compile_groups(
         default_role: raw.default_role.clone(),
         default_licences: raw.default_licences.clone(),
         strip_when_inactive: raw.strip_when_inactive.unwrap_or(true),
+        inactive_role: raw.inactive_role.clone(),
     };
     if rules.is_active() && mode == GroupsMode::Disabled {
         return Err(src.invalid(0..0, "groups", "rules need groups.mode = \"virtual\""));

@@ -178,7 +178,7 @@ impl ResourceMapping {
                         *slot = v;
                     }
                 }
-                None => values.push((field, value.unwrap_or(Value::Null))),
+                None => values.push((field, value.unwrap_or_else(|| rule.cleared()))),
             }
         }
         for (field, v) in values {
@@ -204,7 +204,7 @@ impl ResourceMapping {
             };
             let after = rule.write(new)?;
             if rule.write(old).ok().flatten() != after {
-                field.set(&mut body, after.unwrap_or(Value::Null));
+                field.set(&mut body, after.unwrap_or_else(|| rule.cleared()));
             }
         }
         for (field, value) in &self.fields {

@@ -48,6 +48,8 @@ pub struct RawGroups {
     pub default_licences: Vec<String>,
     /// Whether a deactivated user loses role and licences (default true).
     pub strip_when_inactive: Option<bool>,
+    /// The role a deactivated user gets when stripped (default: none, i.e. null).
+    pub inactive_role: Option<String>,
     /// `{ group = "Admins", role = "admin", rank = 3, licences = ["pro"] }`, one per group.
     #[serde(default)]
     pub rules: Vec<Spanned<RawGroupRule>>,

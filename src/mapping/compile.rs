@@ -210,7 +210,9 @@ fn compile_rule(
         default_from: table
             .default_from
             .as_deref()
-            .map(|from| ScimTarget::resolve(from, catalog).map_err(|e| format!("default_from: {e}")))
+            .map(|from| {
+                ScimTarget::resolve(from, catalog).map_err(|e| format!("default_from: {e}"))
+            })
             .transpose()?,
     })
 }

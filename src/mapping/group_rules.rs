@@ -20,8 +20,10 @@ pub struct GroupRules {
     pub grants: Vec<GroupGrant>,
     pub default_role: Option<String>,
     pub default_licences: Vec<String>,
-    /// A deactivated user gets no role and no licences.
+    /// A deactivated user gets no licences and `inactive_role`.
     pub strip_when_inactive: bool,
+    /// The role of a stripped user (`None`: no role at all).
+    pub inactive_role: Option<String>,
 }
 
 /// What the rules decide for one user.
@@ -50,7 +52,7 @@ impl GroupRules {
         }
         if !active && self.strip_when_inactive {
             return Some(Entitlement {
-                role: None,
+                role: self.inactive_role.clone(),
                 licences: Vec::new(),
             });
         }
@@ -99,6 +101,7 @@ mod tests {
             default_role: Some("basic".into()),
             default_licences: vec![],
             strip_when_inactive: true,
+            inactive_role: None,
         }
     }
 
@@ -137,6 +140,12 @@ mod tests {
     #[test]
     fn deactivation_strips_and_no_rules_change_nothing() {
         assert_eq!(decide(&["Admins"], false), Some((None, vec![])));
+        let with_inactive_role = GroupRules {
+            inactive_role: Some("none".into()),
+            ..rules()
+        };
+        let e = with_inactive_role.evaluate(["Admins"], false).unwrap();
+        assert_eq!((e.role.as_deref(), e.licences.len()), (Some("none"), 0));
         assert_eq!(GroupRules::default().evaluate(["Admins"], true), None);
     }
 }

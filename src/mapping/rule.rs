@@ -114,7 +114,8 @@ impl AttributeRule {
     /// the rule no default.
     pub fn write(&self, resource: &Value) -> Result<Option<Value>, MappingError> {
         let name = || self.target.display_name();
-        let value = match self.target.get(resource).filter(|v| !v.is_null()) {
+        let present = |v: &&Value| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty());
+        let value = match self.target.get(resource).filter(present) {
             Some(v) => {
                 let v = from_scim_shape(v.clone(), self.is_whole_multi());
                 self.check_allowed(&v)?;
@@ -163,6 +164,16 @@ impl AttributeRule {
                 allowed: self.allowed.clone(),
             }),
             None => Ok(()),
+        }
+    }
+
+    /// The downstream value that clears this rule's field: an empty list (or empty joined
+    /// string) for a multi-valued attribute, else null.
+    pub fn cleared(&self) -> Value {
+        match (&self.separator, self.is_whole_multi()) {
+            (Some(_), _) => Value::String(String::new()),
+            (None, true) => Value::Array(Vec::new()),
+            (None, false) => Value::Null,
         }
     }
 

@@ -308,10 +308,11 @@ impl UsersService {
                     .store
                     .resources_by_lookup_key(&self.tenant, ResourceType::User, value)
                     .await?;
+                // Authoritative unless a userName can also come from the downstream.
                 let stored_only = self
                     .mapping
                     .rule_for("userName")
-                    .is_some_and(|r| r.is_stored());
+                    .is_some_and(|r| r.is_stored() && r.default_from.is_none());
                 Some((rows, stored_only))
             } else if path.name.eq_ignore_ascii_case("externalId") && self.external_id_stored() {
                 let rows = self

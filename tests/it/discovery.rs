@@ -20,7 +20,11 @@ async fn service_provider_config_says_what_is_supported() {
 async fn schemas_list_only_mapped_attributes() {
     let stack = Stack::start().await;
     let (_, schemas) = stack.get("/Schemas").await;
-    assert_eq!(schemas["totalResults"], 2);
+    assert_eq!(schemas["totalResults"], 3);
+    assert_eq!(
+        schemas["Resources"][2]["id"],
+        "urn:ietf:params:scim:schemas:core:2.0:Group"
+    );
     let user = &schemas["Resources"][0];
     assert_eq!(user["id"], "urn:ietf:params:scim:schemas:core:2.0:User");
     let names: Vec<&str> = user["attributes"]
@@ -56,14 +60,15 @@ async fn schemas_list_only_mapped_attributes() {
 async fn resource_types_name_the_user_endpoint_and_its_extension() {
     let stack = Stack::start().await;
     let (_, types) = stack.get("/ResourceTypes").await;
-    assert_eq!(types["totalResults"], 1);
+    assert_eq!(types["totalResults"], 2);
+    assert_eq!(types["Resources"][1]["endpoint"], "/Groups");
     let user = &types["Resources"][0];
     assert_eq!(user["endpoint"], "/Users");
     assert_eq!(
         user["schemaExtensions"],
         json!([{"schema": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "required": false}])
     );
-    let (status, _) = stack.get("/ResourceTypes/Group").await;
+    let (status, _) = stack.get("/ResourceTypes/Nope").await;
     assert_eq!(status, 404);
 }
 

@@ -23,7 +23,10 @@ async fn create_stores_the_mapped_record_and_answers_the_scim_resource() {
 
     let id = account["id"].to_string();
     assert_eq!(created["id"], json!(id));
-    assert_eq!(created["userName"], "ann.lee@example.com");
+    assert_eq!(
+        created["userName"], "Ann.Lee@Example.com",
+        "userName is kept as sent"
+    );
     assert_eq!(created["displayName"], "Ann Lee");
     assert_eq!(created["active"], true);
     assert_eq!(

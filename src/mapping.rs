@@ -322,6 +322,24 @@ impl ResourceMapping {
             def.sub_attributes
                 .retain(|s| used.iter().any(|u| *u == s.name));
         }
+        // Only the selected elements reach the downstream: advertise just those values
+        // (e.g. phoneNumbers.type = work), so clients don't send others to be dropped.
+        if rules.iter().all(|r| !r.target.selector.is_empty()) {
+            for sub in &mut def.sub_attributes {
+                let mut values: Vec<String> = Vec::new();
+                for r in &rules {
+                    for (k, v) in &r.target.selector {
+                        let text = transform::text_of(v);
+                        if *k == sub.name && !values.contains(&text) {
+                            values.push(text);
+                        }
+                    }
+                }
+                if !values.is_empty() {
+                    sub.canonical_values = values;
+                }
+            }
+        }
         let restrict = |def: &mut AttributeDef, dir: Direction| match dir {
             Direction::ReadOnly => def.mutability = Mutability::ReadOnly,
             Direction::WriteOnly => {

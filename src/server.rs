@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use http::Request;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -105,6 +105,9 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
         .route("/ResourceTypes/{id}", get(routes::resource_type))
         .route("/Schemas", get(routes::schemas))
         .route("/Schemas/{id}", get(routes::schema))
+        .route("/.search", post(routes::search_root))
+        .route("/Users/.search", post(routes::search_users))
+        .route("/Groups/.search", post(routes::search_groups))
         .route("/Users", get(routes::list_users).post(routes::create_user))
         .route(
             "/Users/{id}",

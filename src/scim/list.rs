@@ -27,6 +27,8 @@ pub enum ListParamError {
     },
     #[error("sortOrder must be ascending or descending, got {0:?}")]
     SortOrder(String),
+    #[error("a search request is an object of strings, numbers and arrays of attribute names")]
+    NotASearchRequest,
 }
 
 /// Parsed list parameters.
@@ -89,6 +91,34 @@ impl ListParams {
             descending,
             projection: Projection::parse(pairs)?,
         })
+    }
+}
+
+impl ListParams {
+    /// Parses the body of `POST .search` (RFC 7644 §3.4.3): the same parameters as a query,
+    /// with `attributes` and `excludedAttributes` as arrays.
+    pub fn from_search_request(body: &Value) -> Result<Self, ListParamError> {
+        let Value::Object(fields) = body else {
+            return Err(ListParamError::NotASearchRequest);
+        };
+        let mut pairs = Vec::new();
+        for (key, value) in fields {
+            if key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                _ => return Err(ListParamError::NotASearchRequest),
+            };
+            pairs.push((key.clone(), text));
+        }
+        Self::parse(&pairs)
     }
 }
 

@@ -225,6 +225,40 @@ pub async fn list_users(
     Ok(ok(StatusCode::OK, &body))
 }
 
+pub async fn search_users(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let input = json_body(&s, &headers, body).await?;
+    let params = ListParams::from_search_request(&input).map_err(|e| service(e.into()))?;
+    let body = s.users.list(&ctx, &params).await.map_err(service)?;
+    Ok(ok(StatusCode::OK, &body))
+}
+
+pub async fn search_groups(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let ctx = context(&s, &headers);
+    let service_ = groups(&s)?;
+    let input = json_body(&s, &headers, body).await?;
+    let params = ListParams::from_search_request(&input).map_err(|e| service(e.into()))?;
+    let body = service_.list(&ctx, &params).await.map_err(service)?;
+    Ok(ok(StatusCode::OK, &body))
+}
+
+/// `POST /.search` across resource types is optional (RFC 7644 §3.4.3): 501 says so.
+pub async fn search_root() -> ScimError {
+    ScimError::new(
+        501,
+        None,
+        "search across resource types is not supported: POST /Users/.search or /Groups/.search",
+    )
+}
+
 pub async fn create_user(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Answer {
     let ctx = context(&s, &headers);
     let input = json_body(&s, &headers, body).await?;

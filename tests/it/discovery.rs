@@ -88,3 +88,24 @@ async fn http2_clients_are_served_too() {
     assert_eq!(response.version(), reqwest::Version::HTTP_2);
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn only_the_mapped_element_types_are_advertised() {
+    let stack = Stack::start().await;
+    let (_, user) = stack
+        .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
+        .await;
+    let phones = user["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "phoneNumbers")
+        .unwrap();
+    let kind = phones["subAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "type")
+        .unwrap();
+    assert_eq!(kind["canonicalValues"], json!(["work"]));
+}

@@ -150,3 +150,34 @@ async fn filters_on_attributes_no_schema_has_are_invalid_filter() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn post_search_takes_the_same_parameters_in_a_body() {
+    let stack = seeded(4).await;
+    let (status, list) = stack
+        .call(
+            reqwest::Method::POST,
+            "/Users/.search",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "filter": "userName sw \"user0\"",
+                "attributes": ["userName"],
+                "sortBy": "userName",
+                "sortOrder": "descending",
+                "startIndex": 1,
+                "count": 2
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["totalResults"], 4);
+    assert_eq!(
+        user_names(&list),
+        ["user03@example.com", "user02@example.com"]
+    );
+    assert!(list["Resources"][0].get("name").is_none());
+    let (status, body) = stack
+        .call(reqwest::Method::POST, "/.search", Some(json!({})))
+        .await;
+    assert_scim_error(status, &body, 501, None);
+}

@@ -100,6 +100,11 @@ fn apply_object(
         _ => return Err(no_path_needs_object(kind)),
     };
     for (key, v) in object {
+        if key.eq_ignore_ascii_case("schemas") {
+            // Some clients echo `schemas` inside a value (even an extension's): it names no
+            // attribute to change, so it is skipped rather than refused.
+            continue;
+        }
         let path = match within {
             // Inside an extension object, keys name that extension's attributes.
             Some(def)

@@ -973,3 +973,22 @@ proptest! {
         let _ = PatchRequest::parse(&json!({"Operations": b}), &user_schema());
     }
 }
+
+/// scim2-tester (and some SDKs) send `schemas` inside a PATCH value, even an extension's.
+#[test]
+fn schemas_inside_a_value_are_ignored() {
+    let schema = user_schema();
+    let mut r = json!({"userName": "bjensen"});
+    let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let req = PatchRequest::parse(
+        &json!({"schemas": [PATCH_OP_URN], "Operations": [
+            {"op": "add", "path": ext, "value": {"schemas": [ext], "department": "Ops"}},
+            {"op": "replace", "value": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "b"}}
+        ]}),
+        &schema,
+    )
+    .unwrap();
+    apply(&mut r, &req, &schema).unwrap();
+    assert_eq!(r["userName"], "b");
+    assert_eq!(r[ext]["department"], "Ops");
+}

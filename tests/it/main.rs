@@ -7,6 +7,7 @@ mod discovery;
 mod errors;
 mod extensions;
 mod fixture;
+mod groups;
 mod list;
 mod patch;
 mod users;

@@ -80,7 +80,23 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
         ids: config.users.ids,
         groups: config.groups.clone(),
     });
-    users.recover().await?;
+    // Writes older than the request deadline cannot be in flight any more: settle them now
+    // and every deadline from now on.
+    let deadline = config.server.request_timeout;
+    users.recover(deadline).await?;
+    let settler = Arc::downgrade(&users);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(deadline.max(Duration::from_secs(1))).await;
+            // Ends with the application that owns the service.
+            let Some(users) = settler.upgrade() else {
+                return;
+            };
+            if let Err(e) = users.recover(deadline).await {
+                tracing::warn!(error = %e, "could not settle interrupted writes; will retry");
+            }
+        }
+    });
     let groups = (config.groups.mode == GroupsMode::Virtual).then(|| GroupsService {
         store,
         tenant: DEFAULT_TENANT.to_owned(),

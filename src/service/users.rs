@@ -515,9 +515,24 @@ impl UsersService {
 
     /// Finishes what a crash interrupted: a journaled create whose record exists downstream
     /// but has no correlation gets one (found by its userName), a journaled delete has its
-    /// store row removed. Returns how many intents were settled.
-    pub async fn recover(&self) -> Result<usize, ServiceError> {
-        let pending = self.store.pending_intents(Some(&self.tenant)).await?;
+    /// store row removed. Only intents older than `min_age` are settled, so writes still in
+    /// flight (here or in another instance sharing the store) are left to finish. Returns how
+    /// many intents were settled.
+    pub async fn recover(&self, min_age: std::time::Duration) -> Result<usize, ServiceError> {
+        let cutoff = time::OffsetDateTime::now_utc() - min_age;
+        let pending: Vec<_> = self
+            .store
+            .pending_intents(Some(&self.tenant))
+            .await?
+            .into_iter()
+            .filter(|i| {
+                time::OffsetDateTime::parse(
+                    &i.created,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .is_ok_and(|created| created <= cutoff)
+            })
+            .collect();
         for intent in &pending {
             let text = |key: &str| {
                 intent
@@ -535,7 +550,8 @@ impl UsersService {
                     );
                     let search = self.mapping.push_down(&filter);
                     for record in self.api.list(search.as_ref(), None).await?.records {
-                        let resource = self.mapping.to_scim(&record);
+                        let mut resource = self.mapping.to_scim(&record);
+                        self.mapping.fill_defaults(&mut resource);
                         let downstream_id = self.api.id_of(&record)?;
                         let known = self
                             .store

@@ -13,8 +13,10 @@ async fn group(stack: &Stack, name: &str) -> String {
         .call(
             Method::POST,
             "/Groups",
-            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                        "displayName": name, "externalId": format!("ext-{name}")})),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                        "displayName": name, "externalId": format!("ext-{name}")}),
+            ),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -48,7 +50,11 @@ async fn groups_are_created_found_renamed_and_deleted() {
     let stack = Stack::start().await;
     let id = group(&stack, "Sales").await;
     let (status, body) = stack
-        .call(Method::POST, "/Groups", Some(json!({"displayName": "sales"})))
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName": "sales"})),
+        )
         .await;
     assert_scim_error(status, &body, 409, Some("uniqueness"));
 
@@ -58,16 +64,25 @@ async fn groups_are_created_found_renamed_and_deleted() {
     assert_eq!(found["totalResults"], 1);
     assert_eq!(found["Resources"][0]["id"], json!(id));
     assert!(found["Resources"][0].get("members").is_none());
-    let (_, found) = stack.get("/Groups?filter=externalId%20eq%20%22ext-Sales%22").await;
+    let (_, found) = stack
+        .get("/Groups?filter=externalId%20eq%20%22ext-Sales%22")
+        .await;
     assert_eq!(found["Resources"][0]["displayName"], "Sales");
 
-    members(&stack, &id, json!([{"op": "Replace", "path": "displayName", "value": "Field Sales"}])).await;
+    members(
+        &stack,
+        &id,
+        json!([{"op": "Replace", "path": "displayName", "value": "Field Sales"}]),
+    )
+    .await;
     let (_, got) = stack.get(&format!("/Groups/{id}")).await;
     assert_eq!(got["displayName"], "Field Sales");
     assert_eq!(got["members"], json!([]));
     assert!(got["meta"]["version"].as_str().unwrap().starts_with("W/"));
 
-    let (status, _) = stack.call(Method::DELETE, &format!("/Groups/{id}"), None).await;
+    let (status, _) = stack
+        .call(Method::DELETE, &format!("/Groups/{id}"), None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, _) = stack.get(&format!("/Groups/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -77,17 +92,40 @@ async fn groups_are_created_found_renamed_and_deleted() {
 async fn entra_member_patches_are_idempotent() {
     let stack = Stack::start().await;
     let g = group(&stack, "Staff").await;
-    let (a, b) = (user(&stack, "a@example.com").await, user(&stack, "b@example.com").await);
+    let (a, b) = (
+        user(&stack, "a@example.com").await,
+        user(&stack, "b@example.com").await,
+    );
     let add = |id: &str| json!([{"op": "Add", "path": "members", "value": [{"value": id}]}]);
     assert_eq!(members(&stack, &g, add(&a)).await, StatusCode::NO_CONTENT);
     members(&stack, &g, add(&a)).await;
     members(&stack, &g, add(&b)).await;
     let (_, got) = stack.get(&format!("/Groups/{g}")).await;
-    let ids: Vec<&str> = got["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = got["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), 2);
-    members(&stack, &g, json!([{"op": "Remove", "path": format!("members[value eq \"{a}\"]")}])).await;
-    members(&stack, &g, json!([{"op": "Remove", "path": format!("members[value eq \"{a}\"]")}])).await;
-    members(&stack, &g, json!([{"op": "Remove", "path": "members", "value": [{"value": "not-a-member"}]}])).await;
+    members(
+        &stack,
+        &g,
+        json!([{"op": "Remove", "path": format!("members[value eq \"{a}\"]")}]),
+    )
+    .await;
+    members(
+        &stack,
+        &g,
+        json!([{"op": "Remove", "path": format!("members[value eq \"{a}\"]")}]),
+    )
+    .await;
+    members(
+        &stack,
+        &g,
+        json!([{"op": "Remove", "path": "members", "value": [{"value": "not-a-member"}]}]),
+    )
+    .await;
     let (_, got) = stack.get(&format!("/Groups/{g}?attributes=members")).await;
     assert_eq!(got["members"].as_array().unwrap().len(), 1);
     assert_eq!(got["members"][0]["value"], json!(b));
@@ -97,7 +135,11 @@ async fn entra_member_patches_are_idempotent() {
 async fn the_highest_role_wins_licences_add_up_and_removal_re_evaluates() {
     let stack = Stack::start().await;
     let u = user(&stack, "r@example.com").await;
-    assert_eq!(access(&stack, "r@example.com"), (json!("user"), json!([])), "default role");
+    assert_eq!(
+        access(&stack, "r@example.com"),
+        (json!("user"), json!([])),
+        "default role"
+    );
     let (admins, managers, sales) = (
         group(&stack, "Admins").await,
         group(&stack, "Managers").await,
@@ -105,16 +147,35 @@ async fn the_highest_role_wins_licences_add_up_and_removal_re_evaluates() {
     );
     let add = json!([{"op": "Add", "path": "members", "value": [{"value": u}]}]);
     members(&stack, &managers, add.clone()).await;
-    assert_eq!(access(&stack, "r@example.com"), (json!("manager"), json!(["reports"])));
+    assert_eq!(
+        access(&stack, "r@example.com"),
+        (json!("manager"), json!(["reports"]))
+    );
     members(&stack, &admins, add.clone()).await;
     members(&stack, &sales, add).await;
-    assert_eq!(access(&stack, "r@example.com"), (json!("admin"), json!(["crm", "reports"])));
+    assert_eq!(
+        access(&stack, "r@example.com"),
+        (json!("admin"), json!(["crm", "reports"]))
+    );
 
-    members(&stack, &admins, json!([{"op": "Remove", "path": format!("members[value eq \"{u}\"]")}])).await;
-    assert_eq!(access(&stack, "r@example.com"), (json!("manager"), json!(["crm", "reports"])));
-    let (status, _) = stack.call(Method::DELETE, &format!("/Groups/{managers}"), None).await;
+    members(
+        &stack,
+        &admins,
+        json!([{"op": "Remove", "path": format!("members[value eq \"{u}\"]")}]),
+    )
+    .await;
+    assert_eq!(
+        access(&stack, "r@example.com"),
+        (json!("manager"), json!(["crm", "reports"]))
+    );
+    let (status, _) = stack
+        .call(Method::DELETE, &format!("/Groups/{managers}"), None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(access(&stack, "r@example.com"), (json!("user"), json!(["crm"])));
+    assert_eq!(
+        access(&stack, "r@example.com"),
+        (json!("user"), json!(["crm"]))
+    );
 }
 
 #[tokio::test]
@@ -122,14 +183,23 @@ async fn deactivation_strips_access_and_reactivation_restores_it() {
     let stack = Stack::start().await;
     let u = user(&stack, "d@example.com").await;
     let admins = group(&stack, "Admins").await;
-    members(&stack, &admins, json!([{"op": "add", "value": {"members": [{"value": u}]}}])).await;
+    members(
+        &stack,
+        &admins,
+        json!([{"op": "add", "value": {"members": [{"value": u}]}}]),
+    )
+    .await;
     assert_eq!(access(&stack, "d@example.com").0, json!("admin"));
     let deactivate = json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
-    let (status, _) = stack.call(Method::PATCH, &format!("/Users/{u}"), Some(deactivate)).await;
+    let (status, _) = stack
+        .call(Method::PATCH, &format!("/Users/{u}"), Some(deactivate))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(access(&stack, "d@example.com"), (json!("none"), json!([])));
     let reactivate = json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": true}]});
-    stack.call(Method::PATCH, &format!("/Users/{u}"), Some(reactivate)).await;
+    stack
+        .call(Method::PATCH, &format!("/Users/{u}"), Some(reactivate))
+        .await;
     assert_eq!(access(&stack, "d@example.com").0, json!("admin"));
 }
 
@@ -137,15 +207,25 @@ async fn deactivation_strips_access_and_reactivation_restores_it() {
 async fn without_rules_the_gateway_leaves_roles_alone() {
     let stack = Stack::start_with(|t| {
         let cut = t.find("role_attribute").unwrap();
-        format!("{}mode = \"virtual\"\n", &t[..t[..cut].rfind("mode").unwrap()])
+        format!(
+            "{}mode = \"virtual\"\n",
+            &t[..t[..cut].rfind("mode").unwrap()]
+        )
     })
     .await;
     let u = user(&stack, "n@example.com").await;
     let g = group(&stack, "Admins").await;
-    members(&stack, &g, json!([{"op": "Add", "path": "members", "value": [{"value": u}]}])).await;
+    members(
+        &stack,
+        &g,
+        json!([{"op": "Add", "path": "members", "value": [{"value": u}]}]),
+    )
+    .await;
     assert_eq!(access(&stack, "n@example.com"), (json!("user"), json!([])));
     let deactivate = json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": false}]});
-    stack.call(Method::PATCH, &format!("/Users/{u}"), Some(deactivate)).await;
+    stack
+        .call(Method::PATCH, &format!("/Users/{u}"), Some(deactivate))
+        .await;
     assert_eq!(access(&stack, "n@example.com"), (json!("user"), json!([])));
 }
 

@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod discovery;
+mod durability;
 mod errors;
 mod extensions;
 mod fixture;

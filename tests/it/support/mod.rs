@@ -28,6 +28,8 @@ pub struct Gateway {
 pub struct Stack {
     pub legacy: LegacyApi,
     pub gateway: Gateway,
+    config: String,
+    env: Vec<(&'static str, String)>,
     _stop: watch::Sender<()>,
 }
 
@@ -49,7 +51,7 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
     };
     let mut config =
         Config::parse("test.toml", config_text, &lookup).expect("test config is valid");
-    if config.store_url.ends_with("gateway.db") {
+    if config.store_url == "sqlite://gateway.db" {
         config.store_url = "sqlite::memory:".into();
     }
     let store = server::open_store(&config).await.expect("store opens");
@@ -81,16 +83,29 @@ impl Stack {
         let legacy_addr = listener.local_addr().unwrap();
         let (stop, stopped) = stopper();
         tokio::spawn(legacy::serve(listener, legacy.clone(), stopped));
-        let env = [
+        let env = vec![
             ("LEGACY_URL", format!("http://{legacy_addr}")),
             ("LEGACY_API_KEY", LEGACY_KEY.to_owned()),
         ];
-        let gateway = start_gateway(&edit(EXAMPLE_CONFIG), &env).await;
+        let config = edit(EXAMPLE_CONFIG);
+        let gateway = start_gateway(&config, &env).await;
         Self {
             legacy,
             gateway,
+            config,
+            env,
             _stop: stop,
         }
+    }
+
+    /// Stops the gateway and starts a new one on the same config, store and sample API.
+    pub async fn restart_gateway(&mut self) {
+        self.gateway = start_gateway(&self.config, &self.env).await;
+    }
+
+    /// The sample API's address, for configs run by a spawned gateway binary.
+    pub fn legacy_env(&self) -> &[(&'static str, String)] {
+        &self.env
     }
 
     /// The downstream account with this email.

@@ -282,7 +282,8 @@ impl ResourceMapping {
 
     /// The catalog schema cut down to what the rules map, with the mutability the rules give:
     /// what `/Schemas` advertises, so clients only send what reaches the downstream.
-    pub fn advertised_schema(&self) -> ResourceSchema {
+    /// Attributes in `managed` are set by the gateway itself (group rules) and shown read-only.
+    pub fn advertised_schema(&self, managed: &[&ScimTarget]) -> ResourceSchema {
         let mut schema = ResourceSchema {
             core: self.catalog.core.clone(),
             extensions: self.catalog.extensions.clone(),
@@ -292,14 +293,19 @@ impl ResourceMapping {
             s.attributes = s
                 .attributes
                 .iter()
-                .filter_map(|a| self.advertise(urn.as_deref(), a))
+                .filter_map(|a| self.advertise(urn.as_deref(), a, managed))
                 .collect();
         }
         schema.extensions.retain(|e| !e.attributes.is_empty());
         schema
     }
 
-    fn advertise(&self, urn: Option<&str>, attr: &AttributeDef) -> Option<AttributeDef> {
+    fn advertise(
+        &self,
+        urn: Option<&str>,
+        attr: &AttributeDef,
+        managed: &[&ScimTarget],
+    ) -> Option<AttributeDef> {
         let rules: Vec<&AttributeRule> = self
             .rules
             .iter()
@@ -350,6 +356,20 @@ impl ResourceMapping {
         };
         if rules.iter().all(|r| r.direction == rules[0].direction) {
             restrict(&mut def, rules[0].direction);
+        }
+        if managed
+            .iter()
+            .any(|m| m.urn.as_deref() == urn && m.attr == def.name)
+        {
+            def.mutability = Mutability::ReadOnly;
+        }
+        // An attribute that always has a value (a default, or another attribute standing in)
+        // is advertised as required: clients cannot make it go away.
+        if rules
+            .iter()
+            .any(|r| r.required || r.default.is_some() || r.default_from.is_some())
+        {
+            def.required = true;
         }
         for r in &rules {
             let leaf = match &r.target.sub {

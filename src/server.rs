@@ -104,7 +104,14 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
         users: users.clone(),
     });
     let state = Arc::new(AppState {
-        advertised: users.mapping.advertised_schema(),
+        advertised: {
+            let managed: Vec<_> = [&config.groups.role_target, &config.groups.licence_target]
+                .into_iter()
+                .flatten()
+                .filter(|_| config.groups.rules.is_active())
+                .collect();
+            users.mapping.advertised_schema(&managed)
+        },
         users,
         groups,
         base_path: config.server.base_path.clone(),

@@ -157,9 +157,11 @@ impl ScimTarget {
         }
     }
 
-    /// The element a selector picks; without a selector the primary element, else the first.
-    /// A selector that matches nothing falls back to an untyped primary element, which is
-    /// how clients that send one email without `type` are still understood.
+    /// The element a selector picks (the last that matches: a PATCH `add` appends, and the
+    /// newest value is the one to keep where the downstream holds one); without a selector
+    /// the primary element, else the first. A selector that matches nothing falls back to an
+    /// untyped primary element, which is how clients that send one email without `type` are
+    /// still understood.
     fn pick_element<'a>(&self, elements: &'a [Value]) -> Option<&'a Value> {
         let primary = || {
             elements
@@ -171,7 +173,7 @@ impl ScimTarget {
         }
         elements
             .iter()
-            .find(|e| self.selects(e))
+            .rfind(|e| self.selects(e))
             .or_else(|| primary().filter(|e| self.selector.iter().all(|(k, _)| e.get(k).is_none())))
             .or_else(|| match elements {
                 [only] if self.selector.iter().all(|(k, _)| only.get(k).is_none()) => Some(only),

@@ -168,7 +168,7 @@ entitlements = { path = "/tags", separator = ";" }
 
 #[test]
 fn advertises_only_mapped_attributes_with_their_direction() {
-    let schema = sample().advertised_schema();
+    let schema = sample().advertised_schema(&[]);
     let names: Vec<&str> = schema
         .core
         .attributes

@@ -31,7 +31,7 @@ async fn create_stores_the_mapped_record_and_answers_the_scim_resource() {
     assert_eq!(created["active"], true);
     assert_eq!(
         created["emails"],
-        json!([{"type": "work", "value": "ann.lee@example.com", "primary": true}])
+        json!([{"type": "work", "value": "ann.lee@example.com"}])
     );
     assert_eq!(created["meta"]["resourceType"], "User");
     assert_eq!(

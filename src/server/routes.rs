@@ -174,17 +174,15 @@ pub async fn resource_type(
     Path(id): Path<String>,
 ) -> Answer {
     let ctx = context(&s, &headers);
-    if id == "User" {
-        return Ok(ok(
-            StatusCode::OK,
-            &discovery::user_resource_type(&ctx.base_url, &s.advertised),
-        ));
-    }
-    Err(ScimError::new(
-        404,
-        None,
-        format!("no resource type {id:?}"),
-    ))
+    resource_type_documents(&s, &ctx.base_url)
+        .into_iter()
+        .find(|t| {
+            t["id"]
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case(&id))
+        })
+        .map(|t| ok(StatusCode::OK, &t))
+        .ok_or_else(|| ScimError::new(404, None, format!("no resource type {id:?}")))
 }
 
 pub async fn schemas(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -201,15 +199,14 @@ pub async fn schema(
     Path(id): Path<String>,
 ) -> Answer {
     let ctx = context(&s, &headers);
-    std::iter::once(&s.advertised.core)
-        .chain(&s.advertised.extensions)
-        .find(|schema| schema.id.eq_ignore_ascii_case(&id))
-        .map(|schema| {
-            ok(
-                StatusCode::OK,
-                &discovery::schema_document(&ctx.base_url, schema),
-            )
+    schema_documents(&s, &ctx.base_url)
+        .into_iter()
+        .find(|d| {
+            d["id"]
+                .as_str()
+                .is_some_and(|d| d.eq_ignore_ascii_case(&id))
         })
+        .map(|d| ok(StatusCode::OK, &d))
         .ok_or_else(|| ScimError::new(404, None, format!("no schema {id:?}")))
 }
 

@@ -70,6 +70,13 @@ async fn resource_types_name_the_user_endpoint_and_its_extension() {
     );
     let (status, _) = stack.get("/ResourceTypes/Nope").await;
     assert_eq!(status, 404);
+    let (status, group) = stack.get("/ResourceTypes/Group").await;
+    assert_eq!(status, 200);
+    let (status, schema) = stack
+        .get(&format!("/Schemas/{}", group["schema"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(schema["name"], "Group");
 }
 
 #[tokio::test]

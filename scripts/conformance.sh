@@ -15,7 +15,8 @@
 # the attributes of /Schemas, PATCH only if /ServiceProviderConfig says patch.supported.
 #
 # Environment (defaults in brackets):
-#   CONFORMANCE_BUILD=1              0 skips `cargo build --release` (uses the existing binary)
+#   CONFORMANCE_PROFILE=release      cargo profile to build and run (CI uses debug: already built)
+#   CONFORMANCE_BUILD=1              0 skips `cargo build` (uses the existing binary)
 #   CONFORMANCE_BUILD_TIMEOUT=1800   seconds allowed for the build
 #   CONFORMANCE_VENV=<root>/target/conformance-venv   venv, reused while the requirements match
 #   CONFORMANCE_PIP_TIMEOUT=600      seconds allowed for creating the venv and pip install
@@ -79,7 +80,12 @@ request_timeout=${CONFORMANCE_REQUEST_TIMEOUT:-15}
 adapt=${CONFORMANCE_ADAPT:-1}
 seed=${CONFORMANCE_SEED:-}
 
-bin="$root/target/release/scim-gateway"
+profile=${CONFORMANCE_PROFILE:-release}
+case $profile in
+    release) build_args=(--release); bin="$root/target/release/scim-gateway" ;;
+    debug) build_args=(); bin="$root/target/debug/scim-gateway" ;;
+    *) echo "CONFORMANCE_PROFILE must be release or debug" >&2; exit 2 ;;
+esac
 helpers="$script_dir/conformance"
 requirements="$helpers/requirements.txt"
 
@@ -170,10 +176,10 @@ fi
 
 if [[ $do_build == 1 ]]; then
     command -v cargo >/dev/null || die "cargo is required (or set CONFORMANCE_BUILD=0)"
-    log "building release (cargo build --release, up to ${build_timeout}s)"
-    timeout "$build_timeout" cargo build --release || die "cargo build --release failed or timed out"
+    log "building $profile (cargo build ${build_args[*]}, up to ${build_timeout}s)"
+    timeout "$build_timeout" cargo build "${build_args[@]}" || die "cargo build ${build_args[*]} failed or timed out"
 fi
-[[ -x $bin ]] || die "$bin not found; build it with cargo build --release"
+[[ -x $bin ]] || die "$bin not found; build it with cargo build ${build_args[*]}"
 
 # --- start the demo ----------------------------------------------------------------------------
 

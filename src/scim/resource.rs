@@ -15,8 +15,6 @@ pub enum ResourceError {
     NotAnObject,
     #[error("unknown attribute {0:?}: it is in none of this resource type's schemas")]
     UnknownAttribute(String),
-    #[error("unknown schema {0:?} in \"schemas\"")]
-    UnknownSchema(String),
     #[error("{attribute}: expected {expected}")]
     WrongType {
         attribute: String,
@@ -32,7 +30,7 @@ pub fn canonicalize(input: &Value, schema: &ResourceSchema) -> Result<Value, Res
     let mut out = Map::new();
     for (key, value) in fields {
         if key.eq_ignore_ascii_case("schemas") {
-            check_schemas(value, schema)?;
+            check_schemas(value)?;
         } else if key.eq_ignore_ascii_case("id") || key.eq_ignore_ascii_case("meta") {
             // Read-only common attributes: ignored on input (RFC 7644 §3.3).
         } else if key.eq_ignore_ascii_case("externalId") {
@@ -42,6 +40,8 @@ pub fn canonicalize(input: &Value, schema: &ResourceSchema) -> Result<Value, Res
                 }
                 _ => return Err(wrong("externalId", "a string")),
             }
+        } else if key.to_ascii_lowercase().starts_with("urn:") && schema.extension(key).is_none() {
+            return Err(ResourceError::UnknownAttribute(key.clone()));
         } else if let Some(ext) = schema.extension(key) {
             let Value::Object(attrs) = value else {
                 return Err(wrong(key, "an object of extension attributes"));
@@ -63,17 +63,15 @@ pub fn canonicalize(input: &Value, schema: &ResourceSchema) -> Result<Value, Res
     Ok(Value::Object(out))
 }
 
-fn check_schemas(value: &Value, schema: &ResourceSchema) -> Result<(), ResourceError> {
+fn check_schemas(value: &Value) -> Result<(), ResourceError> {
     let Value::Array(urns) = value else {
         return Err(wrong("schemas", "an array of schema URNs"));
     };
-    for urn in urns {
-        let Value::String(urn) = urn else {
-            return Err(wrong("schemas", "an array of schema URNs"));
-        };
-        if schema.schema_for(Some(urn)).is_none() {
-            return Err(ResourceError::UnknownSchema(urn.clone()));
-        }
+    // URNs the resource type does not know are tolerated: Entra ID sends
+    // "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group" with every
+    // group. What matters is the attributes, and those are all checked.
+    if urns.iter().any(|u| !u.is_string()) {
+        return Err(wrong("schemas", "an array of schema URNs"));
     }
     Ok(())
 }
@@ -202,8 +200,12 @@ mod tests {
             (json!({"active": "yes"}), "active: expected a boolean"),
             (json!({"userName": 42}), "userName: expected a string"),
             (
-                json!({"schemas": ["urn:x"]}),
-                "unknown schema \"urn:x\" in \"schemas\"",
+                json!({"schemas": ["urn:x", 1]}),
+                "schemas: expected an array of schema URNs",
+            ),
+            (
+                json!({"urn:x": {"a": 1}}),
+                "unknown attribute \"urn:x\": it is in none of this resource type's schemas",
             ),
         ];
         for (input, message) in cases {

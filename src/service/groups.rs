@@ -506,9 +506,11 @@ fn row_data(group: &Value, name: &str) -> ResourceData {
     }
 }
 
-/// The attributes PATCH may change, as a resource.
+/// The attributes PATCH may change, as a resource; `id` is there so a client that repeats it
+/// unchanged (Okta's rename sends it) is not refused.
 fn group_attributes(row: &Resource) -> Value {
     let mut group = Map::new();
+    group.insert("id".into(), Value::String(row.scim_id.clone()));
     if let Some(name) = row.attributes.get("displayName") {
         group.insert("displayName".into(), name.clone());
     }

@@ -430,7 +430,14 @@ impl UsersService {
         self.retrying(if_match, || async {
             let loaded = self.load(id).await?;
             let mut resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
+            // With its id, so a client that repeats it unchanged (Okta does) is not refused.
+            if let Value::Object(fields) = &mut resource {
+                fields.insert("id".into(), Value::String(id.to_owned()));
+            }
             apply(&mut resource, &request, &self.mapping.catalog)?;
+            if let Value::Object(fields) = &mut resource {
+                fields.remove("id");
+            }
             let user_name = Self::user_name_of(&resource).unwrap_or_default();
             self.check_unique(&user_name, Some(id)).await?;
             self.write(ctx, loaded, resource, if_match).await

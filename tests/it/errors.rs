@@ -52,7 +52,7 @@ async fn wrong_types_unknown_attributes_and_missing_user_name_are_named() {
             "favouriteColour",
         ),
         (
-            json!({"userName": "a@x.io", "schemas": ["urn:example:nope"]}),
+            json!({"userName": "a@x.io", "urn:example:nope": {"x": 1}}),
             400,
             "invalidSyntax",
             "urn:example:nope",

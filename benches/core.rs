@@ -1,0 +1,181 @@
+//! Criterion benchmarks of the hot paths: filter parsing and evaluation, PATCH, the mapping
+//! both ways, and a group member PATCH through the whole gateway at group sizes 10 and
+//! 20,000 (its cost must not grow with the group). Run with `cargo bench --bench core`.
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use scim_gateway::config::Config;
+use scim_gateway::demo::EXAMPLE_CONFIG;
+use scim_gateway::legacy::{self, LegacyApi};
+use scim_gateway::scim::filter::{Filter, matches};
+use scim_gateway::scim::patch::{PatchRequest, apply};
+use scim_gateway::server;
+use scim_gateway::store::Store;
+use serde_json::json;
+
+const TOKEN: &str = "bench-token-0123456789abcdef";
+
+fn env(legacy: &str) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| match name {
+        "LEGACY_URL" => Some(legacy.to_owned()),
+        "LEGACY_API_KEY" => Some("bench-key".into()),
+        "SCIM_TOKEN" => Some(TOKEN.into()),
+        _ => None,
+    }
+}
+
+fn protocol(c: &mut Criterion) {
+    let config = Config::parse("gateway.toml", EXAMPLE_CONFIG, &env("http://127.0.0.1:9")).unwrap();
+    let mapping = &config.users.mapping;
+    let schema = &mapping.catalog;
+    let text = r#"emails[type eq "work" and value co "@example.com"] and (userName sw "ann" or not (active eq false))"#;
+    c.bench_function("filter/parse", |b| {
+        b.iter(|| black_box(text).parse::<Filter>().unwrap())
+    });
+    let filter: Filter = text.parse().unwrap();
+    let record = json!({"id": 7, "email": "ann@example.com", "first_name": "Ann", "last_name": "Lee",
+        "status": "active", "role": "admin", "licences": ["crm"], "department": "Sales",
+        "manager_id": 3, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-02T00:00:00Z"});
+    let mut resource = mapping.to_scim(&record);
+    mapping.fill_defaults(&mut resource);
+    c.bench_function("filter/match", |b| {
+        b.iter(|| matches(&filter, black_box(&resource), schema))
+    });
+    c.bench_function("mapping/to_scim", |b| {
+        b.iter(|| mapping.to_scim(black_box(&record)))
+    });
+    c.bench_function("mapping/to_downstream", |b| {
+        b.iter(|| mapping.to_downstream_create(black_box(&resource)).unwrap())
+    });
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "Replace", "value": {"name.givenName": "Anna", "active": "False",
+            "emails[type eq \"work\"].value": "anna@example.com",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Ops"}}]});
+    c.bench_function("patch/parse_apply", |b| {
+        b.iter(|| {
+            let request = PatchRequest::parse(black_box(&body), schema).unwrap();
+            let mut r = resource.clone();
+            apply(&mut r, &request, schema).unwrap();
+            r
+        })
+    });
+}
+
+/// A sample API and a gateway on loopback, with a file store (dropped with the value).
+struct Running {
+    base: String,
+    store: Arc<dyn Store>,
+    client: reqwest::Client,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn start() -> Running {
+    scim_gateway::downstream::client::install_crypto_provider();
+    let dir = std::env::temp_dir().join(format!("scim-gateway-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let legacy_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let legacy_url = format!("http://{}", legacy_listener.local_addr().unwrap());
+    tokio::spawn(legacy::serve(
+        legacy_listener,
+        LegacyApi::new("bench-key"),
+        std::future::pending(),
+    ));
+    let mut config = Config::parse("gateway.toml", EXAMPLE_CONFIG, &env(&legacy_url)).unwrap();
+    config.store_url = format!("sqlite://{}", dir.join("gateway.db").display());
+    let store = server::open_store(&config).await.unwrap();
+    let app = server::app(&config, store.clone()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/scim/v2", listener.local_addr().unwrap());
+    tokio::spawn(server::serve(listener, app, std::future::pending()));
+    Running {
+        base,
+        store,
+        client: reqwest::Client::new(),
+        dir,
+    }
+}
+
+async fn send(
+    r: &Running,
+    method: reqwest::Method,
+    path: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let response = r
+        .client
+        .request(method, format!("{}{path}", r.base))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap_or_default()
+}
+
+fn member_patch(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let running = runtime.block_on(start());
+    let user = runtime.block_on(send(
+        &running,
+        reqwest::Method::POST,
+        "/Users",
+        json!({"userName": "member@example.com"}),
+    ));
+    let user_id = user["id"].as_str().unwrap().to_owned();
+    // Both groups exist and are filled before either is measured, so they share one
+    // database state (a big insert just before one measurement would skew it).
+    let mut groups = Vec::new();
+    for size in [10usize, 20_000] {
+        let created = runtime.block_on(send(
+            &running,
+            reqwest::Method::POST,
+            "/Groups",
+            json!({"displayName": format!("Group of {size}")}),
+        ));
+        let gid = created["id"].as_str().unwrap().to_owned();
+        let others: Vec<String> = (0..size).map(|i| format!("other-{size}-{i:06}")).collect();
+        runtime
+            .block_on(
+                running
+                    .store
+                    .add_members(server::DEFAULT_TENANT, &gid, &others),
+            )
+            .unwrap();
+        groups.push((size, gid));
+    }
+    let mut group = c.benchmark_group("group_member_patch");
+    for (size, gid) in &groups {
+        group.bench_with_input(BenchmarkId::from_parameter(size), gid, |b, gid| {
+            b.to_async(&runtime).iter(|| async {
+                for op in ["Add", "Remove"] {
+                    send(
+                        &running,
+                        reqwest::Method::PATCH,
+                        &format!("/Groups/{gid}"),
+                        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                               "Operations": [{"op": op, "path": "members", "value": [{"value": user_id}]}]}),
+                    )
+                    .await;
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
+    targets = protocol, member_patch
+}
+criterion_main!(benches);

@@ -196,6 +196,7 @@ fn compile_extension(
             .unwrap_or_else(|| ext.id.rsplit(':').next().unwrap_or_default().to_owned()),
         description: ext.description.clone(),
         attributes: ext.attributes.clone(),
+        open: ext.open,
     })
 }
 

@@ -296,7 +296,9 @@ impl ResourceMapping {
                 .filter_map(|a| self.advertise(urn.as_deref(), a, managed))
                 .collect();
         }
-        schema.extensions.retain(|e| !e.attributes.is_empty());
+        schema
+            .extensions
+            .retain(|e| e.open || !e.attributes.is_empty());
         schema
     }
 

@@ -161,7 +161,11 @@ pub struct RawExtension {
     pub description: String,
     /// Attribute definitions with the keys of RFC 7643 §7, as /Schemas shows them
     /// (`name`, `type`, `multiValued`, `canonicalValues`, `subAttributes`, ...).
+    #[serde(default)]
     pub attributes: Vec<crate::scim::schema::AttributeDef>,
+    /// Takes attributes of any name as strings (free metadata keys), besides those declared.
+    #[serde(default)]
+    pub open: bool,
 }
 
 /// `[users.list]`: how to list and page through downstream records.

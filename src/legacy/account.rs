@@ -44,6 +44,8 @@ pub(crate) struct AccountFields {
     pub(crate) manager_id: Option<u64>,
     pub(crate) external_ref: Option<String>,
     pub(crate) phone: Option<String>,
+    /// Free key/value pairs (strings), e.g. for a SCIM metadata extension.
+    pub(crate) metadata: std::collections::BTreeMap<String, String>,
 }
 
 /// A partial write: `None` leaves a field alone; for nullable fields
@@ -61,6 +63,7 @@ pub(crate) struct AccountPatch {
     pub(crate) manager_id: Option<Option<u64>>,
     pub(crate) external_ref: Option<Option<String>>,
     pub(crate) phone: Option<Option<String>>,
+    pub(crate) metadata: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// The role given when a write does not name one.
@@ -82,6 +85,7 @@ impl AccountPatch {
             manager_id: self.manager_id.flatten(),
             external_ref: self.external_ref.flatten(),
             phone: self.phone.flatten(),
+            metadata: self.metadata.unwrap_or_default(),
         })
     }
 
@@ -103,6 +107,7 @@ impl AccountPatch {
         set(&mut fields.manager_id, self.manager_id);
         set(&mut fields.external_ref, self.external_ref);
         set(&mut fields.phone, self.phone);
+        set(&mut fields.metadata, self.metadata);
     }
 }
 
@@ -132,6 +137,7 @@ impl Account {
             "manager_id": f.manager_id,
             "external_ref": f.external_ref,
             "phone": f.phone,
+            "metadata": f.metadata,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         })

@@ -63,6 +63,7 @@ fn account_fields(account: Map<String, Value>) -> Result<AccountPatch, ApiError>
             "external_ref" => patch.external_ref = Some(nullable_string(name, value)?),
             "phone" => patch.phone = Some(nullable_string(name, value)?),
             "manager_id" => patch.manager_id = Some(manager_id(value)?),
+            "metadata" => patch.metadata = Some(string_map(name, value)?),
             // Read-only fields a client may echo back; they are ignored.
             "id" | "created_at" | "updated_at" => {}
             _ => return Err(bad(format!("unknown field \"{key}\""))),
@@ -101,6 +102,23 @@ fn string_array(name: &str, value: Value) -> Result<Vec<String>, ApiError> {
             _ => Err(bad(format!("{name} must be an array of strings"))),
         })
         .collect()
+}
+
+fn string_map(
+    name: &str,
+    value: Value,
+) -> Result<std::collections::BTreeMap<String, String>, ApiError> {
+    match value {
+        Value::Null => Ok(Default::default()),
+        Value::Object(fields) => fields
+            .into_iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k, s)),
+                _ => Err(bad(format!("{name} values must be strings ({k})"))),
+            })
+            .collect(),
+        _ => Err(bad(format!("{name} must be an object of strings"))),
+    }
 }
 
 fn email(name: &str, value: Value) -> Result<String, ApiError> {

@@ -106,6 +106,7 @@ impl AttributeRule {
         };
         match to_scim_type(listed, &self.target.leaf, self.is_whole_multi()) {
             Value::Array(items) if items.is_empty() => None,
+            Value::Object(fields) if fields.is_empty() => None,
             value => Some(value),
         }
     }

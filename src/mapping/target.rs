@@ -23,6 +23,8 @@ pub struct ScimTarget {
     pub attr_def: AttributeDef,
     /// The definition of the value this target reads and writes (the sub-attribute's if any).
     pub leaf: AttributeDef,
+    /// The target is an open extension's whole object (free keys, e.g. metadata).
+    pub whole_extension: bool,
 }
 
 impl ScimTarget {
@@ -30,6 +32,37 @@ impl ScimTarget {
     pub fn resolve(key: &str, schema: &ResourceSchema) -> Result<Self, String> {
         if let Some(target) = Self::common_attribute(key) {
             return Ok(target);
+        }
+        if let Some(ext) = schema.extension(key) {
+            if !ext.open {
+                return Err(format!(
+                    "{} is a schema: map its attributes ({}:<name>), or declare it open",
+                    ext.id, ext.id
+                ));
+            }
+            let def = AttributeDef {
+                name: ext.id.clone(),
+                attr_type: AttrType::Complex,
+                multi_valued: false,
+                description: String::new(),
+                required: false,
+                case_exact: false,
+                mutability: Mutability::ReadWrite,
+                returned: Default::default(),
+                uniqueness: Default::default(),
+                canonical_values: Vec::new(),
+                reference_types: Vec::new(),
+                sub_attributes: Vec::new(),
+            };
+            return Ok(Self {
+                urn: Some(ext.id.clone()),
+                attr: String::new(),
+                selector: Vec::new(),
+                sub: None,
+                attr_def: def.clone(),
+                leaf: def,
+                whole_extension: true,
+            });
         }
         let path: PatchPath = key.parse().map_err(|e| format!("{e}"))?;
         let urn = match path.attr.urn.as_deref() {
@@ -77,6 +110,7 @@ impl ScimTarget {
             sub: sub_def.map(|d| d.name),
             attr_def,
             leaf,
+            whole_extension: false,
         })
     }
 
@@ -128,6 +162,7 @@ impl ScimTarget {
             sub: sub.map(str::to_owned),
             attr_def: def(attr),
             leaf: def(sub.unwrap_or(attr)),
+            whole_extension: false,
         })
     }
 
@@ -142,6 +177,9 @@ impl ScimTarget {
             Some(urn) => resource.get(urn)?,
             None => resource,
         };
+        if self.whole_extension {
+            return Some(container);
+        }
         let value = container.get(&self.attr)?;
         let element = if self.attr_def.multi_valued {
             match (&self.sub, self.selector.is_empty()) {
@@ -194,6 +232,10 @@ impl ScimTarget {
     /// Writes `value` at this target, creating the extension object, the complex value or the
     /// selected element as needed (the element gets the selector's values).
     pub fn set(&self, resource: &mut Value, value: Value) {
+        if let (true, Some(urn)) = (self.whole_extension, &self.urn) {
+            object(resource).insert(urn.clone(), value);
+            return;
+        }
         let mut container = object(resource);
         if let Some(urn) = &self.urn {
             container = object(container.entry(urn.clone()).or_insert(Value::Null));
@@ -237,6 +279,7 @@ impl ScimTarget {
     /// The rule key in canonical form, for messages.
     pub fn display_name(&self) -> String {
         let mut s = match &self.urn {
+            Some(urn) if self.whole_extension => urn.clone(),
             Some(urn) => format!("{urn}:{}", self.attr),
             None => self.attr.clone(),
         };

@@ -86,6 +86,10 @@ pub struct SchemaDef {
     #[serde(default)]
     pub description: String,
     pub attributes: Vec<AttributeDef>,
+    /// An open extension takes attributes of any name, as strings (e.g. free metadata keys);
+    /// see [`ResourceSchema::widened`].
+    #[serde(skip)]
+    pub open: bool,
 }
 
 /// A resource type's schemas: the core schema and its extensions (RFC 7643 §3.3), with the
@@ -116,6 +120,96 @@ impl ResourceSchema {
     /// A top-level attribute by schema URN (`None` = core) and name, case-insensitively.
     pub fn attribute(&self, urn: Option<&str>, name: &str) -> Option<&AttributeDef> {
         find_attribute(&self.schema_for(urn)?.attributes, name)
+    }
+}
+
+impl ResourceSchema {
+    /// This schema with a string attribute added to each open extension for every name the
+    /// request or resource `values` use under it (as an `urn:...:name` path or a key of the
+    /// extension's object), so the protocol code can treat free keys like declared ones.
+    /// Borrowed when no extension is open.
+    pub fn widened<'a>(&'a self, values: &[&serde_json::Value]) -> std::borrow::Cow<'a, Self> {
+        let open: Vec<&str> = self
+            .extensions
+            .iter()
+            .filter(|e| e.open)
+            .map(|e| e.id.as_str())
+            .collect();
+        if open.is_empty() {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut names: Vec<(String, String)> = Vec::new();
+        for v in values {
+            collect_open_names(v, &open, &mut names);
+        }
+        let mut schema = self.clone();
+        for ext in schema.extensions.iter_mut().filter(|e| e.open) {
+            for (urn, name) in &names {
+                if urn.eq_ignore_ascii_case(&ext.id)
+                    && find_attribute(&ext.attributes, name).is_none()
+                {
+                    ext.attributes.push(free_string(name));
+                }
+            }
+        }
+        std::borrow::Cow::Owned(schema)
+    }
+}
+
+/// A free-key attribute of an open extension.
+fn free_string(name: &str) -> AttributeDef {
+    AttributeDef {
+        name: name.to_owned(),
+        attr_type: AttrType::String,
+        multi_valued: false,
+        description: String::new(),
+        required: false,
+        case_exact: false,
+        mutability: Mutability::ReadWrite,
+        returned: Returned::Default,
+        uniqueness: Uniqueness::None,
+        canonical_values: Vec::new(),
+        reference_types: Vec::new(),
+        sub_attributes: Vec::new(),
+    }
+}
+
+/// Every (extension URN, attribute name) a JSON value names under an open extension: keys of
+/// an object that is the value of the extension's URN, and strings or keys of the form
+/// `urn...:name` (PATCH paths, no-path keys, filters are passed as strings too).
+fn collect_open_names(v: &serde_json::Value, open: &[&str], out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    let from_path = |text: &str, out: &mut Vec<(String, String)>| {
+        for urn in open {
+            let lower = text.to_ascii_lowercase();
+            let prefix = format!("{}:", urn.to_ascii_lowercase());
+            for (at, _) in lower.match_indices(&prefix) {
+                let rest = &text[at + prefix.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                    .collect();
+                if !name.is_empty() {
+                    out.push(((*urn).to_owned(), name));
+                }
+            }
+        }
+    };
+    match v {
+        Value::String(s) => from_path(s, out),
+        Value::Array(items) => items.iter().for_each(|i| collect_open_names(i, open, out)),
+        Value::Object(fields) => {
+            for (k, child) in fields {
+                from_path(k, out);
+                if let (Some(urn), Value::Object(attrs)) =
+                    (open.iter().find(|u| u.eq_ignore_ascii_case(k)), child)
+                {
+                    out.extend(attrs.keys().map(|n| ((*urn).to_owned(), n.clone())));
+                }
+                collect_open_names(child, open, out);
+            }
+        }
+        _ => {}
     }
 }
 

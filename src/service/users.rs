@@ -80,7 +80,7 @@ impl UsersService {
 
     /// POST /Users.
     pub async fn create(&self, ctx: &RequestContext, body: &Value) -> Result<Value, ServiceError> {
-        let mut resource = canonicalize(body, &self.mapping.catalog)?;
+        let mut resource = canonicalize(body, &self.mapping.catalog.widened(&[body]))?;
         let user_name = Self::user_name_of(&resource).unwrap_or_default();
         let reused = self.check_unique(&user_name, None).await?;
         self.entitle(&mut resource, &[]).await?;
@@ -257,7 +257,8 @@ impl UsersService {
     ) -> Result<Value, ServiceError> {
         let schema = &self.mapping.catalog;
         if let Some(filter) = &params.filter {
-            validate(filter, schema).map_err(ListParamError::Filter)?;
+            let text = Value::String(filter.to_string());
+            validate(filter, &schema.widened(&[&text])).map_err(ListParamError::Filter)?;
         }
         let start = params.start_index;
         let (total, page) = match (&params.filter, &params.sort_by) {
@@ -407,7 +408,7 @@ impl UsersService {
         body: &Value,
         if_match: Option<i64>,
     ) -> Result<Value, ServiceError> {
-        let resource = canonicalize(body, &self.mapping.catalog)?;
+        let resource = canonicalize(body, &self.mapping.catalog.widened(&[body]))?;
         let user_name = Self::user_name_of(&resource).unwrap_or_default();
         self.retrying(if_match, || async {
             let loaded = self.load(id).await?;
@@ -426,7 +427,7 @@ impl UsersService {
         body: &Value,
         if_match: Option<i64>,
     ) -> Result<Value, ServiceError> {
-        let request = PatchRequest::parse(body, &self.mapping.catalog)?;
+        let request = PatchRequest::parse(body, &self.mapping.catalog.widened(&[body]))?;
         self.retrying(if_match, || async {
             let loaded = self.load(id).await?;
             let mut resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
@@ -434,7 +435,8 @@ impl UsersService {
             if let Value::Object(fields) = &mut resource {
                 fields.insert("id".into(), Value::String(id.to_owned()));
             }
-            apply(&mut resource, &request, &self.mapping.catalog)?;
+            let schema = self.mapping.catalog.widened(&[body, &resource]);
+            apply(&mut resource, &request, &schema)?;
             if let Value::Object(fields) = &mut resource {
                 fields.remove("id");
             }

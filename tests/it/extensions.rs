@@ -130,3 +130,47 @@ async fn a_value_outside_the_set_is_refused_and_a_missing_one_defaults() {
         Value::from("plain@example.com")
     );
 }
+
+const METADATA: &str = "urn:ietf:params:scim:schemas:extension:2.0:Metadata";
+
+#[tokio::test]
+async fn an_open_metadata_extension_takes_free_string_keys() {
+    let stack = crate::support::Stack::start().await;
+    let mut user = crate::support::entra_user("meta@example.com", "Me", "Ta");
+    user[METADATA] = json!({"costCentre": "42", "site": "Leeds"});
+    let created = stack.create_user(user).await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(
+        created[METADATA],
+        json!({"costCentre": "42", "site": "Leeds"})
+    );
+    assert!(
+        created["schemas"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(METADATA))
+    );
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [
+        {"op": "Add", "path": format!("{METADATA}:floor"), "value": "3"},
+        {"op": "Replace", "value": {format!("{METADATA}:site"): "York"}},
+        {"op": "Remove", "path": format!("{METADATA}:costCentre")}
+    ]});
+    let (status, body) = stack
+        .call(Method::PATCH, &format!("/Users/{id}"), Some(patch))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        stack.account("meta@example.com").unwrap()["metadata"],
+        json!({"floor": "3", "site": "York"})
+    );
+    let (_, found) = stack
+        .get(&format!("/Users?filter={METADATA}:site%20eq%20%22york%22"))
+        .await;
+    assert_eq!(found["totalResults"], 1, "{found}");
+    let mut bad = crate::support::entra_user("meta2@example.com", "Me", "Ta");
+    bad[METADATA] = json!({"floor": 3});
+    let (status, body) = stack.call(Method::POST, "/Users", Some(bad)).await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    let (_, schema) = stack.get(&format!("/Schemas/{METADATA}")).await;
+    assert_eq!(schema["attributes"], json!([]));
+}

@@ -6,6 +6,10 @@
 # legacy API and THROUGH the gateway. Prints a comparison table on stdout; progress goes to
 # stderr. Both servers are always stopped on exit.
 #
+# Then an Entra cycle: `scim-gateway demo` on a free port, and `scim-gateway entra-cycle`
+# against it (match, create and PATCH each user, delta PATCH, disable, then verify every user
+# through SCIM), with the cycle's per-phase summary printed after the table.
+#
 # Usage: scripts/bench.sh            (from any directory)
 #
 # Environment (with defaults):
@@ -20,13 +24,18 @@
 #   BENCH_BUILD=1           0 skips `cargo build --release` (uses the existing binary)
 #   BENCH_BUILD_TIMEOUT=1800  seconds allowed for the build
 #   BENCH_KEEP=0            1 keeps the temp dir (config, server logs, raw wrk output)
+#   BENCH_CYCLE_USERS=10000 users in the Entra cycle (0 skips it)
+#   BENCH_CYCLE_CONCURRENCY=16  users in flight in the Entra cycle
+#   BENCH_CYCLE_TIMEOUT=3600    seconds allowed for the Entra cycle
 #
 # The wrk scripts (one per scenario, each serving both sides) are in scripts/bench/.
 # Before each scenario the script samples CPU use for 1 s and notes under the table when
 # other processes were busy (builds, tests), since that skews the figures.
 #
 # Exit status: 0, or 2 when a scenario had non-2xx responses or socket errors (the table is
-# still printed, with those rows flagged), or 1 when the benchmark itself could not run.
+# still printed, with those rows flagged) or the Entra cycle failed (a failed SCIM call, or a
+# lost, duplicated or wrong user; its summary is still printed), or 1 when the benchmark
+# itself could not run.
 #
 # Notes on reading the figures:
 #   - wrk, the legacy API and the gateway share the machine's cores, so DIRECT runs have
@@ -53,6 +62,9 @@ scenarios=${BENCH_SCENARIOS:-get search patch create}
 do_build=${BENCH_BUILD:-1}
 build_timeout=${BENCH_BUILD_TIMEOUT:-1800}
 keep=${BENCH_KEEP:-0}
+cycle_users=${BENCH_CYCLE_USERS:-10000}
+cycle_concurrency=${BENCH_CYCLE_CONCURRENCY:-16}
+cycle_timeout=${BENCH_CYCLE_TIMEOUT:-3600}
 
 lua_dir="$script_dir/bench"
 bin="$root/target/release/scim-gateway"
@@ -64,12 +76,14 @@ die() {
     exit 1
 }
 
-for var in users duration warmup threads connections req_timeout build_timeout; do
+for var in users duration warmup threads connections req_timeout build_timeout \
+    cycle_users cycle_concurrency cycle_timeout; do
     [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a whole number, got '${!var}'"
 done
 ((users >= 1)) || die "BENCH_USERS must be at least 1"
 ((duration >= 1)) || die "BENCH_SECONDS must be at least 1"
 ((threads >= 1 && connections >= threads)) || die "need 1 <= BENCH_THREADS <= BENCH_CONNECTIONS"
+((cycle_concurrency >= 1)) || die "BENCH_CYCLE_CONCURRENCY must be at least 1"
 for s in $scenarios; do
     case $s in get | search | patch | create) ;; *) die "unknown scenario '$s' (get search patch create)" ;; esac
 done
@@ -81,6 +95,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/scim-bench.XXXXXX")
 legacy_pid=""
 gateway_pid=""
 wrk_pid=""
+demo_pid=""
+cycle_pid=""
 
 stop_pid() { # pid name: TERM, up to 5 s grace, then KILL
     local pid=$1 name=$2 i
@@ -112,9 +128,11 @@ cleanup() {
     local status=$?
     trap - EXIT INT TERM
     stop_pid "$wrk_pid" wrk
+    stop_pid "$cycle_pid" entra-cycle
+    stop_pid "$demo_pid" demo
     stop_stack
     if ((status == 1)); then
-        for f in "$tmp"/legacy.log "$tmp"/gateway.log; do
+        for f in "$tmp"/legacy.log "$tmp"/gateway.log "$tmp"/demo.log; do
             [[ -s $f ]] || continue
             log "last lines of $(basename "$f"):"
             tail -n 20 "$f" >&2 || true
@@ -468,7 +486,69 @@ fmt='%-16s | %12s | %13s | %6s | %19s | %19s | %12s | %s\n'
     fi
 }
 
+# --- Entra cycle ---------------------------------------------------------------------------------
+
+# Starts `scim-gateway demo` on a free port and reads its Tenant URL and Secret Token.
+start_demo() {
+    local i
+    RUST_LOG=warn "$bin" demo --listen 127.0.0.1:0 >"$tmp/demo.out" 2>"$tmp/demo.log" &
+    demo_pid=$!
+    demo_url=""
+    demo_token=""
+    for ((i = 0; i < 150; i++)); do
+        kill -0 "$demo_pid" 2>/dev/null || die "the demo exited: $(tail -n 5 "$tmp/demo.log")"
+        demo_url=$(sed -n 's/^  Tenant URL:[[:space:]]*//p' "$tmp/demo.out")
+        demo_token=$(sed -n 's/^  Secret Token:[[:space:]]*//p' "$tmp/demo.out")
+        [[ -n $demo_url && -n $demo_token ]] && break
+        sleep 0.1
+    done
+    [[ -n $demo_url && -n $demo_token ]] || die "the demo printed no Tenant URL and Secret Token within 15 s"
+    wait_ready "$demo_pid" demo "$demo_url/Users?count=1" -H "Authorization: Bearer $demo_token" ||
+        die "the demo gateway did not become ready"
+}
+
+cycle_failed=0
+if ((cycle_users > 0)); then
+    log "Entra cycle: $cycle_users users, concurrency $cycle_concurrency, against scim-gateway demo"
+    check_quiet entra-cycle
+    start_demo
+    log "demo gateway at $demo_url"
+    # The token goes through the environment, not the command line (ps shows arguments).
+    # In the background so that INT/TERM reach the trap at once; progress goes to stderr.
+    SCIM_TOKEN=$demo_token timeout "$cycle_timeout" "$bin" entra-cycle --url "$demo_url" \
+        --users "$cycle_users" --concurrency "$cycle_concurrency" --prefix bench-cycle \
+        >"$tmp/cycle.out" &
+    cycle_pid=$!
+    cycle_status=0
+    wait "$cycle_pid" || cycle_status=$?
+    cycle_pid=""
+    stop_pid "$demo_pid" demo
+    demo_pid=""
+    case $cycle_status in
+        0) log "Entra cycle passed" ;;
+        124) die "the Entra cycle did not finish within ${cycle_timeout}s (BENCH_CYCLE_TIMEOUT)" ;;
+        *)
+            [[ -s $tmp/cycle.out ]] || die "entra-cycle failed (status $cycle_status) before its summary"
+            log "Entra cycle FAILED (status $cycle_status); its summary follows"
+            cycle_failed=1
+            ;;
+    esac
+    {
+        echo
+        echo "Entra cycle: scim-gateway entra-cycle against scim-gateway demo, $(nproc) cores"
+        cat -- "$tmp/cycle.out"
+        if [[ $busy_notes == *entra-cycle:* ]]; then
+            echo "note: the machine was busy with other work before the cycle; rerun when idle."
+        fi
+    }
+fi
+
 if ((flagged)); then
     log "some scenarios had errors (rows marked !)"
+fi
+if ((cycle_failed)); then
+    log "the Entra cycle failed (see its summary)"
+fi
+if ((flagged || cycle_failed)); then
     exit 2
 fi

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod cache;
 pub mod config;
+pub mod cycle;
 pub mod demo;
 pub mod downstream;
 pub mod legacy;

@@ -46,6 +46,33 @@ enum Command {
         #[arg(long, env = "LEGACY_API_KEY", hide_env_values = true)]
         api_key: String,
     },
+    /// Run a provisioning cycle the way Microsoft Entra ID does (match, create, PATCH; delta;
+    /// disable) against a Tenant URL, verify the end state through SCIM and print the figures.
+    /// Compare the store with the downstream (missing and orphaned users); --fix repairs.
+    Reconcile {
+        #[arg(long, default_value = "gateway.toml")]
+        config: PathBuf,
+        /// Drop correlations whose record is gone and adopt uncorrelated records.
+        #[arg(long)]
+        fix: bool,
+    },
+    EntraCycle {
+        /// Tenant URL, e.g. http://127.0.0.1:8080/scim/v2.
+        #[arg(long)]
+        url: String,
+        /// Secret Token (never printed; SCIM_TOKEN may give it).
+        #[arg(long, env = "SCIM_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Users provisioned: <prefix>-1@example.com .. <prefix>-N@example.com.
+        #[arg(long, default_value_t = 10_000)]
+        users: usize,
+        /// Users in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Start of every userName.
+        #[arg(long, default_value = "cycle")]
+        prefix: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -79,6 +106,22 @@ fn main() -> ExitCode {
                 })
                 .map_err(|e| e.to_string()),
             Command::Legacy { listen, api_key } => run_legacy(listen, api_key).await,
+            Command::Reconcile { config, fix } => run_reconcile(config, fix).await,
+            Command::EntraCycle {
+                url,
+                token,
+                users,
+                concurrency,
+                prefix,
+            } => {
+                let options = scim_gateway::cycle::CycleOptions {
+                    users,
+                    concurrency,
+                    prefix,
+                    ..scim_gateway::cycle::CycleOptions::new(url, token)
+                };
+                scim_gateway::cycle::run_cli(options).await
+            }
         }
     });
     match result {
@@ -109,6 +152,36 @@ async fn run_serve(path: PathBuf) -> Result<(), String> {
     let served = server::serve(listener, app, demo::ctrl_c()).await;
     store.close().await;
     served.map_err(|e| e.to_string())
+}
+
+async fn run_reconcile(path: PathBuf, fix: bool) -> Result<(), String> {
+    let config = Config::load(&path).map_err(|e| e.to_string())?;
+    let store = server::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let users = server::users_service(&config, store.clone()).map_err(|e| e.to_string())?;
+    let report = users.reconcile(fix).await;
+    store.close().await;
+    let report = report.map_err(|e| e.to_string())?;
+    println!(
+        "checked {} downstream users: {} missing (correlated, but gone downstream), {} orphaned (downstream, never correlated)",
+        report.checked,
+        report.missing.len(),
+        report.orphans.len()
+    );
+    for id in &report.missing {
+        println!("  missing  SCIM id {id}");
+    }
+    for id in &report.orphans {
+        println!("  orphaned downstream id {id}");
+    }
+    let clean = report.missing.is_empty() && report.orphans.is_empty();
+    match (clean, fix) {
+        (true, _) => {}
+        (false, true) => println!("fixed: missing correlations dropped, orphans correlated"),
+        (false, false) => println!("run again with --fix to repair"),
+    }
+    Ok(())
 }
 
 async fn run_legacy(listen: SocketAddr, api_key: String) -> Result<(), String> {

@@ -64,22 +64,29 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     )))
 }
 
-/// Builds the whole HTTP application from a checked config and an open store, settling any
-/// write a crash interrupted first.
-pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, StartError> {
-    let client = DownstreamClient::new(config.downstream.clone())?;
-    let users = Arc::new(UsersService {
+/// The Users service of the configured downstream (also used by `reconcile`).
+pub fn users_service(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> Result<Arc<UsersService>, StartError> {
+    Ok(Arc::new(UsersService {
         api: RecordApi {
-            client,
+            client: DownstreamClient::new(config.downstream.clone())?,
             endpoints: config.users.endpoints.clone(),
         },
         mapping: config.users.mapping.clone(),
         records: Arc::new(MemoryRecordCache::new(100_000, Duration::from_secs(30))),
-        store: store.clone(),
+        store,
         tenant: DEFAULT_TENANT.to_owned(),
         ids: config.users.ids,
         groups: config.groups.clone(),
-    });
+    }))
+}
+
+/// Builds the whole HTTP application from a checked config and an open store, settling any
+/// write a crash interrupted first.
+pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, StartError> {
+    let users = users_service(config, store.clone())?;
     // Writes older than the request deadline cannot be in flight any more: settle them now
     // and every deadline from now on.
     let deadline = config.server.request_timeout;

@@ -3,12 +3,16 @@
 mod support;
 
 mod cli;
+mod cycle;
 mod discovery;
 mod durability;
+mod entra;
 mod errors;
 mod extensions;
 mod fixture;
 mod groups;
 mod list;
+mod okta;
 mod patch;
+mod reconcile;
 mod users;

@@ -244,6 +244,10 @@ start_gateway() {
             gateway.toml >"$config"
         grep -q "^[[:space:]]*listen[[:space:]]*=[[:space:]]*\"127.0.0.1:$gateway_port\"" "$config" ||
             die "could not set the listen address in a copy of gateway.toml"
+        # The gateway's store (SQLite beside the config unless [store] says otherwise) must
+        # start empty like the fresh legacy API, or it still holds the previous stack's
+        # userNames and seeding a fresh stack gets 409s.
+        rm -f -- "$tmp/gateway.db" "$tmp/gateway.db-wal" "$tmp/gateway.db-shm"
         RUST_LOG=warn LEGACY_URL="http://127.0.0.1:$legacy_port" LEGACY_API_KEY="$api_key" \
             SCIM_TOKEN="$token" "$bin" serve --config "$config" >"$tmp/gateway.log" 2>&1 &
         gateway_pid=$!

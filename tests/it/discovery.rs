@@ -20,13 +20,9 @@ async fn service_provider_config_says_what_is_supported() {
 async fn schemas_list_only_mapped_attributes() {
     let stack = Stack::start().await;
     let (_, schemas) = stack.get("/Schemas").await;
-    assert_eq!(schemas["totalResults"], 4);
+    assert_eq!(schemas["totalResults"], 3);
     assert_eq!(
         schemas["Resources"][2]["id"],
-        "urn:ietf:params:scim:schemas:extension:2.0:Metadata"
-    );
-    assert_eq!(
-        schemas["Resources"][3]["id"],
         "urn:ietf:params:scim:schemas:core:2.0:Group"
     );
     let user = &schemas["Resources"][0];
@@ -70,10 +66,7 @@ async fn resource_types_name_the_user_endpoint_and_its_extension() {
     assert_eq!(user["endpoint"], "/Users");
     assert_eq!(
         user["schemaExtensions"],
-        json!([
-            {"schema": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "required": false},
-            {"schema": "urn:ietf:params:scim:schemas:extension:2.0:Metadata", "required": false}
-        ])
+        json!([{"schema": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "required": false}])
     );
     let (status, _) = stack.get("/ResourceTypes/Nope").await;
     assert_eq!(status, 404);

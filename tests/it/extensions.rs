@@ -133,9 +133,20 @@ async fn a_value_outside_the_set_is_refused_and_a_missing_one_defaults() {
 
 const METADATA: &str = "urn:ietf:params:scim:schemas:extension:2.0:Metadata";
 
+/// The example config plus an open Metadata extension kept in the account's metadata object.
+fn with_metadata(example: &str) -> String {
+    let rule = format!("[users.attributes]\n\"{METADATA}\" = \"/metadata\"\n");
+    let declared = format!(
+        "[[users.extensions]]\nid = \"{METADATA}\"\ndescription = \"Free string keys\"\nopen = true\n\n[groups]"
+    );
+    example
+        .replacen("[users.attributes]\n", &rule, 1)
+        .replacen("[groups]", &declared, 1)
+}
+
 #[tokio::test]
 async fn an_open_metadata_extension_takes_free_string_keys() {
-    let stack = crate::support::Stack::start().await;
+    let stack = crate::support::Stack::start_with(with_metadata).await;
     let mut user = crate::support::entra_user("meta@example.com", "Me", "Ta");
     user[METADATA] = json!({"costCentre": "42", "site": "Leeds"});
     let created = stack.create_user(user).await;
@@ -173,4 +184,34 @@ async fn an_open_metadata_extension_takes_free_string_keys() {
     assert_scim_error(status, &body, 400, Some("invalidValue"));
     let (_, schema) = stack.get(&format!("/Schemas/{METADATA}")).await;
     assert_eq!(schema["attributes"], json!([]));
+}
+
+#[tokio::test]
+async fn multi_valued_roles_from_an_allowed_set_reach_the_downstream() {
+    let stack = crate::support::Stack::start_with(|t| {
+        let without_groups = &t[..t.find("[groups]").unwrap()];
+        without_groups
+            .replace("\"roles[primary eq true].value\" = \"/role\"\n", "")
+            .replace(
+                "entitlements = \"/licences\"",
+                "roles = { path = \"/licences\", allowed = [\"ReadOnly\", \"User\", \"Admin\", \"EnterpriseAdmin\"] }",
+            )
+    })
+    .await;
+    let mut user = crate::support::entra_user("roles@example.com", "Ro", "Les");
+    user["roles"] = json!([{"value": "Admin"}, {"value": "readonly"}]);
+    let created = stack.create_user(user).await;
+    assert_eq!(
+        stack.account("roles@example.com").unwrap()["licences"],
+        json!(["Admin", "readonly"])
+    );
+    assert_eq!(
+        created["roles"],
+        json!([{"value": "Admin"}, {"value": "readonly"}])
+    );
+    let mut bad = crate::support::entra_user("root@example.com", "Ro", "Ot");
+    bad["roles"] = json!([{"value": "Root"}]);
+    let (status, body) = stack.call(Method::POST, "/Users", Some(bad)).await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    assert!(stack.account("root@example.com").is_none());
 }

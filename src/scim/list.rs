@@ -122,6 +122,32 @@ impl ListParams {
     }
 }
 
+impl ListParams {
+    /// The requested page of `found` (all matching resources): sorted as asked, then cut at
+    /// startIndex/count; returns the total before cutting.
+    pub fn window(&self, mut found: Vec<Value>, schema: &ResourceSchema) -> (u64, Vec<Value>) {
+        if let Some(by) = &self.sort_by {
+            sort(&mut found, by, self.descending, schema);
+        }
+        let total = found.len() as u64;
+        let page = found
+            .into_iter()
+            .skip((self.start_index - 1) as usize)
+            .take(self.count as usize)
+            .collect();
+        (total, page)
+    }
+
+    /// A ListResponse of `page`, each resource projected as asked.
+    pub fn respond(&self, total: u64, page: Vec<Value>, schema: &ResourceSchema) -> Value {
+        let page = page
+            .into_iter()
+            .map(|r| self.projection.apply(r, schema))
+            .collect();
+        super::discovery::list_response(total, self.start_index, page)
+    }
+}
+
 impl Projection {
     /// Parses `attributes` and `excludedAttributes` (comma-separated attribute paths).
     pub fn parse(pairs: &[(String, String)]) -> Result<Self, ListParamError> {

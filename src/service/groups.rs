@@ -12,9 +12,8 @@ use serde_json::{Map, Value, json};
 use super::users::UsersService;
 use super::{RequestContext, ServiceError, check_version};
 use crate::scim::catalog::GROUP_URN;
-use crate::scim::discovery::list_response;
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
-use crate::scim::list::{ListParamError, ListParams, Projection, sort};
+use crate::scim::list::{ListParamError, ListParams, Projection};
 use crate::scim::patch::{PatchOpKind, PatchOperation, PatchRequest, apply};
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::ResourceSchema;
@@ -131,29 +130,18 @@ impl GroupsService {
         let (total, page) = if params.filter.is_none() && params.sort_by.is_none() {
             (total, resources)
         } else {
-            let mut found: Vec<Value> = match &params.filter {
-                Some(f) => resources
-                    .into_iter()
-                    .filter(|r| matches(f, r, &self.schema))
-                    .collect(),
-                None => resources,
-            };
-            if let Some(by) = &params.sort_by {
-                sort(&mut found, by, params.descending, &self.schema);
-            }
-            let total = found.len() as u64;
-            let page = found
+            let found = resources
                 .into_iter()
-                .skip((start - 1) as usize)
-                .take(params.count as usize)
+                .filter(|r| {
+                    params
+                        .filter
+                        .as_ref()
+                        .is_none_or(|f| matches(f, r, &self.schema))
+                })
                 .collect();
-            (total, page)
+            params.window(found, &self.schema)
         };
-        let page = page
-            .into_iter()
-            .map(|r| params.projection.apply(r, &self.schema))
-            .collect();
-        Ok(list_response(total, start, page))
+        Ok(params.respond(total, page, &self.schema))
     }
 
     async fn candidates(&self, filter: &Filter) -> Result<Vec<Resource>, ServiceError> {

@@ -17,9 +17,8 @@ use crate::downstream::DownstreamError;
 use crate::downstream::endpoints::{DeleteMode, UpdateStyle};
 use crate::downstream::records::RecordApi;
 use crate::mapping::ResourceMapping;
-use crate::scim::discovery::list_response;
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
-use crate::scim::list::{ListParamError, ListParams, Projection, sort};
+use crate::scim::list::{ListParamError, ListParams, Projection};
 use crate::scim::patch::{PatchRequest, apply};
 use crate::scim::resource::canonicalize;
 use crate::store::{Resource, ResourceData, ResourceType, Store, StoreError};
@@ -279,27 +278,14 @@ impl UsersService {
                 (listing.total.unwrap_or(0), page)
             }
             (filter, _) => {
-                let mut found = match filter {
+                let found = match filter {
                     Some(f) => self.find(ctx, f).await?,
                     None => self.all(ctx, None).await?,
                 };
-                if let Some(by) = &params.sort_by {
-                    sort(&mut found, by, params.descending, schema);
-                }
-                let total = found.len() as u64;
-                let page = found
-                    .into_iter()
-                    .skip((start - 1) as usize)
-                    .take(params.count as usize)
-                    .collect();
-                (total, page)
+                params.window(found, schema)
             }
         };
-        let page = page
-            .into_iter()
-            .map(|r| params.projection.apply(r, schema))
-            .collect();
-        Ok(list_response(total, start, page))
+        Ok(params.respond(total, page, schema))
     }
 
     /// The resources matching a filter. `userName eq` and `externalId eq` are answered from

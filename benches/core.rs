@@ -28,7 +28,7 @@ fn env(legacy: &str) -> impl Fn(&str) -> Option<String> + '_ {
 
 fn protocol(c: &mut Criterion) {
     let config = Config::parse("gateway.toml", EXAMPLE_CONFIG, &env("http://127.0.0.1:9")).unwrap();
-    let mapping = &config.users.mapping;
+    let mapping = &config.tenants[0].users.mapping;
     let schema = &mapping.catalog;
     let text = r#"emails[type eq "work" and value co "@example.com"] and (userName sw "ann" or not (active eq false))"#;
     c.bench_function("filter/parse", |b| {
@@ -145,11 +145,11 @@ fn member_patch(c: &mut Criterion) {
         let gid = created["id"].as_str().unwrap().to_owned();
         let others: Vec<String> = (0..size).map(|i| format!("other-{size}-{i:06}")).collect();
         runtime
-            .block_on(
-                running
-                    .store
-                    .add_members(server::DEFAULT_TENANT, &gid, &others),
-            )
+            .block_on(running.store.add_members(
+                scim_gateway::config::DEFAULT_TENANT,
+                &gid,
+                &others,
+            ))
             .unwrap();
         groups.push((size, gid));
     }

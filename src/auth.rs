@@ -1,29 +1,105 @@
-//! Authentication of SCIM clients. Tokens are kept only as SHA-256 digests and compared in
-//! constant time, so neither the config nor a timing side channel gives a token away.
+//! Authentication of SCIM clients, per tenant: static bearer tokens from gateway.toml, tokens
+//! the gateway issued (kept in the store), and HTTP Basic. Secrets are kept only as SHA-256
+//! digests and compared in constant time, so neither the config, the store nor a timing side
+//! channel gives one away. A failure never says which part was wrong.
+
+pub mod basic;
+pub mod issued;
+pub mod static_bearer;
+
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
-/// Verifies bearer tokens against configured digests.
-#[derive(Clone)]
-pub struct BearerVerifier {
-    digests: Vec<[u8; 32]>,
+use crate::config::TenantConfig;
+use crate::store::Store;
+use basic::BasicVerifier;
+use issued::IssuedTokens;
+pub use static_bearer::BearerVerifier;
+
+/// Who a request comes from, for the audit log: how it authenticated and the name it has
+/// there (a token's name, a Basic user name). Never a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    pub method: &'static str,
+    pub name: String,
 }
 
-impl BearerVerifier {
-    /// A verifier accepting tokens whose SHA-256 is one of `digests`.
-    pub fn new(digests: Vec<[u8; 32]>) -> Self {
-        Self { digests }
+/// Why a request is not let in.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No credentials, unusable ones or wrong ones: 401.
+    #[error("authentication required")]
+    Rejected,
+    /// The credentials could not be checked now (the store is down): 503, retry later.
+    #[error("cannot check credentials now: {0}")]
+    Unavailable(String),
+}
+
+/// Everything one tenant accepts.
+#[derive(Clone)]
+pub struct Authenticator {
+    bearer: BearerVerifier,
+    issued: Option<IssuedTokens>,
+    basic: Option<BasicVerifier>,
+}
+
+impl Authenticator {
+    /// The methods `tenant` enables; issued tokens are looked up in `store`.
+    pub fn new(tenant: &TenantConfig, store: Arc<dyn Store>) -> Self {
+        Self {
+            bearer: BearerVerifier::new(tenant.auth.bearer_sha256.clone()),
+            issued: tenant
+                .auth
+                .issued_tokens
+                .then(|| IssuedTokens::new(store, &tenant.name)),
+            basic: tenant.auth.basic.as_ref().map(BasicVerifier::new),
+        }
     }
 
-    /// True when the token's digest matches one configured digest. Every digest is compared,
-    /// so the time taken does not reveal which one (or whether any) matched.
-    pub fn verify(&self, token: &str) -> bool {
-        let presented: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        self.digests
-            .iter()
-            .fold(subtle::Choice::from(0), |ok, d| ok | d.ct_eq(&presented))
-            .into()
+    /// Checks an `Authorization` header value.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<ClientIdentity, AuthError> {
+        let (scheme, credentials) = authorization
+            .and_then(|v| v.trim().split_once(' '))
+            .ok_or(AuthError::Rejected)?;
+        let credentials = credentials.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            if self.bearer.verify(credentials) {
+                return Ok(identity("bearer", "configured token"));
+            }
+            if let Some(issued) = &self.issued {
+                match issued.verify(credentials).await {
+                    Ok(Some(name)) => return Ok(identity("token", &name)),
+                    Ok(None) => {}
+                    Err(e) => return Err(AuthError::Unavailable(e.to_string())),
+                }
+            }
+        } else if scheme.eq_ignore_ascii_case("basic")
+            && let Some(user) = self.basic.as_ref().and_then(|b| b.verify(credentials))
+        {
+            return Ok(identity("basic", user));
+        }
+        Err(AuthError::Rejected)
+    }
+
+    /// The `WWW-Authenticate` challenge of a 401: Basic when that is how this tenant is
+    /// reached, Bearer otherwise.
+    pub fn challenge(&self) -> &'static str {
+        if self.basic.is_some() {
+            "Basic realm=\"scim\", charset=\"UTF-8\""
+        } else {
+            "Bearer realm=\"scim\""
+        }
+    }
+}
+
+fn identity(method: &'static str, name: &str) -> ClientIdentity {
+    ClientIdentity {
+        method,
+        name: name.to_owned(),
     }
 }
 
@@ -37,23 +113,4 @@ pub fn generate_token() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
     Ok(hex::encode(bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accepts_only_configured_tokens() {
-        let token = generate_token().unwrap();
-        let digest: [u8; 32] = hex::decode(token_digest_hex(&token))
-            .unwrap()
-            .try_into()
-            .unwrap();
-        let v = BearerVerifier::new(vec![[0u8; 32], digest]);
-        assert!(v.verify(&token));
-        assert!(!v.verify("wrong"));
-        assert!(!v.verify(""));
-        assert_ne!(generate_token().unwrap(), token);
-    }
 }

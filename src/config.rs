@@ -25,18 +25,42 @@ use crate::scim::catalog;
 use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, SchemaDef};
 pub use error::ConfigError;
 use error::Source;
-use raw::RawConfig;
+use raw::{RawAuth, RawConfig, RawLimits};
 
 /// The checked configuration the gateway runs on.
 #[derive(Debug, Clone)]
 pub struct Config {
     pub server: ServerConfig,
+    /// Store URL: `sqlite://...`, `sqlite::memory:` or `postgres://...`.
+    pub store_url: String,
+    /// Never empty: a file without `[[tenants]]` describes one tenant named
+    /// [`DEFAULT_TENANT`] at `base_path`.
+    pub tenants: Vec<TenantConfig>,
+}
+
+/// The tenant name of a single-tenant configuration.
+pub const DEFAULT_TENANT: &str = "default";
+
+/// One tenant: its Tenant URL path, who may call it, and the downstream it translates to
+/// (compiled with the tenant's own `${VAR}` values).
+#[derive(Debug, Clone)]
+pub struct TenantConfig {
+    pub name: String,
+    /// Path of the Tenant URL, e.g. `/acme/scim/v2`, without a trailing slash.
+    pub base_path: String,
     pub auth: ClientAuthConfig,
+    pub limits: Limits,
     pub downstream: DownstreamSettings,
     pub users: ResourceConfig,
     pub groups: GroupsConfig,
-    /// Store URL: `sqlite://...`, `sqlite::memory:` or `postgres://...`.
-    pub store_url: String,
+}
+
+/// How much one tenant may ask at once; `None` is unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Limits {
+    /// Sustained requests per second and the burst above it.
+    pub rate: Option<(f64, u32)>,
+    pub max_concurrent: Option<u32>,
 }
 
 /// Whether the gateway offers a Group resource.
@@ -68,18 +92,31 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
 }
 
-/// The bearer tokens SCIM clients may present, as SHA-256 digests only.
+/// How SCIM clients of one tenant may authenticate. Static secrets are kept as SHA-256
+/// digests only.
 #[derive(Clone, Default)]
 pub struct ClientAuthConfig {
     pub bearer_sha256: Vec<[u8; 32]>,
+    /// Tokens issued by `scim-gateway token create`, looked up in the store.
+    pub issued_tokens: bool,
+    pub basic: Option<BasicCredentials>,
+}
+
+/// The one user name and password a tenant accepts with HTTP Basic.
+#[derive(Clone)]
+pub struct BasicCredentials {
+    pub username: String,
+    pub password_sha256: [u8; 32],
 }
 
 impl std::fmt::Debug for ClientAuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "ClientAuthConfig({} bearer token digests)",
-            self.bearer_sha256.len()
+            "ClientAuthConfig({} bearer token digests, issued tokens: {}, basic: {})",
+            self.bearer_sha256.len(),
+            self.issued_tokens,
+            self.basic.as_ref().map_or("no", |b| b.username.as_str())
         )
     }
 }
@@ -132,42 +169,179 @@ impl Config {
                 .map_err(|e| src.invalid(v.span(), key, e.to_string()))
         };
         let server = compile_server(&raw, &src)?;
-        let auth = compile_client_auth(&raw, &src, &interp)?;
-        let downstream = compile_downstream(&raw, &src, &interp)?;
-        let endpoints = Endpoints::compile("users", &raw.users, &src)?;
-        let mut user_schema = catalog::user_schema();
-        for ext in &raw.users.extensions {
-            let schema = compile_extension(ext, &user_schema, &src)?;
-            user_schema.extensions.push(schema);
-        }
-        let mapping = ResourceMapping::compile("users", &raw.users, user_schema, &src)?;
-        if endpoints.delete == DeleteMode::Deactivate
-            && !mapping
-                .rules
-                .iter()
-                .any(|r| r.target.attr == "active" && r.written_field().is_some())
-        {
-            return Err(src.invalid(
-                raw.users.delete.span(),
-                "users.delete",
-                "deactivate needs a writable rule for `active`",
-            ));
-        }
-        let groups = compile_groups(&raw.groups, &mapping, &src)?;
         let store_url = compile_store_url(&raw.store, file, &src, &interp)?;
+        let tenants = if raw.tenants.is_empty() {
+            let limits = compile_limits(&raw.limits, &RawLimits::default(), &src)?;
+            vec![compile_tenant(
+                &raw,
+                &src,
+                env,
+                DEFAULT_TENANT,
+                server.base_path.clone(),
+                &raw.auth,
+                limits,
+            )?]
+        } else {
+            if !raw.auth.is_empty() {
+                return Err(src.invalid(
+                    0..0,
+                    "auth",
+                    "with [[tenants]], give each tenant its own [tenants.auth] instead",
+                ));
+            }
+            let mut tenants: Vec<TenantConfig> = Vec::new();
+            for t in &raw.tenants {
+                let tenant = t.get_ref();
+                let name = tenant.name.get_ref();
+                let valid = !name.is_empty()
+                    && name.len() <= 64
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !valid {
+                    return Err(src.invalid(
+                        tenant.name.span(),
+                        "tenants.name",
+                        format!("{name:?}: use 1 to 64 letters, digits, - and _"),
+                    ));
+                }
+                if tenants.iter().any(|other| other.name == *name) {
+                    return Err(src.invalid(
+                        tenant.name.span(),
+                        "tenants.name",
+                        format!("tenant {name} is declared twice"),
+                    ));
+                }
+                let mut vars = std::collections::BTreeMap::new();
+                for (key, value) in &tenant.vars {
+                    vars.insert(key.clone(), interp(&format!("tenants.vars.{key}"), value)?);
+                }
+                let tenant_env = |var: &str| vars.get(var).cloned().or_else(|| env(var));
+                let limits = compile_limits(&raw.limits, &tenant.limits, &src)?;
+                let compiled = compile_tenant(
+                    &raw,
+                    &src,
+                    &tenant_env,
+                    name,
+                    format!("/{name}{}", server.base_path),
+                    &tenant.auth,
+                    limits,
+                )
+                .map_err(|e| ConfigError::Tenant {
+                    tenant: name.clone(),
+                    source: Box::new(e),
+                })?;
+                tenants.push(compiled);
+            }
+            tenants
+        };
         Ok(Self {
             server,
-            auth,
-            downstream,
-            users: ResourceConfig {
-                endpoints,
-                mapping,
-                ids: compile_ids(&raw.users, &src)?,
-            },
-            groups,
             store_url,
+            tenants,
         })
     }
+
+    /// The tenant called `name`.
+    pub fn tenant(&self, name: &str) -> Option<&TenantConfig> {
+        self.tenants.iter().find(|t| t.name == name)
+    }
+}
+
+/// Compiles everything one tenant runs on, with `env` resolving its `${VAR}` references.
+fn compile_tenant(
+    raw: &RawConfig,
+    src: &Source,
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    base_path: String,
+    auth: &RawAuth,
+    limits: Limits,
+) -> Result<TenantConfig, ConfigError> {
+    let interp = |key: &str, v: &Spanned<String>| {
+        interpolate::interpolate(v.get_ref(), env)
+            .map_err(|e| src.invalid(v.span(), key, e.to_string()))
+    };
+    let auth = compile_client_auth(auth, src, &interp)?;
+    let downstream = compile_downstream(raw, src, &interp)?;
+    let endpoints = Endpoints::compile("users", &raw.users, src, &interp)?;
+    let mut user_schema = catalog::user_schema();
+    for ext in &raw.users.extensions {
+        let schema = compile_extension(ext, &user_schema, src)?;
+        user_schema.extensions.push(schema);
+    }
+    let mapping = ResourceMapping::compile("users", &raw.users, user_schema, src)?;
+    if endpoints.delete == DeleteMode::Deactivate
+        && !mapping
+            .rules
+            .iter()
+            .any(|r| r.target.attr == "active" && r.written_field().is_some())
+    {
+        return Err(src.invalid(
+            raw.users.delete.span(),
+            "users.delete",
+            "deactivate needs a writable rule for `active`",
+        ));
+    }
+    let groups = compile_groups(&raw.groups, &mapping, src)?;
+    Ok(TenantConfig {
+        name: name.to_owned(),
+        base_path,
+        auth,
+        limits,
+        downstream,
+        users: ResourceConfig {
+            endpoints,
+            mapping,
+            ids: compile_ids(&raw.users, src)?,
+        },
+        groups,
+    })
+}
+
+/// A tenant's limits: its own keys over the file's `[limits]`.
+fn compile_limits(
+    defaults: &RawLimits,
+    own: &RawLimits,
+    src: &Source,
+) -> Result<Limits, ConfigError> {
+    let rate = own
+        .requests_per_second
+        .as_ref()
+        .or(defaults.requests_per_second.as_ref());
+    let burst = own.burst.as_ref().or(defaults.burst.as_ref());
+    let concurrent = own
+        .max_concurrent
+        .as_ref()
+        .or(defaults.max_concurrent.as_ref());
+    let rate = match rate {
+        None => None,
+        Some(r) => {
+            let per_second = *r.get_ref();
+            if !(per_second.is_finite() && per_second > 0.0) {
+                return Err(src.invalid(
+                    r.span(),
+                    "limits.requests_per_second",
+                    "a positive number of requests per second",
+                ));
+            }
+            let burst = match burst {
+                Some(b) if *b.get_ref() == 0 => {
+                    return Err(src.invalid(b.span(), "limits.burst", "at least 1"));
+                }
+                Some(b) => *b.get_ref(),
+                None => per_second.ceil().clamp(1.0, f64::from(u32::MAX)) as u32,
+            };
+            Some((per_second, burst))
+        }
+    };
+    if let Some(c) = concurrent.filter(|c| *c.get_ref() == 0) {
+        return Err(src.invalid(c.span(), "limits.max_concurrent", "at least 1"));
+    }
+    Ok(Limits {
+        rate,
+        max_concurrent: concurrent.map(|c| *c.get_ref()),
+    })
 }
 
 /// Checks a `[[users.extensions]]` schema: a new URN and well-formed attribute definitions.
@@ -409,28 +583,25 @@ fn compile_server(raw: &RawConfig, src: &Source) -> Result<ServerConfig, ConfigE
     })
 }
 
-type Interp<'a> = dyn Fn(&str, &Spanned<String>) -> Result<String, ConfigError> + 'a;
+/// Expands `${NAME}` in one spanned value, naming the key on error.
+pub(crate) type Interp<'a> = dyn Fn(&str, &Spanned<String>) -> Result<String, ConfigError> + 'a;
 
 fn compile_client_auth(
-    raw: &RawConfig,
+    raw: &RawAuth,
     src: &Source,
     interp: &Interp,
 ) -> Result<ClientAuthConfig, ConfigError> {
     let mut digests = Vec::new();
-    for h in &raw.auth.bearer_sha256 {
-        let bytes = hex::decode(h.get_ref().trim())
-            .ok()
-            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-            .ok_or_else(|| {
-                src.invalid(
-                    h.span(),
-                    "auth.bearer_sha256",
-                    "expected 64 hex digits (a SHA-256 digest)",
-                )
-            })?;
-        digests.push(bytes);
+    for h in &raw.bearer_sha256 {
+        digests.push(parse_digest(h.get_ref()).ok_or_else(|| {
+            src.invalid(
+                h.span(),
+                "auth.bearer_sha256",
+                "expected 64 hex digits (a SHA-256 digest)",
+            )
+        })?);
     }
-    for t in &raw.auth.bearer {
+    for t in &raw.bearer {
         let token = interp("auth.bearer", t)?;
         if token.len() < 16 {
             return Err(src.invalid(
@@ -441,15 +612,64 @@ fn compile_client_auth(
         }
         digests.push(Sha256::digest(token.as_bytes()).into());
     }
-    if digests.is_empty() {
+    let basic = raw
+        .basic
+        .as_ref()
+        .map(|b| compile_basic(b, src, interp))
+        .transpose()?;
+    if raw.is_empty() {
         return Err(src.invalid(
             0..0,
             "auth",
-            "no way to authenticate SCIM clients: add auth.bearer_sha256 or auth.bearer",
+            "no way to authenticate SCIM clients: set issued_tokens = true (tokens from \
+             `scim-gateway token create`), bearer, bearer_sha256, basic or jwt",
         ));
     }
     Ok(ClientAuthConfig {
         bearer_sha256: digests,
+        issued_tokens: raw.issued_tokens,
+        basic,
+    })
+}
+
+/// A hex SHA-256 digest.
+fn parse_digest(text: &str) -> Option<[u8; 32]> {
+    hex::decode(text.trim())
+        .ok()
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+}
+
+fn compile_basic(
+    raw: &Spanned<raw::RawBasic>,
+    src: &Source,
+    interp: &Interp,
+) -> Result<BasicCredentials, ConfigError> {
+    let span = raw.span();
+    let b = raw.get_ref();
+    let err = |m: &str| src.invalid(span.clone(), "auth.basic", m);
+    if b.username.is_empty() || b.username.contains(':') {
+        return Err(err("username: not empty and without ':'"));
+    }
+    let password_sha256 = match (&b.password, &b.password_sha256) {
+        (Some(p), None) => {
+            let password = interp("auth.basic", &Spanned::new(span.clone(), p.clone()))?;
+            if password.len() < 12 {
+                return Err(err("the password needs at least 12 characters"));
+            }
+            Sha256::digest(password.as_bytes()).into()
+        }
+        (None, Some(h)) => {
+            parse_digest(h).ok_or_else(|| err("password_sha256: expected 64 hex digits"))?
+        }
+        _ => {
+            return Err(err(
+                "give password (use ${ENV}) or password_sha256, not both",
+            ));
+        }
+    };
+    Ok(BasicCredentials {
+        username: b.username.clone(),
+        password_sha256,
     })
 }
 

@@ -16,3 +16,4 @@ pub mod scim;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod token_admin;

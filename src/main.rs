@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use scim_gateway::auth::issued::NewToken;
 use scim_gateway::config::Config;
-use scim_gateway::{demo, legacy, server};
+use scim_gateway::{demo, legacy, server, token_admin};
 use tracing_subscriber::EnvFilter;
 
 /// A SCIM 2.0 gateway in front of a proprietary user API.
@@ -46,16 +47,25 @@ enum Command {
         #[arg(long, env = "LEGACY_API_KEY", hide_env_values = true)]
         api_key: String,
     },
-    /// Run a provisioning cycle the way Microsoft Entra ID does (match, create, PATCH; delta;
-    /// disable) against a Tenant URL, verify the end state through SCIM and print the figures.
     /// Compare the store with the downstream (missing and orphaned users); --fix repairs.
     Reconcile {
         #[arg(long, default_value = "gateway.toml")]
         config: PathBuf,
+        /// The tenant to check (needed when several are configured).
+        #[arg(long)]
+        tenant: Option<String>,
         /// Drop correlations whose record is gone and adopt uncorrelated records.
         #[arg(long)]
         fix: bool,
     },
+    /// Issue, list, revoke and rotate a tenant's Secret Tokens (the tenant needs
+    /// `issued_tokens = true`). A running gateway sees every change on its next request.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Run a provisioning cycle the way Microsoft Entra ID does (match, create, PATCH; delta;
+    /// disable) against a Tenant URL, verify the end state through SCIM and print the figures.
     EntraCycle {
         /// Tenant URL, e.g. http://127.0.0.1:8080/scim/v2.
         #[arg(long)]
@@ -72,6 +82,55 @@ enum Command {
         /// Start of every userName.
         #[arg(long, default_value = "cycle")]
         prefix: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct TokenTarget {
+    #[arg(long, default_value = "gateway.toml")]
+    config: PathBuf,
+    /// The tenant (needed when several are configured).
+    #[arg(long)]
+    tenant: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token and print it once (only its SHA-256 is kept).
+    Create {
+        #[command(flatten)]
+        target: TokenTarget,
+        /// What the token is for, e.g. entra-prod.
+        #[arg(long, default_value = "scim-client")]
+        name: String,
+        /// Lifetime, e.g. 90d, 12w, 24h; no expiry when absent.
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List a tenant's tokens: name, prefix, state, created, expiry, last use.
+    List {
+        #[command(flatten)]
+        target: TokenTarget,
+    },
+    /// Revoke the tokens with this name or prefix, at once.
+    Revoke {
+        #[command(flatten)]
+        target: TokenTarget,
+        /// A token name, or a prefix as `token list` shows it (sgw_1234abcd).
+        token: String,
+    },
+    /// Issue a successor of the valid tokens with this name or prefix; the old ones keep
+    /// working for the overlap window, then expire.
+    Rotate {
+        #[command(flatten)]
+        target: TokenTarget,
+        token: String,
+        /// How long the old token keeps working, e.g. 24h.
+        #[arg(long, default_value = "24h")]
+        overlap: String,
+        /// Lifetime of the new token, e.g. 90d.
+        #[arg(long)]
+        expires: Option<String>,
     },
 }
 
@@ -97,16 +156,24 @@ fn main() -> ExitCode {
             Command::Demo { listen } => demo::run(listen).await,
             Command::Check { config } => Config::load(&config)
                 .map(|c| {
-                    println!(
-                        "{}: ok ({} attribute rules, SCIM at {})",
-                        config.display(),
-                        c.users.mapping.rules.len(),
-                        c.server.base_path
-                    );
+                    println!("{}: ok", config.display());
+                    for t in &c.tenants {
+                        println!(
+                            "  tenant {}: SCIM at {}, {} attribute rules",
+                            t.name,
+                            t.base_path,
+                            t.users.mapping.rules.len()
+                        );
+                    }
                 })
                 .map_err(|e| e.to_string()),
             Command::Legacy { listen, api_key } => run_legacy(listen, api_key).await,
-            Command::Reconcile { config, fix } => run_reconcile(config, fix).await,
+            Command::Reconcile {
+                config,
+                tenant,
+                fix,
+            } => run_reconcile(config, tenant, fix).await,
+            Command::Token { command } => run_token(command).await,
             Command::EntraCycle {
                 url,
                 token,
@@ -154,12 +221,19 @@ async fn run_serve(path: PathBuf) -> Result<(), String> {
     served.map_err(|e| e.to_string())
 }
 
-async fn run_reconcile(path: PathBuf, fix: bool) -> Result<(), String> {
+async fn run_reconcile(path: PathBuf, tenant: Option<String>, fix: bool) -> Result<(), String> {
     let config = Config::load(&path).map_err(|e| e.to_string())?;
+    let tenant = match &tenant {
+        Some(name) => config
+            .tenant(name)
+            .ok_or_else(|| format!("no tenant {name:?} in {}", path.display()))?,
+        None if config.tenants.len() == 1 => &config.tenants[0],
+        None => return Err("several tenants are configured: name one with --tenant".into()),
+    };
     let store = server::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let users = server::users_service(&config, store.clone()).map_err(|e| e.to_string())?;
+    let users = server::users_service(tenant, store.clone()).map_err(|e| e.to_string())?;
     let report = users.reconcile(fix).await;
     store.close().await;
     let report = report.map_err(|e| e.to_string())?;
@@ -192,4 +266,92 @@ async fn run_legacy(listen: SocketAddr, api_key: String) -> Result<(), String> {
     legacy::serve(listener, legacy::LegacyApi::new(api_key), demo::ctrl_c())
         .await
         .map_err(|e| e.to_string())
+}
+
+async fn run_token(command: TokenCommand) -> Result<(), String> {
+    let target = match &command {
+        TokenCommand::Create { target, .. }
+        | TokenCommand::List { target }
+        | TokenCommand::Revoke { target, .. }
+        | TokenCommand::Rotate { target, .. } => target,
+    };
+    let config = Config::load(&target.config).map_err(|e| e.to_string())?;
+    let tenant = token_admin::tenant(&config, target.tenant.as_deref())?;
+    let store = scim_gateway::store::open(&config.store_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = token_command(&command, store.as_ref(), tenant).await;
+    store.close().await;
+    result
+}
+
+async fn token_command(
+    command: &TokenCommand,
+    store: &dyn scim_gateway::store::Store,
+    tenant: &scim_gateway::config::TenantConfig,
+) -> Result<(), String> {
+    let lifetime = |e: &Option<String>| e.as_deref().map(token_admin::parse_duration).transpose();
+    match command {
+        TokenCommand::Create { name, expires, .. } => {
+            let token = token_admin::create(store, &tenant.name, name, lifetime(expires)?).await?;
+            print_new_token(tenant, &token);
+        }
+        TokenCommand::List { .. } => {
+            let now = scim_gateway::auth::issued::unix_now();
+            let tokens = store
+                .list_tokens(&tenant.name)
+                .await
+                .map_err(|e| e.to_string())?;
+            if tokens.is_empty() {
+                println!("tenant {} has no issued tokens", tenant.name);
+            }
+            for token in &tokens {
+                println!("{}", token_admin::describe(token, now));
+            }
+        }
+        TokenCommand::Revoke { token, .. } => {
+            let revoked = token_admin::revoke(store, &tenant.name, token).await?;
+            if revoked.is_empty() {
+                println!("nothing to revoke: {token} was revoked already");
+            }
+            for t in &revoked {
+                println!("revoked {} ({}…): refused from now on", t.name, t.prefix);
+            }
+        }
+        TokenCommand::Rotate {
+            token,
+            overlap,
+            expires,
+            ..
+        } => {
+            let overlap = token_admin::parse_duration(overlap)?;
+            let (new, old) =
+                token_admin::rotate(store, &tenant.name, token, overlap, lifetime(expires)?)
+                    .await?;
+            print_new_token(tenant, &new);
+            let until = scim_gateway::auth::issued::unix_now()
+                .saturating_add(scim_gateway::auth::issued::duration_secs(overlap));
+            for t in &old {
+                println!(
+                    "old token {}… keeps working until {}",
+                    t.prefix,
+                    token_admin::timestamp(Some(until))
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The one time a secret is shown: on stdout, for the operator to paste into Entra ID.
+fn print_new_token(tenant: &scim_gateway::config::TenantConfig, token: &NewToken) {
+    println!(
+        "tenant {}: token {:?} ({}…), expires {}",
+        tenant.name,
+        token.record.name,
+        token.record.prefix,
+        token_admin::timestamp(token.record.expires_at)
+    );
+    println!("Secret Token (shown once, store it now):");
+    println!("{}", token.secret);
 }

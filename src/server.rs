@@ -1,7 +1,10 @@
-//! The SCIM server: routes under the base path, the tower layers around them (request id,
-//! tracing span, deadline, bearer auth) and the listener with graceful shutdown.
+//! The SCIM server: each tenant's routes under its Tenant URL path behind its own
+//! authentication, limits and audit log; the tower layers around all of them (request id,
+//! tracing span, deadline); and the listener with graceful shutdown.
 
+mod audit;
 mod layers;
+mod limits;
 pub mod rescue;
 mod routes;
 
@@ -15,9 +18,9 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::auth::BearerVerifier;
+use crate::auth::Authenticator;
 use crate::cache::MemoryRecordCache;
-use crate::config::{Config, GroupsMode};
+use crate::config::{Config, GroupsMode, TenantConfig};
 use crate::downstream::DownstreamError;
 use crate::downstream::client::DownstreamClient;
 use crate::downstream::records::RecordApi;
@@ -27,12 +30,11 @@ use crate::service::ServiceError;
 use crate::service::groups::GroupsService;
 use crate::service::users::UsersService;
 use crate::store::{CachedStore, Store, StoreError};
-
-/// The tenant name of a single-tenant configuration.
-pub const DEFAULT_TENANT: &str = "default";
+use limits::TenantLimiter;
 
 /// What every handler shares.
 pub struct AppState {
+    pub tenant: String,
     pub users: Arc<UsersService>,
     /// `None` when `[groups] mode = "disabled"`.
     pub groups: Option<GroupsService>,
@@ -64,29 +66,60 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     )))
 }
 
-/// The Users service of the configured downstream (also used by `reconcile`).
+/// The Users service of one tenant's downstream (also used by `reconcile`).
 pub fn users_service(
-    config: &Config,
+    tenant: &TenantConfig,
     store: Arc<dyn Store>,
 ) -> Result<Arc<UsersService>, StartError> {
     Ok(Arc::new(UsersService {
         api: RecordApi {
-            client: DownstreamClient::new(config.downstream.clone())?,
-            endpoints: config.users.endpoints.clone(),
+            client: DownstreamClient::new(tenant.downstream.clone())?,
+            endpoints: tenant.users.endpoints.clone(),
         },
-        mapping: config.users.mapping.clone(),
+        mapping: tenant.users.mapping.clone(),
         records: Arc::new(MemoryRecordCache::new(100_000, Duration::from_secs(30))),
         store,
-        tenant: DEFAULT_TENANT.to_owned(),
-        ids: config.users.ids,
-        groups: config.groups.clone(),
+        tenant: tenant.name.clone(),
+        ids: tenant.users.ids,
+        groups: tenant.groups.clone(),
     }))
 }
 
-/// Builds the whole HTTP application from a checked config and an open store, settling any
-/// write a crash interrupted first.
+/// Builds the whole HTTP application from a checked config and an open store: every tenant's
+/// SCIM endpoints under its own path, each settling any write a crash interrupted first.
 pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, StartError> {
-    let users = users_service(config, store.clone())?;
+    let mut router = Router::new();
+    for tenant in &config.tenants {
+        let scim = tenant_router(config, tenant, store.clone()).await?;
+        router = router.nest(&tenant.base_path, scim);
+    }
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+        let id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+    });
+    Ok(router.fallback(routes::not_found).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(axum::middleware::from_fn_with_state(
+                config.server.request_timeout,
+                layers::deadline,
+            )),
+    ))
+}
+
+/// One tenant's SCIM endpoints behind its authentication, limits and audit log.
+async fn tenant_router(
+    config: &Config,
+    tenant: &TenantConfig,
+    store: Arc<dyn Store>,
+) -> Result<Router, StartError> {
+    let users = users_service(tenant, store.clone())?;
     // Writes older than the request deadline cannot be in flight any more: settle them now
     // and every deadline from now on.
     let deadline = config.server.request_timeout;
@@ -104,29 +137,31 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
             }
         }
     });
-    let groups = (config.groups.mode == GroupsMode::Virtual).then(|| GroupsService {
-        store,
-        tenant: DEFAULT_TENANT.to_owned(),
+    let groups = (tenant.groups.mode == GroupsMode::Virtual).then(|| GroupsService {
+        store: store.clone(),
+        tenant: tenant.name.clone(),
         schema: group_schema(),
         users: users.clone(),
     });
     let state = Arc::new(AppState {
+        tenant: tenant.name.clone(),
         advertised: {
-            let managed: Vec<_> = [&config.groups.role_target, &config.groups.licence_target]
+            let managed: Vec<_> = [&tenant.groups.role_target, &tenant.groups.licence_target]
                 .into_iter()
                 .flatten()
-                .filter(|_| config.groups.rules.is_active())
+                .filter(|_| tenant.groups.rules.is_active())
                 .collect();
             users.mapping.advertised_schema(&managed)
         },
         users,
         groups,
-        base_path: config.server.base_path.clone(),
+        base_path: tenant.base_path.clone(),
         scheme: "http",
         max_body_bytes: config.server.max_body_bytes,
     });
-    let verifier = Arc::new(BearerVerifier::new(config.auth.bearer_sha256.clone()));
-    let scim = Router::new()
+    let authenticator = Arc::new(Authenticator::new(tenant, store));
+    let limiter = Arc::new(TenantLimiter::new(&tenant.limits));
+    Ok(Router::new()
         .route(
             "/ServiceProviderConfig",
             get(routes::service_provider_config),
@@ -160,30 +195,17 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
         .method_not_allowed_fallback(routes::method_not_allowed)
         .with_state(state)
         .layer(axum::middleware::from_fn_with_state(
-            verifier,
-            layers::require_bearer,
-        ));
-    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-        let id = request
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
-    });
-    Ok(Router::new()
-        .nest(&config.server.base_path, scim)
-        .fallback(routes::not_found)
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(trace)
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(axum::middleware::from_fn_with_state(
-                    config.server.request_timeout,
-                    layers::deadline,
-                )),
+            Arc::new(tenant.name.clone()),
+            audit::record_writes,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            limits::enforce,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            authenticator,
+            layers::authenticate,
+        )))
 }
 
 /// Serves `app` on `listener` (HTTP/1.1 and HTTP/2) until `shutdown` resolves, then lets

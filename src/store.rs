@@ -5,6 +5,8 @@
 //! file (the default, nothing to run) and PostgreSQL (several gateway instances sharing
 //! state). [`CachedStore`] puts a bounded in-memory cache in front of the hot lookups.
 //!
+//! It also keeps the Secret Tokens the gateway issued, as digests ([`IssuedToken`]).
+//!
 //! Every row is scoped by tenant: no method reads or writes across tenants.
 
 pub mod api;
@@ -16,6 +18,7 @@ pub mod postgres;
 pub mod resource;
 mod sql;
 pub mod sqlite;
+pub mod token;
 
 #[cfg(test)]
 mod tests;
@@ -29,6 +32,7 @@ pub use intent::{Intent, IntentId};
 pub use postgres::PostgresStore;
 pub use resource::{Resource, ResourceData, ResourceType};
 pub use sqlite::SqliteStore;
+pub use token::IssuedToken;
 
 /// Opens the store a URL names, creating and migrating its schema as needed: `sqlite://path`
 /// (file created on first run), `sqlite::memory:` (tests), or `postgres://...`

@@ -20,6 +20,11 @@ pub enum ConfigError {
         key: String,
         message: String,
     },
+    #[error("tenant {tenant}: {source}")]
+    Tenant {
+        tenant: String,
+        source: Box<ConfigError>,
+    },
     #[error("{file}:{line}:{column}: {message}")]
     Syntax {
         file: String,

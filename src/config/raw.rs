@@ -21,6 +21,42 @@ pub struct RawConfig {
     pub groups: RawGroups,
     #[serde(default)]
     pub store: RawStore,
+    /// Default request limits of every tenant.
+    #[serde(default)]
+    pub limits: RawLimits,
+    /// One entry per customer (or location): its own Tenant URL, auth, `${VAR}` values and
+    /// limits. Without any, the file describes the single tenant served at `base_path`.
+    #[serde(default)]
+    pub tenants: Vec<Spanned<RawTenant>>,
+}
+
+/// `[[tenants]]`: one customer of the vendor, served at `/<name><base_path>`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTenant {
+    /// Letters, digits, `-` and `_`; the first segment of the Tenant URL.
+    pub name: Spanned<String>,
+    #[serde(default)]
+    pub auth: RawAuth,
+    /// `${NAME}` values seen only by this tenant (e.g. a location id or the downstream
+    /// credentials of this customer); they take precedence over the environment.
+    #[serde(default)]
+    pub vars: BTreeMap<String, Spanned<String>>,
+    /// Overrides of the file's `[limits]` for this tenant.
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[limits]` / `tenants.limits`: how much one tenant may ask at once.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// Sustained requests per second (token bucket); unlimited when absent.
+    pub requests_per_second: Option<Spanned<f64>>,
+    /// Requests allowed in a burst above the sustained rate (default: one second's worth).
+    pub burst: Option<Spanned<u32>>,
+    /// Requests of the tenant in progress at once; more get 429.
+    pub max_concurrent: Option<Spanned<u32>>,
 }
 
 /// `[store]`: where the gateway keeps what the downstream cannot (id correlations, externalId,
@@ -93,6 +129,51 @@ pub struct RawAuth {
     /// Accepted bearer tokens given through `${ENV}` interpolation; hashed when loaded.
     #[serde(default)]
     pub bearer: Vec<Spanned<String>>,
+    /// Accept tokens issued by `scim-gateway token create` (kept hashed in the store).
+    #[serde(default)]
+    pub issued_tokens: bool,
+    /// HTTP Basic credentials, for products whose guide asks for a user name and password.
+    pub basic: Option<Spanned<RawBasic>>,
+    /// JWT bearer tokens (OAuth), checked against a secret or a JWKS.
+    pub jwt: Option<Spanned<RawJwt>>,
+}
+
+impl RawAuth {
+    /// True when no way to authenticate is given.
+    pub fn is_empty(&self) -> bool {
+        self.bearer_sha256.is_empty()
+            && self.bearer.is_empty()
+            && !self.issued_tokens
+            && self.basic.is_none()
+            && self.jwt.is_none()
+    }
+}
+
+/// `auth.basic`: one user name and its password (from `${ENV}`) or the password's SHA-256.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasic {
+    pub username: String,
+    pub password: Option<String>,
+    pub password_sha256: Option<String>,
+}
+
+/// `auth.jwt`: which signed tokens are accepted.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJwt {
+    /// Pinned algorithms, e.g. `["RS256"]`; HS* and RS*/ES* never mix.
+    pub algorithms: Vec<String>,
+    /// HS* shared secret (use `${ENV}`).
+    pub secret: Option<String>,
+    /// RS*/ES* keys: the issuer's JWKS document.
+    pub jwks_url: Option<String>,
+    pub issuer: String,
+    pub audience: String,
+    /// Clock skew tolerated on exp and nbf, in seconds (default 60).
+    pub leeway_s: Option<u64>,
+    /// How long a JWKS fetch may take, in milliseconds (default 5000).
+    pub jwks_timeout_ms: Option<u64>,
 }
 
 /// `[downstream]`: the proprietary API the gateway translates to.

@@ -6,6 +6,7 @@ fn env(name: &str) -> Option<String> {
         "LEGACY_URL" => Some("http://127.0.0.1:9".into()),
         "LEGACY_API_KEY" => Some("legacy-key".into()),
         "SCIM_TOKEN" => Some("0123456789abcdef0123".into()),
+        "SITE" => Some("global".into()),
         _ => None,
     }
 }
@@ -30,9 +31,78 @@ fn line_of(text: &str, needle: &str) -> usize {
 fn the_example_config_is_valid() {
     let config = Config::parse("gateway.toml", EXAMPLE_CONFIG, &env).unwrap();
     assert_eq!(config.server.base_path, "/scim/v2");
-    assert_eq!(config.auth.bearer_sha256.len(), 1);
-    assert!(config.users.mapping.rules.len() >= 10);
-    assert_eq!(config.downstream.base_url.as_str(), "http://127.0.0.1:9/");
+    let [tenant] = config.tenants.as_slice() else {
+        panic!("one tenant expected");
+    };
+    assert_eq!(tenant.name, DEFAULT_TENANT);
+    assert_eq!(tenant.base_path, "/scim/v2");
+    assert_eq!(tenant.auth.bearer_sha256.len(), 1);
+    assert!(tenant.users.mapping.rules.len() >= 10);
+    assert_eq!(tenant.downstream.base_url.as_str(), "http://127.0.0.1:9/");
+    assert_eq!(tenant.limits, Limits::default());
+}
+
+/// The example config with its [auth] replaced by two tenants.
+fn two_tenants(extra: &str) -> String {
+    let text = example_with("bearer = [\"${SCIM_TOKEN}\"]", "");
+    let text = text.replace(
+        "[users]\n",
+        &format!(
+            "[[tenants]]\nname = \"north\"\nauth = {{ issued_tokens = true }}\n\
+             vars = {{ LEGACY_URL = \"http://north.example:1\" }}\n\
+             [[tenants]]\nname = \"south\"\n\
+             auth = {{ bearer = [\"${{SCIM_TOKEN}}\"] }}\n\
+             limits = {{ requests_per_second = 2.5 }}\n{extra}\n[users]\n"
+        ),
+    );
+    text.replace(
+        "create = \"POST /api/v1/accounts\"",
+        "create = \"POST /api/v1/accounts?site=${SITE}\"",
+    )
+}
+
+#[test]
+fn tenants_get_their_own_path_auth_vars_and_limits() {
+    let text = two_tenants("[tenants.vars]\nSITE = \"s-${LEGACY_API_KEY}\"");
+    let config = Config::parse("gateway.toml", &text, &env).unwrap();
+    let north = config.tenant("north").unwrap();
+    let south = config.tenant("south").unwrap();
+    assert_eq!(north.base_path, "/north/scim/v2");
+    assert!(north.auth.issued_tokens && north.auth.bearer_sha256.is_empty());
+    assert_eq!(south.auth.bearer_sha256.len(), 1);
+    assert_eq!(
+        north.downstream.base_url.as_str(),
+        "http://north.example:1/"
+    );
+    assert_eq!(south.downstream.base_url.as_str(), "http://127.0.0.1:9/");
+    // A tenant's var wins over the environment and may itself use the environment.
+    assert_eq!(
+        north.users.endpoints.create.path,
+        "/api/v1/accounts?site=global"
+    );
+    assert_eq!(
+        south.users.endpoints.create.path,
+        "/api/v1/accounts?site=s-legacy-key"
+    );
+    assert_eq!(north.limits, Limits::default());
+    assert_eq!(south.limits.rate, Some((2.5, 3)));
+}
+
+#[test]
+fn tenant_mistakes_are_named() {
+    let err = error_of(&two_tenants("").replace("\"south\"", "\"north\""));
+    assert!(err.contains("tenant north is declared twice"), "{err}");
+    let err = error_of(&two_tenants("").replace("\"south\"", "\"so uth\""));
+    assert!(err.contains("tenants.name"), "{err}");
+    let err = error_of(
+        &two_tenants("").replace("\"north\"\nauth = { issued_tokens = true }", "\"north\""),
+    );
+    assert!(err.starts_with("tenant north: "), "{err}");
+    assert!(err.contains("no way to authenticate"), "{err}");
+    let with_auth = two_tenants("").replace("[auth]\n", "[auth]\nissued_tokens = true\n");
+    assert!(error_of(&with_auth).contains("give each tenant its own"));
+    let err = error_of(&two_tenants("").replace("2.5", "0"));
+    assert!(err.contains("limits.requests_per_second"), "{err}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use super::operation::Operation;
 use super::paging::{ListSpec, Paging};
+use crate::config::Interp;
 use crate::config::error::{ConfigError, Source};
 use crate::config::raw::{RawList, RawResource};
 use crate::mapping::pointer::JsonPointer;
@@ -41,10 +42,15 @@ pub struct Endpoints {
 
 impl Endpoints {
     /// Compiles the operations of a `[users]`-like section.
-    pub fn compile(section: &str, raw: &RawResource, src: &Source) -> Result<Self, ConfigError> {
+    /// Operations may use `${NAME}` (e.g. a tenant's location id in the path or query).
+    pub fn compile(
+        section: &str,
+        raw: &RawResource,
+        src: &Source,
+        interp: &Interp,
+    ) -> Result<Self, ConfigError> {
         let op = |key: &str, v: &serde_spanned::Spanned<String>, needs_id: bool| {
-            let op: Operation = v
-                .get_ref()
+            let op: Operation = interp(&format!("{section}.{key}"), v)?
                 .parse()
                 .map_err(|e: String| src.invalid(v.span(), &format!("{section}.{key}"), e))?;
             if needs_id != op.has_id() {
@@ -79,7 +85,7 @@ impl Endpoints {
             update,
             update_style,
             delete,
-            list: compile_list(section, &raw.list, src)?,
+            list: compile_list(section, &raw.list, src, interp)?,
             id: pointer("id", &raw.id)?,
             envelope: raw
                 .envelope
@@ -94,6 +100,7 @@ fn compile_list(
     section: &str,
     spanned: &serde_spanned::Spanned<RawList>,
     src: &Source,
+    interp: &Interp,
 ) -> Result<ListSpec, ConfigError> {
     let raw = spanned.get_ref();
     let key = |k: &str| format!("{section}.list.{k}");
@@ -103,9 +110,7 @@ fn compile_list(
             .parse::<JsonPointer>()
             .map_err(|e| src.invalid(v.span(), &key(k), e.to_string()))
     };
-    let request: Operation = raw
-        .request
-        .get_ref()
+    let request: Operation = interp(&key("request"), &raw.request)?
         .parse()
         .map_err(|e: String| src.invalid(raw.request.span(), &key("request"), e))?;
     let need = |k: &str, v: &Option<String>| {

@@ -1,4 +1,4 @@
-//! Cross-cutting layers of the SCIM server: bearer authentication and the request deadline,
+//! Cross-cutting layers of the SCIM server: client authentication and the request deadline,
 //! each answering with a SCIM error body rather than a bare status.
 
 use std::sync::Arc;
@@ -9,36 +9,47 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 
-use crate::auth::BearerVerifier;
+use crate::auth::{AuthError, Authenticator};
 use crate::scim::error::ScimError;
 
-/// Lets a request through only with a valid `Authorization: Bearer` token (RFC 6750); the
-/// answer otherwise is 401 with `WWW-Authenticate: Bearer` and never says which part failed.
-pub async fn require_bearer(
-    State(verifier): State<Arc<BearerVerifier>>,
-    request: Request,
+/// Lets a request through only with credentials the tenant accepts, and hands who it is to
+/// the layers and handlers inside (as a [`ClientIdentity`] extension). The answer otherwise
+/// is 401 with a `WWW-Authenticate` challenge, and never says which part failed; when the
+/// credentials cannot be checked now (the store is down) it is 503, which clients retry.
+pub async fn authenticate(
+    State(authenticator): State<Arc<Authenticator>>,
+    mut request: Request,
     next: Next,
 ) -> Response {
-    let token = request
+    let header = request
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.trim().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        });
-    match token {
-        Some(t) if verifier.verify(t) => next.run(request).await,
-        _ => {
+        .and_then(|v| v.to_str().ok());
+    match authenticator.authenticate(header).await {
+        Ok(identity) => {
+            request.extensions_mut().insert(identity);
+            next.run(request).await
+        }
+        Err(AuthError::Unavailable(reason)) => {
+            tracing::warn!(%reason, "cannot check credentials");
+            let mut response =
+                ScimError::new(503, None, "cannot check credentials now; retry later")
+                    .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            response
+        }
+        Err(AuthError::Rejected) => {
             let mut response = ScimError::new(
                 401,
                 None,
-                "authentication required: send Authorization: Bearer <Secret Token>",
+                "authentication required: send the tenant's Secret Token as Authorization: Bearer",
             )
             .into_response();
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"scim\""),
+                HeaderValue::from_static(authenticator.challenge()),
             );
             response
         }

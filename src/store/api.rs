@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::error::StoreError;
 use super::intent::{Intent, IntentId};
 use super::resource::{Resource, ResourceData, ResourceType};
+use super::token::IssuedToken;
 
 /// A boxed, `Send` future: what every [`Store`] method returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -192,6 +193,48 @@ pub trait Store: Send + Sync {
         &'a self,
         tenant: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<Intent>, StoreError>>;
+
+    /// Records a newly issued token. [`StoreError::Conflict`] if its digest exists.
+    fn insert_token<'a>(&'a self, token: &'a IssuedToken) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// The tenant's token with this digest (hex SHA-256), valid or not.
+    fn token_by_digest<'a>(
+        &'a self,
+        tenant: &'a str,
+        digest: &'a str,
+    ) -> BoxFuture<'a, Result<Option<IssuedToken>, StoreError>>;
+
+    /// Every token of a tenant, oldest first, including revoked and expired ones.
+    fn list_tokens<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<IssuedToken>, StoreError>>;
+
+    /// Revokes a token at `at` (Unix seconds). False when there is no such token or it was
+    /// already revoked.
+    fn revoke_token<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Makes a token expire at `expires_at` unless it expires earlier already (the overlap
+    /// window of a rotation). False when nothing changed.
+    fn shorten_token<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        expires_at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Records that a token was used at `at`.
+    fn touch_token<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// Closes the connections (SQLite checkpoints its write-ahead log). Calls after this fail
     /// with [`StoreError::Closed`].

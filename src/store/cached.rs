@@ -23,6 +23,7 @@ use super::api::{BoxFuture, Store};
 use super::error::StoreError;
 use super::intent::{Intent, IntentId};
 use super::resource::{Resource, ResourceData, ResourceType, normalize_key};
+use super::token::IssuedToken;
 
 /// (tenant, type, SCIM id or lowercased lookup key).
 type Key = (String, ResourceType, String);
@@ -373,6 +374,54 @@ impl Store for CachedStore {
         tenant: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<Intent>, StoreError>> {
         self.inner.pending_intents(tenant)
+    }
+
+    // Tokens are not cached: a revocation made by `scim-gateway token revoke` in another
+    // process must take effect on the next request.
+    fn insert_token<'a>(&'a self, token: &'a IssuedToken) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.insert_token(token)
+    }
+
+    fn token_by_digest<'a>(
+        &'a self,
+        tenant: &'a str,
+        digest: &'a str,
+    ) -> BoxFuture<'a, Result<Option<IssuedToken>, StoreError>> {
+        self.inner.token_by_digest(tenant, digest)
+    }
+
+    fn list_tokens<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<IssuedToken>, StoreError>> {
+        self.inner.list_tokens(tenant)
+    }
+
+    fn revoke_token<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner.revoke_token(tenant, id, at)
+    }
+
+    fn shorten_token<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        expires_at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner.shorten_token(tenant, id, expires_at)
+    }
+
+    fn touch_token<'a>(
+        &'a self,
+        tenant: &'a str,
+        id: &'a str,
+        at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner.touch_token(tenant, id, at)
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

@@ -18,11 +18,12 @@ pub struct Migration {
 }
 
 /// The SQLite schema.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    description: "resources, memberships, intents",
-    statements: &[
-        "CREATE TABLE resources (
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "resources, memberships, intents",
+        statements: &[
+            "CREATE TABLE resources (
             tenant TEXT NOT NULL,
             resource_type TEXT NOT NULL,
             scim_id TEXT NOT NULL,
@@ -35,34 +36,37 @@ pub const SQLITE: &[Migration] = &[Migration {
             last_modified TEXT NOT NULL,
             PRIMARY KEY (tenant, resource_type, scim_id)
         )",
-        "CREATE UNIQUE INDEX resources_downstream_id
+            "CREATE UNIQUE INDEX resources_downstream_id
             ON resources (tenant, resource_type, downstream_id) WHERE downstream_id IS NOT NULL",
-        "CREATE INDEX resources_lookup_key ON resources (tenant, resource_type, lookup_key)",
-        "CREATE INDEX resources_external_id ON resources (tenant, resource_type, external_id)",
-        "CREATE TABLE memberships (
+            "CREATE INDEX resources_lookup_key ON resources (tenant, resource_type, lookup_key)",
+            "CREATE INDEX resources_external_id ON resources (tenant, resource_type, external_id)",
+            "CREATE TABLE memberships (
             tenant TEXT NOT NULL,
             group_id TEXT NOT NULL,
             member_id TEXT NOT NULL,
             PRIMARY KEY (tenant, group_id, member_id)
         )",
-        "CREATE INDEX memberships_member ON memberships (tenant, member_id)",
-        "CREATE TABLE intents (
+            "CREATE INDEX memberships_member ON memberships (tenant, member_id)",
+            "CREATE TABLE intents (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             tenant TEXT NOT NULL,
             kind TEXT NOT NULL,
             payload TEXT NOT NULL,
             created TEXT NOT NULL
         )",
-        "CREATE INDEX intents_tenant ON intents (tenant, id)",
-    ],
-}];
+            "CREATE INDEX intents_tenant ON intents (tenant, id)",
+        ],
+    },
+    TOKENS,
+];
 
 /// The PostgreSQL schema.
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    description: "resources, memberships, intents",
-    statements: &[
-        r#"CREATE TABLE resources (
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "resources, memberships, intents",
+        statements: &[
+            r#"CREATE TABLE resources (
             tenant TEXT NOT NULL,
             resource_type TEXT NOT NULL,
             scim_id TEXT COLLATE "C" NOT NULL,
@@ -75,27 +79,50 @@ pub const POSTGRES: &[Migration] = &[Migration {
             last_modified TEXT NOT NULL,
             PRIMARY KEY (tenant, resource_type, scim_id)
         )"#,
-        "CREATE UNIQUE INDEX resources_downstream_id
+            "CREATE UNIQUE INDEX resources_downstream_id
             ON resources (tenant, resource_type, downstream_id) WHERE downstream_id IS NOT NULL",
-        "CREATE INDEX resources_lookup_key ON resources (tenant, resource_type, lookup_key)",
-        "CREATE INDEX resources_external_id ON resources (tenant, resource_type, external_id)",
-        r#"CREATE TABLE memberships (
+            "CREATE INDEX resources_lookup_key ON resources (tenant, resource_type, lookup_key)",
+            "CREATE INDEX resources_external_id ON resources (tenant, resource_type, external_id)",
+            r#"CREATE TABLE memberships (
             tenant TEXT NOT NULL,
             group_id TEXT COLLATE "C" NOT NULL,
             member_id TEXT COLLATE "C" NOT NULL,
             PRIMARY KEY (tenant, group_id, member_id)
         )"#,
-        "CREATE INDEX memberships_member ON memberships (tenant, member_id)",
-        "CREATE TABLE intents (
+            "CREATE INDEX memberships_member ON memberships (tenant, member_id)",
+            "CREATE TABLE intents (
             id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             tenant TEXT NOT NULL,
             kind TEXT NOT NULL,
             payload TEXT NOT NULL,
             created TEXT NOT NULL
         )",
-        "CREATE INDEX intents_tenant ON intents (tenant, id)",
+            "CREATE INDEX intents_tenant ON intents (tenant, id)",
+        ],
+    },
+    TOKENS,
+];
+
+/// Issued tokens: the same statements on both backends (SQLite reads BIGINT as INTEGER).
+const TOKENS: Migration = Migration {
+    version: 2,
+    description: "issued tokens",
+    statements: &[
+        "CREATE TABLE tokens (
+            tenant TEXT NOT NULL,
+            id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            expires_at BIGINT,
+            revoked_at BIGINT,
+            last_used_at BIGINT,
+            PRIMARY KEY (tenant, id)
+        )",
+        "CREATE UNIQUE INDEX tokens_digest ON tokens (tenant, digest)",
     ],
-}];
+};
 
 /// The table recording applied versions (same on both backends).
 pub const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -115,6 +115,40 @@ pub(super) const PENDING_INTENTS: &str =
 pub(super) const PENDING_INTENTS_OF: &str =
     "SELECT id, tenant, kind, payload, created FROM intents WHERE tenant = $1 ORDER BY id";
 
+/// The columns of a token row.
+macro_rules! token_columns {
+    () => {
+        "tenant, id, name, prefix, digest, created_at, expires_at, revoked_at, last_used_at"
+    };
+}
+
+pub(super) const INSERT_TOKEN: &str = concat!(
+    "INSERT INTO tokens (",
+    token_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+);
+
+pub(super) const TOKEN_BY_DIGEST: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM tokens WHERE tenant = $1 AND digest = $2"
+);
+
+pub(super) const LIST_TOKENS: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM tokens WHERE tenant = $1 ORDER BY created_at, id"
+);
+
+pub(super) const REVOKE_TOKEN: &str = "UPDATE tokens SET revoked_at = $3 \
+     WHERE tenant = $1 AND id = $2 AND revoked_at IS NULL";
+
+pub(super) const SHORTEN_TOKEN: &str = "UPDATE tokens SET expires_at = $3 \
+     WHERE tenant = $1 AND id = $2 AND (expires_at IS NULL OR expires_at > $3)";
+
+pub(super) const TOUCH_TOKEN: &str =
+    "UPDATE tokens SET last_used_at = $3 WHERE tenant = $1 AND id = $2";
+
 pub(super) const APPLIED_MIGRATION: &str =
     "SELECT COUNT(*) FROM schema_migrations WHERE version = $1";
 
@@ -209,7 +243,42 @@ macro_rules! impl_sql_store {
             })
         }
 
+        fn token_from_row(
+            row: &$row,
+        ) -> Result<$crate::store::IssuedToken, $crate::store::StoreError> {
+            use sqlx::Row as _;
+            Ok($crate::store::IssuedToken {
+                tenant: row.try_get("tenant")?,
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                prefix: row.try_get("prefix")?,
+                digest: row.try_get("digest")?,
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                revoked_at: row.try_get("revoked_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+            })
+        }
+
         impl $store {
+            /// Sets one time column of a token; false when the statement matched no row.
+            async fn set_token_time(
+                &self,
+                sql: &'static str,
+                tenant: &str,
+                id: &str,
+                at: i64,
+            ) -> Result<bool, $crate::store::StoreError> {
+                let n = sqlx::query(sql)
+                    .bind(tenant)
+                    .bind(id)
+                    .bind(at)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(n > 0)
+            }
+
             /// Why an update matched no row: the resource is gone, or its version moved.
             async fn version_miss(
                 &self,
@@ -718,6 +787,93 @@ macro_rules! impl_sql_store {
                     };
                     rows.iter().map(intent_from_row).collect()
                 })
+            }
+
+            fn insert_token<'a>(
+                &'a self,
+                token: &'a $crate::store::IssuedToken,
+            ) -> $crate::store::BoxFuture<'a, Result<(), $crate::store::StoreError>> {
+                Box::pin(async move {
+                    sqlx::query($crate::store::sql::INSERT_TOKEN)
+                        .bind(&token.tenant)
+                        .bind(&token.id)
+                        .bind(&token.name)
+                        .bind(&token.prefix)
+                        .bind(&token.digest)
+                        .bind(token.created_at)
+                        .bind(token.expires_at)
+                        .bind(token.revoked_at)
+                        .bind(token.last_used_at)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                })
+            }
+
+            fn token_by_digest<'a>(
+                &'a self,
+                tenant: &'a str,
+                digest: &'a str,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<Option<$crate::store::IssuedToken>, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let row = sqlx::query($crate::store::sql::TOKEN_BY_DIGEST)
+                        .bind(tenant)
+                        .bind(digest)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(token_from_row).transpose()
+                })
+            }
+
+            fn list_tokens<'a>(
+                &'a self,
+                tenant: &'a str,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<Vec<$crate::store::IssuedToken>, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let rows = sqlx::query($crate::store::sql::LIST_TOKENS)
+                        .bind(tenant)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter().map(token_from_row).collect()
+                })
+            }
+
+            fn revoke_token<'a>(
+                &'a self,
+                tenant: &'a str,
+                id: &'a str,
+                at: i64,
+            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
+                Box::pin(self.set_token_time($crate::store::sql::REVOKE_TOKEN, tenant, id, at))
+            }
+
+            fn shorten_token<'a>(
+                &'a self,
+                tenant: &'a str,
+                id: &'a str,
+                expires_at: i64,
+            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
+                Box::pin(self.set_token_time(
+                    $crate::store::sql::SHORTEN_TOKEN,
+                    tenant,
+                    id,
+                    expires_at,
+                ))
+            }
+
+            fn touch_token<'a>(
+                &'a self,
+                tenant: &'a str,
+                id: &'a str,
+                at: i64,
+            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
+                Box::pin(self.set_token_time($crate::store::sql::TOUCH_TOKEN, tenant, id, at))
             }
 
             fn close(&self) -> $crate::store::BoxFuture<'_, ()> {

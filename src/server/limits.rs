@@ -1,0 +1,82 @@
+//! Per-tenant request limits: a token-bucket rate (governor) and a cap on requests in
+//! progress. Over either, the client gets 429 with `Retry-After` and a SCIM error body, which
+//! Entra ID and Okta retry, rather than a queue that would hold their connections open.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use http::{HeaderValue, header};
+use tokio::sync::Semaphore;
+
+use crate::config::Limits;
+use crate::scim::error::ScimError;
+
+/// One tenant's rate and concurrency state.
+pub struct TenantLimiter {
+    rate: Option<DefaultDirectRateLimiter>,
+    in_progress: Option<Arc<Semaphore>>,
+}
+
+impl TenantLimiter {
+    pub fn new(limits: &Limits) -> Self {
+        let rate = limits.rate.and_then(|(per_second, burst)| {
+            let period = Duration::from_secs_f64(1.0 / per_second);
+            let quota = Quota::with_period(period)?.allow_burst(NonZeroU32::new(burst)?);
+            Some(RateLimiter::direct(quota))
+        });
+        Self {
+            rate,
+            in_progress: limits
+                .max_concurrent
+                .map(|n| Arc::new(Semaphore::new(n as usize))),
+        }
+    }
+}
+
+/// Admits a request within the tenant's limits, or answers 429.
+pub async fn enforce(
+    State(limiter): State<Arc<TenantLimiter>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let Some(rate) = &limiter.rate
+        && let Err(not_until) = rate.check()
+    {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        return too_many(wait, "request rate limit of this tenant reached");
+    }
+    let _permit = match &limiter.in_progress {
+        None => None,
+        Some(semaphore) => match semaphore.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                return too_many(
+                    Duration::from_secs(1),
+                    "too many requests of this tenant in progress",
+                );
+            }
+        },
+    };
+    next.run(request).await
+}
+
+/// 429 with `Retry-After` in whole seconds (at least 1).
+fn too_many(wait: Duration, detail: &str) -> Response {
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut response = ScimError::new(
+        429,
+        None,
+        format!("{detail}; retry after {} s", seconds.max(1)),
+    )
+    .into_response();
+    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}

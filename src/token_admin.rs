@@ -1,0 +1,181 @@
+//! `scim-gateway token create|list|revoke|rotate`: the operator's side of issued Secret
+//! Tokens. Each command works on the store gateway.toml names, so a running gateway sees the
+//! change on its next request; the secret is printed once, by `create` and `rotate`, and
+//! never stored.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::auth::issued::{self, NewToken, duration_secs, unix_now};
+use crate::config::{Config, TenantConfig};
+use crate::store::{IssuedToken, Store};
+
+/// Parses `90d`, `24h`, `30m`, `45s` or `2w`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?}: add a unit: s, m, h, d or w (e.g. 90d)"))?;
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?}: expected a number and a unit, e.g. 90d"))?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        "w" => 604_800,
+        other => return Err(format!("{other:?}: use s, m, h, d or w")),
+    };
+    n.checked_mul(unit_secs)
+        .filter(|s| *s > 0)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?}: out of range"))
+}
+
+/// The tenant a token command is about; its auth must take issued tokens.
+pub fn tenant<'a>(config: &'a Config, name: Option<&str>) -> Result<&'a TenantConfig, String> {
+    let tenant = match name {
+        Some(name) => config.tenant(name).ok_or_else(|| {
+            let known: Vec<_> = config.tenants.iter().map(|t| t.name.as_str()).collect();
+            format!("no tenant {name:?}; configured: {}", known.join(", "))
+        })?,
+        None if config.tenants.len() == 1 => &config.tenants[0],
+        None => return Err("several tenants are configured: name one with --tenant".into()),
+    };
+    if !tenant.auth.issued_tokens {
+        return Err(format!(
+            "tenant {} does not accept issued tokens: set issued_tokens = true in its auth",
+            tenant.name
+        ));
+    }
+    Ok(tenant)
+}
+
+/// Issues and stores a token; the caller prints the secret once.
+pub async fn create(
+    store: &dyn Store,
+    tenant: &str,
+    name: &str,
+    expires_in: Option<Duration>,
+) -> Result<NewToken, String> {
+    let token = issued::issue(tenant, name, unix_now(), expires_in)
+        .map_err(|e| format!("no randomness for a token: {e}"))?;
+    store
+        .insert_token(&token.record)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(token)
+}
+
+/// Revokes the tenant's tokens whose name or prefix is `selector`; returns those revoked.
+pub async fn revoke(
+    store: &dyn Store,
+    tenant: &str,
+    selector: &str,
+) -> Result<Vec<IssuedToken>, String> {
+    let now = unix_now();
+    let mut revoked = Vec::new();
+    for token in matching(store, tenant, selector).await? {
+        if store
+            .revoke_token(tenant, &token.id, now)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            revoked.push(token);
+        }
+    }
+    Ok(revoked)
+}
+
+/// Issues a new token named like the valid ones `selector` names and lets those expire after
+/// `overlap`, so the SCIM client can switch without a failed call.
+pub async fn rotate(
+    store: &dyn Store,
+    tenant: &str,
+    selector: &str,
+    overlap: Duration,
+    expires_in: Option<Duration>,
+) -> Result<(NewToken, Vec<IssuedToken>), String> {
+    let now = unix_now();
+    let old: Vec<IssuedToken> = matching(store, tenant, selector)
+        .await?
+        .into_iter()
+        .filter(|t| t.is_valid_at(now))
+        .collect();
+    let Some(first) = old.first() else {
+        return Err(format!("tenant {tenant} has no valid token {selector:?}"));
+    };
+    let new = create(store, tenant, &first.name.clone(), expires_in).await?;
+    let until = now.saturating_add(duration_secs(overlap));
+    for token in &old {
+        store
+            .shorten_token(tenant, &token.id, until)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok((new, old))
+}
+
+async fn matching(
+    store: &dyn Store,
+    tenant: &str,
+    selector: &str,
+) -> Result<Vec<IssuedToken>, String> {
+    let found: Vec<IssuedToken> = store
+        .list_tokens(tenant)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|t| t.name == selector || t.prefix == selector)
+        .collect();
+    if found.is_empty() {
+        return Err(format!(
+            "tenant {tenant} has no token named or prefixed {selector:?}"
+        ));
+    }
+    Ok(found)
+}
+
+/// One line per token for `token list`: never the secret, only its prefix.
+pub fn describe(token: &IssuedToken, now: i64) -> String {
+    let state = match (token.revoked_at, token.expires_at) {
+        (Some(_), _) => "revoked",
+        (None, Some(e)) if e <= now => "expired",
+        _ => "valid",
+    };
+    format!(
+        "{:<20} {:<14} {:<8} created {}  expires {}  last used {}",
+        token.name,
+        format!("{}…", token.prefix),
+        state,
+        timestamp(Some(token.created_at)),
+        timestamp(token.expires_at),
+        timestamp(token.last_used_at),
+    )
+}
+
+/// Unix seconds as RFC 3339, `-` for none.
+pub fn timestamp(at: Option<i64>) -> String {
+    at.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("90d"), Ok(Duration::from_secs(90 * 86_400)));
+        assert_eq!(parse_duration("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("2w"), Ok(Duration::from_secs(1_209_600)));
+        for bad in ["90", "d", "0d", "5y", "-1d", "99999999999999999999d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+}

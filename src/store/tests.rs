@@ -674,6 +674,60 @@ async fn intents_journal(s: Arc<dyn Store>) {
     assert!(i4 > i3);
 }
 
+async fn issued_tokens(s: Arc<dyn Store>) {
+    let token = |tenant: &str, id: &str, digest: &str| IssuedToken {
+        id: id.into(),
+        tenant: tenant.into(),
+        name: "entra".into(),
+        prefix: "sgw_0123abcd".into(),
+        digest: digest.into(),
+        created_at: 1_000,
+        expires_at: Some(5_000),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    let a = token("a", "t1", "d1");
+    s.insert_token(&a).await.unwrap();
+    s.insert_token(&token("a", "t2", "d2")).await.unwrap();
+    s.insert_token(&token("b", "t3", "d1")).await.unwrap();
+    assert!(matches!(
+        s.insert_token(&token("a", "t4", "d1")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.token_by_digest("a", "d1").await.unwrap(), Some(a.clone()));
+    // Another tenant's digest is not found, even when it is the same token.
+    assert_eq!(s.token_by_digest("b", "d2").await.unwrap(), None);
+    assert_eq!(
+        s.token_by_digest("b", "d1").await.unwrap().unwrap().id,
+        "t3"
+    );
+
+    assert!(s.touch_token("a", "t1", 1_500).await.unwrap());
+    assert!(s.shorten_token("a", "t1", 2_000).await.unwrap());
+    assert!(
+        !s.shorten_token("a", "t1", 3_000).await.unwrap(),
+        "never lengthened"
+    );
+    assert!(s.revoke_token("a", "t2", 1_600).await.unwrap());
+    assert!(
+        !s.revoke_token("a", "t2", 1_700).await.unwrap(),
+        "revoked once"
+    );
+    assert!(
+        !s.revoke_token("b", "t1", 1_700).await.unwrap(),
+        "not b's token"
+    );
+
+    let listed = s.list_tokens("a").await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].last_used_at, Some(1_500));
+    assert_eq!(listed[0].expires_at, Some(2_000));
+    assert_eq!(listed[1].revoked_at, Some(1_600));
+    assert!(listed[0].is_valid_at(1_999) && !listed[0].is_valid_at(2_000));
+    assert!(!listed[1].is_valid_at(1_601));
+    assert_eq!(s.list_tokens("b").await.unwrap().len(), 1);
+}
+
 macro_rules! suite {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -690,6 +744,7 @@ macro_rules! suite {
                 members_page_is_keyset,
                 deletes_cascade_to_memberships,
                 intents_journal,
+                issued_tokens,
             );
         }
     };

@@ -18,8 +18,10 @@ const LEGACY_KEY: &str = "legacy-key-for-tests";
 
 /// A running gateway and a client for it.
 pub struct Gateway {
-    /// Tenant URL, e.g. `http://127.0.0.1:4711/scim/v2`.
+    /// Tenant URL of the first tenant, e.g. `http://127.0.0.1:4711/scim/v2`.
     pub base: String,
+    /// Scheme and address, e.g. `http://127.0.0.1:4711`.
+    pub root: String,
     pub client: reqwest::Client,
     _stop: watch::Sender<()>,
 }
@@ -61,7 +63,8 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
     let (stop, stopped) = stopper();
     tokio::spawn(server::serve(listener, app, stopped));
     Gateway {
-        base: format!("http://{addr}{}", config.server.base_path),
+        base: format!("http://{addr}{}", config.tenants[0].base_path),
+        root: format!("http://{addr}"),
         client: {
             scim_gateway::downstream::client::install_crypto_provider();
             reqwest::Client::new()
@@ -152,6 +155,44 @@ impl Gateway {
         (status, json)
     }
 
+    /// Sends a request to `url` with this `Authorization` header (none when `None`); returns
+    /// the status, the `WWW-Authenticate` and `Retry-After` headers and the JSON body.
+    pub async fn send_as(
+        &self,
+        method: Method,
+        url: &str,
+        authorization: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self.client.request(method, url);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("gateway answers");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (challenge, retry_after) = (header("www-authenticate"), header("retry-after"));
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            challenge,
+            retry_after,
+            body,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, None).await
     }
@@ -162,6 +203,15 @@ impl Gateway {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
     }
+}
+
+/// What [`Gateway::send_as`] saw.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub challenge: Option<String>,
+    pub retry_after: Option<String>,
+    pub body: Value,
 }
 
 /// An Entra-shaped create body (core + enterprise extension).

@@ -2,6 +2,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -141,6 +142,7 @@ fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     scim_gateway::downstream::client::install_crypto_provider();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -211,11 +213,15 @@ async fn run_serve(path: PathBuf) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
-    tracing::info!(
-        listen = %config.server.listen,
-        base_path = %config.server.base_path,
-        "scim-gateway serving"
-    );
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    for tenant in &config.tenants {
+        tracing::info!(
+            listen = %bound,
+            tenant = %tenant.name,
+            base_path = %tenant.base_path,
+            "scim-gateway serving"
+        );
+    }
     let served = server::serve(listener, app, demo::ctrl_c()).await;
     store.close().await;
     served.map_err(|e| e.to_string())

@@ -2,34 +2,13 @@
 //! middle of an Entra-like burst loses nothing: on restart every user it acknowledged is there
 //! and every downstream record is correlated again.
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use crate::support::process::{TempDir, free_port, spawn_gateway};
 use crate::support::{Stack, TOKEN, entra_user};
-
-/// A fresh directory under the system temp dir, removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "scim-gateway-{tag}-{}-{}",
-            std::process::id(),
-            uuid::Uuid::new_v4()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn with_store(config: &str, db: &std::path::Path) -> String {
     format!("{config}\n[store]\nurl = \"sqlite://{}\"\n", db.display())
@@ -67,55 +46,6 @@ async fn a_restart_keeps_every_correlation() {
     assert_eq!(got["meta"]["version"], group["meta"]["version"]);
 }
 
-/// The gateway binary, serving a config file, killed at will.
-struct Gateway(Child);
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn spawn_gateway(
-    config: &std::path::Path,
-    env: &[(&'static str, String)],
-    port: u16,
-) -> Gateway {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_scim-gateway"));
-    command
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("SCIM_TOKEN", TOKEN)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    let child = Gateway(command.spawn().unwrap());
-    let url = format!("http://127.0.0.1:{port}/scim/v2/ServiceProviderConfig");
-    let started = Instant::now();
-    let client = reqwest::Client::new();
-    while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(r) = client.get(&url).bearer_auth(TOKEN).send().await
-            && r.status() == StatusCode::OK
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the gateway did not start");
-}
-
 #[tokio::test]
 async fn kill_9_during_a_burst_loses_nothing() {
     let dir = TempDir::new("kill9");
@@ -132,7 +62,7 @@ async fn kill_9_during_a_burst_loses_nothing() {
     )
     .replace("request_timeout_ms = 30000", "request_timeout_ms = 1000");
     std::fs::write(&config, text).unwrap();
-    let gateway = spawn_gateway(&config, stack.legacy_env(), port).await;
+    let gateway = spawn_gateway(&config, stack.legacy_env(), port, None).await;
     let base = format!("http://127.0.0.1:{port}/scim/v2");
 
     // 16 clients create users as fast as they can; SIGKILL lands mid-burst.
@@ -173,7 +103,7 @@ async fn kill_9_during_a_burst_loses_nothing() {
 
     // Journaled writes older than the request deadline are settled at start-up.
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    let _gateway = spawn_gateway(&config, stack.legacy_env(), port).await;
+    let _gateway = spawn_gateway(&config, stack.legacy_env(), port, None).await;
     for id in &acknowledged {
         let r = client
             .get(format!("{base}/Users/{id}"))

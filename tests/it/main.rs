@@ -15,5 +15,6 @@ mod list;
 mod okta;
 mod patch;
 mod reconcile;
+mod security;
 mod tenants;
 mod users;

@@ -12,6 +12,7 @@ use scim_gateway::demo::EXAMPLE_CONFIG;
 use scim_gateway::legacy::{self, LegacyApi};
 use tokio::net::TcpListener;
 
+use crate::support::process::TempDir;
 use crate::support::{Gateway, TOKEN, assert_scim_error, entra_user, start_gateway};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scim-gateway");
@@ -25,7 +26,7 @@ struct TwoTenants {
     config_path: PathBuf,
     config: String,
     env: Vec<(&'static str, String)>,
-    dir: PathBuf,
+    dir: TempDir,
     _stops: Vec<tokio::sync::watch::Sender<()>>,
 }
 
@@ -45,8 +46,7 @@ impl TwoTenants {
     async fn new(south_limits: &str) -> Self {
         let (north_api, north_url, s1) = sample_api().await;
         let (south_api, south_url, s2) = sample_api().await;
-        let dir = std::env::temp_dir().join(format!("tenants-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new("tenants");
         let tenants = format!(
             "[[tenants]]\nname = \"north\"\nauth = {{ issued_tokens = true }}\n\
              vars = {{ LEGACY_URL = \"{north_url}\" }}\n\n\
@@ -59,9 +59,9 @@ impl TwoTenants {
             .replacen("[users]\n", &tenants, 1)
             + &format!(
                 "\n[store]\nurl = \"sqlite://{}\"\n",
-                dir.join("gw.db").display()
+                dir.0.join("gw.db").display()
             );
-        let config_path = dir.join("gateway.toml");
+        let config_path = dir.0.join("gateway.toml");
         std::fs::write(&config_path, &config).unwrap();
         Self {
             north_api,
@@ -120,12 +120,6 @@ impl TwoTenants {
         assert!(ok, "{out}{err}");
         assert!(out.contains("shown once"), "{out}");
         out.lines().last().unwrap().trim().to_owned()
-    }
-}
-
-impl Drop for TwoTenants {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -279,7 +273,7 @@ async fn issued_tokens_are_listed_rotated_and_revoked_at_once() {
     assert_eq!(status(first).await, StatusCode::UNAUTHORIZED);
 
     // An expired token is refused without a restart.
-    let store = scim_gateway::store::open(&format!("sqlite://{}", t.dir.join("gw.db").display()))
+    let store = scim_gateway::store::open(&format!("sqlite://{}", t.dir.0.join("gw.db").display()))
         .await
         .unwrap();
     let now = scim_gateway::auth::issued::unix_now();

@@ -2,6 +2,7 @@
 //! of it on loopback, and speak SCIM to it.
 
 pub mod fake_downstream;
+pub mod process;
 
 use reqwest::{Method, StatusCode};
 use scim_gateway::config::Config;

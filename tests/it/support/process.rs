@@ -1,0 +1,85 @@
+//! The gateway binary as an operator runs it: spawned on a config file, its log captured when
+//! a test reads it, killed when the test ends however it ends.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::TOKEN;
+
+/// A fresh directory under the system temp dir, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "scim-gateway-{tag}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A port free right now (another process could take it before use; good enough on loopback).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The gateway binary, serving a config file, killed at will.
+pub struct SpawnedGateway(pub Child);
+
+impl Drop for SpawnedGateway {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `scim-gateway serve` on `config` (listening on `port`) and waits until it answers
+/// HTTP. `log`, when given, receives its stderr at debug level.
+pub async fn spawn_gateway(
+    config: &Path,
+    env: &[(&'static str, String)],
+    port: u16,
+    log: Option<&Path>,
+) -> SpawnedGateway {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scim-gateway"));
+    command
+        .args(["serve", "--config"])
+        .arg(config)
+        .env("SCIM_TOKEN", TOKEN)
+        .stdout(Stdio::null());
+    match log {
+        Some(path) => command
+            .env("RUST_LOG", "debug")
+            .stderr(std::fs::File::create(path).unwrap()),
+        None => command.env("RUST_LOG", "warn").stderr(Stdio::null()),
+    };
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let child = SpawnedGateway(command.spawn().unwrap());
+    let url = format!("http://127.0.0.1:{port}/");
+    let started = Instant::now();
+    let client = reqwest::Client::new();
+    while started.elapsed() < Duration::from_secs(30) {
+        // Any answer (the root is a 404) means it is serving.
+        if client.get(&url).send().await.is_ok() {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the gateway did not start");
+}

@@ -18,6 +18,9 @@ use sha2::{Digest, Sha256};
 use crate::downstream::auth::DownstreamAuth;
 use crate::downstream::client::DownstreamSettings;
 use crate::downstream::endpoints::{DeleteMode, Endpoints};
+use crate::downstream::groups::GroupEndpoints;
+use crate::downstream::operation::Operation;
+use crate::mapping::pointer::JsonPointer;
 use crate::mapping::ResourceMapping;
 use crate::mapping::group_rules::{GroupGrant, GroupRules};
 use crate::mapping::target::ScimTarget;
@@ -68,6 +71,8 @@ pub struct Limits {
 pub enum GroupsMode {
     /// Groups and memberships live in the gateway's store and drive the rules.
     Virtual,
+    /// As `Virtual`, and every group and membership change is also made downstream.
+    Downstream,
     /// No Group resource is advertised or served (users-only products).
     Disabled,
 }
@@ -76,6 +81,8 @@ pub enum GroupsMode {
 #[derive(Debug, Clone)]
 pub struct GroupsConfig {
     pub mode: GroupsMode,
+    /// The downstream group calls (mode `downstream` only).
+    pub endpoints: Option<GroupEndpoints>,
     pub rules: GroupRules,
     /// Where the rules write the role and the licences in a user resource.
     pub role_target: Option<ScimTarget>,
@@ -283,7 +290,7 @@ fn compile_tenant(
             "deactivate needs a writable rule for `active`",
         ));
     }
-    let groups = compile_groups(&raw.groups, &mapping, src)?;
+    let groups = compile_groups(&raw.groups, &mapping, src, &interp)?;
     Ok(TenantConfig {
         name: name.to_owned(),
         base_path,
@@ -435,17 +442,19 @@ fn compile_groups(
     raw: &raw::RawGroups,
     mapping: &ResourceMapping,
     src: &Source,
+    interp: &Interp,
 ) -> Result<GroupsConfig, ConfigError> {
     let mode = match &raw.mode {
         None => GroupsMode::Disabled,
         Some(m) => match m.get_ref().as_str() {
             "virtual" => GroupsMode::Virtual,
+            "downstream" => GroupsMode::Downstream,
             "disabled" => GroupsMode::Disabled,
             other => {
                 return Err(src.invalid(
                     m.span(),
                     "groups.mode",
-                    format!("{other:?}: use virtual or disabled"),
+                    format!("{other:?}: use virtual, downstream or disabled"),
                 ));
             }
         },
@@ -506,14 +515,92 @@ fn compile_groups(
         inactive_role: raw.inactive_role.clone(),
     };
     if rules.is_active() && mode == GroupsMode::Disabled {
-        return Err(src.invalid(0..0, "groups", "rules need groups.mode = \"virtual\""));
+        return Err(src.invalid(
+            0..0,
+            "groups",
+            "rules need groups.mode = \"virtual\" or \"downstream\"",
+        ));
     }
+    let endpoints = compile_group_endpoints(raw, mode, src, interp)?;
     Ok(GroupsConfig {
         mode,
+        endpoints,
         rules,
         role_target,
         licence_target,
     })
+}
+
+/// The downstream group calls: required in `downstream` mode, refused in the others.
+fn compile_group_endpoints(
+    raw: &raw::RawGroups,
+    mode: GroupsMode,
+    src: &Source,
+    interp: &Interp,
+) -> Result<Option<GroupEndpoints>, ConfigError> {
+    let calls = [
+        ("create", &raw.create),
+        ("update", &raw.update),
+        ("delete", &raw.delete),
+        ("add_member", &raw.add_member),
+        ("remove_member", &raw.remove_member),
+    ];
+    if mode != GroupsMode::Downstream {
+        if let Some((key, Some(v))) = calls.iter().find(|(_, v)| v.is_some()) {
+            return Err(src.invalid(
+                v.span(),
+                &format!("groups.{key}"),
+                "downstream calls need groups.mode = \"downstream\"",
+            ));
+        }
+        return Ok(None);
+    }
+    let op = |key: &str, v: &Option<Spanned<String>>, id: bool, member: bool| {
+        let key = format!("groups.{key}");
+        let v = v
+            .as_ref()
+            .ok_or_else(|| src.invalid(0..0, &key, "required in downstream mode"))?;
+        let op: Operation = interp(&key, v)?
+            .parse()
+            .map_err(|e: String| src.invalid(v.span(), &key, e))?;
+        if op.has_id() != id || op.has_member() != member {
+            let want = match (id, member) {
+                (false, _) => "a path without {id} or {member}",
+                (true, false) => "a path with {id} and no {member}",
+                (true, true) => "a path with {id} and {member}",
+            };
+            return Err(src.invalid(v.span(), &key, format!("expected {want}")));
+        }
+        Ok(op)
+    };
+    let parse = |key: &str, text: &str, span: std::ops::Range<usize>| {
+        text.parse::<JsonPointer>()
+            .map_err(|e| src.invalid(span, &format!("groups.{key}"), e.to_string()))
+    };
+    let optional = |key: &str, v: &Option<Spanned<String>>| {
+        v.as_ref()
+            .map(|v| parse(key, v.get_ref(), v.span()))
+            .transpose()
+    };
+    let or_default = |key: &str, v: &Option<Spanned<String>>, default: &str| match v {
+        Some(v) => parse(key, v.get_ref(), v.span()),
+        None => parse(key, default, 0..0),
+    };
+    Ok(Some(GroupEndpoints {
+        create: op("create", &raw.create, false, false)?,
+        update: raw
+            .update
+            .as_ref()
+            .map(|_| op("update", &raw.update, true, false))
+            .transpose()?,
+        delete: op("delete", &raw.delete, true, false)?,
+        add_member: op("add_member", &raw.add_member, true, true)?,
+        remove_member: op("remove_member", &raw.remove_member, true, true)?,
+        id: or_default("id", &raw.id, "/id")?,
+        envelope: optional("envelope", &raw.envelope)?,
+        name_field: or_default("name_field", &raw.name_field, "/name")?,
+        external_id_field: optional("external_id_field", &raw.external_id_field)?,
+    }))
 }
 
 fn compile_store_url(

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod client;
 pub mod endpoints;
 pub mod error;
+pub mod groups;
 pub mod operation;
 pub mod paging;
 pub mod records;

@@ -23,6 +23,7 @@ use crate::cache::MemoryRecordCache;
 use crate::config::{Config, GroupsMode, TenantConfig};
 use crate::downstream::DownstreamError;
 use crate::downstream::client::DownstreamClient;
+use crate::downstream::groups::GroupApi;
 use crate::downstream::records::RecordApi;
 use crate::scim::catalog::group_schema;
 use crate::scim::schema::ResourceSchema;
@@ -137,12 +138,20 @@ async fn tenant_router(
             }
         }
     });
-    let groups = (tenant.groups.mode == GroupsMode::Virtual).then(|| GroupsService {
-        store: store.clone(),
-        tenant: tenant.name.clone(),
-        schema: group_schema(),
-        users: users.clone(),
-    });
+    let groups = match (tenant.groups.mode, &tenant.groups.endpoints) {
+        (GroupsMode::Disabled, _) => None,
+        (_, endpoints) => Some(GroupsService {
+            store: store.clone(),
+            tenant: tenant.name.clone(),
+            schema: group_schema(),
+            users: users.clone(),
+            // One connection pool per downstream: the users' client serves groups too.
+            api: endpoints.clone().map(|endpoints| GroupApi {
+                client: users.api.client.clone(),
+                endpoints,
+            }),
+        }),
+    };
     let state = Arc::new(AppState {
         tenant: tenant.name.clone(),
         advertised: {

@@ -73,8 +73,28 @@ pub struct RawStore {
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroups {
-    /// `virtual` (groups live in the gateway's store) or `disabled` (no Group resource).
+    /// `virtual` (groups live in the gateway's store), `downstream` (also created, renamed,
+    /// deleted and given members downstream) or `disabled` (no Group resource).
     pub mode: Option<Spanned<String>>,
+    /// Downstream mode: `"POST /api/v1/teams"`.
+    pub create: Option<Spanned<String>>,
+    /// Downstream mode: `"PATCH /api/v1/teams/{id}"` (optional: without it, renames stay in
+    /// the gateway).
+    pub update: Option<Spanned<String>>,
+    /// Downstream mode: `"DELETE /api/v1/teams/{id}"`.
+    pub delete: Option<Spanned<String>>,
+    /// Downstream mode: `"PUT /api/v1/teams/{id}/members/{member}"`.
+    pub add_member: Option<Spanned<String>>,
+    /// Downstream mode: `"DELETE /api/v1/teams/{id}/members/{member}"`.
+    pub remove_member: Option<Spanned<String>>,
+    /// Downstream mode: JSON pointer to the id in a group record (default `/id`).
+    pub id: Option<Spanned<String>>,
+    /// Downstream mode: JSON pointer wrapping a group record, e.g. `/team`.
+    pub envelope: Option<Spanned<String>>,
+    /// Downstream mode: where displayName goes (default `/name`).
+    pub name_field: Option<Spanned<String>>,
+    /// Downstream mode: where externalId goes, if the API keeps it.
+    pub external_id_field: Option<Spanned<String>>,
     /// SCIM path of the user attribute that receives the role, e.g. `roles[primary eq true].value`.
     pub role_attribute: Option<Spanned<String>>,
     /// SCIM path of the user attribute that receives the licences, e.g. `entitlements`.

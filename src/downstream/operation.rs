@@ -55,6 +55,21 @@ impl Operation {
         self.path.contains("{id}")
     }
 
+    /// True when the path names a member with `{member}`.
+    pub fn has_member(&self) -> bool {
+        self.path.contains("{member}")
+    }
+
+    /// This operation with `{member}` replaced by the encoded member id.
+    pub fn with_member(&self, member: &str) -> Operation {
+        Operation {
+            method: self.method.clone(),
+            path: self
+                .path
+                .replace("{member}", &utf8_percent_encode(member, ID_ENCODE).to_string()),
+        }
+    }
+
     /// The URL for this operation under `base`, with `{id}` replaced by the encoded id.
     pub fn url(&self, base: &Url, id: Option<&str>) -> Result<Url, DownstreamError> {
         let path = match id {
@@ -90,6 +105,16 @@ mod tests {
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:9/prefix/api/accounts/..%2Fadmin%3Fx%3D1%23f?expand=1"
+        );
+        let member: Operation = "PUT /teams/{id}/members/{member}".parse().unwrap();
+        assert!(member.has_member());
+        let url = member
+            .with_member("7/../8")
+            .url(&base, Some("t1"))
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:9/prefix/teams/t1/members/7%2F..%2F8"
         );
     }
 }

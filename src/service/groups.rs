@@ -1,4 +1,5 @@
-//! SCIM Groups kept in the gateway's store (`[groups] mode = "virtual"`). Memberships are rows
+//! SCIM Groups kept in the gateway's store (`[groups] mode = "virtual"`), and also made
+//! downstream in `downstream` mode (each change there first, one call per member). Memberships are rows
 //! of their own: a member PATCH costs the same for a group of ten or of fifty thousand, adding a
 //! member twice or removing a non-member succeeds (Entra ID quarantines apps whose calls keep
 //! failing), and `excludedAttributes=members` never reads the members. Every membership change
@@ -11,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::users::UsersService;
 use super::{RequestContext, ServiceError, check_version};
+use crate::downstream::groups::GroupApi;
 use crate::scim::catalog::GROUP_URN;
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
 use crate::scim::list::{ListParamError, ListParams, Projection};
@@ -29,6 +31,8 @@ pub struct GroupsService {
     pub schema: ResourceSchema,
     /// Users whose role and licences follow their groups.
     pub users: Arc<UsersService>,
+    /// The downstream's groups (`mode = "downstream"`): every change is made there first.
+    pub api: Option<GroupApi>,
 }
 
 impl GroupsService {
@@ -38,21 +42,109 @@ impl GroupsService {
         let name = display_name(&group)?;
         self.check_unique(&name, None).await?;
         let id = uuid::Uuid::new_v4().to_string();
-        let row = self
+        let mut data = row_data(&group, &name);
+        if let Some(api) = &self.api {
+            data.downstream_id = Some(api.create(&name, data.external_id.as_deref()).await?);
+        }
+        let row = match self
             .store
-            .put_resource(
-                &self.tenant,
-                ResourceType::Group,
-                &id,
-                &row_data(&group, &name),
-            )
-            .await?;
+            .put_resource(&self.tenant, ResourceType::Group, &id, &data)
+            .await
+        {
+            Ok(row) => row,
+            Err(e) => {
+                self.undo_create(data.downstream_id.as_deref()).await;
+                return Err(e.into());
+            }
+        };
         let members = member_ids(group.get("members"));
         if !members.is_empty() {
-            self.store.add_members(&self.tenant, &id, &members).await?;
+            self.add_members(&row, &members).await?;
             self.reevaluate(ctx, members.iter()).await?;
         }
         self.resource_of(ctx, &row, true).await
+    }
+
+    /// Deletes a group just created downstream whose row could not be stored, so that no
+    /// group exists downstream that the gateway does not know.
+    async fn undo_create(&self, downstream_id: Option<&str>) {
+        if let (Some(api), Some(group)) = (&self.api, downstream_id)
+            && let Err(e) = api.delete(group).await
+        {
+            tracing::error!(error = %e, group, "group left downstream without a correlation; `reconcile` will not see it, delete it by hand");
+        }
+    }
+
+    /// Adds members, downstream first (one call each), then in the store.
+    async fn add_members(&self, group: &Resource, members: &[String]) -> Result<(), ServiceError> {
+        if let (Some(api), Some(group_id)) = (&self.api, &group.downstream_id) {
+            for member in members {
+                if let Some(user) = self.users.downstream_id_of(member).await? {
+                    api.add_member(group_id, &user).await?;
+                }
+            }
+        }
+        self.store
+            .add_members(&self.tenant, &group.scim_id, members)
+            .await?;
+        Ok(())
+    }
+
+    /// Removes members, downstream first (one call each), then in the store.
+    async fn remove_members(
+        &self,
+        group: &Resource,
+        members: &[String],
+    ) -> Result<(), ServiceError> {
+        if let (Some(api), Some(group_id)) = (&self.api, &group.downstream_id) {
+            for member in members {
+                if let Some(user) = self.users.downstream_id_of(member).await? {
+                    api.remove_member(group_id, &user).await?;
+                }
+            }
+        }
+        self.store
+            .remove_members(&self.tenant, &group.scim_id, members)
+            .await?;
+        Ok(())
+    }
+
+    /// Makes `members` the whole member list; returns the members before. Downstream, only
+    /// the difference is sent.
+    async fn set_members(
+        &self,
+        group: &Resource,
+        members: &[String],
+    ) -> Result<Vec<String>, ServiceError> {
+        let before = self.all_members(&group.scim_id).await?;
+        if self.api.is_some() {
+            let old: BTreeSet<&String> = before.iter().collect();
+            let new: BTreeSet<&String> = members.iter().collect();
+            let gone: Vec<String> = old.difference(&new).map(|m| (*m).clone()).collect();
+            let added: Vec<String> = new.difference(&old).map(|m| (*m).clone()).collect();
+            self.remove_members(group, &gone).await?;
+            self.add_members(group, &added).await?;
+        }
+        self.store
+            .replace_members(&self.tenant, &group.scim_id, members)
+            .await?;
+        Ok(before)
+    }
+
+    /// Renames the group downstream when its name or externalId changes.
+    async fn rename(&self, row: &Resource, data: &ResourceData) -> Result<(), ServiceError> {
+        let unchanged = data.attributes.get("displayName") == row.attributes.get("displayName")
+            && data.external_id == row.external_id;
+        if let (false, Some(api), Some(group_id), Some(name)) = (
+            unchanged,
+            &self.api,
+            &row.downstream_id,
+            data.attributes.get("displayName").and_then(Value::as_str),
+        ) {
+            api.rename(group_id, name, data.external_id.as_deref())
+                .await?;
+        }
+        Ok(())
     }
 
     async fn check_unique(&self, name: &str, except: Option<&str>) -> Result<(), ServiceError> {
@@ -189,20 +281,19 @@ impl GroupsService {
         let group = canonicalize(body, &self.schema)?;
         let name = display_name(&group)?;
         self.check_unique(&name, Some(id)).await?;
-        let before = self.all_members(id).await?;
+        let data = row_data_of(&row, &group, &name);
+        self.rename(&row, &data).await?;
         self.store
             .update_resource(
                 &self.tenant,
                 ResourceType::Group,
                 id,
-                &row_data(&group, &name),
+                &data,
                 Some(row.version),
             )
             .await?;
         let members = member_ids(group.get("members"));
-        self.store
-            .replace_members(&self.tenant, id, &members)
-            .await?;
+        let before = self.set_members(&row, &members).await?;
         let touched: BTreeSet<&String> = before.iter().chain(members.iter()).collect();
         self.reevaluate(ctx, touched.into_iter()).await?;
         self.resource_of(ctx, &self.row(id).await?, true).await
@@ -239,12 +330,14 @@ impl GroupsService {
             )?;
             let name = display_name(&group)?;
             self.check_unique(&name, Some(id)).await?;
+            let data = row_data_of(&row, &group, &name);
+            self.rename(&row, &data).await?;
             self.store
                 .update_resource(
                     &self.tenant,
                     ResourceType::Group,
                     id,
-                    &row_data(&group, &name),
+                    &data,
                     Some(row.version),
                 )
                 .await?;
@@ -267,21 +360,16 @@ impl GroupsService {
         for change in changes {
             let touched = match change {
                 MemberChange::Add(ids) => {
-                    self.store.add_members(&self.tenant, id, &ids).await?;
+                    self.add_members(&row, &ids).await?;
                     ids
                 }
                 MemberChange::Remove(ids) => {
-                    self.store.remove_members(&self.tenant, id, &ids).await?;
+                    self.remove_members(&row, &ids).await?;
                     ids
                 }
-                MemberChange::RemoveAll => {
-                    let before = self.all_members(id).await?;
-                    self.store.replace_members(&self.tenant, id, &[]).await?;
-                    before
-                }
+                MemberChange::RemoveAll => self.set_members(&row, &[]).await?,
                 MemberChange::Replace(ids) => {
-                    let before = self.all_members(id).await?;
-                    self.store.replace_members(&self.tenant, id, &ids).await?;
+                    let before = self.set_members(&row, &ids).await?;
                     before.into_iter().chain(ids).collect()
                 }
             };
@@ -301,6 +389,9 @@ impl GroupsService {
         let row = self.row(id).await?;
         check_version(Some(&row), if_match)?;
         let members = self.all_members(id).await?;
+        if let (Some(api), Some(group_id)) = (&self.api, &row.downstream_id) {
+            api.delete(group_id).await?;
+        }
         self.store
             .delete_resource(&self.tenant, ResourceType::Group, id)
             .await?;
@@ -491,6 +582,14 @@ fn row_data(group: &Value, name: &str) -> ResourceData {
             .map(str::to_owned),
         lookup_key: Some(name.to_lowercase()),
         attributes: json!({"displayName": name}),
+    }
+}
+
+/// The row data of a changed group, keeping its downstream id.
+fn row_data_of(row: &Resource, group: &Value, name: &str) -> ResourceData {
+    ResourceData {
+        downstream_id: row.downstream_id.clone(),
+        ..row_data(group, name)
     }
 }
 

@@ -197,25 +197,40 @@ impl UsersService {
         self.write(ctx, loaded, resource, None).await
     }
 
+    /// The downstream id of a user given its SCIM id and store row; `None` for a deleted user
+    /// and for an unknown one when SCIM ids are the gateway's own.
+    fn downstream_id_for(&self, scim_id: &str, row: Option<&Resource>) -> Option<String> {
+        match (row, self.ids) {
+            (Some(r), _) if is_tombstone(r) => None,
+            (Some(r), _) => Some(
+                r.downstream_id
+                    .clone()
+                    .unwrap_or_else(|| scim_id.to_owned()),
+            ),
+            (None, IdStyle::Downstream) => Some(scim_id.to_owned()),
+            (None, IdStyle::Uuid) => None,
+        }
+    }
+
+    /// The downstream id of the user `scim_id` (group members are SCIM ids; the downstream
+    /// wants its own), without a downstream call.
+    pub async fn downstream_id_of(&self, scim_id: &str) -> Result<Option<String>, ServiceError> {
+        let row = self
+            .store
+            .resource_by_scim_id(&self.tenant, ResourceType::User, scim_id)
+            .await?;
+        Ok(self.downstream_id_for(scim_id, row.as_ref()))
+    }
+
     /// Loads a user for reading or writing; 404 for unknown and deleted users.
     async fn load(&self, scim_id: &str) -> Result<Loaded, ServiceError> {
         let row = self
             .store
             .resource_by_scim_id(&self.tenant, ResourceType::User, scim_id)
             .await?;
-        if row.as_ref().is_some_and(is_tombstone) {
-            return Err(DownstreamError::NotFound(scim_id.to_owned()).into());
-        }
-        let downstream_id = match (&row, self.ids) {
-            (Some(r), _) => r
-                .downstream_id
-                .clone()
-                .unwrap_or_else(|| scim_id.to_owned()),
-            (None, IdStyle::Downstream) => scim_id.to_owned(),
-            (None, IdStyle::Uuid) => {
-                return Err(DownstreamError::NotFound(scim_id.to_owned()).into());
-            }
-        };
+        let downstream_id = self
+            .downstream_id_for(scim_id, row.as_ref())
+            .ok_or_else(|| DownstreamError::NotFound(scim_id.to_owned()))?;
         let record = self.api.get(&downstream_id).await.map_err(|e| match e {
             DownstreamError::NotFound(_) => DownstreamError::NotFound(scim_id.to_owned()),
             other => other,
@@ -241,13 +256,9 @@ impl UsersService {
             .store
             .resource_by_scim_id(&self.tenant, ResourceType::User, id)
             .await?;
-        let downstream_id = match (&row, self.ids) {
-            (Some(r), _) if !is_tombstone(r) => {
-                r.downstream_id.clone().unwrap_or_else(|| id.to_owned())
-            }
-            (None, IdStyle::Downstream) => id.to_owned(),
-            _ => return Err(DownstreamError::NotFound(id.to_owned()).into()),
-        };
+        let downstream_id = self
+            .downstream_id_for(id, row.as_ref())
+            .ok_or_else(|| DownstreamError::NotFound(id.to_owned()))?;
         let record = match self.records.record(&downstream_id) {
             Some(r) => (*r).clone(),
             None => {

@@ -9,6 +9,7 @@ mod error;
 mod input;
 mod routes;
 mod store;
+mod teams;
 #[cfg(test)]
 mod tests;
 
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use control::RequestCounts;
+pub use teams::Team;
 
 use control::Control;
 use store::Store;
@@ -24,6 +26,7 @@ use store::Store;
 struct State {
     api_key: String,
     store: Store,
+    teams: teams::Teams,
     control: Control,
 }
 
@@ -43,6 +46,7 @@ impl LegacyApi {
             state: Arc::new(State {
                 api_key: api_key.into(),
                 store: Store::default(),
+                teams: teams::Teams::default(),
                 control: Control::default(),
             }),
         }
@@ -61,6 +65,11 @@ impl LegacyApi {
             .iter()
             .map(account::Account::to_json)
             .collect()
+    }
+
+    /// Snapshot of all teams, ordered by id.
+    pub fn teams(&self) -> Vec<Team> {
+        self.state.teams.all()
     }
 
     /// Counts of the requests received so far, by HTTP method (every request

@@ -64,9 +64,10 @@ impl Operation {
     pub fn with_member(&self, member: &str) -> Operation {
         Operation {
             method: self.method.clone(),
-            path: self
-                .path
-                .replace("{member}", &utf8_percent_encode(member, ID_ENCODE).to_string()),
+            path: self.path.replace(
+                "{member}",
+                &utf8_percent_encode(member, ID_ENCODE).to_string(),
+            ),
         }
     }
 
@@ -108,10 +109,7 @@ mod tests {
         );
         let member: Operation = "PUT /teams/{id}/members/{member}".parse().unwrap();
         assert!(member.has_member());
-        let url = member
-            .with_member("7/../8")
-            .url(&base, Some("t1"))
-            .unwrap();
+        let url = member.with_member("7/../8").url(&base, Some("t1")).unwrap();
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:9/prefix/teams/t1/members/7%2F..%2F8"

@@ -1,4 +1,5 @@
-//! The sample API's HTTP surface: axum handlers for `/api/v1/accounts` that
+//! The sample API's HTTP surface: axum handlers for `/api/v1/accounts` (and the teams
+//! routes of `teams`) that
 //! parse with `input`, act on the `store`, and answer in the API's envelopes.
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             "/api/v1/accounts/{id}",
             get(read).put(replace).patch(patch).delete(remove),
         )
+        .merge(super::teams::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn_with_state(Arc::clone(&state), guard))

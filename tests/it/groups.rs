@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use crate::support::{Stack, assert_scim_error, entra_user};
 
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub(crate) const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
-async fn group(stack: &Stack, name: &str) -> String {
+pub(crate) async fn group(stack: &Stack, name: &str) -> String {
     let (status, body) = stack
         .call(
             Method::POST,
@@ -23,12 +23,12 @@ async fn group(stack: &Stack, name: &str) -> String {
     body["id"].as_str().unwrap().to_owned()
 }
 
-async fn user(stack: &Stack, email: &str) -> String {
+pub(crate) async fn user(stack: &Stack, email: &str) -> String {
     let created = stack.create_user(entra_user(email, "U", "Ser")).await;
     created["id"].as_str().unwrap().to_owned()
 }
 
-async fn members(stack: &Stack, group: &str, ops: Value) -> StatusCode {
+pub(crate) async fn members(stack: &Stack, group: &str, ops: Value) -> StatusCode {
     let (status, body) = stack
         .call(
             Method::PATCH,

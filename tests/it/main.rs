@@ -11,6 +11,7 @@ mod errors;
 mod extensions;
 mod fixture;
 mod groups;
+mod groups_downstream;
 mod list;
 mod okta;
 mod patch;

@@ -1,0 +1,195 @@
+//! `[groups] mode = "downstream"`: every group and membership change reaches the sample API's
+//! teams (one call per member), Entra's repeated adds and removes still succeed, a downstream
+//! failure leaves the gateway's view unchanged, and the role rules keep working.
+
+use std::collections::BTreeSet;
+
+use reqwest::{Method, StatusCode};
+use scim_gateway::legacy::Team;
+use serde_json::json;
+
+use crate::groups::{PATCH_OP, group, members, user};
+use crate::support::{Stack, TOKEN};
+
+const DOWNSTREAM_GROUPS: &str = "mode = \"downstream\"
+create = \"POST /api/v1/teams\"
+update = \"PATCH /api/v1/teams/{id}\"
+delete = \"DELETE /api/v1/teams/{id}\"
+add_member = \"PUT /api/v1/teams/{id}/members/{member}\"
+remove_member = \"DELETE /api/v1/teams/{id}/members/{member}\"
+envelope = \"/team\"
+external_id_field = \"/external_ref\"";
+
+async fn stack() -> Stack {
+    Stack::start_with(|t| {
+        t.replace(
+            "mode = \"virtual\"                                  # groups live in the gateway's store",
+            DOWNSTREAM_GROUPS,
+        )
+    })
+    .await
+}
+
+fn team(stack: &Stack, name: &str) -> Option<Team> {
+    stack.legacy.teams().into_iter().find(|t| t.name == name)
+}
+
+/// The downstream account ids of these SCIM user ids (SCIM ids are the downstream ids here).
+fn accounts(ids: &[&String]) -> BTreeSet<u64> {
+    ids.iter().map(|id| id.parse().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn groups_and_members_are_made_downstream_one_call_each() {
+    let stack = stack().await;
+    let ann = user(&stack, "ann@example.com").await;
+    let bob = user(&stack, "bob@example.com").await;
+    let g = group(&stack, "Sales").await;
+    let sales = team(&stack, "Sales").expect("the team was created downstream");
+    assert_eq!(sales.external_ref.as_deref(), Some("ext-Sales"));
+    assert!(sales.members.is_empty());
+
+    stack.legacy.reset_request_count();
+    let add = |id: &String| json!([{"op": "Add", "path": "members", "value": [{"value": id}]}]);
+    members(&stack, &g, add(&ann)).await;
+    members(&stack, &g, add(&bob)).await;
+    assert_eq!(
+        team(&stack, "Sales").unwrap().members,
+        accounts(&[&ann, &bob])
+    );
+    // The rules still apply: Sales grants the crm licence.
+    assert_eq!(
+        stack.account("ann@example.com").unwrap()["licences"],
+        json!(["crm"])
+    );
+    // Adding someone already there (the API answers 409) succeeds, as Entra needs.
+    assert_eq!(members(&stack, &g, add(&bob)).await, StatusCode::NO_CONTENT);
+
+    let remove = json!([{"op": "Remove", "path": format!("members[value eq \"{ann}\"]")}]);
+    members(&stack, &g, remove.clone()).await;
+    assert_eq!(team(&stack, "Sales").unwrap().members, accounts(&[&bob]));
+    assert_eq!(
+        stack.account("ann@example.com").unwrap()["licences"],
+        json!([])
+    );
+    // Removing a non-member (the API answers 404) succeeds too.
+    assert_eq!(members(&stack, &g, remove).await, StatusCode::NO_CONTENT);
+    // Member changes never list, read or rewrite the team: only member calls went out.
+    let counts = stack.legacy.request_count();
+    assert_eq!(counts.posts, 0, "{counts:?}");
+
+    // Rename (Entra's no-path replace) reaches the team.
+    members(
+        &stack,
+        &g,
+        json!([{"op": "Replace", "value": {"displayName": "Sales EMEA"}}]),
+    )
+    .await;
+    assert!(team(&stack, "Sales EMEA").is_some());
+
+    // PUT sends only the difference downstream.
+    let (status, body) = stack
+        .call(
+            Method::PUT,
+            &format!("/Groups/{g}"),
+            Some(json!({"displayName": "Sales EMEA", "members": [{"value": ann}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        team(&stack, "Sales EMEA").unwrap().members,
+        accounts(&[&ann])
+    );
+
+    let (status, _) = stack
+        .call(Method::DELETE, &format!("/Groups/{g}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(stack.legacy.teams().is_empty());
+    let (status, _) = stack.get(&format!("/Groups/{g}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_downstream_failure_changes_nothing_and_a_retry_succeeds() {
+    let stack = stack().await;
+    let ann = user(&stack, "ann@example.com").await;
+    let g = group(&stack, "Ops").await;
+    stack.legacy.fail_next(1);
+    let (status, body) = stack
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{g}"),
+            Some(json!({"schemas": [PATCH_OP], "Operations": [
+                {"op": "add", "path": "members", "value": [{"value": ann}]}
+            ]})),
+        )
+        .await;
+    assert!(status.is_server_error(), "{status} {body}");
+    assert_eq!(
+        body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    let (_, got) = stack.get(&format!("/Groups/{g}")).await;
+    assert_eq!(
+        got["members"],
+        json!([]),
+        "the store did not move ahead of the downstream"
+    );
+    assert!(team(&stack, "Ops").unwrap().members.is_empty());
+    // Entra retries; now both sides agree.
+    members(
+        &stack,
+        &g,
+        json!([{"op": "add", "path": "members", "value": [{"value": ann}]}]),
+    )
+    .await;
+    assert_eq!(team(&stack, "Ops").unwrap().members, accounts(&[&ann]));
+    let (_, got) = stack.get(&format!("/Groups/{g}")).await;
+    assert_eq!(got["members"][0]["value"], json!(ann));
+
+    // A group the downstream refuses (duplicate name) is not created in the gateway either.
+    stack
+        .legacy
+        .teams()
+        .iter()
+        .for_each(|t| assert_ne!(t.name, "ops"));
+    let (status, _) = stack
+        .call(Method::POST, "/Groups", Some(json!({"displayName": "OPS"})))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (_, listed) = stack.get("/Groups").await;
+    assert_eq!(listed["totalResults"], 1);
+}
+
+#[tokio::test]
+async fn fifty_parallel_member_patches_reach_the_downstream() {
+    let stack = stack().await;
+    let g = group(&stack, "Everyone").await;
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        ids.push(user(&stack, &format!("p{i}@example.com")).await);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in &ids {
+        let request = stack
+            .client
+            .patch(format!("{}/Groups/{g}", stack.base))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({"schemas": [PATCH_OP], "Operations": [
+                    {"op": "Add", "path": "members", "value": [{"value": id}]}
+                ]})
+                .to_string(),
+            );
+        tasks.spawn(async move { request.send().await.map(|r| r.status()) });
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert_eq!(done.unwrap().unwrap(), StatusCode::NO_CONTENT);
+    }
+    let all: Vec<&String> = ids.iter().collect();
+    assert_eq!(team(&stack, "Everyone").unwrap().members, accounts(&all));
+    let (_, got) = stack.get(&format!("/Groups/{g}")).await;
+    assert_eq!(got["members"].as_array().unwrap().len(), 50);
+}

@@ -1,5 +1,8 @@
-//! Authentication of SCIM clients. Tokens are kept only as SHA-256 digests and compared in
-//! constant time, so neither the config nor a timing side channel gives a token away.
+//! Authentication of SCIM clients. Static tokens are kept only as SHA-256 digests and compared
+//! in constant time, so neither the config nor a timing side channel gives a token away; JWT
+//! bearer tokens signed by an IdP are checked by [`jwt`].
+
+pub mod jwt;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;

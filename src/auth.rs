@@ -1,10 +1,11 @@
 //! Authentication of SCIM clients, per tenant: static bearer tokens from gateway.toml, tokens
-//! the gateway issued (kept in the store), and HTTP Basic. Secrets are kept only as SHA-256
+//! the gateway issued (kept in the store), JWTs signed by an IdP ([`jwt`]) and HTTP Basic. Secrets are kept only as SHA-256
 //! digests and compared in constant time, so neither the config, the store nor a timing side
 //! channel gives one away. A failure never says which part was wrong.
 
 pub mod basic;
 pub mod issued;
+pub mod jwt;
 pub mod static_bearer;
 
 use std::sync::Arc;

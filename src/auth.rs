@@ -16,6 +16,7 @@ use crate::config::TenantConfig;
 use crate::store::Store;
 use basic::BasicVerifier;
 use issued::IssuedTokens;
+use jwt::{JwtError, JwtVerifier};
 pub use static_bearer::BearerVerifier;
 
 /// Who a request comes from, for the audit log: how it authenticated and the name it has
@@ -43,6 +44,7 @@ pub struct Authenticator {
     bearer: BearerVerifier,
     issued: Option<IssuedTokens>,
     basic: Option<BasicVerifier>,
+    jwt: Option<JwtVerifier>,
 }
 
 impl Authenticator {
@@ -55,6 +57,7 @@ impl Authenticator {
                 .issued_tokens
                 .then(|| IssuedTokens::new(store, &tenant.name)),
             basic: tenant.auth.basic.as_ref().map(BasicVerifier::new),
+            jwt: tenant.auth.jwt.clone(),
         }
     }
 
@@ -70,6 +73,16 @@ impl Authenticator {
         if scheme.eq_ignore_ascii_case("bearer") {
             if self.bearer.verify(credentials) {
                 return Ok(identity("bearer", "configured token"));
+            }
+            if let Some(jwt) = self.jwt.as_ref().filter(|_| looks_like_jwt(credentials)) {
+                return match jwt.verify(credentials).await {
+                    Ok(who) => Ok(identity("jwt", &who.subject)),
+                    Err(JwtError::KeysUnavailable(e)) => Err(AuthError::Unavailable(e.to_string())),
+                    Err(e) => {
+                        tracing::debug!(reason = %e, "JWT refused");
+                        Err(AuthError::Rejected)
+                    }
+                };
             }
             if let Some(issued) = &self.issued {
                 match issued.verify(credentials).await {
@@ -95,6 +108,11 @@ impl Authenticator {
             "Bearer realm=\"scim\""
         }
     }
+}
+
+/// Three base64url parts: a compact JWS.
+fn looks_like_jwt(token: &str) -> bool {
+    token.split('.').count() == 3
 }
 
 fn identity(method: &'static str, name: &str) -> ClientIdentity {

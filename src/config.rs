@@ -15,6 +15,7 @@ use std::time::Duration;
 use serde_spanned::Spanned;
 use sha2::{Digest, Sha256};
 
+use crate::auth::jwt::{self, JwtVerifier};
 use crate::downstream::auth::DownstreamAuth;
 use crate::downstream::client::DownstreamSettings;
 use crate::downstream::endpoints::{DeleteMode, Endpoints};
@@ -107,6 +108,8 @@ pub struct ClientAuthConfig {
     /// Tokens issued by `scim-gateway token create`, looked up in the store.
     pub issued_tokens: bool,
     pub basic: Option<BasicCredentials>,
+    /// JWT bearer tokens signed by an IdP (its JWKS cache lives here).
+    pub jwt: Option<JwtVerifier>,
 }
 
 /// The one user name and password a tenant accepts with HTTP Basic.
@@ -120,10 +123,11 @@ impl std::fmt::Debug for ClientAuthConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "ClientAuthConfig({} bearer token digests, issued tokens: {}, basic: {})",
+            "ClientAuthConfig({} bearer token digests, issued tokens: {}, basic: {}, jwt: {:?})",
             self.bearer_sha256.len(),
             self.issued_tokens,
-            self.basic.as_ref().map_or("no", |b| b.username.as_str())
+            self.basic.as_ref().map_or("no", |b| b.username.as_str()),
+            self.jwt
         )
     }
 }
@@ -712,11 +716,55 @@ fn compile_client_auth(
              `scim-gateway token create`), bearer, bearer_sha256, basic or jwt",
         ));
     }
+    let jwt = raw
+        .jwt
+        .as_ref()
+        .map(|j| compile_jwt(j, src, interp))
+        .transpose()?;
     Ok(ClientAuthConfig {
         bearer_sha256: digests,
         issued_tokens: raw.issued_tokens,
         basic,
+        jwt,
     })
+}
+
+/// `auth.jwt`: pinned algorithms, key source, issuer, audience and leeway, checked by building
+/// the verifier (its JWKS is fetched on first use, not here).
+fn compile_jwt(
+    raw: &Spanned<raw::RawJwt>,
+    src: &Source,
+    interp: &Interp,
+) -> Result<JwtVerifier, ConfigError> {
+    let span = raw.span();
+    let j = raw.get_ref();
+    let err = |m: String| src.invalid(span.clone(), "auth.jwt", m);
+    let text = |v: &str| interp("auth.jwt", &Spanned::new(span.clone(), v.to_owned()));
+    let algorithms = j
+        .algorithms
+        .iter()
+        .map(|a| jwt::parse_algorithm(a).map_err(|e| err(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = match (&j.secret, &j.jwks_url) {
+        (Some(secret), None) => jwt::JwtKeySource::Secret(text(secret)?.into_bytes()),
+        (None, Some(url)) => jwt::JwtKeySource::Jwks {
+            url: reqwest::Url::parse(&text(url)?)
+                .map_err(|e| err(format!("jwks_url: {e}")))?,
+            timeout: j
+                .jwks_timeout_ms
+                .map_or(jwt::DEFAULT_JWKS_TIMEOUT, Duration::from_millis),
+            min_refresh_interval: jwt::DEFAULT_MIN_REFRESH_INTERVAL,
+        },
+        _ => return Err(err("give jwks_url (RS*, ES*) or secret (HS*), not both".into())),
+    };
+    let settings = jwt::JwtSettings {
+        algorithms,
+        key,
+        issuer: text(&j.issuer)?,
+        audience: text(&j.audience)?,
+        leeway: j.leeway_s.map_or(jwt::DEFAULT_LEEWAY, Duration::from_secs),
+    };
+    JwtVerifier::new(settings, reqwest::Client::new()).map_err(|e| err(e.to_string()))
 }
 
 /// A hex SHA-256 digest.

@@ -23,6 +23,7 @@ use crate::mapping::group_rules::{GroupGrant, GroupRules};
 use crate::mapping::target::ScimTarget;
 use crate::scim::catalog;
 use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, SchemaDef};
+use crate::server::tls::{self, TlsFiles};
 pub use error::ConfigError;
 use error::Source;
 use raw::RawConfig;
@@ -66,7 +67,27 @@ pub struct ServerConfig {
     pub base_path: String,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// The certificate files when the gateway terminates TLS itself; `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// How long a client may take to send a request head or finish its TLS handshake
+    /// (slowloris protection); also how long an idle HTTP/1.1 keep-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// The largest request head, in bytes: the HTTP/1.1 read buffer and HTTP/2's
+    /// `SETTINGS_MAX_HEADER_LIST_SIZE`.
+    pub max_header_bytes: usize,
+    /// How long in-flight requests may run once shutdown begins.
+    pub shutdown_grace: Duration,
 }
+
+impl ServerConfig {
+    /// The URL scheme clients reach the gateway with, for `meta.location`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+}
+
+/// hyper's smallest HTTP/1.1 read buffer: a smaller `max_header_bytes` would make it panic.
+const MIN_HEADER_BYTES: u64 = 8192;
 
 /// The bearer tokens SCIM clients may present, as SHA-256 digests only.
 #[derive(Clone, Default)]
@@ -131,7 +152,7 @@ impl Config {
             interpolate::interpolate(v.get_ref(), env)
                 .map_err(|e| src.invalid(v.span(), key, e.to_string()))
         };
-        let server = compile_server(&raw, &src)?;
+        let server = compile_server(&raw, file, &src, &interp)?;
         let auth = compile_client_auth(&raw, &src, &interp)?;
         let downstream = compile_downstream(&raw, &src, &interp)?;
         let endpoints = Endpoints::compile("users", &raw.users, &src)?;
@@ -368,7 +389,12 @@ fn compile_store_url(
     Ok(value)
 }
 
-fn compile_server(raw: &RawConfig, src: &Source) -> Result<ServerConfig, ConfigError> {
+fn compile_server(
+    raw: &RawConfig,
+    file: &str,
+    src: &Source,
+    interp: &Interp,
+) -> Result<ServerConfig, ConfigError> {
     let s = &raw.server;
     let listen = match &s.listen {
         Some(l) => l.get_ref().parse().map_err(|e| {
@@ -406,7 +432,64 @@ fn compile_server(raw: &RawConfig, src: &Source) -> Result<ServerConfig, ConfigE
                 .as_ref()
                 .map_or(30_000, |t| *t.get_ref()),
         ),
+        tls: s
+            .tls
+            .as_ref()
+            .map(|t| compile_tls(t, file, src, interp))
+            .transpose()?,
+        header_read_timeout: match &s.header_read_timeout_ms {
+            Some(t) if *t.get_ref() == 0 => {
+                return Err(src.invalid(
+                    t.span(),
+                    "server.header_read_timeout_ms",
+                    "0 would close every connection at once; give milliseconds, e.g. 10000",
+                ));
+            }
+            Some(t) => Duration::from_millis(*t.get_ref()),
+            None => Duration::from_secs(10),
+        },
+        max_header_bytes: match &s.max_header_bytes {
+            Some(b) if !(MIN_HEADER_BYTES..=u64::from(u32::MAX)).contains(b.get_ref()) => {
+                return Err(src.invalid(
+                    b.span(),
+                    "server.max_header_bytes",
+                    format!("give {MIN_HEADER_BYTES} to {} bytes, e.g. 16384", u32::MAX),
+                ));
+            }
+            Some(b) => usize::try_from(*b.get_ref()).unwrap_or(usize::MAX),
+            None => 16 * 1024,
+        },
+        shutdown_grace: Duration::from_millis(
+            s.shutdown_grace_ms
+                .as_ref()
+                .map_or(10_000, |t| *t.get_ref()),
+        ),
     })
+}
+
+/// Resolves `server.tls` paths against gateway.toml's folder and checks that the files make a
+/// certificate and key pair, so a bad file fails at start-up rather than at the first handshake.
+fn compile_tls(
+    raw: &Spanned<raw::RawTls>,
+    file: &str,
+    src: &Source,
+    interp: &Interp,
+) -> Result<TlsFiles, ConfigError> {
+    let dir = std::path::Path::new(file)
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    let tls = raw.get_ref();
+    let files = TlsFiles {
+        cert: dir.join(interp("server.tls.cert", &tls.cert)?),
+        key: dir.join(interp("server.tls.key", &tls.key)?),
+    };
+    let chain = tls::cert_chain(&files.cert)
+        .map_err(|e| src.invalid(tls.cert.span(), "server.tls.cert", e.to_string()))?;
+    let key = tls::private_key(&files.key)
+        .map_err(|e| src.invalid(tls.key.span(), "server.tls.key", e.to_string()))?;
+    tls::certified_key(&files, chain, key)
+        .map_err(|e| src.invalid(raw.span(), "server.tls", e.to_string()))?;
+    Ok(files)
 }
 
 type Interp<'a> = dyn Fn(&str, &Spanned<String>) -> Result<String, ConfigError> + 'a;

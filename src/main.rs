@@ -146,12 +146,19 @@ async fn run_serve(path: PathBuf) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
     tracing::info!(
         listen = %config.server.listen,
+        scheme = config.server.scheme(),
         base_path = %config.server.base_path,
         "scim-gateway serving"
     );
-    let served = server::serve(listener, app, demo::ctrl_c()).await;
+    let served = match server::serve(listener, app, &config.server, demo::ctrl_c()) {
+        Ok(serving) => {
+            serving.await;
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    };
     store.close().await;
-    served.map_err(|e| e.to_string())
+    served
 }
 
 async fn run_reconcile(path: PathBuf, fix: bool) -> Result<(), String> {

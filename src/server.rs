@@ -1,9 +1,11 @@
 //! The SCIM server: routes under the base path, the tower layers around them (request id,
-//! tracing span, deadline, bearer auth) and the listener with graceful shutdown.
+//! tracing span, deadline, bearer auth) and the listener (TLS, limits, graceful shutdown).
 
 mod layers;
+mod listener;
 pub mod rescue;
 mod routes;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +29,7 @@ use crate::service::ServiceError;
 use crate::service::groups::GroupsService;
 use crate::service::users::UsersService;
 use crate::store::{CachedStore, Store, StoreError};
+pub use listener::{ServeError, serve};
 
 /// The tenant name of a single-tenant configuration.
 pub const DEFAULT_TENANT: &str = "default";
@@ -122,7 +125,7 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
         users,
         groups,
         base_path: config.server.base_path.clone(),
-        scheme: "http",
+        scheme: config.server.scheme(),
         max_body_bytes: config.server.max_body_bytes,
     });
     let verifier = Arc::new(BearerVerifier::new(config.auth.bearer_sha256.clone()));
@@ -184,16 +187,4 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
                     layers::deadline,
                 )),
         ))
-}
-
-/// Serves `app` on `listener` (HTTP/1.1 and HTTP/2) until `shutdown` resolves, then lets
-/// in-flight requests finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

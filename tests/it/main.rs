@@ -15,4 +15,5 @@ mod list;
 mod okta;
 mod patch;
 mod reconcile;
+mod tls;
 mod users;

@@ -2,6 +2,9 @@
 //! of it on loopback, and speak SCIM to it.
 
 pub mod fake_downstream;
+pub mod pki;
+
+use std::net::SocketAddr;
 
 use reqwest::{Method, StatusCode};
 use scim_gateway::config::Config;
@@ -11,6 +14,7 @@ use scim_gateway::server;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// The token the test gateways accept.
 pub const TOKEN: &str = "test-token-0123456789abcdef";
@@ -21,7 +25,10 @@ pub struct Gateway {
     /// Tenant URL, e.g. `http://127.0.0.1:4711/scim/v2`.
     pub base: String,
     pub client: reqwest::Client,
+    /// Where the gateway listens.
+    pub addr: SocketAddr,
     _stop: watch::Sender<()>,
+    served: JoinHandle<()>,
 }
 
 /// The sample legacy API and a gateway configured by the example gateway.toml.
@@ -59,14 +66,22 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = stopper();
-    tokio::spawn(server::serve(listener, app, stopped));
+    let served = tokio::spawn(
+        server::serve(listener, app, &config.server, stopped).expect("the listener starts"),
+    );
     Gateway {
-        base: format!("http://{addr}{}", config.server.base_path),
+        base: format!(
+            "{}://{addr}{}",
+            config.server.scheme(),
+            config.server.base_path
+        ),
         client: {
             scim_gateway::downstream::client::install_crypto_provider();
             reqwest::Client::new()
         },
+        addr,
         _stop: stop,
+        served,
     }
 }
 
@@ -125,6 +140,11 @@ impl std::ops::Deref for Stack {
 }
 
 impl Gateway {
+    /// Begins shutdown; the returned task ends when the listener has drained.
+    pub fn shut_down(self) -> JoinHandle<()> {
+        self.served
+    }
+
     /// Sends an authenticated SCIM request; returns the status and the JSON body (Null if none).
     pub async fn call(
         &self,

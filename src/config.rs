@@ -27,6 +27,7 @@ use crate::mapping::pointer::JsonPointer;
 use crate::mapping::target::ScimTarget;
 use crate::scim::catalog;
 use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, SchemaDef};
+use crate::server::tls::{self, TlsFiles};
 pub use error::ConfigError;
 use error::Source;
 use raw::{RawAuth, RawConfig, RawLimits};
@@ -98,7 +99,27 @@ pub struct ServerConfig {
     pub base_path: String,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// The certificate files when the gateway terminates TLS itself; `None` serves plain HTTP.
+    pub tls: Option<TlsFiles>,
+    /// How long a client may take to send a request head or finish its TLS handshake
+    /// (slowloris protection); also how long an idle HTTP/1.1 keep-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// The largest request head, in bytes: the HTTP/1.1 read buffer and HTTP/2's
+    /// `SETTINGS_MAX_HEADER_LIST_SIZE`.
+    pub max_header_bytes: usize,
+    /// How long in-flight requests may run once shutdown begins.
+    pub shutdown_grace: Duration,
 }
+
+impl ServerConfig {
+    /// The URL scheme clients reach the gateway with, for `meta.location`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+}
+
+/// hyper's smallest HTTP/1.1 read buffer: a smaller `max_header_bytes` would make it panic.
+const MIN_HEADER_BYTES: u64 = 8192;
 
 /// How SCIM clients of one tenant may authenticate. Static secrets are kept as SHA-256
 /// digests only.
@@ -179,7 +200,7 @@ impl Config {
             interpolate::interpolate(v.get_ref(), env)
                 .map_err(|e| src.invalid(v.span(), key, e.to_string()))
         };
-        let server = compile_server(&raw, &src)?;
+        let server = compile_server(&raw, file, &src, &interp)?;
         let store_url = compile_store_url(&raw.store, file, &src, &interp)?;
         let tenants = if raw.tenants.is_empty() {
             let limits = compile_limits(&raw.limits, &RawLimits::default(), &src)?;
@@ -633,7 +654,12 @@ fn compile_store_url(
     Ok(value)
 }
 
-fn compile_server(raw: &RawConfig, src: &Source) -> Result<ServerConfig, ConfigError> {
+fn compile_server(
+    raw: &RawConfig,
+    file: &str,
+    src: &Source,
+    interp: &Interp,
+) -> Result<ServerConfig, ConfigError> {
     let s = &raw.server;
     let listen = match &s.listen {
         Some(l) => l.get_ref().parse().map_err(|e| {
@@ -671,7 +697,64 @@ fn compile_server(raw: &RawConfig, src: &Source) -> Result<ServerConfig, ConfigE
                 .as_ref()
                 .map_or(30_000, |t| *t.get_ref()),
         ),
+        tls: s
+            .tls
+            .as_ref()
+            .map(|t| compile_tls(t, file, src, interp))
+            .transpose()?,
+        header_read_timeout: match &s.header_read_timeout_ms {
+            Some(t) if *t.get_ref() == 0 => {
+                return Err(src.invalid(
+                    t.span(),
+                    "server.header_read_timeout_ms",
+                    "0 would close every connection at once; give milliseconds, e.g. 10000",
+                ));
+            }
+            Some(t) => Duration::from_millis(*t.get_ref()),
+            None => Duration::from_secs(10),
+        },
+        max_header_bytes: match &s.max_header_bytes {
+            Some(b) if !(MIN_HEADER_BYTES..=u64::from(u32::MAX)).contains(b.get_ref()) => {
+                return Err(src.invalid(
+                    b.span(),
+                    "server.max_header_bytes",
+                    format!("give {MIN_HEADER_BYTES} to {} bytes, e.g. 16384", u32::MAX),
+                ));
+            }
+            Some(b) => usize::try_from(*b.get_ref()).unwrap_or(usize::MAX),
+            None => 16 * 1024,
+        },
+        shutdown_grace: Duration::from_millis(
+            s.shutdown_grace_ms
+                .as_ref()
+                .map_or(10_000, |t| *t.get_ref()),
+        ),
     })
+}
+
+/// Resolves `server.tls` paths against gateway.toml's folder and checks that the files make a
+/// certificate and key pair, so a bad file fails at start-up rather than at the first handshake.
+fn compile_tls(
+    raw: &Spanned<raw::RawTls>,
+    file: &str,
+    src: &Source,
+    interp: &Interp,
+) -> Result<TlsFiles, ConfigError> {
+    let dir = std::path::Path::new(file)
+        .parent()
+        .unwrap_or(std::path::Path::new(""));
+    let tls = raw.get_ref();
+    let files = TlsFiles {
+        cert: dir.join(interp("server.tls.cert", &tls.cert)?),
+        key: dir.join(interp("server.tls.key", &tls.key)?),
+    };
+    let chain = tls::cert_chain(&files.cert)
+        .map_err(|e| src.invalid(tls.cert.span(), "server.tls.cert", e.to_string()))?;
+    let key = tls::private_key(&files.key)
+        .map_err(|e| src.invalid(tls.key.span(), "server.tls.key", e.to_string()))?;
+    tls::certified_key(&files, chain, key)
+        .map_err(|e| src.invalid(raw.span(), "server.tls", e.to_string()))?;
+    Ok(files)
 }
 
 /// Expands `${NAME}` in one spanned value, naming the key on error.
@@ -748,14 +831,17 @@ fn compile_jwt(
     let key = match (&j.secret, &j.jwks_url) {
         (Some(secret), None) => jwt::JwtKeySource::Secret(text(secret)?.into_bytes()),
         (None, Some(url)) => jwt::JwtKeySource::Jwks {
-            url: reqwest::Url::parse(&text(url)?)
-                .map_err(|e| err(format!("jwks_url: {e}")))?,
+            url: reqwest::Url::parse(&text(url)?).map_err(|e| err(format!("jwks_url: {e}")))?,
             timeout: j
                 .jwks_timeout_ms
                 .map_or(jwt::DEFAULT_JWKS_TIMEOUT, Duration::from_millis),
             min_refresh_interval: jwt::DEFAULT_MIN_REFRESH_INTERVAL,
         },
-        _ => return Err(err("give jwks_url (RS*, ES*) or secret (HS*), not both".into())),
+        _ => {
+            return Err(err(
+                "give jwks_url (RS*, ES*) or secret (HS*), not both".into()
+            ));
+        }
     };
     let settings = jwt::JwtSettings {
         algorithms,

@@ -66,21 +66,27 @@ pub async fn run(listen: SocketAddr) -> Result<(), String> {
         },
     ));
     let mut gateway_stop = stopped;
-    let gateway_task = tokio::spawn(server::serve(gateway_listener, app, async move {
+    let gateway = server::serve(gateway_listener, app, &config.server, async move {
         let _ = gateway_stop.changed().await;
-    }));
+    })
+    .map_err(|e| e.to_string())?;
+    let gateway_task = tokio::spawn(gateway);
 
-    let tenant_url = format!("http://{gateway_addr}{}", config.server.base_path);
+    let tenant_url = format!(
+        "{}://{gateway_addr}{}",
+        config.server.scheme(),
+        config.server.base_path
+    );
     println!("{}", banner(&tenant_url, &token, &legacy_url));
     ctrl_c().await;
     println!("stopping...");
     let _ = stop.send(());
-    for task in [legacy_task, gateway_task] {
-        match task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(e.to_string()),
-            Err(e) => return Err(format!("a server task failed: {e}")),
-        }
+    let legacy_result = legacy_task.await;
+    let gateway_result = gateway_task.await;
+    match (legacy_result, gateway_result) {
+        (Ok(Ok(())), Ok(())) => {}
+        (Ok(Err(e)), _) => return Err(e.to_string()),
+        (Err(e), _) | (_, Err(e)) => return Err(format!("a server task failed: {e}")),
     }
     store.close().await;
     Ok(())

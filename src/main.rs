@@ -217,14 +217,21 @@ async fn run_serve(path: PathBuf) -> Result<(), String> {
     for tenant in &config.tenants {
         tracing::info!(
             listen = %bound,
+            scheme = config.server.scheme(),
             tenant = %tenant.name,
             base_path = %tenant.base_path,
             "scim-gateway serving"
         );
     }
-    let served = server::serve(listener, app, demo::ctrl_c()).await;
+    let served = match server::serve(listener, app, &config.server, demo::ctrl_c()) {
+        Ok(serving) => {
+            serving.await;
+            Ok(())
+        }
+        Err(e) => Err(e.to_string()),
+    };
     store.close().await;
-    served.map_err(|e| e.to_string())
+    served
 }
 
 async fn run_reconcile(path: PathBuf, tenant: Option<String>, fix: bool) -> Result<(), String> {

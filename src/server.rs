@@ -1,12 +1,14 @@
 //! The SCIM server: each tenant's routes under its Tenant URL path behind its own
 //! authentication, limits and audit log; the tower layers around all of them (request id,
-//! tracing span, deadline); and the listener with graceful shutdown.
+//! tracing span, deadline); and the listener (TLS, limits, graceful shutdown).
 
 mod audit;
 mod layers;
 mod limits;
+mod listener;
 pub mod rescue;
 mod routes;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,7 @@ use crate::service::groups::GroupsService;
 use crate::service::users::UsersService;
 use crate::store::{CachedStore, Store, StoreError};
 use limits::TenantLimiter;
+pub use listener::{ServeError, serve};
 
 /// What every handler shares.
 pub struct AppState {
@@ -165,7 +168,7 @@ async fn tenant_router(
         users,
         groups,
         base_path: tenant.base_path.clone(),
-        scheme: "http",
+        scheme: config.server.scheme(),
         max_body_bytes: config.server.max_body_bytes,
     });
     let authenticator = Arc::new(Authenticator::new(tenant, store));
@@ -215,16 +218,4 @@ async fn tenant_router(
             authenticator,
             layers::authenticate,
         )))
-}
-
-/// Serves `app` on `listener` (HTTP/1.1 and HTTP/2) until `shutdown` resolves, then lets
-/// in-flight requests finish.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

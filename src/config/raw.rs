@@ -137,6 +137,24 @@ pub struct RawServer {
     pub max_body_bytes: Option<Spanned<u64>>,
     /// The longest a SCIM request may take end to end, in milliseconds.
     pub request_timeout_ms: Option<Spanned<u64>>,
+    /// `{ cert = "cert.pem", key = "key.pem" }`: serve HTTPS with these PEM files (relative to
+    /// gateway.toml), re-read when they change.
+    pub tls: Option<Spanned<RawTls>>,
+    /// How long a client may take to send a request head (and its TLS handshake), in
+    /// milliseconds.
+    pub header_read_timeout_ms: Option<Spanned<u64>>,
+    /// The largest request head accepted, in bytes.
+    pub max_header_bytes: Option<Spanned<u64>>,
+    /// How long in-flight requests may run once shutdown begins, in milliseconds.
+    pub shutdown_grace_ms: Option<Spanned<u64>>,
+}
+
+/// `server.tls`: the certificate chain and private key files, PEM.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTls {
+    pub cert: Spanned<String>,
+    pub key: Spanned<String>,
 }
 
 /// `[auth]`: how SCIM clients (Entra ID, Okta) prove who they are.

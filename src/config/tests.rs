@@ -107,7 +107,7 @@ fn tenant_mistakes_are_named() {
 
 #[test]
 fn unknown_keys_are_named_with_line_and_column() {
-    let text = example_with("timeout_ms = 10000", "timeout_msec = 10000");
+    let text = example_with("\ntimeout_ms = 10000", "\ntimeout_msec = 10000");
     let line = line_of(&text, "timeout_msec");
     let err = error_of(&text);
     assert!(err.starts_with(&format!("gateway.toml:{line}:1:")), "{err}");
@@ -207,4 +207,123 @@ fn declared_extensions_are_checked() {
         "id = \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"\nattributes = []",
     ));
     assert!(err.contains("is declared twice or is built in"), "{err}");
+}
+
+#[test]
+fn listener_limits_have_defaults_and_are_checked() {
+    let config = Config::parse("gateway.toml", EXAMPLE_CONFIG, &env).unwrap();
+    assert_eq!(config.server.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(config.server.max_header_bytes, 16 * 1024);
+    assert_eq!(config.server.shutdown_grace, Duration::from_secs(10));
+    assert!(config.server.tls.is_none());
+    assert_eq!(config.server.scheme(), "http");
+
+    let text = example_with("[server]\n", "[server]\nmax_header_bytes = 100\n");
+    let line = line_of(&text, "max_header_bytes");
+    assert_eq!(
+        error_of(&text),
+        format!(
+            "gateway.toml:{line}:20: server.max_header_bytes: give 8192 to 4294967295 bytes, e.g. 16384"
+        )
+    );
+    let err = error_of(&example_with(
+        "[server]\n",
+        "[server]\nheader_read_timeout_ms = 0\n",
+    ));
+    assert!(
+        err.contains("server.header_read_timeout_ms: 0 would close every connection"),
+        "{err}"
+    );
+}
+
+/// A folder with a gateway.toml that serves TLS from `cert.pem` and `key.pem` beside it.
+struct TlsFolder {
+    dir: std::path::PathBuf,
+    text: String,
+}
+
+impl TlsFolder {
+    fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("scim-gateway-config-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pair = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        std::fs::write(dir.join("cert.pem"), pair.cert.pem()).unwrap();
+        std::fs::write(dir.join("key.pem"), pair.signing_key.serialize_pem()).unwrap();
+        let text = example_with(
+            "[server]\n",
+            "[server]\ntls = { cert = \"cert.pem\", key = \"key.pem\" }\n",
+        );
+        Self { dir, text }
+    }
+
+    fn parse(&self) -> Result<Config, ConfigError> {
+        let file = self.dir.join("gateway.toml");
+        Config::parse(&file.display().to_string(), &self.text, &env)
+    }
+
+    /// The error, without the folder, e.g. `gateway.toml:6:14: server.tls.cert: ...`.
+    fn error(&self) -> String {
+        let dir = format!("{}/", self.dir.display());
+        self.parse().unwrap_err().to_string().replace(&dir, "")
+    }
+}
+
+impl Drop for TlsFolder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn tls_files_are_found_beside_gateway_toml() {
+    let folder = TlsFolder::new("found");
+    let config = folder.parse().unwrap();
+    let files = config.server.tls.as_ref().unwrap();
+    assert_eq!(files.cert, folder.dir.join("cert.pem"));
+    assert_eq!(files.key, folder.dir.join("key.pem"));
+    assert_eq!(config.server.scheme(), "https");
+}
+
+#[test]
+fn bad_tls_files_are_refused_at_load_with_their_key() {
+    let folder = TlsFolder::new("bad");
+    let line = line_of(&folder.text, "tls = {");
+
+    std::fs::write(folder.dir.join("cert.pem"), "not a certificate\n").unwrap();
+    assert_eq!(
+        folder.error(),
+        format!(
+            "gateway.toml:{line}:16: server.tls.cert: cert.pem: no certificate found: expected a -----BEGIN CERTIFICATE----- block"
+        )
+    );
+
+    std::fs::remove_file(folder.dir.join("cert.pem")).unwrap();
+    let err = folder.error();
+    assert!(
+        err.starts_with(&format!(
+            "gateway.toml:{line}:16: server.tls.cert: cannot read cert.pem:"
+        )),
+        "{err}"
+    );
+
+    // A certificate whose key is another one's.
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    std::fs::write(folder.dir.join("cert.pem"), other.cert.pem()).unwrap();
+    let err = folder.error();
+    assert!(
+        err.starts_with(&format!(
+            "gateway.toml:{line}:7: server.tls: cert.pem and key.pem are not a usable pair:"
+        )),
+        "{err}"
+    );
+
+    std::fs::write(folder.dir.join("key.pem"), other.cert.pem()).unwrap();
+    let err = folder.error();
+    assert!(
+        err.starts_with(&format!(
+            "gateway.toml:{line}:34: server.tls.key: key.pem: no private key found"
+        )),
+        "{err}"
+    );
 }

@@ -18,4 +18,5 @@ mod patch;
 mod reconcile;
 mod security;
 mod tenants;
+mod tls;
 mod users;

@@ -2,7 +2,10 @@
 //! of it on loopback, and speak SCIM to it.
 
 pub mod fake_downstream;
+pub mod pki;
 pub mod process;
+
+use std::net::SocketAddr;
 
 use reqwest::{Method, StatusCode};
 use scim_gateway::config::Config;
@@ -12,6 +15,7 @@ use scim_gateway::server;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// The token the test gateways accept.
 pub const TOKEN: &str = "test-token-0123456789abcdef";
@@ -24,7 +28,10 @@ pub struct Gateway {
     /// Scheme and address, e.g. `http://127.0.0.1:4711`.
     pub root: String,
     pub client: reqwest::Client,
+    /// Where the gateway listens.
+    pub addr: SocketAddr,
     _stop: watch::Sender<()>,
+    served: JoinHandle<()>,
 }
 
 /// The sample legacy API and a gateway configured by the example gateway.toml.
@@ -62,15 +69,23 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = stopper();
-    tokio::spawn(server::serve(listener, app, stopped));
+    let served = tokio::spawn(
+        server::serve(listener, app, &config.server, stopped).expect("the listener starts"),
+    );
     Gateway {
-        base: format!("http://{addr}{}", config.tenants[0].base_path),
-        root: format!("http://{addr}"),
+        base: format!(
+            "{}://{addr}{}",
+            config.server.scheme(),
+            config.tenants[0].base_path
+        ),
+        root: format!("{}://{addr}", config.server.scheme()),
         client: {
             scim_gateway::downstream::client::install_crypto_provider();
             reqwest::Client::new()
         },
+        addr,
         _stop: stop,
+        served,
     }
 }
 
@@ -129,6 +144,11 @@ impl std::ops::Deref for Stack {
 }
 
 impl Gateway {
+    /// Begins shutdown; the returned task ends when the listener has drained.
+    pub fn shut_down(self) -> JoinHandle<()> {
+        self.served
+    }
+
     /// Sends an authenticated SCIM request; returns the status and the JSON body (Null if none).
     pub async fn call(
         &self,

@@ -1,0 +1,180 @@
+//! The accept loop of the SCIM side: plain TCP or TLS, HTTP/1.1 and HTTP/2 on one port, limits
+//! on how long and how large a request head may be, and a bounded drain on shutdown.
+
+mod preface;
+
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use http::{HeaderValue, Request, header};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+use super::tls::{self, TlsError};
+use crate::config::ServerConfig;
+use preface::PrefaceDeadline;
+
+/// How long the loop pauses after a failed accept (e.g. EMFILE), so that a full file table
+/// does not turn into a busy loop while connections close.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
+
+/// Why the listener cannot start. Once it runs, nothing stops it but the shutdown signal.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    #[error("cannot serve TLS: {0}")]
+    Tls(#[from] TlsError),
+}
+
+/// Prepares to serve `app` on `listener` with the TLS, head limits and drain time of `config`:
+/// the certificate is loaded now, so a bad one is an error here rather than in a spawned task.
+/// The returned future serves until `shutdown` resolves, then stops accepting, lets in-flight
+/// requests run for `config.shutdown_grace` and cuts whatever is left.
+pub fn serve(
+    listener: TcpListener,
+    app: Router,
+    config: &ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<impl Future<Output = ()> + Send + 'static, ServeError> {
+    let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
+    Ok(run(listener, app, tls, config.clone(), shutdown))
+}
+
+async fn run(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let http = Arc::new(http_builder(&config));
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(ended) = connections.join_next() => {
+                if let Err(e) = ended && e.is_panic() {
+                    tracing::error!(error = %e, "a connection task panicked");
+                }
+            }
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, peer)) => {
+                    connections.spawn(connection(Connection {
+                        tcp,
+                        peer,
+                        tls: tls.clone(),
+                        http: http.clone(),
+                        app: app.clone(),
+                        watcher: graceful.watcher(),
+                        head_timeout: config.header_read_timeout,
+                    }));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot accept a connection; retrying");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+        }
+    }
+    // New connections are refused from here on.
+    drop(listener);
+    let open = graceful.count();
+    tracing::info!(open, "shutting down; letting in-flight requests finish");
+    if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            left = connections.len(),
+            "shutdown grace elapsed; closing the remaining connections"
+        );
+    }
+    connections.shutdown().await;
+}
+
+/// HTTP/1.1 and HTTP/2 with the head limits. The protocol is told by the client's first bytes
+/// (the HTTP/2 preface or not); over TLS, ALPN has already told the client which are on offer.
+fn http_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        // A head that does not fit the read buffer gets 431 from hyper.
+        .max_buf_size(config.max_header_bytes);
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
+/// One accepted TCP connection and what serving it needs.
+struct Connection {
+    tcp: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    http: Arc<auto::Builder<TokioExecutor>>,
+    app: Router,
+    /// Held from accept on, so the drain also waits for handshakes under way.
+    watcher: Watcher,
+    /// Bounds the TLS handshake and the first bytes, like the request head.
+    head_timeout: Duration,
+}
+
+async fn connection(c: Connection) {
+    let Some(acceptor) = c.tls else {
+        let io = PrefaceDeadline::new(c.tcp, c.head_timeout);
+        return serve_http(io, &c.http, c.app, c.watcher, c.peer).await;
+    };
+    match tokio::time::timeout(c.head_timeout, acceptor.accept(c.tcp)).await {
+        Ok(Ok(stream)) => {
+            let io = PrefaceDeadline::new(stream, c.head_timeout);
+            serve_http(io, &c.http, c.app, c.watcher, c.peer).await;
+        }
+        Ok(Err(e)) => tracing::debug!(peer = %c.peer, error = %e, "TLS handshake failed"),
+        Err(_) => tracing::debug!(peer = %c.peer, "TLS handshake timed out"),
+    }
+}
+
+async fn serve_http<I>(
+    io: I,
+    http: &auto::Builder<TokioExecutor>,
+    app: Router,
+    watcher: Watcher,
+    peer: SocketAddr,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app.map_request(host_from_authority));
+    let served = watcher.watch(http.serve_connection(TokioIo::new(io), service));
+    if let Err(e) = served.await {
+        tracing::debug!(%peer, error = %e, "connection closed with an error");
+    }
+}
+
+/// HTTP/2 requests carry the host in `:authority`, not `Host` (RFC 9113 §8.3.1); handlers
+/// build `meta.location` from `Host`, so it is filled in from the authority when absent.
+fn host_from_authority(mut request: Request<Incoming>) -> Request<Incoming> {
+    if !request.headers().contains_key(header::HOST)
+        && let Some(host) = request
+            .uri()
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        request.headers_mut().insert(header::HOST, host);
+    }
+    request
+}

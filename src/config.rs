@@ -850,7 +850,11 @@ fn compile_jwt(
         audience: text(&j.audience)?,
         leeway: j.leeway_s.map_or(jwt::DEFAULT_LEEWAY, Duration::from_secs),
     };
-    JwtVerifier::new(settings, reqwest::Client::new()).map_err(|e| err(e.to_string()))
+    crate::downstream::client::install_crypto_provider();
+    let http = reqwest::Client::builder()
+        .build()
+        .map_err(|e| err(format!("cannot set up the JWKS client: {e}")))?;
+    JwtVerifier::new(settings, http).map_err(|e| err(e.to_string()))
 }
 
 /// A hex SHA-256 digest.

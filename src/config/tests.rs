@@ -327,3 +327,49 @@ fn bad_tls_files_are_refused_at_load_with_their_key() {
         "{err}"
     );
 }
+
+#[test]
+fn jwt_settings_are_checked_at_load() {
+    let with_jwt =
+        |jwt: &str| example_with("bearer = [\"${SCIM_TOKEN}\"]", &format!("jwt = {jwt}"));
+    let ok = with_jwt(
+        "{ algorithms = [\"RS256\"], jwks_url = \"https://login.example/keys\", issuer = \"i\", audience = \"a\" }",
+    );
+    assert!(
+        Config::parse("gateway.toml", &ok, &env).unwrap().tenants[0]
+            .auth
+            .jwt
+            .is_some()
+    );
+    for (jwt, message) in [
+        (
+            "{ algorithms = [\"none\"], jwks_url = \"https://x/k\", issuer = \"i\", audience = \"a\" }",
+            "none",
+        ),
+        (
+            "{ algorithms = [\"HS256\", \"RS256\"], secret = \"0123456789abcdef0123456789abcdef\", issuer = \"i\", audience = \"a\" }",
+            "HS",
+        ),
+        (
+            "{ algorithms = [\"HS256\"], secret = \"short\", issuer = \"i\", audience = \"a\" }",
+            "32",
+        ),
+        (
+            "{ algorithms = [\"RS256\"], jwks_url = \"http://idp.example/keys\", issuer = \"i\", audience = \"a\" }",
+            "https",
+        ),
+        (
+            "{ algorithms = [\"RS256\"], issuer = \"i\", audience = \"a\" }",
+            "jwks_url",
+        ),
+    ] {
+        let text = with_jwt(jwt);
+        let err = error_of(&text);
+        let line = line_of(&text, "jwt = ");
+        assert!(err.starts_with(&format!("gateway.toml:{line}:")), "{err}");
+        assert!(
+            err.contains("auth.jwt") && err.contains(message),
+            "{message}: {err}"
+        );
+    }
+}

@@ -12,6 +12,7 @@ mod extensions;
 mod fixture;
 mod groups;
 mod groups_downstream;
+mod jwt;
 mod list;
 mod okta;
 mod patch;

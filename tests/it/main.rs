@@ -16,6 +16,7 @@ mod jwt;
 mod list;
 mod okta;
 mod patch;
+mod profiles;
 mod reconcile;
 mod security;
 mod tenants;

@@ -180,6 +180,11 @@ fn compare_one(op: CompareOp, actual: &Value, expected: &CompValue, case_exact: 
             Some(a) => equality_only(op, a == *b),
             None => op == CompareOp::Ne,
         },
+        // Entra ID quotes booleans in filters: roles[primary eq "True"].
+        (Value::Bool(a), CompValue::Str(b)) => match parse_bool(b) {
+            Some(b) => equality_only(op, *a == b),
+            None => op == CompareOp::Ne,
+        },
         _ => op == CompareOp::Ne,
     }
 }
@@ -240,7 +245,7 @@ fn compare_numbers(a: &Number, b: &Number) -> Option<Ordering> {
 }
 
 /// `"true"`/`"false"` in any case.
-fn parse_bool(s: &str) -> Option<bool> {
+pub(super) fn parse_bool(s: &str) -> Option<bool> {
     if s.eq_ignore_ascii_case("true") {
         Some(true)
     } else if s.eq_ignore_ascii_case("false") {

@@ -376,7 +376,7 @@ fn present_ignores_empty_values() {
         ("title pr", false),
         ("active pr", true),
         ("phoneNumbers eq null", true),
-        ("active eq \"false\"", false),
+        ("active eq \"false\"", true),
     ] {
         assert_eq!(matches(&parse(text), &r, &schema), expected, "{text}");
     }
@@ -384,6 +384,11 @@ fn present_ignores_empty_values() {
     let legacy = json!({"active": "True"});
     assert!(matches(&parse("active eq true"), &legacy, &schema));
     assert!(!matches(&parse("active eq false"), &legacy, &schema));
+    // Entra ID quotes booleans in filters and paths: roles[primary eq "True"].
+    let active = json!({"active": true});
+    assert!(matches(&parse(r#"active eq "TRUE""#), &active, &schema));
+    assert!(!matches(&parse(r#"active eq "False""#), &active, &schema));
+    assert!(matches(&parse(r#"active ne "false""#), &active, &schema));
 }
 
 #[test]
@@ -411,6 +416,8 @@ fn validates_against_schema() {
         r#"emails co "x""#.into(),
         r#"emails[type eq "work" and primary eq true]"#.into(),
         "active eq true".into(),
+        r#"active eq "True""#.into(),
+        r#"emails[primary eq "True"]"#.into(),
         "active ne null".into(),
         "loginCount gt 3".into(),
         r#"meta.created gt "2011-05-13T04:42:34Z""#.into(),
@@ -436,10 +443,7 @@ fn validates_against_schema() {
         ),
         ("active gt true".into(), "'active' is boolean"),
         (r#"active co "t""#.into(), "'active' is boolean"),
-        (
-            r#"active eq "true""#.into(),
-            "compare it with true or false",
-        ),
+        (r#"active eq "yes""#.into(), "compare it with true or false"),
         (r#"name gt "x""#.into(), "'name' is complex"),
         (r#"name eq "x""#.into(), "'name' is complex"),
         (r#"emails gt "x""#.into(), "'emails' is complex"),
@@ -463,7 +467,7 @@ fn validates_against_schema() {
             "unknown attribute 'emails.nope'",
         ),
         (
-            r#"emails[primary eq "true"]"#.into(),
+            r#"emails[primary eq "maybe"]"#.into(),
             "'primary' is boolean",
         ),
         (r#"userName[x pr]"#.into(), "cannot take a value filter"),

@@ -146,9 +146,15 @@ fn check_comparison(
                     "attribute '{name}' is boolean, so only 'eq' and 'ne' apply, not '{op}'"
                 ));
             }
-            if !matches!(value, CompValue::Bool(_)) {
+            // Entra ID quotes them ("True"): accepted, any case.
+            let boolean = match value {
+                CompValue::Bool(_) => true,
+                CompValue::Str(s) => super::eval::parse_bool(s).is_some(),
+                _ => false,
+            };
+            if !boolean {
                 return fail(format!(
-                    "attribute '{name}' is boolean; compare it with true or false (unquoted)"
+                    "attribute '{name}' is boolean; compare it with true or false"
                 ));
             }
         }

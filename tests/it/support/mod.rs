@@ -4,6 +4,7 @@
 pub mod fake_downstream;
 pub mod pki;
 pub mod process;
+pub mod profile_api;
 
 use std::net::SocketAddr;
 
@@ -156,10 +157,23 @@ impl Gateway {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        let auth = format!("Bearer {TOKEN}");
+        self.call_at(&self.base, &auth, method, path, body).await
+    }
+
+    /// Like [`Gateway::call`], to another Tenant URL with another `Authorization` value.
+    pub async fn call_at(
+        &self,
+        base: &str,
+        authorization: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self
             .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(TOKEN);
+            .request(method, format!("{base}{path}"))
+            .header("authorization", authorization);
         if let Some(body) = body {
             request = request
                 .header("content-type", "application/scim+json")

@@ -1,0 +1,146 @@
+//! Basic auth, required names, userType with a default, a custom extension's multi-valued
+//! folders (Entra's Split()), roles from a fixed set, a Metadata extension of free string keys,
+//! and groups whose members are synced one call at a time.
+
+use base64::Engine as _;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::{Deployed, entra_group};
+use crate::support::profile_api::{IdKind, ProfileApi, Shape};
+use crate::support::{assert_scim_error, entra_user};
+
+const API_TOKEN: &str = "members-api-token";
+const PASSWORD: &str = "basic-password-for-entra";
+const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:2.0:CustomExtensionName";
+const METADATA: &str = "urn:ietf:params:scim:schemas:extension:2.0:Metadata";
+
+fn basic(user: &str, password: &str) -> String {
+    let pair = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {pair}")
+}
+
+fn member(api: &ProfileApi, username: &str) -> Value {
+    api.user_where("", "username", username)
+        .expect("member exists")
+}
+
+#[tokio::test]
+async fn basic_auth_extensions_and_group_membership_sync() {
+    let api = ProfileApi::start(Shape {
+        users: "/v3/members",
+        groups: Some("/v3/teams"),
+        id_field: "member_id",
+        id_kind: IdKind::Text,
+        envelope: Some("member"),
+        unique: Some("username"),
+        required: &["username", "first_name", "last_name"],
+        auth: ("authorization", format!("Bearer {API_TOKEN}")),
+        patch: true,
+    })
+    .await;
+    let deployed = Deployed::start(
+        "custom-extensions-basic-auth",
+        vec![
+            ("PRODUCT_API_URL", api.url.clone()),
+            ("PRODUCT_API_TOKEN", API_TOKEN.to_owned()),
+            ("SCIM_BASIC_PASSWORD", PASSWORD.to_owned()),
+        ],
+    )
+    .await;
+    let entra = deployed.client("/scim/v2", basic("entra", PASSWORD));
+    let wrong = deployed.client("/scim/v2", basic("entra", "not-the-password"));
+    let (status, body) = wrong.call(Method::GET, "/Users", None).await;
+    assert_scim_error(status, &body, 401, None);
+    // Entra pastes the password into its Secret Token field.
+    let as_entra = deployed.client("/scim/v2", super::bearer(PASSWORD));
+    let (status, _) = as_entra.call(Method::GET, "/Users", None).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Required names: a user without a family name is refused and nothing is created.
+    let mut nameless = entra_user("nameless@example.com", "No", "Name");
+    nameless["name"] = json!({"givenName": "No"});
+    let (status, body) = entra.call(Method::POST, "/Users", Some(nameless)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(api.users_in("").is_empty());
+
+    // Create with folders from Entra's Split(), metadata keys, and no userType: the default.
+    let mut user = entra_user("Mia@Example.com", "Mia", "Wong");
+    user[CUSTOM] = json!({"folders": ["Inbox", "Reports"]});
+    user[METADATA] = json!({"costCentre": "42"});
+    user["roles"] = json!([{"primary": true, "value": "Admin"}]);
+    let mia = entra.create("/Users", user).await;
+    let mia_id = mia["id"].as_str().unwrap().to_owned();
+    let record = member(&api, "mia@example.com");
+    assert_eq!(record["plan"], "Standard");
+    assert_eq!(record["role"], "Admin");
+    assert_eq!(record["folders"], json!(["Inbox", "Reports"]));
+    assert_eq!(record["metadata"], json!({"costCentre": "42"}));
+    assert_eq!(mia[CUSTOM]["folders"], json!(["Inbox", "Reports"]));
+
+    // Update: userType, a folder added, a metadata key replaced; a role outside the set refused.
+    entra
+        .patch(
+            &format!("/Users/{mia_id}"),
+            json!([
+                {"op": "Replace", "path": "userType", "value": "Premium"},
+                {"op": "Add", "path": format!("{CUSTOM}:folders"), "value": ["Archive"]},
+                {"op": "Replace", "value": {format!("{METADATA}:costCentre"): "43"}}
+            ]),
+        )
+        .await;
+    let record = member(&api, "mia@example.com");
+    assert_eq!(record["plan"], "Premium");
+    assert_eq!(record["folders"], json!(["Inbox", "Reports", "Archive"]));
+    assert_eq!(record["metadata"], json!({"costCentre": "43"}));
+    let (status, body) = entra
+        .call(
+            Method::PATCH,
+            &format!("/Users/{mia_id}"),
+            Some(json!({"schemas": [super::PATCH_OP], "Operations": [
+                {"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": "Owner"}]})),
+        )
+        .await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    assert_eq!(member(&api, "mia@example.com")["role"], "Admin");
+
+    // Groups exist downstream; members are synced one call each.
+    let leo = entra
+        .create("/Users", entra_user("leo@example.com", "Leo", "Ng"))
+        .await;
+    let team = entra
+        .create("/Groups", entra_group("Finance", &[&mia_id]))
+        .await;
+    let team_path = format!("/Groups/{}", team["id"].as_str().unwrap());
+    let downstream_team = || api.groups().into_iter().find(|g| g["title"] == "Finance");
+    let mia_member = member(&api, "mia@example.com")["member_id"].clone();
+    let leo_member = member(&api, "leo@example.com")["member_id"].clone();
+    assert_eq!(downstream_team().unwrap()["members"], json!([mia_member]));
+    assert_eq!(downstream_team().unwrap()["external_id"], "ext-Finance");
+    entra
+        .patch(
+            &team_path,
+            json!([{"op": "Add", "path": "members", "value": [{"value": leo["id"]}]}]),
+        )
+        .await;
+    entra
+        .patch(
+            &team_path,
+            json!([{"op": "Remove", "path": "members", "value": [{"value": mia_id}]}]),
+        )
+        .await;
+    assert_eq!(downstream_team().unwrap()["members"], json!([leo_member]));
+
+    // Deactivation, then deletion of the group and the users.
+    entra
+        .patch(
+            &format!("/Users/{mia_id}"),
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
+        .await;
+    assert_eq!(member(&api, "mia@example.com")["active"], false);
+    entra.delete(&team_path).await;
+    assert!(api.groups().is_empty());
+    entra.delete(&format!("/Users/{mia_id}")).await;
+    assert!(api.user_where("", "username", "mia@example.com").is_none());
+}

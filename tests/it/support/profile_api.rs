@@ -1,0 +1,464 @@
+//! A small schemaless JSON API for the vendor-profile tests: each profile gives it its own
+//! shape (collection path, optional `{location}` segment, id field and kind, envelope, unique
+//! and required fields, auth, PATCH or PUT only, and a groups API with per-member calls), so
+//! that five products with five different APIs are each served by gateway.toml alone.
+//!
+//! Records keep whatever JSON fields the gateway sends; PATCH merges top-level fields, PUT
+//! replaces the record (keeping its id). Lists answer `{"items": [...], "total": n}` with
+//! `offset`/`limit` and exact-match filters on any top-level field (`?mail=a@b.c`).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use tokio::net::TcpListener;
+
+/// How records are identified.
+#[derive(Clone, Copy, Debug)]
+pub enum IdKind {
+    /// 1, 2, 3, ... as JSON numbers.
+    Number,
+    /// "u-1", "u-2", ... as strings.
+    Text,
+}
+
+/// One product's API shape.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    /// e.g. `/api/v2/users` or `/api/locations/{location}/employees`.
+    pub users: &'static str,
+    /// Groups at this path, with `PUT|DELETE {groups}/{id}/members/{member}`.
+    pub groups: Option<&'static str>,
+    pub id_field: &'static str,
+    pub id_kind: IdKind,
+    /// Single records travel as `{"<envelope>": {...}}`.
+    pub envelope: Option<&'static str>,
+    /// A field no two records (of one location) may share, compared ignoring case: 409.
+    pub unique: Option<&'static str>,
+    /// Fields a create and a replace must carry (non-empty): 422 otherwise.
+    pub required: &'static [&'static str],
+    /// The header every request must carry, and its value.
+    pub auth: (&'static str, String),
+    /// Whether PATCH is offered (else 405).
+    pub patch: bool,
+}
+
+#[derive(Default)]
+struct Data {
+    /// (location, id) -> record; location is "" without a `{location}` segment.
+    users: BTreeMap<(String, String), Value>,
+    groups: BTreeMap<String, Value>,
+    next: u64,
+}
+
+struct Inner {
+    shape: Shape,
+    data: Mutex<Data>,
+}
+
+/// A running fake API; clones share its data.
+#[derive(Clone)]
+pub struct ProfileApi {
+    inner: Arc<Inner>,
+    /// `http://127.0.0.1:port`.
+    pub url: String,
+}
+
+type Shared = State<Arc<Inner>>;
+
+impl ProfileApi {
+    /// Serves an empty API of this shape on loopback until the test ends.
+    pub async fn start(shape: Shape) -> Self {
+        let inner = Arc::new(Inner {
+            shape: shape.clone(),
+            data: Mutex::new(Data::default()),
+        });
+        let mut item = axum::routing::get(read).put(replace).delete(remove);
+        if shape.patch {
+            item = item.patch(patch);
+        }
+        let mut router = Router::new()
+            .route(shape.users, axum::routing::get(list).post(create))
+            .route(&format!("{}/{{id}}", shape.users), item);
+        if let Some(groups) = shape.groups {
+            router = router
+                .route(groups, axum::routing::post(create_group))
+                .route(
+                    &format!("{groups}/{{id}}"),
+                    axum::routing::patch(rename_group)
+                        .put(rename_group)
+                        .delete(remove_group),
+                )
+                .route(
+                    &format!("{groups}/{{id}}/members/{{member}}"),
+                    axum::routing::put(add_member).delete(remove_member),
+                );
+        }
+        let app = router
+            .layer(from_fn_with_state(inner.clone(), guard))
+            .with_state(inner.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { inner, url }
+    }
+
+    /// Every user record of a location ("" without locations), in id order.
+    pub fn users_in(&self, location: &str) -> Vec<Value> {
+        lock(&self.inner)
+            .users
+            .iter()
+            .filter(|((loc, _), _)| loc == location)
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+
+    /// The record of a location whose `field` equals `value`.
+    pub fn user_where(&self, location: &str, field: &str, value: &str) -> Option<Value> {
+        self.users_in(location)
+            .into_iter()
+            .find(|r| r.get(field).and_then(Value::as_str) == Some(value))
+    }
+
+    /// Sets a field of a record behind the gateway's back (an admin editing in the product).
+    pub fn edit_user(&self, location: &str, id: &str, field: &str, value: Value) {
+        let mut data = lock(&self.inner);
+        let record = data
+            .users
+            .get_mut(&(location.to_owned(), id.to_owned()))
+            .expect("record exists");
+        record[field] = value;
+    }
+
+    /// Every group record, each with a `members` array of member ids.
+    pub fn groups(&self) -> Vec<Value> {
+        lock(&self.inner).groups.values().cloned().collect()
+    }
+}
+
+fn lock(inner: &Inner) -> MutexGuard<'_, Data> {
+    inner.data.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn respond(status: StatusCode, body: &Value) -> Response {
+    (
+        status,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// A refused request: its status and message.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        respond(self.0, &json!({"message": self.1}))
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    Refusal(status, message.to_owned()).into_response()
+}
+
+async fn guard(State(inner): Shared, request: Request, next: Next) -> Response {
+    let (name, value) = &inner.shape.auth;
+    let ok = request
+        .headers()
+        .get(*name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == value);
+    if !ok {
+        return error(StatusCode::UNAUTHORIZED, "bad credentials");
+    }
+    next.run(request).await
+}
+
+/// The `{location}` segment of the request, "" without one.
+fn location_of(params: &BTreeMap<String, String>) -> String {
+    params.get("location").cloned().unwrap_or_default()
+}
+
+fn unwrap_body(inner: &Inner, body: &[u8]) -> Result<Map<String, Value>, Refusal> {
+    let doc: Value = serde_json::from_slice(body)
+        .map_err(|e| Refusal(StatusCode::BAD_REQUEST, format!("bad JSON: {e}")))?;
+    let record = match inner.shape.envelope {
+        Some(e) => doc.get(e).cloned().unwrap_or(Value::Null),
+        None => doc,
+    };
+    match record {
+        Value::Object(m) => Ok(m),
+        _ => Err(Refusal(
+            StatusCode::BAD_REQUEST,
+            "expected an object".into(),
+        )),
+    }
+}
+
+fn wrap(inner: &Inner, status: StatusCode, record: &Value) -> Response {
+    let body = match inner.shape.envelope {
+        Some(e) => json!({ e: record }),
+        None => record.clone(),
+    };
+    respond(status, &body)
+}
+
+fn check(
+    inner: &Inner,
+    data: &Data,
+    location: &str,
+    record: &Map<String, Value>,
+    except: Option<&str>,
+) -> Result<(), Refusal> {
+    for field in inner.shape.required {
+        let present = record
+            .get(*field)
+            .is_some_and(|v| !v.is_null() && v.as_str() != Some(""));
+        if !present {
+            return Err(Refusal(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("{field} is required"),
+            ));
+        }
+    }
+    if let Some(field) = inner.shape.unique
+        && let Some(value) = record.get(field).and_then(Value::as_str)
+    {
+        let taken = data.users.iter().any(|((loc, id), r)| {
+            loc == location
+                && Some(id.as_str()) != except
+                && r.get(field)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
+        });
+        if taken {
+            return Err(Refusal(StatusCode::CONFLICT, format!("{field} taken")));
+        }
+    }
+    Ok(())
+}
+
+fn new_id(inner: &Inner, data: &mut Data) -> (String, Value) {
+    data.next += 1;
+    match inner.shape.id_kind {
+        IdKind::Number => (data.next.to_string(), json!(data.next)),
+        IdKind::Text => (
+            format!("u-{}", data.next),
+            json!(format!("u-{}", data.next)),
+        ),
+    }
+}
+
+async fn create(
+    State(inner): Shared,
+    Path(params): Path<BTreeMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    let location = location_of(&params);
+    let mut record = match unwrap_body(&inner, &body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let mut data = lock(&inner);
+    if let Err(e) = check(&inner, &data, &location, &record, None) {
+        return e.into_response();
+    }
+    let (key, id) = new_id(&inner, &mut data);
+    record.insert(inner.shape.id_field.to_owned(), id);
+    let record = Value::Object(record);
+    data.users.insert((location, key), record.clone());
+    wrap(&inner, StatusCode::CREATED, &record)
+}
+
+async fn list(
+    State(inner): Shared,
+    Path(params): Path<BTreeMap<String, String>>,
+    Query(query): Query<BTreeMap<String, String>>,
+) -> Response {
+    let location = location_of(&params);
+    let offset: usize = query
+        .get("offset")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = query
+        .get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(100);
+    let data = lock(&inner);
+    let matching: Vec<Value> = data
+        .users
+        .iter()
+        .filter(|((loc, _), _)| *loc == location)
+        .map(|(_, r)| r)
+        .filter(|r| {
+            query
+                .iter()
+                .filter(|(k, _)| *k != "offset" && *k != "limit")
+                .all(|(k, v)| match r.get(k) {
+                    Some(Value::String(s)) => s.eq_ignore_ascii_case(v),
+                    Some(other) => serde_json::from_str::<Value>(v).ok().as_ref() == Some(other),
+                    None => false,
+                })
+        })
+        .cloned()
+        .collect();
+    let total = matching.len();
+    let items: Vec<Value> = matching.into_iter().skip(offset).take(limit).collect();
+    respond(StatusCode::OK, &json!({"items": items, "total": total}))
+}
+
+/// Path params `{location}` (optional) and `{id}`.
+fn key_of(params: &BTreeMap<String, String>) -> (String, String) {
+    (
+        location_of(params),
+        params.get("id").cloned().unwrap_or_default(),
+    )
+}
+
+async fn read(State(inner): Shared, Path(params): Path<BTreeMap<String, String>>) -> Response {
+    let data = lock(&inner);
+    match data.users.get(&key_of(&params)) {
+        Some(r) => wrap(&inner, StatusCode::OK, r),
+        None => error(StatusCode::NOT_FOUND, "no such user"),
+    }
+}
+
+async fn write(
+    inner: Arc<Inner>,
+    params: BTreeMap<String, String>,
+    body: &[u8],
+    merge: bool,
+) -> Response {
+    let key = key_of(&params);
+    let incoming = match unwrap_body(&inner, body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let mut data = lock(&inner);
+    let Some(existing) = data.users.get(&key).cloned() else {
+        return error(StatusCode::NOT_FOUND, "no such user");
+    };
+    let mut record = if merge {
+        existing.as_object().cloned().unwrap_or_default()
+    } else {
+        Map::new()
+    };
+    record.extend(incoming);
+    record.insert(
+        inner.shape.id_field.to_owned(),
+        existing[inner.shape.id_field].clone(),
+    );
+    if let Err(e) = check(&inner, &data, &key.0, &record, Some(&key.1)) {
+        return e.into_response();
+    }
+    let record = Value::Object(record);
+    data.users.insert(key, record.clone());
+    wrap(&inner, StatusCode::OK, &record)
+}
+
+async fn replace(
+    State(inner): Shared,
+    Path(params): Path<BTreeMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    write(inner, params, &body, false).await
+}
+
+async fn patch(
+    State(inner): Shared,
+    Path(params): Path<BTreeMap<String, String>>,
+    body: axum::body::Bytes,
+) -> Response {
+    write(inner, params, &body, true).await
+}
+
+async fn remove(State(inner): Shared, Path(params): Path<BTreeMap<String, String>>) -> Response {
+    match lock(&inner).users.remove(&key_of(&params)) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such user"),
+    }
+}
+
+async fn create_group(State(inner): Shared, body: axum::body::Bytes) -> Response {
+    let mut record = match unwrap_body(&inner, &body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let mut data = lock(&inner);
+    data.next += 1;
+    let id = format!("g-{}", data.next);
+    record.insert("id".into(), json!(id));
+    record.insert("members".into(), json!([]));
+    let record = Value::Object(record);
+    data.groups.insert(id, record.clone());
+    wrap(&inner, StatusCode::CREATED, &record)
+}
+
+async fn rename_group(
+    State(inner): Shared,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let incoming = match unwrap_body(&inner, &body) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let mut data = lock(&inner);
+    let Some(Value::Object(group)) = data.groups.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, "no such group");
+    };
+    group.extend(
+        incoming
+            .into_iter()
+            .filter(|(k, _)| k != "id" && k != "members"),
+    );
+    let group = Value::Object(group.clone());
+    wrap(&inner, StatusCode::OK, &group)
+}
+
+async fn remove_group(State(inner): Shared, Path(id): Path<String>) -> Response {
+    match lock(&inner).groups.remove(&id) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => error(StatusCode::NOT_FOUND, "no such group"),
+    }
+}
+
+async fn member_change(inner: &Inner, id: &str, member: &str, add: bool) -> Response {
+    let mut data = lock(inner);
+    let known = data.users.keys().any(|(_, m)| m == member);
+    let Some(group) = data.groups.get_mut(id) else {
+        return error(StatusCode::NOT_FOUND, "no such group");
+    };
+    let members = group["members"].as_array_mut().expect("members array");
+    let at = members.iter().position(|m| m == member);
+    match (add, at, known) {
+        (true, _, false) => error(StatusCode::NOT_FOUND, "no such user"),
+        (true, Some(_), _) => error(StatusCode::CONFLICT, "already a member"),
+        (true, None, _) => {
+            members.push(json!(member));
+            StatusCode::NO_CONTENT.into_response()
+        }
+        (false, Some(i), _) => {
+            members.remove(i);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        (false, None, _) => error(StatusCode::NOT_FOUND, "not a member"),
+    }
+}
+
+async fn add_member(State(inner): Shared, Path((id, member)): Path<(String, String)>) -> Response {
+    member_change(&inner, &id, &member, true).await
+}
+
+async fn remove_member(
+    State(inner): Shared,
+    Path((id, member)): Path<(String, String)>,
+) -> Response {
+    member_change(&inner, &id, &member, false).await
+}

@@ -58,6 +58,7 @@ pub const SQLITE: &[Migration] = &[
         ],
     },
     TOKENS,
+    LOOKUP_ORDER,
 ];
 
 /// The PostgreSQL schema.
@@ -101,6 +102,7 @@ pub const POSTGRES: &[Migration] = &[
         ],
     },
     TOKENS,
+    LOOKUP_ORDER,
 ];
 
 /// Issued tokens: the same statements on both backends (SQLite reads BIGINT as INTEGER).
@@ -121,6 +123,21 @@ const TOKENS: Migration = Migration {
             PRIMARY KEY (tenant, id)
         )",
         "CREATE UNIQUE INDEX tokens_digest ON tokens (tenant, digest)",
+    ],
+};
+
+/// Lookups by userName or externalId answer in SCIM id order. Without the id in their
+/// indexes, SQLite's planner walked the primary key to get that order, scanning every user
+/// of the tenant: each lookup grew with the user count (44 µs at 300 users, 490 µs at 3,300).
+const LOOKUP_ORDER: Migration = Migration {
+    version: 3,
+    description: "lookup indexes in SCIM id order",
+    statements: &[
+        "DROP INDEX resources_lookup_key",
+        "CREATE INDEX resources_lookup_key ON resources (tenant, resource_type, lookup_key, scim_id)",
+        "DROP INDEX resources_external_id",
+        "CREATE INDEX resources_external_id \
+            ON resources (tenant, resource_type, external_id, scim_id)",
     ],
 };
 

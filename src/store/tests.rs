@@ -990,6 +990,41 @@ async fn sqlite_file_migrates_once_and_persists() {
     scratch.clean().await;
 }
 
+/// Every lookup the service makes per request uses an index that also gives its order, so its
+/// cost does not grow with the number of users (SQLite's planner otherwise walks the primary
+/// key for `ORDER BY scim_id`).
+#[tokio::test]
+async fn sqlite_lookups_use_their_indexes() {
+    let (scratch, dir) = Scratch::dir();
+    let url = format!("sqlite://{}", dir.join("plan.db").display());
+    let store = SqliteStore::open(&url).await.unwrap();
+    store.close().await;
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for (sql, index) in [
+        (super::sql::BY_LOOKUP_KEY, "resources_lookup_key"),
+        (super::sql::BY_EXTERNAL_ID, "resources_external_id"),
+        (super::sql::BY_DOWNSTREAM_ID, "resources_downstream_id"),
+        (super::sql::TOKEN_BY_DIGEST, "tokens_digest"),
+    ] {
+        let rows: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .bind("t")
+                .bind("User")
+                .bind("x")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        let plan: Vec<&str> = rows.iter().map(|r| r.3.as_str()).collect();
+        assert!(
+            plan.iter().any(|p| p.contains(index))
+                && !plan.iter().any(|p| p.contains("TEMP B-TREE")),
+            "{sql}: {plan:?}"
+        );
+    }
+    pool.close().await;
+    scratch.clean().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_migrates_once_and_persists() {
     let (scratch, url) = Scratch::schema().await;

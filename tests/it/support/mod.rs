@@ -4,6 +4,7 @@
 pub mod fake_downstream;
 pub mod pki;
 pub mod process;
+pub mod recording;
 
 use std::net::SocketAddr;
 

@@ -109,6 +109,8 @@ pub struct ServerConfig {
     pub max_header_bytes: usize,
     /// How long in-flight requests may run once shutdown begins.
     pub shutdown_grace: Duration,
+    /// Whether Prometheus metrics are kept and served at `/metrics`.
+    pub metrics: bool,
 }
 
 impl ServerConfig {
@@ -729,6 +731,7 @@ fn compile_server(
                 .as_ref()
                 .map_or(10_000, |t| *t.get_ref()),
         ),
+        metrics: s.metrics.unwrap_or(true),
     })
 }
 
@@ -954,10 +957,29 @@ fn compile_downstream(
         .iter()
         .map(|(k, v)| Ok((k.clone(), interp(&format!("downstream.headers.{k}"), v)?)))
         .collect::<Result<_, ConfigError>>()?;
+    let health = d
+        .health
+        .as_ref()
+        .map(|v| {
+            let key = "downstream.health";
+            let op: Operation = interp(key, v)?
+                .parse()
+                .map_err(|e: String| src.invalid(v.span(), key, e))?;
+            if op.method != reqwest::Method::GET || op.has_id() || op.has_member() {
+                return Err(src.invalid(
+                    v.span(),
+                    key,
+                    "expected a GET of a fixed path, e.g. \"GET /api/v1/health\"",
+                ));
+            }
+            Ok(op)
+        })
+        .transpose()?;
     Ok(DownstreamSettings {
         base_url,
         auth,
         timeout: Duration::from_millis(d.timeout_ms.as_ref().map_or(10_000, |t| *t.get_ref())),
         headers,
+        health,
     })
 }

@@ -12,15 +12,7 @@ use crate::{legacy, server};
 /// The example gateway.toml shipped at the top of the repository.
 pub const EXAMPLE_CONFIG: &str = include_str!("../gateway.toml");
 
-/// Resolves when the process gets Ctrl-C (or the signal cannot be watched).
-pub async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        tracing::warn!("cannot watch Ctrl-C; stop the process another way");
-        std::future::pending::<()>().await;
-    }
-}
-
-/// Runs the demo until Ctrl-C.
+/// Runs the demo until Ctrl-C or SIGTERM.
 pub async fn run(listen: SocketAddr) -> Result<(), String> {
     let api_key = generate_token().map_err(|e| format!("no randomness for a key: {e}"))?;
     let token = generate_token().map_err(|e| format!("no randomness for a token: {e}"))?;
@@ -78,7 +70,7 @@ pub async fn run(listen: SocketAddr) -> Result<(), String> {
         config.server.base_path
     );
     println!("{}", banner(&tenant_url, &token, &legacy_url));
-    ctrl_c().await;
+    crate::signals::stop_requested().await;
     println!("stopping...");
     let _ = stop.send(());
     let legacy_result = legacy_task.await;

@@ -15,5 +15,7 @@ pub mod mapping;
 pub mod scim;
 pub mod server;
 pub mod service;
+pub mod signals;
 pub mod store;
+pub mod telemetry;
 pub mod token_admin;

@@ -2,7 +2,6 @@
 
 #![forbid(unsafe_code)]
 
-use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +9,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use scim_gateway::auth::issued::NewToken;
 use scim_gateway::config::Config;
+use scim_gateway::signals::stop_requested;
+use scim_gateway::telemetry::logs::{self, LogFormat};
 use scim_gateway::{demo, legacy, server, token_admin};
-use tracing_subscriber::EnvFilter;
 
 /// A SCIM 2.0 gateway in front of a proprietary user API.
 #[derive(Parser)]
@@ -23,10 +23,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve SCIM as gateway.toml describes.
+    /// Serve SCIM as gateway.toml describes, until Ctrl-C or SIGTERM.
     Serve {
         #[arg(long, default_value = "gateway.toml")]
         config: PathBuf,
+        /// Log lines as readable text or as one JSON object each.
+        #[arg(long, value_enum, default_value_t)]
+        log_format: LogFormat,
     },
     /// Start the sample legacy API and the gateway in front of it, and print a Tenant URL and
     /// Secret Token to try with curl or Entra ID.
@@ -34,6 +37,9 @@ enum Command {
         /// Where the gateway listens (another free port is taken if this one is busy).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Log lines as readable text or as one JSON object each.
+        #[arg(long, value_enum, default_value_t)]
+        log_format: LogFormat,
     },
     /// Check a gateway.toml and report the first problem with its line:col.
     Check {
@@ -137,13 +143,10 @@ enum TokenCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    logs::init(match &cli.command {
+        Command::Serve { log_format, .. } | Command::Demo { log_format, .. } => *log_format,
+        _ => LogFormat::Text,
+    });
     scim_gateway::downstream::client::install_crypto_provider();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -154,8 +157,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve { config } => run_serve(config).await,
-            Command::Demo { listen } => demo::run(listen).await,
+            Command::Serve { config, .. } => run_serve(config).await,
+            Command::Demo { listen, .. } => demo::run(listen).await,
             Command::Check { config } => Config::load(&config)
                 .map(|c| {
                     println!("{}: ok", config.display());
@@ -223,7 +226,9 @@ async fn run_serve(path: PathBuf) -> Result<(), String> {
             "scim-gateway serving"
         );
     }
-    let served = match server::serve(listener, app, &config.server, demo::ctrl_c()) {
+    // Stops accepting at once, lets requests in flight finish within `shutdown_grace_ms`,
+    // then closes the store (SQLite checkpoints its write-ahead log).
+    let served = match server::serve(listener, app, &config.server, stop_requested()) {
         Ok(serving) => {
             serving.await;
             Ok(())
@@ -231,6 +236,7 @@ async fn run_serve(path: PathBuf) -> Result<(), String> {
         Err(e) => Err(e.to_string()),
     };
     store.close().await;
+    tracing::info!("store closed; stopped");
     served
 }
 
@@ -276,7 +282,7 @@ async fn run_legacy(listen: SocketAddr, api_key: String) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     println!("sample legacy API on http://{listen}/api/v1 (X-Api-Key required)");
-    legacy::serve(listener, legacy::LegacyApi::new(api_key), demo::ctrl_c())
+    legacy::serve(listener, legacy::LegacyApi::new(api_key), stop_requested())
         .await
         .map_err(|e| e.to_string())
 }

@@ -1,11 +1,14 @@
-//! The SCIM server: each tenant's routes under its Tenant URL path behind its own
-//! authentication, limits and audit log; the tower layers around all of them (request id,
-//! tracing span, deadline); and the listener (TLS, limits, graceful shutdown).
+//! The SCIM server: each tenant's routes under its Tenant URL path behind its own metrics,
+//! deadline, authentication, limits and audit log; the health, readiness and metrics
+//! endpoints at the root; the tower layers around all of them (request id, tracing span); and
+//! the listener (TLS, limits, graceful shutdown).
 
 mod audit;
+mod health;
 mod layers;
 mod limits;
 mod listener;
+mod metrics;
 pub mod rescue;
 mod routes;
 pub mod tls;
@@ -33,6 +36,9 @@ use crate::service::ServiceError;
 use crate::service::groups::GroupsService;
 use crate::service::users::UsersService;
 use crate::store::{CachedStore, Store, StoreError};
+use crate::telemetry::metrics::MetricsError;
+use crate::telemetry::request_id;
+use health::Readiness;
 use limits::TenantLimiter;
 pub use listener::{ServeError, serve};
 
@@ -58,6 +64,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot settle interrupted writes: {0}")]
     Recover(#[from] ServiceError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
 }
 
 /// Opens the store a config names, with the lookup cache in front.
@@ -77,7 +85,7 @@ pub fn users_service(
 ) -> Result<Arc<UsersService>, StartError> {
     Ok(Arc::new(UsersService {
         api: RecordApi {
-            client: DownstreamClient::new(tenant.downstream.clone())?,
+            client: DownstreamClient::new(&tenant.name, tenant.downstream.clone())?,
             endpoints: tenant.users.endpoints.clone(),
         },
         mapping: tenant.users.mapping.clone(),
@@ -90,40 +98,52 @@ pub fn users_service(
 }
 
 /// Builds the whole HTTP application from a checked config and an open store: every tenant's
-/// SCIM endpoints under its own path, each settling any write a crash interrupted first.
+/// SCIM endpoints under its own path, each settling any write a crash interrupted first, and
+/// `/healthz`, `/readyz` and (unless `server.metrics = false`) `/metrics` at the root, without
+/// authentication.
 pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, StartError> {
     let mut router = Router::new();
+    let mut downstreams = Vec::new();
     for tenant in &config.tenants {
-        let scim = tenant_router(config, tenant, store.clone()).await?;
+        let users = users_service(tenant, store.clone())?;
+        downstreams.push((tenant.name.clone(), users.api.client.clone()));
+        let scim = tenant_router(config, tenant, users, store.clone()).await?;
         router = router.nest(&tenant.base_path, scim);
     }
+    let readiness = Arc::new(Readiness::new(store, downstreams));
+    router = router
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz).with_state(readiness));
+    if config.server.metrics {
+        let exporter = crate::telemetry::metrics::exporter()?;
+        router = router.route("/metrics", get(metrics::render).with_state(exporter));
+    }
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-        let id = request
+        let request_id = request
             .headers()
-            .get("x-request-id")
+            .get(request_id::HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-");
-        tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+        tracing::info_span!("request", request_id, method = %request.method(), path = %request.uri().path())
     });
     Ok(router.fallback(routes::not_found).layer(
         ServiceBuilder::new()
+            .map_request(request_id::drop_unfit::<axum::body::Body>)
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(trace)
             .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(axum::middleware::from_fn_with_state(
-                config.server.request_timeout,
-                layers::deadline,
-            )),
+            .layer(axum::middleware::from_fn(layers::in_request_id_scope)),
     ))
 }
 
-/// One tenant's SCIM endpoints behind its authentication, limits and audit log.
+/// One tenant's SCIM endpoints behind (outermost first) its metrics, the request deadline,
+/// its authentication, limits and audit log.
 async fn tenant_router(
     config: &Config,
     tenant: &TenantConfig,
+    users: Arc<UsersService>,
     store: Arc<dyn Store>,
 ) -> Result<Router, StartError> {
-    let users = users_service(tenant, store.clone())?;
     // Writes older than the request deadline cannot be in flight any more: settle them now
     // and every deadline from now on.
     let deadline = config.server.request_timeout;
@@ -217,5 +237,16 @@ async fn tenant_router(
         .layer(axum::middleware::from_fn_with_state(
             authenticator,
             layers::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            config.server.request_timeout,
+            layers::deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(metrics::Meter {
+                tenant: tenant.name.clone(),
+                base_path: tenant.base_path.clone(),
+            }),
+            metrics::measure,
         )))
 }

@@ -147,6 +147,8 @@ pub struct RawServer {
     pub max_header_bytes: Option<Spanned<u64>>,
     /// How long in-flight requests may run once shutdown begins, in milliseconds.
     pub shutdown_grace_ms: Option<Spanned<u64>>,
+    /// Whether `/metrics` is served (default true).
+    pub metrics: Option<bool>,
 }
 
 /// `server.tls`: the certificate chain and private key files, PEM.
@@ -225,6 +227,9 @@ pub struct RawDownstream {
     /// Extra headers sent with every call (values may use `${ENV}`).
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<String>>,
+    /// `"GET /path"` that answers 2xx while the API is up, for `/readyz`; a HEAD of
+    /// `base_url` when absent.
+    pub health: Option<Spanned<String>>,
 }
 
 /// `downstream.auth`: one of `{ header, value }`, `{ bearer }` or `{ username, password }`.

@@ -373,3 +373,39 @@ fn jwt_settings_are_checked_at_load() {
         );
     }
 }
+
+#[test]
+fn operations_settings_have_defaults_and_are_checked() {
+    let config = Config::parse("gateway.toml", EXAMPLE_CONFIG, &env).unwrap();
+    assert!(config.server.metrics);
+    assert!(config.tenants[0].downstream.health.is_none());
+
+    let text = example_with("[server]\n", "[server]\nmetrics = false\n");
+    assert!(
+        !Config::parse("gateway.toml", &text, &env)
+            .unwrap()
+            .server
+            .metrics
+    );
+
+    let text = example_with(
+        "[downstream]\n",
+        "[downstream]\nhealth = \"GET /api/v1/health\"\n",
+    );
+    let config = Config::parse("gateway.toml", &text, &env).unwrap();
+    let health = config.tenants[0].downstream.health.as_ref().unwrap();
+    assert_eq!(health.path, "/api/v1/health");
+
+    for bad in ["POST /api/v1/health", "GET /api/v1/accounts/{id}", "health"] {
+        let text = example_with(
+            "[downstream]\n",
+            &format!("[downstream]\nhealth = \"{bad}\"\n"),
+        );
+        let line = line_of(&text, "health =");
+        let err = error_of(&text);
+        assert!(
+            err.starts_with(&format!("gateway.toml:{line}:10: downstream.health: ")),
+            "{bad}: {err}"
+        );
+    }
+}

@@ -41,6 +41,23 @@ pub enum DownstreamError {
     TooMany(u64),
 }
 
+impl DownstreamError {
+    /// What kind of failure this is when the downstream, or the way to it, is to blame (the
+    /// `kind` label of `downstream_errors_total`); `None` when the answer is about the SCIM
+    /// client's request (404, 409, 400) and the downstream worked as it should.
+    pub fn fault(&self) -> Option<&'static str> {
+        match self {
+            Self::NotFound(_) | Self::Conflict(_) | Self::Rejected(_) | Self::TooMany(_) => None,
+            Self::Unauthorized(_) => Some("unauthorized"),
+            Self::Failed(_) => Some("failed"),
+            Self::Timeout(_) => Some("timeout"),
+            Self::Unreachable => Some("unreachable"),
+            Self::BadResponse(_) => Some("bad_response"),
+            Self::InvalidUrl(_) => Some("invalid_url"),
+        }
+    }
+}
+
 /// The most useful message in a downstream error body: the common JSON error shapes first,
 /// else the start of the text.
 pub fn message_of(body: &str) -> String {

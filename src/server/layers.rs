@@ -1,5 +1,6 @@
 //! Cross-cutting layers of the SCIM server: client authentication and the request deadline,
-//! each answering with a SCIM error body rather than a bare status.
+//! each answering with a SCIM error body rather than a bare status, and the request id's
+//! scope.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use http::{HeaderValue, header};
 
 use crate::auth::{AuthError, Authenticator};
 use crate::scim::error::ScimError;
+use crate::telemetry::request_id;
 
 /// Lets a request through only with credentials the tenant accepts, and hands who it is to
 /// the layers and handlers inside (as a [`ClientIdentity`] extension). The answer otherwise
@@ -67,5 +69,14 @@ pub async fn deadline(State(limit): State<Duration>, request: Request, next: Nex
             format!("the request took longer than {} ms", limit.as_millis()),
         )
         .into_response(),
+    }
+}
+
+/// Serves the request inside the scope of its id (set by the request id layer), so every
+/// downstream call made for it carries the id as `X-Request-Id`.
+pub async fn in_request_id_scope(request: Request, next: Next) -> Response {
+    match request.headers().get(request_id::HEADER).cloned() {
+        Some(id) => request_id::scope(id, next.run(request)).await,
+        None => next.run(request).await,
     }
 }

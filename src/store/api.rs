@@ -236,6 +236,10 @@ pub trait Store: Send + Sync {
         at: i64,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
+    /// Runs the cheapest query there is: `/readyz` asks it to tell whether the database
+    /// answers, without touching any table.
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>>;
+
     /// Closes the connections (SQLite checkpoints its write-ahead log). Calls after this fail
     /// with [`StoreError::Closed`].
     fn close(&self) -> BoxFuture<'_, ()>;

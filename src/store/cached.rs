@@ -12,6 +12,8 @@
 //! The key cache holds ids, not resources: a hit resolves each id through the id cache and
 //! keeps only resources whose key still matches, so renaming a resource needs no knowledge of
 //! its old key to invalidate.
+//!
+//! Lookups count in `cache_requests_total{cache="store_by_id"}` and `{cache="store_by_key"}`.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,6 +26,7 @@ use super::error::StoreError;
 use super::intent::{Intent, IntentId};
 use super::resource::{Resource, ResourceData, ResourceType, normalize_key};
 use super::token::IssuedToken;
+use crate::telemetry::metrics;
 
 /// (tenant, type, SCIM id or lowercased lookup key).
 type Key = (String, ResourceType, String);
@@ -111,7 +114,9 @@ impl CachedStore {
         scim_id: &str,
     ) -> Result<Option<Resource>, StoreError> {
         let key = (tenant.to_owned(), resource_type, scim_id.to_owned());
-        if let Some(hit) = self.by_id.get(&key) {
+        let hit = self.by_id.get(&key);
+        metrics::cache_lookup("store_by_id", hit.is_some());
+        if let Some(hit) = hit {
             return Ok(Some(hit));
         }
         let epoch = self.current_epoch();
@@ -133,7 +138,9 @@ impl CachedStore {
     ) -> Result<Vec<Resource>, StoreError> {
         let normalized = normalize_key(key);
         let cache_key = (tenant.to_owned(), resource_type, normalized.clone());
-        if let Some(ids) = self.by_key.get(&cache_key) {
+        let hit = self.by_key.get(&cache_key);
+        metrics::cache_lookup("store_by_key", hit.is_some());
+        if let Some(ids) = hit {
             let mut found = Vec::with_capacity(ids.len());
             for id in ids.iter() {
                 if let Some(r) = self.by_id(tenant, resource_type, id).await?
@@ -422,6 +429,10 @@ impl Store for CachedStore {
         at: i64,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         self.inner.touch_token(tenant, id, at)
+    }
+
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.inner.ping()
     }
 
     fn close(&self) -> BoxFuture<'_, ()> {

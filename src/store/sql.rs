@@ -876,6 +876,13 @@ macro_rules! impl_sql_store {
                 Box::pin(self.set_token_time($crate::store::sql::TOUCH_TOKEN, tenant, id, at))
             }
 
+            fn ping(&self) -> $crate::store::BoxFuture<'_, Result<(), $crate::store::StoreError>> {
+                Box::pin(async move {
+                    sqlx::query("SELECT 1").execute(&self.pool).await?;
+                    Ok(())
+                })
+            }
+
             fn close(&self) -> $crate::store::BoxFuture<'_, ()> {
                 Box::pin(self.pool.close())
             }

@@ -728,6 +728,10 @@ async fn issued_tokens(s: Arc<dyn Store>) {
     assert_eq!(s.list_tokens("b").await.unwrap().len(), 1);
 }
 
+async fn answers_a_ping(s: Arc<dyn Store>) {
+    s.ping().await.unwrap();
+}
+
 macro_rules! suite {
     ($module:ident, $backend:expr) => {
         mod $module {
@@ -745,6 +749,7 @@ macro_rules! suite {
                 deletes_cascade_to_memberships,
                 intents_journal,
                 issued_tokens,
+                answers_a_ping,
             );
         }
     };
@@ -1047,7 +1052,9 @@ async fn sqlite_memory_stores_are_private() {
 #[tokio::test]
 async fn closed_store_says_so() {
     let s = open("sqlite::memory:").await.unwrap();
+    s.ping().await.unwrap();
     s.close().await;
+    assert_eq!(s.ping().await.unwrap_err(), StoreError::Closed);
     let err = s.resource_by_scim_id("t", USER, "u1").await.unwrap_err();
     assert_eq!(err, StoreError::Closed);
     assert!(!err.is_retryable());

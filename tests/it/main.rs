@@ -15,6 +15,7 @@ mod groups_downstream;
 mod jwt;
 mod list;
 mod okta;
+mod ops;
 mod patch;
 mod profiles;
 mod reconcile;

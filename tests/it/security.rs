@@ -3,16 +3,11 @@
 //! and a log that must never hold a secret. (Tenant crossing, revoked and expired tokens:
 //! tenants.rs; TLS, slow clients and header floods: tls.rs.)
 
-use std::sync::{Arc, Mutex};
-
-use axum::extract::Request;
-use axum::response::IntoResponse;
 use reqwest::{Method, StatusCode};
 use scim_gateway::demo::EXAMPLE_CONFIG;
-use serde_json::json;
-use tokio::net::TcpListener;
 
-use crate::support::process::{TempDir, free_port, spawn_gateway};
+use crate::support::process::{TempDir, free_port, spawn_gateway_with, write_config};
+use crate::support::recording::recording_downstream;
 use crate::support::{Stack, TOKEN, assert_scim_error, entra_user, start_gateway};
 
 #[tokio::test]
@@ -53,36 +48,6 @@ async fn requests_without_valid_credentials_get_401_and_change_nothing() {
     assert_eq!(ok.status, StatusCode::OK);
 }
 
-/// A downstream that records each request's path and query and answers like an empty
-/// sample API.
-async fn recording_downstream() -> (String, Arc<Mutex<Vec<String>>>) {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    let app = axum::Router::new().fallback(move |request: Request| {
-        let log = log.clone();
-        async move {
-            let uri = request.uri().to_string();
-            log.lock().unwrap().push(uri.clone());
-            let (status, body) =
-                if uri.starts_with("/api/v1/accounts?") || uri == "/api/v1/accounts" {
-                    (200, json!({"data": [], "meta": {"total": 0}}))
-                } else {
-                    (404, json!({"error": "no such account"}))
-                };
-            (
-                axum::http::StatusCode::from_u16(status).unwrap(),
-                [("content-type", "application/json")],
-                body.to_string(),
-            )
-                .into_response()
-        }
-    });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
-}
-
 #[tokio::test]
 async fn ids_and_filters_cannot_steer_the_downstream_call() {
     let (url, seen) = recording_downstream().await;
@@ -105,7 +70,7 @@ async fn ids_and_filters_cannot_steer_the_downstream_call() {
         seen.lock().unwrap().clear();
         let (status, body) = gw.get(&format!("/Users/{id}")).await;
         assert_scim_error(status, &body, 404, None);
-        for uri in seen.lock().unwrap().iter() {
+        for uri in seen.lock().unwrap().iter().map(|s| &s.uri) {
             let rest = uri
                 .strip_prefix("/api/v1/accounts/")
                 .unwrap_or_else(|| panic!("{id}: the downstream was asked for {uri}"));
@@ -123,7 +88,7 @@ async fn ids_and_filters_cannot_steer_the_downstream_call() {
     let (status, body) = gw.get(&format!("/Users?filter={encoded}")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["totalResults"], 0);
-    let uris = seen.lock().unwrap().clone();
+    let uris: Vec<String> = seen.lock().unwrap().iter().map(|s| s.uri.clone()).collect();
     assert!(!uris.is_empty());
     for uri in uris {
         let parsed = reqwest::Url::parse(&format!("http://x{uri}")).unwrap();
@@ -139,28 +104,28 @@ fn url_encode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
-#[tokio::test]
-async fn no_secret_reaches_the_log() {
+/// A debug log of a gateway that accepted a static token, an issued token and Basic, and
+/// refused a wrong token; with every secret that went through it.
+struct LoggedSession {
+    log: String,
+    secrets: Vec<String>,
+    /// The SCIM id of the user created with the issued token.
+    created: String,
+}
+
+/// Runs the session on a spawned gateway logging at debug level in `format`.
+async fn logged_session(format: &str) -> LoggedSession {
     let stack = Stack::start().await;
     let dir = TempDir::new("log-secrets");
     let port = free_port();
     let basic_password = "basic-password-never-logged";
-    let config_text = EXAMPLE_CONFIG
-        .replace(
-            "listen = \"127.0.0.1:8080\"",
-            &format!("listen = \"127.0.0.1:{port}\""),
-        )
-        .replace(
+    let config = write_config(&dir, port, |text| {
+        text.replace(
             "bearer = [\"${SCIM_TOKEN}\"]",
             "bearer = [\"${SCIM_TOKEN}\"]\nissued_tokens = true\n\
              basic = { username = \"entra\", password = \"${BASIC_PASSWORD}\" }",
         )
-        + &format!(
-            "\n[store]\nurl = \"sqlite://{}\"\n",
-            dir.0.join("gw.db").display()
-        );
-    let config = dir.0.join("gateway.toml");
-    std::fs::write(&config, &config_text).unwrap();
+    });
     let mut env = stack.legacy_env().to_vec();
     env.push(("BASIC_PASSWORD", basic_password.to_owned()));
 
@@ -185,7 +150,8 @@ async fn no_secret_reaches_the_log() {
         .to_owned();
 
     let log = dir.0.join("gateway.log");
-    let gateway = spawn_gateway(&config, &env, port, Some(&log)).await;
+    let gateway =
+        spawn_gateway_with(&config, &env, port, Some(&log), &["--log-format", format]).await;
     let base = format!("http://127.0.0.1:{port}/scim/v2");
     use base64::Engine as _;
     let basic_pair = format!("entra:{basic_password}");
@@ -220,20 +186,39 @@ async fn no_secret_reaches_the_log() {
     drop(gateway);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.lines().count() > 10, "the log is empty: {text}");
-    let legacy_key = &stack.legacy_env()[1].1;
-    for secret in [
-        TOKEN,
-        issued.as_str(),
-        &issued[12..],
-        basic_password,
-        basic.as_str(),
-        wrong,
-        legacy_key.as_str(),
-    ] {
-        assert!(!text.contains(secret), "a secret is in the log");
+    let legacy_key = stack.legacy_env()[1].1.clone();
+    LoggedSession {
+        log: text,
+        secrets: vec![
+            TOKEN.to_owned(),
+            issued.clone(),
+            issued[12..].to_owned(),
+            basic_password.to_owned(),
+            basic,
+            wrong.to_owned(),
+            legacy_key,
+        ],
+        created: created.unwrap(),
     }
+}
+
+impl LoggedSession {
+    fn assert_no_secret(&self) {
+        for secret in &self.secrets {
+            assert!(
+                !self.log.contains(secret.as_str()),
+                "a secret is in the log"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_log() {
+    let session = logged_session("text").await;
+    session.assert_no_secret();
+    let text = &session.log;
     // Each write is audited with who made it, and no secret.
-    let created = created.unwrap();
     let audit = text
         .lines()
         .find(|l| l.contains("audit") && l.contains("client=entra-prod"))
@@ -245,7 +230,7 @@ async fn no_secret_reaches_the_log() {
         "operation=\"create\"",
         "resource=Users",
         "status=201",
-        &format!("id=\"{created}\""),
+        &format!("id=\"{}\"", session.created),
     ] {
         assert!(audit.contains(part), "{part} missing from {audit}");
     }
@@ -255,4 +240,24 @@ async fn no_secret_reaches_the_log() {
             && l.contains("client=entra")),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_json_log() {
+    let session = logged_session("json").await;
+    session.assert_no_secret();
+    let events: Vec<serde_json::Value> = session
+        .log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let audit = events
+        .iter()
+        .find(|e| e["target"] == "audit" && e["client"] == "entra-prod")
+        .unwrap_or_else(|| panic!("no audit event for the issued token: {}", session.log));
+    assert_eq!(audit["tenant"], "default", "{audit}");
+    assert_eq!(audit["client_auth"], "token", "{audit}");
+    assert_eq!(audit["operation"], "create", "{audit}");
+    assert_eq!(audit["status"], 201, "{audit}");
+    assert_eq!(audit["id"], session.created.as_str(), "{audit}");
 }

@@ -37,8 +37,46 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Writes the example gateway.toml, changed by `edit`, as `dir/gateway.toml`, listening on
+/// `port` with its SQLite store at `dir/gateway.db`; returns the file's path.
+pub fn write_config(dir: &TempDir, port: u16, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let text = scim_gateway::demo::EXAMPLE_CONFIG.replace(
+        "listen = \"127.0.0.1:8080\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    ) + &format!(
+        "\n[store]\nurl = \"sqlite://{}\"\n",
+        dir.0.join("gateway.db").display()
+    );
+    let path = dir.0.join("gateway.toml");
+    std::fs::write(&path, edit(text)).unwrap();
+    path
+}
+
 /// The gateway binary, serving a config file, killed at will.
 pub struct SpawnedGateway(pub Child);
+
+impl SpawnedGateway {
+    /// Sends SIGTERM, as systemd, Docker and Kubernetes do to stop a service.
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits up to `limit` for the process to end and returns how it ended.
+    pub async fn exit_status(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let started = Instant::now();
+        while started.elapsed() < limit {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the gateway did not exit within {limit:?}");
+    }
+}
 
 impl Drop for SpawnedGateway {
     fn drop(&mut self) {
@@ -55,10 +93,22 @@ pub async fn spawn_gateway(
     port: u16,
     log: Option<&Path>,
 ) -> SpawnedGateway {
+    spawn_gateway_with(config, env, port, log, &[]).await
+}
+
+/// Like [`spawn_gateway`], with more arguments for `serve` (e.g. `--log-format json`).
+pub async fn spawn_gateway_with(
+    config: &Path,
+    env: &[(&'static str, String)],
+    port: u16,
+    log: Option<&Path>,
+    args: &[&str],
+) -> SpawnedGateway {
     let mut command = Command::new(env!("CARGO_BIN_EXE_scim-gateway"));
     command
         .args(["serve", "--config"])
         .arg(config)
+        .args(args)
         .env("SCIM_TOKEN", TOKEN)
         .stdout(Stdio::null());
     match log {

@@ -1,0 +1,119 @@
+//! The server's side of the metrics: the `/metrics` endpoint (Prometheus text format) and the
+//! layer that counts and times each SCIM request of a tenant, labelled by the route it
+//! matched (resource and operation from a fixed set), never by its path or an id.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Method, StatusCode, header};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::telemetry::metrics;
+
+/// Everything recorded so far, in the Prometheus text format.
+pub async fn render(State(exporter): State<PrometheusHandle>) -> Response {
+    let mut response = (StatusCode::OK, exporter.render()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// Whose requests a [`measure`] layer counts.
+pub struct Meter {
+    pub tenant: String,
+    /// The tenant's path prefix, taken off the matched route.
+    pub base_path: String,
+}
+
+/// Counts and times the request (`scim_requests_total`, `scim_request_duration_seconds`),
+/// whatever answers it: a handler, the authentication, the limits or the deadline.
+pub async fn measure(State(meter): State<Arc<Meter>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let (resource, operation) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(OTHER, |route| {
+            let route = route.as_str();
+            labels(
+                request.method(),
+                route
+                    .strip_prefix(meter.base_path.as_str())
+                    .unwrap_or(route),
+            )
+        });
+    let response = next.run(request).await;
+    metrics::scim_request(
+        &meter.tenant,
+        resource,
+        operation,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
+}
+
+const OTHER: (&str, &str) = ("other", "other");
+
+/// The resource and operation of a request to `route` (a route template relative to the
+/// tenant's base path, e.g. `/Users/{id}`).
+fn labels(method: &Method, route: &str) -> (&'static str, &'static str) {
+    let mut parts = route.trim_start_matches('/').splitn(2, '/');
+    let resource = match parts.next() {
+        Some("Users") => "Users",
+        Some("Groups") => "Groups",
+        Some("ServiceProviderConfig") => "ServiceProviderConfig",
+        Some("ResourceTypes") => "ResourceTypes",
+        Some("Schemas") => "Schemas",
+        Some(".search") => "root",
+        _ => return OTHER,
+    };
+    let operation = match (parts.next(), method.as_str()) {
+        (None, "GET") if resource == "ServiceProviderConfig" => "get",
+        (None, "GET") => "list",
+        (None, "POST") if resource == "root" => "search",
+        (None, "POST") => "create",
+        (Some(".search"), "POST") => "search",
+        (Some("{id}"), "GET") => "get",
+        (Some("{id}"), "PUT") => "replace",
+        (Some("{id}"), "PATCH") => "patch",
+        (Some("{id}"), "DELETE") => "delete",
+        _ => "other",
+    };
+    (resource, operation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_the_route_not_the_request() {
+        for (method, route, want) in [
+            (Method::GET, "/Users", ("Users", "list")),
+            (Method::POST, "/Users", ("Users", "create")),
+            (Method::POST, "/Users/.search", ("Users", "search")),
+            (Method::GET, "/Users/{id}", ("Users", "get")),
+            (Method::PUT, "/Users/{id}", ("Users", "replace")),
+            (Method::PATCH, "/Groups/{id}", ("Groups", "patch")),
+            (Method::DELETE, "/Groups/{id}", ("Groups", "delete")),
+            (Method::POST, "/.search", ("root", "search")),
+            (
+                Method::GET,
+                "/ServiceProviderConfig",
+                ("ServiceProviderConfig", "get"),
+            ),
+            (Method::GET, "/Schemas", ("Schemas", "list")),
+            (Method::GET, "/ResourceTypes/{id}", ("ResourceTypes", "get")),
+            (Method::POST, "/Users/{id}", ("Users", "other")),
+            (Method::GET, "/Users/2819c223", ("Users", "other")),
+            (Method::GET, "/Elsewhere", OTHER),
+        ] {
+            assert_eq!(labels(&method, route), want, "{method} {route}");
+        }
+    }
+}

@@ -12,7 +12,21 @@ pub mod records;
 
 pub use error::DownstreamError;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+use crate::mapping::pointer::JsonPointer;
+
+/// A record wrapped in its envelope (`{"account": {...}}` for `/account`), or as it is.
+pub fn wrap(envelope: Option<&JsonPointer>, record: Value) -> Value {
+    match envelope {
+        Some(p) => {
+            let mut doc = Value::Object(Map::new());
+            p.set(&mut doc, record);
+            doc
+        }
+        None => record,
+    }
+}
 
 /// An id or cursor as text: downstream ids may be numbers or strings.
 pub fn transform_id(v: &Value) -> Option<String> {

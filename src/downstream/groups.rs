@@ -47,14 +47,7 @@ impl GroupApi {
         if let (Some(field), Some(ext)) = (&self.endpoints.external_id_field, external_id) {
             field.set(&mut record, Value::String(ext.to_owned()));
         }
-        match &self.endpoints.envelope {
-            Some(p) => {
-                let mut doc = Value::Object(Map::new());
-                p.set(&mut doc, record);
-                doc
-            }
-            None => record,
-        }
+        super::wrap(self.endpoints.envelope.as_ref(), record)
     }
 
     async fn call(

@@ -2,7 +2,7 @@
 //! the operations gateway.toml describes, with envelopes unwrapped and pages walked.
 
 use reqwest::Url;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::client::DownstreamClient;
 use super::endpoints::Endpoints;
@@ -41,14 +41,7 @@ impl RecordApi {
     }
 
     fn wrap(&self, record: Value) -> Value {
-        match &self.endpoints.envelope {
-            Some(p) => {
-                let mut doc = Value::Object(Map::new());
-                p.set(&mut doc, record);
-                doc
-            }
-            None => record,
-        }
+        super::wrap(self.endpoints.envelope.as_ref(), record)
     }
 
     fn unwrap(&self, body: Option<Value>, op: &Operation) -> Result<Value, DownstreamError> {

@@ -77,17 +77,7 @@ impl GroupsService {
 
     /// Adds members, downstream first (one call each), then in the store.
     async fn add_members(&self, group: &Resource, members: &[String]) -> Result<(), ServiceError> {
-        if let (Some(api), Some(group_id)) = (&self.api, &group.downstream_id) {
-            for member in members {
-                if let Some(user) = self.users.downstream_id_of(member).await? {
-                    api.add_member(group_id, &user).await?;
-                }
-            }
-        }
-        self.store
-            .add_members(&self.tenant, &group.scim_id, members)
-            .await?;
-        Ok(())
+        self.change_members(group, members, true).await
     }
 
     /// Removes members, downstream first (one call each), then in the store.
@@ -96,16 +86,33 @@ impl GroupsService {
         group: &Resource,
         members: &[String],
     ) -> Result<(), ServiceError> {
+        self.change_members(group, members, false).await
+    }
+
+    async fn change_members(
+        &self,
+        group: &Resource,
+        members: &[String],
+        add: bool,
+    ) -> Result<(), ServiceError> {
         if let (Some(api), Some(group_id)) = (&self.api, &group.downstream_id) {
             for member in members {
-                if let Some(user) = self.users.downstream_id_of(member).await? {
+                let Some(user) = self.users.downstream_id_of(member).await? else {
+                    continue;
+                };
+                if add {
+                    api.add_member(group_id, &user).await?;
+                } else {
                     api.remove_member(group_id, &user).await?;
                 }
             }
         }
-        self.store
-            .remove_members(&self.tenant, &group.scim_id, members)
-            .await?;
+        let (tenant, group_id) = (&self.tenant, &group.scim_id);
+        if add {
+            self.store.add_members(tenant, group_id, members).await?;
+        } else {
+            self.store.remove_members(tenant, group_id, members).await?;
+        }
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use scim_gateway::legacy::Team;
 use serde_json::json;
 
 use crate::groups::{PATCH_OP, group, members, user};
-use crate::support::{Stack, TOKEN};
+use crate::support::Stack;
 
 const DOWNSTREAM_GROUPS: &str = "mode = \"downstream\"
 create = \"POST /api/v1/teams\"
@@ -170,24 +170,7 @@ async fn fifty_parallel_member_patches_reach_the_downstream() {
     for i in 0..50 {
         ids.push(user(&stack, &format!("p{i}@example.com")).await);
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for id in &ids {
-        let request = stack
-            .client
-            .patch(format!("{}/Groups/{g}", stack.base))
-            .bearer_auth(TOKEN)
-            .header("content-type", "application/scim+json")
-            .body(
-                json!({"schemas": [PATCH_OP], "Operations": [
-                    {"op": "Add", "path": "members", "value": [{"value": id}]}
-                ]})
-                .to_string(),
-            );
-        tasks.spawn(async move { request.send().await.map(|r| r.status()) });
-    }
-    while let Some(done) = tasks.join_next().await {
-        assert_eq!(done.unwrap().unwrap(), StatusCode::NO_CONTENT);
-    }
+    crate::groups::add_in_parallel(&stack, &g, &ids).await;
     let all: Vec<&String> = ids.iter().collect();
     assert_eq!(team(&stack, "Everyone").unwrap().members, accounts(&all));
     let (_, got) = stack.get(&format!("/Groups/{g}")).await;

@@ -7,7 +7,9 @@ use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
 use super::auth::DownstreamAuth;
+use super::dry_run::{self, CallLog};
 use super::error::{DownstreamError, message_of};
+use crate::mapping::pointer::JsonPointer;
 
 /// Makes rustls use *ring* (the crate is built without a default provider, to keep the
 /// dependency tree lean). Idempotent: later calls find it installed.
@@ -31,6 +33,8 @@ pub struct DownstreamSettings {
 pub struct DownstreamClient {
     http: reqwest::Client,
     settings: DownstreamSettings,
+    /// Set in a dry run: every call is recorded here and only reads are sent.
+    dry_run: Option<CallLog>,
 }
 
 impl DownstreamClient {
@@ -43,7 +47,23 @@ impl DownstreamClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| DownstreamError::BadResponse(format!("cannot start HTTP client: {e}")))?;
-        Ok(Self { http, settings })
+        Ok(Self {
+            http,
+            settings,
+            dry_run: None,
+        })
+    }
+
+    /// A client for a dry run (`explain`, `?dry_run=true`), on the same connection pool:
+    /// reads are sent as usual, every other call is only recorded and answered with a
+    /// made-up success. The log lists every call, masked.
+    pub fn dry_run(&self) -> (DownstreamClient, CallLog) {
+        let log = CallLog::new(&self.settings.auth, &self.settings.headers);
+        let client = Self {
+            dry_run: Some(log.clone()),
+            ..self.clone()
+        };
+        (client, log)
     }
 
     /// The base URL operations are relative to.
@@ -60,6 +80,39 @@ impl DownstreamClient {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Option<Value>, DownstreamError> {
+        self.exchange(method, url, body, what, None).await
+    }
+
+    /// Sends a create, like [`send`](Self::send). In a dry run the answer is the record sent,
+    /// with a placeholder id at `id_at` (the id pointer inside the envelope), so that what
+    /// follows a create (correlation, group members) can be shown too.
+    pub async fn create(
+        &self,
+        method: Method,
+        url: Url,
+        body: &Value,
+        what: &str,
+        id_at: &JsonPointer,
+    ) -> Result<Option<Value>, DownstreamError> {
+        self.exchange(method, url, Some(body), what, Some(id_at))
+            .await
+    }
+
+    async fn exchange(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        what: &str,
+        id_at: Option<&JsonPointer>,
+    ) -> Result<Option<Value>, DownstreamError> {
+        if let Some(log) = &self.dry_run {
+            let read = method == Method::GET;
+            log.record(&method, &url, body, read);
+            if !read {
+                return Ok(dry_run::synthetic_answer(body, id_at));
+            }
+        }
         let started = Instant::now();
         let path = url.path().to_owned();
         let mut request = self

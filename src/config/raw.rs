@@ -147,6 +147,8 @@ pub struct RawServer {
     pub max_header_bytes: Option<Spanned<u64>>,
     /// How long in-flight requests may run once shutdown begins, in milliseconds.
     pub shutdown_grace_ms: Option<Spanned<u64>>,
+    /// Whether SCIM writes may ask for `?dry_run=true`; off by default.
+    pub allow_dry_run: Option<Spanned<bool>>,
 }
 
 /// `server.tls`: the certificate chain and private key files, PEM.

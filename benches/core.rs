@@ -94,7 +94,15 @@ async fn start() -> Running {
     let app = server::app(&config, store.clone()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}/scim/v2", listener.local_addr().unwrap());
-    tokio::spawn(server::serve(listener, app, &config.server, std::future::pending()).unwrap());
+    tokio::spawn(
+        server::serve(
+            listener,
+            server::LiveApp::new(app),
+            &config.server,
+            std::future::pending(),
+        )
+        .unwrap(),
+    );
     Running {
         base,
         store,

@@ -5,6 +5,9 @@
 pub mod error;
 pub mod interpolate;
 pub mod raw;
+mod restart;
+pub mod stamp;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;
@@ -28,8 +31,8 @@ use crate::mapping::target::ScimTarget;
 use crate::scim::catalog;
 use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, SchemaDef};
 use crate::server::tls::{self, TlsFiles};
-pub use error::ConfigError;
 use error::Source;
+pub use error::{ConfigError, TenantChoiceError};
 use raw::{RawAuth, RawConfig, RawLimits};
 
 /// The checked configuration the gateway runs on.
@@ -111,6 +114,9 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Whether Prometheus metrics are kept and served at `/metrics`.
     pub metrics: bool,
+    /// Whether a SCIM write may ask for `?dry_run=true` (an operator's tool, off by default:
+    /// a dry run still reads the downstream, and its answer shows the downstream's URLs).
+    pub allow_dry_run: bool,
 }
 
 impl ServerConfig {
@@ -279,6 +285,24 @@ impl Config {
     /// The tenant called `name`.
     pub fn tenant(&self, name: &str) -> Option<&TenantConfig> {
         self.tenants.iter().find(|t| t.name == name)
+    }
+
+    /// The tenant a command works on: the one named, or the only one (`--tenant` may be left
+    /// out in a single-tenant file).
+    pub fn select_tenant(&self, name: Option<&str>) -> Result<&TenantConfig, TenantChoiceError> {
+        match name {
+            Some(name) => self.tenant(name).ok_or_else(|| TenantChoiceError::Unknown {
+                name: name.to_owned(),
+                known: self
+                    .tenants
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+            None if self.tenants.len() == 1 => Ok(&self.tenants[0]),
+            None => Err(TenantChoiceError::Ambiguous),
+        }
     }
 }
 
@@ -732,6 +756,7 @@ fn compile_server(
                 .map_or(10_000, |t| *t.get_ref()),
         ),
         metrics: s.metrics.unwrap_or(true),
+        allow_dry_run: s.allow_dry_run.as_ref().is_some_and(|a| *a.get_ref()),
     })
 }
 

@@ -58,9 +58,14 @@ pub async fn run(listen: SocketAddr) -> Result<(), String> {
         },
     ));
     let mut gateway_stop = stopped;
-    let gateway = server::serve(gateway_listener, app, &config.server, async move {
-        let _ = gateway_stop.changed().await;
-    })
+    let gateway = server::serve(
+        gateway_listener,
+        server::LiveApp::new(app),
+        &config.server,
+        async move {
+            let _ = gateway_stop.changed().await;
+        },
+    )
     .map_err(|e| e.to_string())?;
     let gateway_task = tokio::spawn(gateway);
 

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod dry_run;
 pub mod endpoints;
 pub mod error;
 pub mod groups;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod cycle;
 pub mod demo;
 pub mod downstream;
+pub mod explain;
 pub mod legacy;
 pub mod mapping;
 pub mod scim;

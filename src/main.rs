@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use scim_gateway::auth::issued::NewToken;
 use scim_gateway::config::Config;
+use scim_gateway::config::watch::ConfigWatch;
+use scim_gateway::explain::{self, ExplainRequest};
 use scim_gateway::signals::stop_requested;
 use scim_gateway::telemetry::logs::{self, LogFormat};
 use scim_gateway::{demo, legacy, server, token_admin};
@@ -40,6 +42,27 @@ enum Command {
         /// Log lines as readable text or as one JSON object each.
         #[arg(long, value_enum, default_value_t)]
         log_format: LogFormat,
+    },
+    /// Show the downstream calls one SCIM request would make (method, URL, body; secrets
+    /// masked) without making any write: reads are sent, since a write is computed from
+    /// what they return, and the gateway's store is not changed.
+    Explain {
+        #[arg(long, default_value = "gateway.toml")]
+        config: PathBuf,
+        /// The tenant (needed when several are configured).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The SCIM method, as with curl: GET by default, POST when there is a body.
+        #[arg(short = 'X', long = "request")]
+        method: Option<String>,
+        /// The path under the Tenant URL, e.g. /Users/42 or /Groups/<id>.
+        path: String,
+        /// The request body: JSON, @file.json, or @- for standard input.
+        #[arg(short = 'd', long = "data")]
+        data: Option<String>,
+        /// Print the calls as the JSON a `?dry_run=true` request is answered with.
+        #[arg(long)]
+        json: bool,
     },
     /// Check a gateway.toml and report the first problem with its line:col.
     Check {
@@ -172,6 +195,23 @@ fn main() -> ExitCode {
                     }
                 })
                 .map_err(|e| e.to_string()),
+            Command::Explain {
+                config,
+                tenant,
+                method,
+                path,
+                data,
+                json,
+            } => {
+                let request = ExplainRequest {
+                    config,
+                    tenant,
+                    method,
+                    path,
+                    data,
+                };
+                run_explain(&request, json).await
+            }
             Command::Legacy { listen, api_key } => run_legacy(listen, api_key).await,
             Command::Reconcile {
                 config,
@@ -206,13 +246,17 @@ fn main() -> ExitCode {
 }
 
 async fn run_serve(path: PathBuf) -> Result<(), String> {
+    // Watched from before the first read, so that no change is missed.
+    let watch = ConfigWatch::new(&path);
     let config = Config::load(&path).map_err(|e| e.to_string())?;
     let store = server::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let app = server::app(&config, store.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let app = server::LiveApp::new(
+        server::app(&config, store.clone())
+            .await
+            .map_err(|e| e.to_string())?,
+    );
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
@@ -226,6 +270,13 @@ async fn run_serve(path: PathBuf) -> Result<(), String> {
             "scim-gateway serving"
         );
     }
+    let reloads = tokio::spawn(server::reload::follow(
+        path,
+        watch,
+        config.clone(),
+        store.clone(),
+        app.clone(),
+    ));
     // Stops accepting at once, lets requests in flight finish within `shutdown_grace_ms`,
     // then closes the store (SQLite checkpoints its write-ahead log).
     let served = match server::serve(listener, app, &config.server, stop_requested()) {
@@ -235,20 +286,31 @@ async fn run_serve(path: PathBuf) -> Result<(), String> {
         }
         Err(e) => Err(e.to_string()),
     };
+    reloads.abort();
     store.close().await;
     tracing::info!("store closed; stopped");
     served
 }
 
+async fn run_explain(request: &ExplainRequest, json: bool) -> Result<(), String> {
+    let explained = explain::run(request).await.map_err(|e| e.to_string())?;
+    if json {
+        let doc = explained.explanation.to_json();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", explained.render());
+    }
+    Ok(())
+}
+
 async fn run_reconcile(path: PathBuf, tenant: Option<String>, fix: bool) -> Result<(), String> {
     let config = Config::load(&path).map_err(|e| e.to_string())?;
-    let tenant = match &tenant {
-        Some(name) => config
-            .tenant(name)
-            .ok_or_else(|| format!("no tenant {name:?} in {}", path.display()))?,
-        None if config.tenants.len() == 1 => &config.tenants[0],
-        None => return Err("several tenants are configured: name one with --tenant".into()),
-    };
+    let tenant = config
+        .select_tenant(tenant.as_deref())
+        .map_err(|e| e.to_string())?;
     let store = server::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;

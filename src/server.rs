@@ -4,13 +4,17 @@
 //! the listener (TLS, limits, graceful shutdown).
 
 mod audit;
+pub mod dry_run;
 mod health;
 mod layers;
 mod limits;
 mod listener;
+mod live;
 mod metrics;
+pub mod reload;
 pub mod rescue;
 mod routes;
+mod settler;
 pub mod tls;
 
 use std::sync::Arc;
@@ -41,6 +45,8 @@ use crate::telemetry::request_id;
 use health::Readiness;
 use limits::TenantLimiter;
 pub use listener::{ServeError, serve};
+pub use live::LiveApp;
+use settler::Settler;
 
 /// What every handler shares.
 pub struct AppState {
@@ -53,6 +59,11 @@ pub struct AppState {
     pub base_path: String,
     pub scheme: &'static str,
     pub max_body_bytes: usize,
+    /// Whether writes may ask for `?dry_run=true` (`[server] allow_dry_run`).
+    pub allow_dry_run: bool,
+    /// Settles the tenant's interrupted writes for as long as the app lives; none for an
+    /// app that serves no traffic (a dry run, `explain`).
+    settler: Option<Settler>,
 }
 
 /// Why the gateway cannot start.
@@ -105,9 +116,8 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
     let mut router = Router::new();
     let mut downstreams = Vec::new();
     for tenant in &config.tenants {
-        let users = users_service(tenant, store.clone())?;
-        downstreams.push((tenant.name.clone(), users.api.client.clone()));
-        let scim = tenant_router(config, tenant, users, store.clone()).await?;
+        let (scim, client) = tenant_router(config, tenant, store.clone()).await?;
+        downstreams.push((tenant.name.clone(), client));
         router = router.nest(&tenant.base_path, scim);
     }
     let readiness = Arc::new(Readiness::new(store, downstreams));
@@ -137,34 +147,69 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
 }
 
 /// One tenant's SCIM endpoints behind (outermost first) its metrics, the request deadline,
-/// its authentication, limits and audit log.
+/// its authentication, limits, dry runs and audit log, with the writes a crash interrupted
+/// settled first and then every request deadline. Returns its downstream client too (for
+/// readiness).
 async fn tenant_router(
     config: &Config,
     tenant: &TenantConfig,
-    users: Arc<UsersService>,
     store: Arc<dyn Store>,
-) -> Result<Router, StartError> {
+) -> Result<(Router, DownstreamClient), StartError> {
+    let mut state = tenant_state(config, tenant, store.clone())?;
     // Writes older than the request deadline cannot be in flight any more: settle them now
     // and every deadline from now on.
     let deadline = config.server.request_timeout;
-    users.recover(deadline).await?;
-    let settler = Arc::downgrade(&users);
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(deadline.max(Duration::from_secs(1))).await;
-            // Ends with the application that owns the service.
-            let Some(users) = settler.upgrade() else {
-                return;
-            };
-            if let Err(e) = users.recover(deadline).await {
-                tracing::warn!(error = %e, "could not settle interrupted writes; will retry");
-            }
-        }
-    });
+    state.users.recover(deadline).await?;
+    state.settler = Some(Settler::spawn(&state.users, deadline));
+    let state = Arc::new(state);
+    let authenticator = Arc::new(Authenticator::new(tenant, store));
+    let limiter = Arc::new(TenantLimiter::new(&tenant.limits));
+    let client = state.users.api.client.clone();
+    let router = scim_routes()
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(tenant.name.clone()),
+            audit::record_writes,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            dry_run::intercept,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            limiter,
+            limits::enforce,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            authenticator,
+            layers::authenticate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            config.server.request_timeout,
+            layers::deadline,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(metrics::Meter {
+                tenant: tenant.name.clone(),
+                base_path: tenant.base_path.clone(),
+            }),
+            metrics::measure,
+        ));
+    Ok((router, client))
+}
+
+/// What one tenant's handlers run on: its services over `store` and the settings they read.
+/// Nothing is called yet (no settling, no task): `explain` builds one to run a single
+/// request.
+pub fn tenant_state(
+    config: &Config,
+    tenant: &TenantConfig,
+    store: Arc<dyn Store>,
+) -> Result<AppState, StartError> {
+    let users = users_service(tenant, store.clone())?;
     let groups = match (tenant.groups.mode, &tenant.groups.endpoints) {
         (GroupsMode::Disabled, _) => None,
         (_, endpoints) => Some(GroupsService {
-            store: store.clone(),
+            store,
             tenant: tenant.name.clone(),
             schema: group_schema(),
             users: users.clone(),
@@ -175,7 +220,7 @@ async fn tenant_router(
             }),
         }),
     };
-    let state = Arc::new(AppState {
+    Ok(AppState {
         tenant: tenant.name.clone(),
         advertised: {
             let managed: Vec<_> = [&tenant.groups.role_target, &tenant.groups.licence_target]
@@ -190,10 +235,14 @@ async fn tenant_router(
         base_path: tenant.base_path.clone(),
         scheme: config.server.scheme(),
         max_body_bytes: config.server.max_body_bytes,
-    });
-    let authenticator = Arc::new(Authenticator::new(tenant, store));
-    let limiter = Arc::new(TenantLimiter::new(&tenant.limits));
-    Ok(Router::new()
+        allow_dry_run: config.server.allow_dry_run,
+        settler: None,
+    })
+}
+
+/// The SCIM endpoints under a Tenant URL, without the layers around them.
+fn scim_routes() -> Router<Arc<AppState>> {
+    Router::new()
         .route(
             "/ServiceProviderConfig",
             get(routes::service_provider_config),
@@ -225,28 +274,4 @@ async fn tenant_router(
                 .delete(routes::delete_group),
         )
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .with_state(state)
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(tenant.name.clone()),
-            audit::record_writes,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            limiter,
-            limits::enforce,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            authenticator,
-            layers::authenticate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            config.server.request_timeout,
-            layers::deadline,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(metrics::Meter {
-                tenant: tenant.name.clone(),
-                base_path: tenant.base_path.clone(),
-            }),
-            metrics::measure,
-        )))
 }

@@ -3,7 +3,8 @@
 //! their memberships, ETag versions, and a journal of half-done writes so a restart can repair
 //! them. One [`Store`] trait with two backends, chosen by URL in [`open`]: an embedded SQLite
 //! file (the default, nothing to run) and PostgreSQL (several gateway instances sharing
-//! state). [`CachedStore`] puts a bounded in-memory cache in front of the hot lookups.
+//! state). [`CachedStore`] puts a bounded in-memory cache in front of the hot lookups;
+//! [`ScratchStore`] keeps a dry run's writes away from the real store.
 //!
 //! It also keeps the Secret Tokens the gateway issued, as digests ([`IssuedToken`]).
 //!
@@ -16,6 +17,7 @@ pub mod intent;
 pub mod migrations;
 pub mod postgres;
 pub mod resource;
+pub mod scratch;
 mod sql;
 pub mod sqlite;
 pub mod token;
@@ -31,6 +33,7 @@ pub use error::StoreError;
 pub use intent::{Intent, IntentId};
 pub use postgres::PostgresStore;
 pub use resource::{Resource, ResourceData, ResourceType};
+pub use scratch::ScratchStore;
 pub use sqlite::SqliteStore;
 pub use token::IssuedToken;
 

@@ -38,14 +38,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// The tenant a token command is about; its auth must take issued tokens.
 pub fn tenant<'a>(config: &'a Config, name: Option<&str>) -> Result<&'a TenantConfig, String> {
-    let tenant = match name {
-        Some(name) => config.tenant(name).ok_or_else(|| {
-            let known: Vec<_> = config.tenants.iter().map(|t| t.name.as_str()).collect();
-            format!("no tenant {name:?}; configured: {}", known.join(", "))
-        })?,
-        None if config.tenants.len() == 1 => &config.tenants[0],
-        None => return Err("several tenants are configured: name one with --tenant".into()),
-    };
+    let tenant = config.select_tenant(name).map_err(|e| e.to_string())?;
     if !tenant.auth.issued_tokens {
         return Err(format!(
             "tenant {} does not accept issued tokens: set issued_tokens = true in its auth",

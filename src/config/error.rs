@@ -34,6 +34,15 @@ pub enum ConfigError {
     },
 }
 
+/// Why a command cannot tell which tenant it is for.
+#[derive(Debug, Error)]
+pub enum TenantChoiceError {
+    #[error("no tenant {name:?}; configured: {known}")]
+    Unknown { name: String, known: String },
+    #[error("several tenants are configured: name one with --tenant")]
+    Ambiguous,
+}
+
 /// The source text of one config file, to turn byte spans into line:col errors.
 pub struct Source<'a> {
     pub file: &'a str,

@@ -149,6 +149,8 @@ pub struct RawServer {
     pub shutdown_grace_ms: Option<Spanned<u64>>,
     /// Whether `/metrics` is served (default true).
     pub metrics: Option<bool>,
+    /// Whether SCIM writes may ask for `?dry_run=true`; off by default.
+    pub allow_dry_run: Option<Spanned<bool>>,
 }
 
 /// `server.tls`: the certificate chain and private key files, PEM.

@@ -9,8 +9,10 @@ use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
 use super::auth::DownstreamAuth;
+use super::dry_run::{self, CallLog};
 use super::error::{DownstreamError, message_of};
 use super::operation::Operation;
+use crate::mapping::pointer::JsonPointer;
 use crate::telemetry::{metrics, request_id};
 
 /// Makes rustls use *ring* (the crate is built without a default provider, to keep the
@@ -40,6 +42,8 @@ pub struct DownstreamClient {
     settings: DownstreamSettings,
     /// The tenant whose calls these are: the `tenant` label of the downstream metrics.
     tenant: Arc<str>,
+    /// Set in a dry run: every call is recorded here and only reads are sent.
+    dry_run: Option<CallLog>,
 }
 
 impl DownstreamClient {
@@ -56,7 +60,20 @@ impl DownstreamClient {
             http,
             settings,
             tenant: tenant.into(),
+            dry_run: None,
         })
+    }
+
+    /// A client for a dry run (`explain`, `?dry_run=true`), on the same connection pool:
+    /// reads are sent as usual, every other call is only recorded and answered with a
+    /// made-up success. The log lists every call, masked.
+    pub fn dry_run(&self) -> (DownstreamClient, CallLog) {
+        let log = CallLog::new(&self.settings.auth, &self.settings.headers);
+        let client = Self {
+            dry_run: Some(log.clone()),
+            ..self.clone()
+        };
+        (client, log)
     }
 
     /// The base URL operations are relative to.
@@ -74,6 +91,40 @@ impl DownstreamClient {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Option<Value>, DownstreamError> {
+        self.call(method, url, body, what, None).await
+    }
+
+    /// Sends a create, like [`send`](Self::send). In a dry run the answer is the record sent,
+    /// with a placeholder id at `id_at` (the id pointer inside the envelope), so that what
+    /// follows a create (correlation, group members) can be shown too.
+    pub async fn create(
+        &self,
+        method: Method,
+        url: Url,
+        body: &Value,
+        what: &str,
+        id_at: &JsonPointer,
+    ) -> Result<Option<Value>, DownstreamError> {
+        self.call(method, url, Some(body), what, Some(id_at)).await
+    }
+
+    /// Every call: recorded and answered in a dry run (reads are still sent), else sent,
+    /// counted and interpreted.
+    async fn call(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&Value>,
+        what: &str,
+        id_at: Option<&JsonPointer>,
+    ) -> Result<Option<Value>, DownstreamError> {
+        if let Some(log) = &self.dry_run {
+            let read = method == Method::GET;
+            log.record(&method, &url, body, read);
+            if !read {
+                return Ok(dry_run::synthetic_answer(body, id_at));
+            }
+        }
         let started = Instant::now();
         let path = url.path().to_owned();
         let mut request = self.request(method.clone(), url);

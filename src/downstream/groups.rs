@@ -69,8 +69,17 @@ impl GroupApi {
         external_id: Option<&str>,
     ) -> Result<String, DownstreamError> {
         let op = &self.endpoints.create;
+        let url = op.url(self.client.base_url(), None)?;
+        let id_at = self.endpoints.id.within(self.endpoints.envelope.as_ref());
         let body = self
-            .call(op, None, Some(self.record(name, external_id)))
+            .client
+            .create(
+                op.method.clone(),
+                url,
+                &self.record(name, external_id),
+                "group",
+                &id_at,
+            )
             .await?
             .ok_or_else(|| {
                 DownstreamError::BadResponse(format!("{} {} answered no body", op.method, op.path))

@@ -80,7 +80,12 @@ impl RecordApi {
     /// Creates a record; returns it as the API stored it.
     pub async fn create(&self, record: Value) -> Result<Value, DownstreamError> {
         let op = &self.endpoints.create;
-        let body = self.call(op, None, Some(record)).await?;
+        let url = op.url(self.client.base_url(), None)?;
+        let id_at = self.endpoints.id.within(self.endpoints.envelope.as_ref());
+        let body = self
+            .client
+            .create(op.method.clone(), url, &self.wrap(record), "record", &id_at)
+            .await?;
         self.unwrap(body, op)
     }
 

@@ -95,6 +95,14 @@ impl JsonPointer {
     pub fn is_root(&self) -> bool {
         self.tokens.is_empty()
     }
+
+    /// This pointer inside a document wrapped at `envelope` (itself when there is none):
+    /// where a record's field is in a request or response body.
+    pub fn within(&self, envelope: Option<&JsonPointer>) -> JsonPointer {
+        let mut tokens = envelope.map_or_else(Vec::new, |e| e.tokens.clone());
+        tokens.extend(self.tokens.iter().cloned());
+        JsonPointer { tokens }
+    }
 }
 
 fn object_mut(v: &mut Value) -> &mut Map<String, Value> {
@@ -132,6 +140,13 @@ mod tests {
             doc,
             json!({"keep": 1, "profile": {"name": {"first": "Ann"}}})
         );
+    }
+
+    #[test]
+    fn within_prefixes_the_envelope() {
+        assert_eq!(p("/id").within(Some(&p("/account"))), p("/account/id"));
+        assert_eq!(p("/id").within(None), p("/id"));
+        assert_eq!(p("").within(Some(&p("/team"))), p("/team"));
     }
 
     #[test]

@@ -11,21 +11,26 @@ use http::{Method, header};
 
 use crate::auth::ClientIdentity;
 
-/// Records every create, replace, patch and delete after it is answered.
-pub async fn record_writes(
-    State(tenant): State<Arc<String>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let operation = match *request.method() {
+/// The write a request asks for: create, replace, patch or delete; `None` for reads
+/// (including POST searches).
+pub(super) fn write_operation(request: &Request) -> Option<&'static str> {
+    match *request.method() {
         Method::POST if request.uri().path().ends_with("/.search") => None,
         Method::POST => Some("create"),
         Method::PUT => Some("replace"),
         Method::PATCH => Some("patch"),
         Method::DELETE => Some("delete"),
         _ => None,
-    };
-    let Some(operation) = operation else {
+    }
+}
+
+/// Records every create, replace, patch and delete after it is answered.
+pub async fn record_writes(
+    State(tenant): State<Arc<String>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(operation) = write_operation(&request) else {
         return next.run(request).await;
     };
     let mut segments = request.uri().path().trim_matches('/').split('/');

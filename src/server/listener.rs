@@ -8,19 +8,18 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use http::{HeaderValue, Request, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
-use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use super::live::LiveApp;
 use super::tls::{self, TlsError};
 use crate::config::ServerConfig;
 use preface::PrefaceDeadline;
@@ -39,11 +38,13 @@ pub enum ServeError {
 
 /// Prepares to serve `app` on `listener` with the TLS, head limits and drain time of `config`:
 /// the certificate is loaded now, so a bad one is an error here rather than in a spawned task.
-/// The returned future serves until `shutdown` resolves, then stops accepting, lets in-flight
-/// requests run for `config.shutdown_grace` and cuts whatever is left.
+/// Each request goes to the app current when it arrives (see [`LiveApp`]), so a reload needs
+/// no new listener. The returned future serves until `shutdown` resolves, then stops
+/// accepting, lets in-flight requests run for `config.shutdown_grace` and cuts whatever is
+/// left.
 pub fn serve(
     listener: TcpListener,
-    app: Router,
+    app: LiveApp,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<impl Future<Output = ()> + Send + 'static, ServeError> {
@@ -53,7 +54,7 @@ pub fn serve(
 
 async fn run(
     listener: TcpListener,
-    app: Router,
+    app: LiveApp,
     tls: Option<TlsAcceptor>,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -127,7 +128,7 @@ struct Connection {
     peer: SocketAddr,
     tls: Option<TlsAcceptor>,
     http: Arc<auto::Builder<TokioExecutor>>,
-    app: Router,
+    app: LiveApp,
     /// Held from accept on, so the drain also waits for handshakes under way.
     watcher: Watcher,
     /// Bounds the TLS handshake and the first bytes, like the request head.
@@ -152,13 +153,17 @@ async fn connection(c: Connection) {
 async fn serve_http<I>(
     io: I,
     http: &auto::Builder<TokioExecutor>,
-    app: Router,
+    app: LiveApp,
     watcher: Watcher,
     peer: SocketAddr,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = TowerToHyperService::new(app.map_request(host_from_authority));
+    // The app is taken per request, not per connection: a keep-alive connection opened
+    // before a reload gets the new configuration on its next request.
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        app.current().oneshot(host_from_authority(request))
+    });
     let served = watcher.watch(http.serve_connection(TokioIo::new(io), service));
     if let Err(e) = served.await {
         tracing::debug!(%peer, error = %e, "connection closed with an error");

@@ -30,7 +30,8 @@ fn context(state: &AppState, headers: &HeaderMap) -> RequestContext {
     }
 }
 
-fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+/// The decoded `name=value` pairs of a query string.
+pub(super) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     query
         .map(|q| {
             q.split('&')

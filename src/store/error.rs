@@ -40,6 +40,10 @@ pub enum StoreError {
     /// A stored value does not decode (hand-edited database, or a newer gateway's schema).
     #[error("corrupt data in the store: {0}")]
     Corrupt(String),
+    /// This store does not take this kind of write (a dry run's scratch store keeps no
+    /// tokens); an internal error, never the client's.
+    #[error("the store does not take this write: {0}")]
+    ReadOnly(&'static str),
     /// Any other database failure; retrying will not help.
     #[error("the store failed: {0}")]
     Database(String),

@@ -17,6 +17,7 @@ use sqlx::{Sqlite, Transaction};
 
 use super::error::StoreError;
 use super::migrations::{self, Migration};
+use super::resource::Resource;
 use super::sql;
 
 /// How long a statement waits for another connection's write lock before failing as
@@ -31,6 +32,11 @@ const ADD_MEMBERS: &str = "INSERT INTO memberships (tenant, group_id, member_id)
      SELECT $1, $2, value FROM json_each($3) WHERE true ON CONFLICT DO NOTHING";
 const REMOVE_MEMBERS: &str = "DELETE FROM memberships WHERE tenant = $1 AND group_id = $2 \
      AND member_id IN (SELECT value FROM json_each($3))";
+/// A resource row copied as it is, version and timestamps included; a row already there
+/// (or one with the same downstream id) is kept.
+const IMPORT_RESOURCE: &str = "INSERT INTO resources (tenant, resource_type, scim_id, \
+     downstream_id, external_id, lookup_key, attributes, version, created, last_modified) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING";
 
 /// The SQLite [`Store`](super::Store).
 #[derive(Debug, Clone)]
@@ -71,9 +77,33 @@ impl SqliteStore {
                 .await?
         };
         let store = SqliteStore { pool };
-        store.migrate(migrations::SQLITE).await?;
-        tracing::info!(backend = "sqlite", in_memory, "store opened");
+        // A fresh in-memory database (tests, the demo, every dry run) is always migrated
+        // from nothing: not worth an operator's attention.
+        store.migrate(migrations::SQLITE, !in_memory).await?;
+        if !in_memory {
+            tracing::info!(backend = "sqlite", "store opened");
+        }
         Ok(store)
+    }
+
+    /// Stores a copy of a resource read from another store, with its version and
+    /// timestamps, unless a row with its SCIM id or downstream id is here already: how a dry
+    /// run's scratch store ([`ScratchStore`](super::ScratchStore)) takes rows from the real one.
+    pub async fn import_resource(&self, row: &Resource) -> Result<(), StoreError> {
+        sqlx::query(IMPORT_RESOURCE)
+            .bind(&row.tenant)
+            .bind(row.resource_type.as_str())
+            .bind(&row.scim_id)
+            .bind(row.downstream_id.as_deref())
+            .bind(row.external_id.as_deref())
+            .bind(row.lookup_key.as_deref())
+            .bind(sql::attributes_text(&row.attributes)?)
+            .bind(row.version)
+            .bind(&row.created)
+            .bind(&row.last_modified)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// A transaction that holds the write lock from its first statement.
@@ -81,8 +111,9 @@ impl SqliteStore {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    /// Applies the migrations not yet recorded, each once, each in its own transaction.
-    async fn migrate(&self, list: &[Migration]) -> Result<(), StoreError> {
+    /// Applies the migrations not yet recorded, each once, each in its own transaction;
+    /// `report` logs each one.
+    async fn migrate(&self, list: &[Migration], report: bool) -> Result<(), StoreError> {
         sqlx::query(migrations::CREATE_SCHEMA_MIGRATIONS)
             .execute(&self.pool)
             .await?;
@@ -111,6 +142,9 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            if !report {
+                continue;
+            }
             tracing::info!(
                 backend = "sqlite",
                 version = m.version,

@@ -10,7 +10,8 @@ use serde_json::json;
 use crate::support::process::{TempDir, free_port, spawn_gateway};
 use crate::support::{Stack, TOKEN, entra_user};
 
-fn with_store(config: &str, db: &std::path::Path) -> String {
+/// `config` with its store in the SQLite file `db`.
+pub(crate) fn with_store(config: &str, db: &std::path::Path) -> String {
     format!("{config}\n[store]\nurl = \"sqlite://{}\"\n", db.display())
 }
 

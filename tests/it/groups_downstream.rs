@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::groups::{PATCH_OP, group, members, user};
 use crate::support::Stack;
 
+/// `[groups]` of the example config, made downstream (the sample API's teams).
 const DOWNSTREAM_GROUPS: &str = "mode = \"downstream\"
 create = \"POST /api/v1/teams\"
 update = \"PATCH /api/v1/teams/{id}\"
@@ -20,14 +21,16 @@ remove_member = \"DELETE /api/v1/teams/{id}/members/{member}\"
 envelope = \"/team\"
 external_id_field = \"/external_ref\"";
 
+/// A config with the example's virtual groups made downstream.
+pub(crate) fn downstream_groups(config: &str) -> String {
+    config.replace(
+        "mode = \"virtual\"                                  # groups live in the gateway's store",
+        DOWNSTREAM_GROUPS,
+    )
+}
+
 async fn stack() -> Stack {
-    Stack::start_with(|t| {
-        t.replace(
-            "mode = \"virtual\"                                  # groups live in the gateway's store",
-            DOWNSTREAM_GROUPS,
-        )
-    })
-    .await
+    Stack::start_with(downstream_groups).await
 }
 
 fn team(stack: &Stack, name: &str) -> Option<Team> {

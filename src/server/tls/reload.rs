@@ -1,14 +1,14 @@
 //! Certificate renewal without a restart: the resolver hands every new handshake the current
 //! pair, and a watcher thread swaps in a new pair once both files change and parse.
 
-use std::path::Path;
 use std::sync::{Arc, PoisonError, RwLock, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
 use super::pem::{TlsError, TlsFiles};
+use crate::config::stamp::{FileStamp, stamp as file_stamp};
 
 /// How often the watcher looks at the files' modification times.
 const POLL: Duration = Duration::from_secs(1);
@@ -42,22 +42,15 @@ impl ResolvesServerCert for ReloadingResolver {
     }
 }
 
-/// What the watcher compares between polls: modification time and length of each file
-/// (`None` while a file cannot be stat'ed, e.g. mid-replacement).
-type Stamp = [Option<(SystemTime, u64)>; 2];
+/// What the watcher compares between polls: the stamp of each file.
+type Stamp = [FileStamp; 2];
 
 fn stamp(files: &TlsFiles) -> Stamp {
-    let of = |path: &Path| {
-        std::fs::metadata(path)
-            .and_then(|m| Ok((m.modified()?, m.len())))
-            .ok()
-    };
-    [of(&files.cert), of(&files.key)]
+    [file_stamp(&files.cert), file_stamp(&files.key)]
 }
 
 /// Loads the pair and starts a thread that reloads it when the files change, for as long as
-/// the returned resolver is in use. Polling (rather than inotify) works the same on every
-/// filesystem, including the symlink swaps of mounted Kubernetes secrets.
+/// the returned resolver is in use (polled: see [`crate::config::stamp`] for why).
 pub fn watch(files: TlsFiles) -> Result<Arc<ReloadingResolver>, TlsError> {
     // Stamped before loading, so a change during the load is seen on the first poll.
     let mut seen = stamp(&files);

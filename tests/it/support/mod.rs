@@ -72,7 +72,8 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = stopper();
     let served = tokio::spawn(
-        server::serve(listener, app, &config.server, stopped).expect("the listener starts"),
+        server::serve(listener, server::LiveApp::new(app), &config.server, stopped)
+            .expect("the listener starts"),
     );
     Gateway {
         base: format!(

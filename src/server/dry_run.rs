@@ -1,0 +1,209 @@
+//! Dry runs of SCIM requests: `scim-gateway explain`, and `?dry_run=true` on a write when
+//! `[server] allow_dry_run = true`. The request goes through the tenant's own handlers and
+//! services, so the translation shown is exactly the one `serve` makes, but with a downstream
+//! client that sends only reads and records every other call, and a scratch store that keeps
+//! the request's writes to itself (see [`ScratchStore`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::audit::write_operation;
+use super::rescue::scim_response;
+use super::routes::query_pairs;
+use super::{AppState, scim_routes};
+use crate::cache::MemoryRecordCache;
+use crate::downstream::client::DownstreamClient;
+use crate::downstream::dry_run::PlannedCall;
+use crate::downstream::groups::GroupApi;
+use crate::downstream::records::RecordApi;
+use crate::scim::error::{ScimError, ScimType};
+use crate::service::ServiceError;
+use crate::service::groups::GroupsService;
+use crate::service::users::UsersService;
+use crate::store::{ScratchStore, Store, StoreError};
+
+/// The largest answer read back from the handlers.
+const ANSWER_LIMIT: usize = 16 * 1024 * 1024;
+
+/// What a SCIM request would do.
+#[derive(Debug)]
+pub struct Explanation {
+    /// The status the client would get.
+    pub status: StatusCode,
+    /// The SCIM error body the client would get, when the request would fail.
+    pub error: Option<Value>,
+    /// The downstream calls in order: reads were sent, writes only recorded.
+    pub calls: Vec<PlannedCall>,
+}
+
+impl Explanation {
+    /// The body of a `?dry_run=true` answer (and of `explain --json`).
+    pub fn to_json(&self) -> Value {
+        let mut doc = json!({
+            "dryRun": true,
+            "status": self.status.as_u16(),
+            "calls": self.calls,
+        });
+        if let Some(error) = &self.error {
+            doc["error"] = error.clone();
+        }
+        doc
+    }
+}
+
+/// Runs `request` (its path relative to the Tenant URL) as `state`'s tenant would, without
+/// sending a write downstream or changing the store. Fails only when the scratch store
+/// cannot be made; everything else is in the explanation.
+pub async fn explain(state: &AppState, request: Request) -> Result<Explanation, StoreError> {
+    let (client, log) = state.users.api.client.dry_run();
+    let store: Arc<dyn Store> = Arc::new(ScratchStore::new(state.users.store.clone()).await?);
+    let dry = Arc::new(dry_state(state, client, store.clone()));
+    let Ok(response) = scim_routes()
+        .with_state(dry)
+        .oneshot(unrouted(request))
+        .await;
+    store.close().await;
+    let status = response.status();
+    let error = if status.is_client_error() || status.is_server_error() {
+        let bytes = axum::body::to_bytes(response.into_body(), ANSWER_LIMIT)
+            .await
+            .unwrap_or_default();
+        Some(serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            json!({"status": status.as_u16().to_string(), "detail": String::from_utf8_lossy(&bytes)})
+        }))
+    } else {
+        None
+    };
+    Ok(Explanation {
+        status,
+        error,
+        calls: log.calls(),
+    })
+}
+
+/// The request without what routing it so far added (its path parameters among them),
+/// which would confuse the router it is sent to next.
+fn unrouted(request: Request) -> Request {
+    let (parts, body) = request.into_parts();
+    let mut fresh = Request::new(body);
+    *fresh.method_mut() = parts.method;
+    *fresh.uri_mut() = parts.uri;
+    *fresh.version_mut() = parts.version;
+    *fresh.headers_mut() = parts.headers;
+    fresh
+}
+
+/// `state` with its services bound to the dry-run client and the scratch store.
+fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) -> AppState {
+    let real = &state.users;
+    let users = Arc::new(UsersService {
+        api: RecordApi {
+            client: client.clone(),
+            endpoints: real.api.endpoints.clone(),
+        },
+        mapping: real.mapping.clone(),
+        // Its own: what a dry run "wrote" must never answer a real read.
+        records: Arc::new(MemoryRecordCache::new(1_000, Duration::from_secs(60))),
+        store: store.clone(),
+        tenant: real.tenant.clone(),
+        ids: real.ids,
+        groups: real.groups.clone(),
+    });
+    let groups = state.groups.as_ref().map(|g| GroupsService {
+        store,
+        tenant: g.tenant.clone(),
+        schema: g.schema.clone(),
+        users: users.clone(),
+        api: g.api.as_ref().map(|api| GroupApi {
+            client,
+            endpoints: api.endpoints.clone(),
+        }),
+    });
+    AppState {
+        tenant: state.tenant.clone(),
+        users,
+        groups,
+        advertised: state.advertised.clone(),
+        base_path: state.base_path.clone(),
+        scheme: state.scheme,
+        max_body_bytes: state.max_body_bytes,
+        allow_dry_run: state.allow_dry_run,
+        settler: None,
+    }
+}
+
+/// Answers a write that asks for `?dry_run=true` with what it would do (200 and
+/// `{"dryRun": true, "status": ..., "calls": [...]}`) instead of doing it; 403 where
+/// `[server] allow_dry_run` is off, since a client that asked for a dry run must not get a
+/// real write.
+pub async fn intercept(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if write_operation(&request).is_none() {
+        return next.run(request).await;
+    }
+    match wants_dry_run(request.uri().query()) {
+        Ok(false) => next.run(request).await,
+        Err(e) => e.into_response(),
+        Ok(true) if !state.allow_dry_run => ScimError::new(
+            403,
+            None,
+            "dry_run is not enabled on this gateway: set [server] allow_dry_run = true",
+        )
+        .into_response(),
+        Ok(true) => match explain(&state, request).await {
+            Ok(explanation) => {
+                tracing::info!(
+                    tenant = %state.tenant,
+                    calls = explanation.calls.len(),
+                    status = explanation.status.as_u16(),
+                    "dry run"
+                );
+                scim_response(StatusCode::OK, &explanation.to_json())
+            }
+            Err(e) => ScimError::from(ServiceError::Store(e)).into_response(),
+        },
+    }
+}
+
+/// The `dry_run` query parameter: `true` or `false` (any case); absent is false.
+fn wants_dry_run(query: Option<&str>) -> Result<bool, ScimError> {
+    let value = query_pairs(query)
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k.eq_ignore_ascii_case("dry_run"))
+        .map(|(_, v)| v);
+    match value.as_deref() {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!("dry_run={v:?}: write dry_run=true or dry_run=false"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_dry_run;
+
+    #[test]
+    fn dry_run_parameter() {
+        assert_eq!(wants_dry_run(None).ok(), Some(false));
+        assert_eq!(wants_dry_run(Some("a=1")).ok(), Some(false));
+        assert_eq!(wants_dry_run(Some("dry_run=true")).ok(), Some(true));
+        assert_eq!(wants_dry_run(Some("DRY_RUN=True&x=1")).ok(), Some(true));
+        assert_eq!(wants_dry_run(Some("dry_run=false")).ok(), Some(false));
+        assert!(wants_dry_run(Some("dry_run=yes")).is_err());
+    }
+}

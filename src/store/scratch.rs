@@ -1,0 +1,581 @@
+//! The store of a dry run: reads see the real store, writes stay in a private in-memory
+//! SQLite database dropped with the dry run, so the request's later reads see its own writes
+//! as in a real run while the real store is never written. Rows are copied in lazily, the
+//! first time the request touches them (a resource by id, key or downstream id; a group's
+//! members; a member's groups): a dry run costs what the request reads, not a copy of the
+//! tenant.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use super::api::{BoxFuture, Store};
+use super::error::StoreError;
+use super::intent::{Intent, IntentId};
+use super::resource::{Resource, ResourceData, ResourceType};
+use super::sqlite::SqliteStore;
+use super::token::IssuedToken;
+
+/// Above this many members, a membership change copies the group's whole member list rather
+/// than asking the real store about each member.
+const PAIR_LOOKUPS: usize = 16;
+/// Rows read from the real store per call when a whole list is copied.
+const PAGE: u32 = 1000;
+
+/// What has been copied from the real store (or must not be any more, because the dry run
+/// has replaced it).
+#[derive(Default)]
+struct Seeded {
+    /// (tenant, type, SCIM id) looked up in the real store, found or not.
+    resources: HashSet<(String, ResourceType, String)>,
+    /// (tenant, type) copied whole.
+    all: HashSet<(String, ResourceType)>,
+    /// (tenant, group) whose memberships are all here.
+    groups: HashSet<(String, String)>,
+    /// (tenant, member) whose memberships are all here.
+    members: HashSet<(String, String)>,
+    /// (tenant, group, member) looked up in the real store.
+    pairs: HashSet<(String, String, String)>,
+}
+
+/// A copy-on-read overlay of a real store for one dry run.
+pub struct ScratchStore {
+    real: Arc<dyn Store>,
+    scratch: SqliteStore,
+    /// Held for the whole of each copy, so a read never sees a half-copied list.
+    seeded: Mutex<Seeded>,
+}
+
+impl ScratchStore {
+    /// An empty overlay of `real`.
+    pub async fn new(real: Arc<dyn Store>) -> Result<Self, StoreError> {
+        Ok(Self {
+            real,
+            scratch: SqliteStore::open("sqlite::memory:").await?,
+            seeded: Mutex::default(),
+        })
+    }
+
+    async fn import(&self, seeded: &mut Seeded, rows: Vec<Resource>) -> Result<(), StoreError> {
+        for row in rows {
+            let key = (row.tenant.clone(), row.resource_type, row.scim_id.clone());
+            if !seeded.resources.contains(&key) {
+                self.scratch.import_resource(&row).await?;
+                seeded.resources.insert(key);
+            }
+        }
+        Ok(())
+    }
+
+    async fn seed_id(
+        &self,
+        tenant: &str,
+        resource_type: ResourceType,
+        scim_id: &str,
+    ) -> Result<(), StoreError> {
+        let mut seeded = self.seeded.lock().await;
+        let key = (tenant.to_owned(), resource_type, scim_id.to_owned());
+        if seeded.resources.contains(&key) {
+            return Ok(());
+        }
+        if let Some(row) = self
+            .real
+            .resource_by_scim_id(tenant, resource_type, scim_id)
+            .await?
+        {
+            self.scratch.import_resource(&row).await?;
+        }
+        seeded.resources.insert(key);
+        Ok(())
+    }
+
+    async fn seed_rows(&self, rows: Result<Vec<Resource>, StoreError>) -> Result<(), StoreError> {
+        let rows = rows?;
+        let mut seeded = self.seeded.lock().await;
+        self.import(&mut seeded, rows).await
+    }
+
+    async fn seed_all(&self, tenant: &str, resource_type: ResourceType) -> Result<(), StoreError> {
+        let mut seeded = self.seeded.lock().await;
+        let key = (tenant.to_owned(), resource_type);
+        if seeded.all.contains(&key) {
+            return Ok(());
+        }
+        let mut offset = 0;
+        loop {
+            let rows = self
+                .real
+                .list_resources(tenant, resource_type, offset, u64::from(PAGE))
+                .await?;
+            let done = rows.len() < PAGE as usize;
+            offset += rows.len() as u64;
+            self.import(&mut seeded, rows).await?;
+            if done {
+                break;
+            }
+        }
+        seeded.all.insert(key);
+        Ok(())
+    }
+
+    /// Copies the members of `group` not yet looked at.
+    async fn seed_group(
+        &self,
+        seeded: &mut Seeded,
+        tenant: &str,
+        group: &str,
+    ) -> Result<(), StoreError> {
+        let key = (tenant.to_owned(), group.to_owned());
+        if seeded.groups.contains(&key) {
+            return Ok(());
+        }
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .real
+                .members_page(tenant, group, after.as_deref(), PAGE)
+                .await?;
+            let fresh: Vec<String> = page
+                .iter()
+                .filter(|m| {
+                    !seeded
+                        .pairs
+                        .contains(&(tenant.to_owned(), group.to_owned(), (*m).clone()))
+                })
+                .cloned()
+                .collect();
+            self.scratch.add_members(tenant, group, &fresh).await?;
+            if page.len() < PAGE as usize {
+                break;
+            }
+            after = page.last().cloned();
+        }
+        seeded.groups.insert(key);
+        Ok(())
+    }
+
+    /// Copies the memberships of `member` not yet looked at.
+    async fn seed_member(
+        &self,
+        seeded: &mut Seeded,
+        tenant: &str,
+        member: &str,
+    ) -> Result<(), StoreError> {
+        let key = (tenant.to_owned(), member.to_owned());
+        if seeded.members.contains(&key) {
+            return Ok(());
+        }
+        for group in self.real.groups_of(tenant, member).await? {
+            let pair = (tenant.to_owned(), group.clone(), member.to_owned());
+            if !seeded.groups.contains(&(tenant.to_owned(), group.clone()))
+                && !seeded.pairs.contains(&pair)
+            {
+                self.scratch
+                    .add_members(tenant, &group, &[member.to_owned()])
+                    .await?;
+                seeded.pairs.insert(pair);
+            }
+        }
+        seeded.members.insert(key);
+        Ok(())
+    }
+
+    /// Copies whether each of `members` is in `group`.
+    async fn seed_pairs(
+        &self,
+        tenant: &str,
+        group: &str,
+        members: &[String],
+    ) -> Result<(), StoreError> {
+        let mut seeded = self.seeded.lock().await;
+        if members.len() > PAIR_LOOKUPS {
+            return self.seed_group(&mut seeded, tenant, group).await;
+        }
+        if seeded
+            .groups
+            .contains(&(tenant.to_owned(), group.to_owned()))
+        {
+            return Ok(());
+        }
+        for member in members {
+            let pair = (tenant.to_owned(), group.to_owned(), member.clone());
+            if seeded.pairs.contains(&pair) {
+                continue;
+            }
+            if self.real.is_member(tenant, group, member).await? {
+                self.scratch
+                    .add_members(tenant, group, std::slice::from_ref(member))
+                    .await?;
+            }
+            seeded.pairs.insert(pair);
+        }
+        Ok(())
+    }
+
+    async fn seed_whole_group(&self, tenant: &str, group: &str) -> Result<(), StoreError> {
+        let mut seeded = self.seeded.lock().await;
+        self.seed_group(&mut seeded, tenant, group).await
+    }
+
+    /// Marks a group's memberships as the dry run's alone, without copying them: for writes
+    /// that replace or drop them all.
+    async fn seal_group(&self, tenant: &str, group: &str) {
+        self.seeded
+            .lock()
+            .await
+            .groups
+            .insert((tenant.to_owned(), group.to_owned()));
+    }
+}
+
+impl Store for ScratchStore {
+    fn backend(&self) -> &'static str {
+        "scratch"
+    }
+
+    fn put_resource<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        scim_id: &'a str,
+        data: &'a ResourceData,
+    ) -> BoxFuture<'a, Result<Resource, StoreError>> {
+        Box::pin(async move {
+            self.seed_id(tenant, resource_type, scim_id).await?;
+            if let Some(downstream_id) = &data.downstream_id {
+                // So a duplicate correlation is refused as the real store would.
+                let rows = self
+                    .real
+                    .resource_by_downstream_id(tenant, resource_type, downstream_id)
+                    .await
+                    .map(|r| r.into_iter().collect());
+                self.seed_rows(rows).await?;
+            }
+            self.scratch
+                .put_resource(tenant, resource_type, scim_id, data)
+                .await
+        })
+    }
+
+    fn update_resource<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        scim_id: &'a str,
+        data: &'a ResourceData,
+        expected_version: Option<i64>,
+    ) -> BoxFuture<'a, Result<i64, StoreError>> {
+        Box::pin(async move {
+            self.seed_id(tenant, resource_type, scim_id).await?;
+            self.scratch
+                .update_resource(tenant, resource_type, scim_id, data, expected_version)
+                .await
+        })
+    }
+
+    fn touch_resource<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        scim_id: &'a str,
+        expected_version: Option<i64>,
+    ) -> BoxFuture<'a, Result<i64, StoreError>> {
+        Box::pin(async move {
+            self.seed_id(tenant, resource_type, scim_id).await?;
+            self.scratch
+                .touch_resource(tenant, resource_type, scim_id, expected_version)
+                .await
+        })
+    }
+
+    fn resource_by_scim_id<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        scim_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Resource>, StoreError>> {
+        Box::pin(async move {
+            self.seed_id(tenant, resource_type, scim_id).await?;
+            self.scratch
+                .resource_by_scim_id(tenant, resource_type, scim_id)
+                .await
+        })
+    }
+
+    fn resource_by_downstream_id<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        downstream_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Resource>, StoreError>> {
+        Box::pin(async move {
+            let rows = self
+                .real
+                .resource_by_downstream_id(tenant, resource_type, downstream_id)
+                .await
+                .map(|r| r.into_iter().collect());
+            self.seed_rows(rows).await?;
+            self.scratch
+                .resource_by_downstream_id(tenant, resource_type, downstream_id)
+                .await
+        })
+    }
+
+    fn resources_by_lookup_key<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>> {
+        Box::pin(async move {
+            let rows = self
+                .real
+                .resources_by_lookup_key(tenant, resource_type, key)
+                .await;
+            self.seed_rows(rows).await?;
+            self.scratch
+                .resources_by_lookup_key(tenant, resource_type, key)
+                .await
+        })
+    }
+
+    fn resources_by_external_id<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        external_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>> {
+        Box::pin(async move {
+            let rows = self
+                .real
+                .resources_by_external_id(tenant, resource_type, external_id)
+                .await;
+            self.seed_rows(rows).await?;
+            self.scratch
+                .resources_by_external_id(tenant, resource_type, external_id)
+                .await
+        })
+    }
+
+    fn delete_resource<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        scim_id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.seed_id(tenant, resource_type, scim_id).await?;
+            {
+                let mut seeded = self.seeded.lock().await;
+                self.seed_member(&mut seeded, tenant, scim_id).await?;
+            }
+            if resource_type == ResourceType::Group {
+                self.seal_group(tenant, scim_id).await;
+            }
+            self.scratch
+                .delete_resource(tenant, resource_type, scim_id)
+                .await
+        })
+    }
+
+    fn list_resources<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        offset: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>> {
+        Box::pin(async move {
+            self.seed_all(tenant, resource_type).await?;
+            self.scratch
+                .list_resources(tenant, resource_type, offset, limit)
+                .await
+        })
+    }
+
+    fn count_resources<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            self.seed_all(tenant, resource_type).await?;
+            self.scratch.count_resources(tenant, resource_type).await
+        })
+    }
+
+    fn add_members<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+        members: &'a [String],
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(async move {
+            self.seed_pairs(tenant, group_id, members).await?;
+            self.scratch.add_members(tenant, group_id, members).await
+        })
+    }
+
+    fn remove_members<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+        members: &'a [String],
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(async move {
+            self.seed_pairs(tenant, group_id, members).await?;
+            self.scratch.remove_members(tenant, group_id, members).await
+        })
+    }
+
+    fn replace_members<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+        members: &'a [String],
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        Box::pin(async move {
+            self.seal_group(tenant, group_id).await;
+            self.scratch
+                .replace_members(tenant, group_id, members)
+                .await
+        })
+    }
+
+    fn members_page<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+        after: Option<&'a str>,
+        limit: u32,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            self.seed_whole_group(tenant, group_id).await?;
+            self.scratch
+                .members_page(tenant, group_id, after, limit)
+                .await
+        })
+    }
+
+    fn member_count<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+    ) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            self.seed_whole_group(tenant, group_id).await?;
+            self.scratch.member_count(tenant, group_id).await
+        })
+    }
+
+    fn groups_of<'a>(
+        &'a self,
+        tenant: &'a str,
+        member_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(async move {
+            {
+                let mut seeded = self.seeded.lock().await;
+                self.seed_member(&mut seeded, tenant, member_id).await?;
+            }
+            self.scratch.groups_of(tenant, member_id).await
+        })
+    }
+
+    fn is_member<'a>(
+        &'a self,
+        tenant: &'a str,
+        group_id: &'a str,
+        member_id: &'a str,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            self.seed_pairs(tenant, group_id, &[member_id.to_owned()])
+                .await?;
+            self.scratch.is_member(tenant, group_id, member_id).await
+        })
+    }
+
+    fn begin_intent<'a>(
+        &'a self,
+        tenant: &'a str,
+        kind: &'a str,
+        payload: &'a Value,
+    ) -> BoxFuture<'a, Result<IntentId, StoreError>> {
+        self.scratch.begin_intent(tenant, kind, payload)
+    }
+
+    fn complete_intent(&self, id: IntentId) -> BoxFuture<'_, Result<bool, StoreError>> {
+        self.scratch.complete_intent(id)
+    }
+
+    /// Only the dry run's own: the real journal is not this request's business.
+    fn pending_intents<'a>(
+        &'a self,
+        tenant: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<Intent>, StoreError>> {
+        self.scratch.pending_intents(tenant)
+    }
+
+    fn insert_token<'a>(
+        &'a self,
+        _token: &'a IssuedToken,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError::ReadOnly("a dry run issues no token")) })
+    }
+
+    fn token_by_digest<'a>(
+        &'a self,
+        tenant: &'a str,
+        digest: &'a str,
+    ) -> BoxFuture<'a, Result<Option<IssuedToken>, StoreError>> {
+        self.real.token_by_digest(tenant, digest)
+    }
+
+    fn list_tokens<'a>(
+        &'a self,
+        tenant: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<IssuedToken>, StoreError>> {
+        self.real.list_tokens(tenant)
+    }
+
+    fn revoke_token<'a>(
+        &'a self,
+        _tenant: &'a str,
+        _id: &'a str,
+        _at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Err(StoreError::ReadOnly("a dry run revokes no token")) })
+    }
+
+    fn shorten_token<'a>(
+        &'a self,
+        _tenant: &'a str,
+        _id: &'a str,
+        _expires_at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Err(StoreError::ReadOnly("a dry run changes no token")) })
+    }
+
+    fn touch_token<'a>(
+        &'a self,
+        _tenant: &'a str,
+        _id: &'a str,
+        _at: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Err(StoreError::ReadOnly("a dry run changes no token")) })
+    }
+
+    /// Drops the scratch database; the real store stays open for its owner.
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.real.ping()
+    }
+
+    fn close(&self) -> BoxFuture<'_, ()> {
+        self.scratch.close()
+    }
+}
+
+#[cfg(test)]
+mod tests;

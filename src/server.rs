@@ -252,26 +252,29 @@ fn scim_routes() -> Router<Arc<AppState>> {
         .route("/Schemas", get(routes::schemas))
         .route("/Schemas/{id}", get(routes::schema))
         .route("/.search", post(routes::search_root))
-        .route("/Users/.search", post(routes::search_users))
-        .route("/Groups/.search", post(routes::search_groups))
-        .route("/Users", get(routes::list_users).post(routes::create_user))
+        .route("/Users/.search", post(routes::search::<UsersService>))
+        .route("/Groups/.search", post(routes::search::<GroupsService>))
+        .route(
+            "/Users",
+            get(routes::list::<UsersService>).post(routes::create::<UsersService>),
+        )
         .route(
             "/Users/{id}",
-            get(routes::get_user)
-                .put(routes::replace_user)
-                .patch(routes::patch_user)
-                .delete(routes::delete_user),
+            get(routes::get::<UsersService>)
+                .put(routes::replace::<UsersService>)
+                .patch(routes::patch::<UsersService>)
+                .delete(routes::delete::<UsersService>),
         )
         .route(
             "/Groups",
-            get(routes::list_groups).post(routes::create_group),
+            get(routes::list::<GroupsService>).post(routes::create::<GroupsService>),
         )
         .route(
             "/Groups/{id}",
-            get(routes::get_group)
-                .put(routes::replace_group)
-                .patch(routes::patch_group)
-                .delete(routes::delete_group),
+            get(routes::get::<GroupsService>)
+                .put(routes::replace::<GroupsService>)
+                .patch(routes::patch::<GroupsService>)
+                .delete(routes::delete::<GroupsService>),
         )
         .method_not_allowed_fallback(routes::method_not_allowed)
 }

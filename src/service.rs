@@ -4,6 +4,9 @@
 pub mod groups;
 pub mod users;
 
+use serde_json::Value;
+
+use crate::scim::list::{ListParams, Projection};
 use thiserror::Error;
 
 use crate::downstream::DownstreamError;
@@ -62,4 +65,47 @@ pub(crate) fn check_version(
         )),
         _ => Ok(()),
     }
+}
+
+/// The calls of one SCIM resource type, so that Users and Groups share every HTTP handler.
+/// Only a PATCH answer differs: a user comes back (200), a group does not (204), so that
+/// Entra's member PATCHes never read the members.
+pub trait ScimService {
+    fn create(
+        &self,
+        ctx: &RequestContext,
+        body: &Value,
+    ) -> impl Future<Output = Result<Value, ServiceError>> + Send;
+    fn get(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        projection: &Projection,
+    ) -> impl Future<Output = Result<Value, ServiceError>> + Send;
+    fn list(
+        &self,
+        ctx: &RequestContext,
+        params: &ListParams,
+    ) -> impl Future<Output = Result<Value, ServiceError>> + Send;
+    fn replace(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        version: Option<i64>,
+    ) -> impl Future<Output = Result<Value, ServiceError>> + Send;
+    /// The resource after the PATCH, or `None` for an answer without body (204).
+    fn patch(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        version: Option<i64>,
+    ) -> impl Future<Output = Result<Option<Value>, ServiceError>> + Send;
+    fn delete(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        version: Option<i64>,
+    ) -> impl Future<Output = Result<(), ServiceError>> + Send;
 }

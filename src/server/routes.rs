@@ -1,4 +1,5 @@
-//! The SCIM endpoints under the base path: discovery and Users. Handlers only read the request
+//! The SCIM endpoints under the base path: discovery, and Users and Groups through one set
+//! of handlers generic over [`ResourceKind`]. Handlers only read the request
 //! and pick the service call; the service does the work and the rescue answers errors.
 
 use std::sync::Arc;
@@ -14,7 +15,9 @@ use super::rescue::scim_response;
 use crate::scim::discovery;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::list::{ListParams, Projection};
-use crate::service::{RequestContext, ServiceError};
+use crate::service::groups::GroupsService;
+use crate::service::users::UsersService;
+use crate::service::{RequestContext, ScimService, ServiceError};
 
 type Answer = Result<Response, ScimError>;
 
@@ -85,16 +88,6 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
                 format!("If-Match {text:?} names no version of this resource"),
             )
         })
-}
-
-fn groups(s: &AppState) -> Result<&crate::service::groups::GroupsService, ScimError> {
-    s.groups.as_ref().ok_or_else(|| {
-        ScimError::new(
-            404,
-            None,
-            "this gateway serves no groups ([groups] mode is disabled)",
-        )
-    })
 }
 
 fn service(e: ServiceError) -> ScimError {
@@ -211,40 +204,55 @@ pub async fn schema(
         .ok_or_else(|| ScimError::new(404, None, format!("no schema {id:?}")))
 }
 
-pub async fn list_users(
+/// Where a resource type's service is in a tenant's state.
+pub trait ResourceKind: ScimService + Sync + Sized + 'static {
+    /// This kind's service; 404 where the tenant does not offer it.
+    fn of(state: &AppState) -> Result<&Self, ScimError>;
+}
+
+impl ResourceKind for UsersService {
+    fn of(state: &AppState) -> Result<&Self, ScimError> {
+        Ok(&state.users)
+    }
+}
+
+impl ResourceKind for GroupsService {
+    fn of(state: &AppState) -> Result<&Self, ScimError> {
+        state.groups.as_ref().ok_or_else(|| {
+            ScimError::new(
+                404,
+                None,
+                "this gateway serves no groups ([groups] mode is disabled)",
+            )
+        })
+    }
+}
+
+/// `GET /Users`, `GET /Groups`.
+pub async fn list<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Answer {
     let ctx = context(&s, &headers);
+    let kind = K::of(&s)?;
     let params =
         ListParams::parse(&query_pairs(query.as_deref())).map_err(|e| service(e.into()))?;
-    let body = s.users.list(&ctx, &params).await.map_err(service)?;
+    let body = kind.list(&ctx, &params).await.map_err(service)?;
     Ok(ok(StatusCode::OK, &body))
 }
 
-pub async fn search_users(
+/// `POST /Users/.search`, `POST /Groups/.search`.
+pub async fn search<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
     let ctx = context(&s, &headers);
+    let kind = K::of(&s)?;
     let input = json_body(&s, &headers, body).await?;
     let params = ListParams::from_search_request(&input).map_err(|e| service(e.into()))?;
-    let body = s.users.list(&ctx, &params).await.map_err(service)?;
-    Ok(ok(StatusCode::OK, &body))
-}
-
-pub async fn search_groups(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Answer {
-    let ctx = context(&s, &headers);
-    let service_ = groups(&s)?;
-    let input = json_body(&s, &headers, body).await?;
-    let params = ListParams::from_search_request(&input).map_err(|e| service(e.into()))?;
-    let body = service_.list(&ctx, &params).await.map_err(service)?;
+    let body = kind.list(&ctx, &params).await.map_err(service)?;
     Ok(ok(StatusCode::OK, &body))
 }
 
@@ -257,10 +265,15 @@ pub async fn search_root() -> ScimError {
     )
 }
 
-pub async fn create_user(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Answer {
+pub async fn create<K: ResourceKind>(
+    State(s): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
     let ctx = context(&s, &headers);
+    let kind = K::of(&s)?;
     let input = json_body(&s, &headers, body).await?;
-    let created = s.users.create(&ctx, &input).await.map_err(service)?;
+    let created = kind.create(&ctx, &input).await.map_err(service)?;
     Ok(created_response(created))
 }
 
@@ -277,149 +290,66 @@ fn created_response(created: Value) -> Response {
     response
 }
 
-pub async fn get_user(
+pub async fn get<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Answer {
     let ctx = context(&s, &headers);
+    let kind = K::of(&s)?;
     let projection =
         Projection::parse(&query_pairs(query.as_deref())).map_err(|e| service(e.into()))?;
-    let user = s.users.get(&ctx, &id, &projection).await.map_err(service)?;
-    Ok(ok(StatusCode::OK, &user))
+    let resource = kind.get(&ctx, &id, &projection).await.map_err(service)?;
+    Ok(ok(StatusCode::OK, &resource))
 }
 
-pub async fn replace_user(
+pub async fn replace<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Body,
 ) -> Answer {
     let ctx = context(&s, &headers);
+    let kind = K::of(&s)?;
     let input = json_body(&s, &headers, body).await?;
     let version = if_match(&headers)?;
-    let user = s
-        .users
+    let resource = kind
         .replace(&ctx, &id, &input, version)
         .await
         .map_err(service)?;
-    Ok(ok(StatusCode::OK, &user))
+    Ok(ok(StatusCode::OK, &resource))
 }
 
-pub async fn patch_user(
+pub async fn patch<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Body,
 ) -> Answer {
     let ctx = context(&s, &headers);
+    let kind = K::of(&s)?;
     let input = json_body(&s, &headers, body).await?;
     let version = if_match(&headers)?;
-    let user = s
-        .users
+    match kind
         .patch(&ctx, &id, &input, version)
         .await
-        .map_err(service)?;
-    Ok(ok(StatusCode::OK, &user))
+        .map_err(service)?
+    {
+        Some(resource) => Ok(ok(StatusCode::OK, &resource)),
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
 }
 
-pub async fn delete_user(
+pub async fn delete<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Answer {
     let ctx = context(&s, &headers);
+    let kind = K::of(&s)?;
     let version = if_match(&headers)?;
-    s.users.delete(&ctx, &id, version).await.map_err(service)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub async fn list_groups(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Answer {
-    let ctx = context(&s, &headers);
-    let params =
-        ListParams::parse(&query_pairs(query.as_deref())).map_err(|e| service(e.into()))?;
-    let body = groups(&s)?.list(&ctx, &params).await.map_err(service)?;
-    Ok(ok(StatusCode::OK, &body))
-}
-
-pub async fn create_group(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Answer {
-    let ctx = context(&s, &headers);
-    let service_ = groups(&s)?;
-    let input = json_body(&s, &headers, body).await?;
-    let created = service_.create(&ctx, &input).await.map_err(service)?;
-    Ok(created_response(created))
-}
-
-pub async fn get_group(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Answer {
-    let ctx = context(&s, &headers);
-    let projection =
-        Projection::parse(&query_pairs(query.as_deref())).map_err(|e| service(e.into()))?;
-    let group = groups(&s)?
-        .get(&ctx, &id, &projection)
-        .await
-        .map_err(service)?;
-    Ok(ok(StatusCode::OK, &group))
-}
-
-pub async fn replace_group(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Body,
-) -> Answer {
-    let ctx = context(&s, &headers);
-    let service_ = groups(&s)?;
-    let input = json_body(&s, &headers, body).await?;
-    let version = if_match(&headers)?;
-    let group = service_
-        .replace(&ctx, &id, &input, version)
-        .await
-        .map_err(service)?;
-    Ok(ok(StatusCode::OK, &group))
-}
-
-pub async fn patch_group(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Body,
-) -> Answer {
-    let ctx = context(&s, &headers);
-    let service_ = groups(&s)?;
-    let input = json_body(&s, &headers, body).await?;
-    let version = if_match(&headers)?;
-    service_
-        .patch(&ctx, &id, &input, version)
-        .await
-        .map_err(service)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-pub async fn delete_group(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Answer {
-    let ctx = context(&s, &headers);
-    let version = if_match(&headers)?;
-    groups(&s)?
-        .delete(&ctx, &id, version)
-        .await
-        .map_err(service)?;
+    kind.delete(&ctx, &id, version).await.map_err(service)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use super::users::UsersService;
-use super::{RequestContext, ServiceError, check_version};
+use super::{RequestContext, ScimService, ServiceError, check_version};
 use crate::downstream::groups::GroupApi;
 use crate::scim::catalog::GROUP_URN;
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
@@ -36,35 +36,6 @@ pub struct GroupsService {
 }
 
 impl GroupsService {
-    /// POST /Groups.
-    pub async fn create(&self, ctx: &RequestContext, body: &Value) -> Result<Value, ServiceError> {
-        let group = canonicalize(body, &self.schema)?;
-        let name = display_name(&group)?;
-        self.check_unique(&name, None).await?;
-        let id = uuid::Uuid::new_v4().to_string();
-        let mut data = row_data(&group, &name);
-        if let Some(api) = &self.api {
-            data.downstream_id = Some(api.create(&name, data.external_id.as_deref()).await?);
-        }
-        let row = match self
-            .store
-            .put_resource(&self.tenant, ResourceType::Group, &id, &data)
-            .await
-        {
-            Ok(row) => row,
-            Err(e) => {
-                self.undo_create(data.downstream_id.as_deref()).await;
-                return Err(e.into());
-            }
-        };
-        let members = member_ids(group.get("members"));
-        if !members.is_empty() {
-            self.add_members(&row, &members).await?;
-            self.reevaluate(ctx, members.iter()).await?;
-        }
-        self.resource_of(ctx, &row, true).await
-    }
-
     /// Deletes a group just created downstream whose row could not be stored, so that no
     /// group exists downstream that the gateway does not know.
     async fn undo_create(&self, downstream_id: Option<&str>) {
@@ -176,73 +147,6 @@ impl GroupsService {
             .ok_or_else(|| ServiceError::NotFound(format!("group {id} not found")))
     }
 
-    /// GET /Groups/{id}; members are read only when the projection returns them.
-    pub async fn get(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        projection: &Projection,
-    ) -> Result<Value, ServiceError> {
-        let row = self.row(id).await?;
-        let resource = self
-            .resource_of(ctx, &row, wants_members(projection))
-            .await?;
-        Ok(projection.apply(resource, &self.schema))
-    }
-
-    /// GET /Groups: `displayName eq` and `externalId eq` come straight from the store's
-    /// indexes; other filters are evaluated over the tenant's groups.
-    pub async fn list(
-        &self,
-        ctx: &RequestContext,
-        params: &ListParams,
-    ) -> Result<Value, ServiceError> {
-        if let Some(filter) = &params.filter {
-            validate(filter, &self.schema).map_err(ListParamError::Filter)?;
-        }
-        let with_members = wants_members(&params.projection);
-        let start = params.start_index;
-        let (total, rows) = match (&params.filter, &params.sort_by) {
-            (None, None) => {
-                let total = self
-                    .store
-                    .count_resources(&self.tenant, ResourceType::Group)
-                    .await?;
-                let rows = self
-                    .store
-                    .list_resources(&self.tenant, ResourceType::Group, start - 1, params.count)
-                    .await?;
-                (total, rows)
-            }
-            (filter, _) => {
-                let rows = match filter {
-                    Some(f) => self.candidates(f).await?,
-                    None => self.all_rows().await?,
-                };
-                (0, rows)
-            }
-        };
-        let mut resources = Vec::with_capacity(rows.len());
-        for row in &rows {
-            resources.push(self.resource_of(ctx, row, with_members).await?);
-        }
-        let (total, page) = if params.filter.is_none() && params.sort_by.is_none() {
-            (total, resources)
-        } else {
-            let found = resources
-                .into_iter()
-                .filter(|r| {
-                    params
-                        .filter
-                        .as_ref()
-                        .is_none_or(|f| matches(f, r, &self.schema))
-                })
-                .collect();
-            params.window(found, &self.schema)
-        };
-        Ok(params.respond(total, page, &self.schema))
-    }
-
     async fn candidates(&self, filter: &Filter) -> Result<Vec<Resource>, ServiceError> {
         if let Filter::Compare(path, CompareOp::Eq, CompValue::Str(value)) = filter
             && path.urn.is_none()
@@ -273,136 +177,6 @@ impl GroupsService {
             .store
             .list_resources(&self.tenant, ResourceType::Group, 0, total)
             .await?)
-    }
-
-    /// PUT /Groups/{id}: name, externalId and the whole member list are replaced.
-    pub async fn replace(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        body: &Value,
-        if_match: Option<i64>,
-    ) -> Result<Value, ServiceError> {
-        let row = self.row(id).await?;
-        check_version(Some(&row), if_match)?;
-        let group = canonicalize(body, &self.schema)?;
-        let name = display_name(&group)?;
-        self.check_unique(&name, Some(id)).await?;
-        let data = row_data_of(&row, &group, &name);
-        self.rename(&row, &data).await?;
-        self.store
-            .update_resource(
-                &self.tenant,
-                ResourceType::Group,
-                id,
-                &data,
-                Some(row.version),
-            )
-            .await?;
-        let members = member_ids(group.get("members"));
-        let before = self.set_members(&row, &members).await?;
-        let touched: BTreeSet<&String> = before.iter().chain(members.iter()).collect();
-        self.reevaluate(ctx, touched.into_iter()).await?;
-        self.resource_of(ctx, &self.row(id).await?, true).await
-    }
-
-    /// PATCH /Groups/{id}: member operations go straight to the membership rows; other
-    /// operations are applied to the group's attributes. Answers 204 (RFC 7644 §3.5.2).
-    pub async fn patch(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        body: &Value,
-        if_match: Option<i64>,
-    ) -> Result<(), ServiceError> {
-        let request = PatchRequest::parse(body, &self.schema)?;
-        let row = self.row(id).await?;
-        check_version(Some(&row), if_match)?;
-        let mut attribute_ops = Vec::new();
-        let mut changes = Vec::new();
-        for op in &request.operations {
-            match membership_change(op)? {
-                Some(change) => changes.push(change),
-                None => attribute_ops.push(op.clone()),
-            }
-        }
-        if !attribute_ops.is_empty() {
-            let mut group = group_attributes(&row);
-            apply(
-                &mut group,
-                &PatchRequest {
-                    operations: attribute_ops,
-                },
-                &self.schema,
-            )?;
-            let name = display_name(&group)?;
-            self.check_unique(&name, Some(id)).await?;
-            let data = row_data_of(&row, &group, &name);
-            self.rename(&row, &data).await?;
-            self.store
-                .update_resource(
-                    &self.tenant,
-                    ResourceType::Group,
-                    id,
-                    &data,
-                    Some(row.version),
-                )
-                .await?;
-            if name
-                != row
-                    .attributes
-                    .get("displayName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-            {
-                // Rules name groups: every member's role may change with the name.
-                let members = self.all_members(id).await?;
-                self.reevaluate(ctx, members.iter()).await?;
-            }
-        } else if !changes.is_empty() {
-            self.store
-                .touch_resource(&self.tenant, ResourceType::Group, id, None)
-                .await?;
-        }
-        for change in changes {
-            let touched = match change {
-                MemberChange::Add(ids) => {
-                    self.add_members(&row, &ids).await?;
-                    ids
-                }
-                MemberChange::Remove(ids) => {
-                    self.remove_members(&row, &ids).await?;
-                    ids
-                }
-                MemberChange::RemoveAll => self.set_members(&row, &[]).await?,
-                MemberChange::Replace(ids) => {
-                    let before = self.set_members(&row, &ids).await?;
-                    before.into_iter().chain(ids).collect()
-                }
-            };
-            self.reevaluate(ctx, touched.iter()).await?;
-        }
-        Ok(())
-    }
-
-    /// DELETE /Groups/{id}: the group and its memberships go; its former members are
-    /// re-evaluated.
-    pub async fn delete(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        if_match: Option<i64>,
-    ) -> Result<(), ServiceError> {
-        let row = self.row(id).await?;
-        check_version(Some(&row), if_match)?;
-        let members = self.all_members(id).await?;
-        if let (Some(api), Some(group_id)) = (&self.api, &row.downstream_id) {
-            api.delete(group_id).await?;
-        }
-        self.store
-            .delete_resource(&self.tenant, ResourceType::Group, id)
-            .await?;
-        self.reevaluate(ctx, members.iter()).await
     }
 
     async fn all_members(&self, id: &str) -> Result<Vec<String>, ServiceError> {
@@ -622,4 +396,228 @@ fn wants_members(projection: &Projection) -> bool {
     };
     !named(&projection.excluded)
         && (projection.attributes.is_empty() || named(&projection.attributes))
+}
+
+impl ScimService for GroupsService {
+    /// POST /Groups.
+    async fn create(&self, ctx: &RequestContext, body: &Value) -> Result<Value, ServiceError> {
+        let group = canonicalize(body, &self.schema)?;
+        let name = display_name(&group)?;
+        self.check_unique(&name, None).await?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut data = row_data(&group, &name);
+        if let Some(api) = &self.api {
+            data.downstream_id = Some(api.create(&name, data.external_id.as_deref()).await?);
+        }
+        let row = match self
+            .store
+            .put_resource(&self.tenant, ResourceType::Group, &id, &data)
+            .await
+        {
+            Ok(row) => row,
+            Err(e) => {
+                self.undo_create(data.downstream_id.as_deref()).await;
+                return Err(e.into());
+            }
+        };
+        let members = member_ids(group.get("members"));
+        if !members.is_empty() {
+            self.add_members(&row, &members).await?;
+            self.reevaluate(ctx, members.iter()).await?;
+        }
+        self.resource_of(ctx, &row, true).await
+    }
+
+    /// GET /Groups/{id}; members are read only when the projection returns them.
+    async fn get(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<Value, ServiceError> {
+        let row = self.row(id).await?;
+        let resource = self
+            .resource_of(ctx, &row, wants_members(projection))
+            .await?;
+        Ok(projection.apply(resource, &self.schema))
+    }
+
+    /// GET /Groups: `displayName eq` and `externalId eq` come straight from the store's
+    /// indexes; other filters are evaluated over the tenant's groups.
+    async fn list(&self, ctx: &RequestContext, params: &ListParams) -> Result<Value, ServiceError> {
+        if let Some(filter) = &params.filter {
+            validate(filter, &self.schema).map_err(ListParamError::Filter)?;
+        }
+        let with_members = wants_members(&params.projection);
+        let start = params.start_index;
+        let (total, rows) = match (&params.filter, &params.sort_by) {
+            (None, None) => {
+                let total = self
+                    .store
+                    .count_resources(&self.tenant, ResourceType::Group)
+                    .await?;
+                let rows = self
+                    .store
+                    .list_resources(&self.tenant, ResourceType::Group, start - 1, params.count)
+                    .await?;
+                (total, rows)
+            }
+            (filter, _) => {
+                let rows = match filter {
+                    Some(f) => self.candidates(f).await?,
+                    None => self.all_rows().await?,
+                };
+                (0, rows)
+            }
+        };
+        let mut resources = Vec::with_capacity(rows.len());
+        for row in &rows {
+            resources.push(self.resource_of(ctx, row, with_members).await?);
+        }
+        let (total, page) = if params.filter.is_none() && params.sort_by.is_none() {
+            (total, resources)
+        } else {
+            let found = resources
+                .into_iter()
+                .filter(|r| {
+                    params
+                        .filter
+                        .as_ref()
+                        .is_none_or(|f| matches(f, r, &self.schema))
+                })
+                .collect();
+            params.window(found, &self.schema)
+        };
+        Ok(params.respond(total, page, &self.schema))
+    }
+
+    /// PUT /Groups/{id}: name, externalId and the whole member list are replaced.
+    async fn replace(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<i64>,
+    ) -> Result<Value, ServiceError> {
+        let row = self.row(id).await?;
+        check_version(Some(&row), if_match)?;
+        let group = canonicalize(body, &self.schema)?;
+        let name = display_name(&group)?;
+        self.check_unique(&name, Some(id)).await?;
+        let data = row_data_of(&row, &group, &name);
+        self.rename(&row, &data).await?;
+        self.store
+            .update_resource(
+                &self.tenant,
+                ResourceType::Group,
+                id,
+                &data,
+                Some(row.version),
+            )
+            .await?;
+        let members = member_ids(group.get("members"));
+        let before = self.set_members(&row, &members).await?;
+        let touched: BTreeSet<&String> = before.iter().chain(members.iter()).collect();
+        self.reevaluate(ctx, touched.into_iter()).await?;
+        self.resource_of(ctx, &self.row(id).await?, true).await
+    }
+
+    /// PATCH /Groups/{id}: member operations go straight to the membership rows; other
+    /// operations are applied to the group's attributes. Answers 204 (RFC 7644 §3.5.2).
+    async fn patch(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<i64>,
+    ) -> Result<Option<Value>, ServiceError> {
+        let request = PatchRequest::parse(body, &self.schema)?;
+        let row = self.row(id).await?;
+        check_version(Some(&row), if_match)?;
+        let mut attribute_ops = Vec::new();
+        let mut changes = Vec::new();
+        for op in &request.operations {
+            match membership_change(op)? {
+                Some(change) => changes.push(change),
+                None => attribute_ops.push(op.clone()),
+            }
+        }
+        if !attribute_ops.is_empty() {
+            let mut group = group_attributes(&row);
+            apply(
+                &mut group,
+                &PatchRequest {
+                    operations: attribute_ops,
+                },
+                &self.schema,
+            )?;
+            let name = display_name(&group)?;
+            self.check_unique(&name, Some(id)).await?;
+            let data = row_data_of(&row, &group, &name);
+            self.rename(&row, &data).await?;
+            self.store
+                .update_resource(
+                    &self.tenant,
+                    ResourceType::Group,
+                    id,
+                    &data,
+                    Some(row.version),
+                )
+                .await?;
+            if name
+                != row
+                    .attributes
+                    .get("displayName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            {
+                // Rules name groups: every member's role may change with the name.
+                let members = self.all_members(id).await?;
+                self.reevaluate(ctx, members.iter()).await?;
+            }
+        } else if !changes.is_empty() {
+            self.store
+                .touch_resource(&self.tenant, ResourceType::Group, id, None)
+                .await?;
+        }
+        for change in changes {
+            let touched = match change {
+                MemberChange::Add(ids) => {
+                    self.add_members(&row, &ids).await?;
+                    ids
+                }
+                MemberChange::Remove(ids) => {
+                    self.remove_members(&row, &ids).await?;
+                    ids
+                }
+                MemberChange::RemoveAll => self.set_members(&row, &[]).await?,
+                MemberChange::Replace(ids) => {
+                    let before = self.set_members(&row, &ids).await?;
+                    before.into_iter().chain(ids).collect()
+                }
+            };
+            self.reevaluate(ctx, touched.iter()).await?;
+        }
+        Ok(None)
+    }
+
+    /// DELETE /Groups/{id}: the group and its memberships go; its former members are
+    /// re-evaluated.
+    async fn delete(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> Result<(), ServiceError> {
+        let row = self.row(id).await?;
+        check_version(Some(&row), if_match)?;
+        let members = self.all_members(id).await?;
+        if let (Some(api), Some(group_id)) = (&self.api, &row.downstream_id) {
+            api.delete(group_id).await?;
+        }
+        self.store
+            .delete_resource(&self.tenant, ResourceType::Group, id)
+            .await?;
+        self.reevaluate(ctx, members.iter()).await
+    }
 }

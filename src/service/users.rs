@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::{RequestContext, ServiceError, check_version};
+use super::{RequestContext, ScimService, ServiceError, check_version};
 use crate::cache::RecordCache;
 use crate::config::{GroupsConfig, IdStyle};
 use crate::downstream::DownstreamError;
@@ -88,59 +88,6 @@ impl UsersService {
         }
     }
 
-    /// POST /Users.
-    pub async fn create(&self, ctx: &RequestContext, body: &Value) -> Result<Value, ServiceError> {
-        let mut resource = canonicalize(body, &self.mapping.catalog.widened(&[body]))?;
-        let user_name = Self::user_name_of(&resource).unwrap_or_default();
-        let reused = self.check_unique(&user_name, None).await?;
-        self.entitle(&mut resource, &[]).await?;
-        if let Some(tombstone) = reused {
-            // Deactivate mode kept the record of a deleted user: bring it back.
-            return self.recreate(ctx, tombstone, resource).await;
-        }
-        let intent = self
-            .store
-            .begin_intent(&self.tenant, "create-user", &json!({"userName": user_name}))
-            .await?;
-        let created = self
-            .api
-            .create(self.mapping.to_downstream_create(&resource)?)
-            .await;
-        let record = match created {
-            Ok(record) => record,
-            Err(e) => {
-                self.store.complete_intent(intent).await?;
-                return Err(e.into());
-            }
-        };
-        let downstream_id = self.api.id_of(&record)?;
-        let scim_id = match self.ids {
-            IdStyle::Downstream => downstream_id.clone(),
-            IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
-        };
-        let data = self.row_data(&downstream_id, &resource);
-        let row = match self
-            .store
-            .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
-            .await
-        {
-            Ok(row) => row,
-            Err(e) => {
-                // Without its correlation the new record would be an orphan: undo it.
-                if let DeleteMode::Delete(op) = &self.api.endpoints.delete
-                    && self.api.delete(op, &downstream_id).await.is_ok()
-                {
-                    self.store.complete_intent(intent).await.ok();
-                }
-                return Err(e.into());
-            }
-        };
-        self.store.complete_intent(intent).await?;
-        self.records
-            .remember(&downstream_id, Arc::new(record.clone()));
-        Ok(self.resource_of(ctx, &scim_id, Some(&row), &record))
-    }
-
     /// Refuses a userName already taken (case-insensitively) by another live user; returns
     /// the tombstone of a deleted user with that name, whose record can be reused.
     async fn check_unique(
@@ -171,12 +118,14 @@ impl UsersService {
         Ok(tombstone)
     }
 
+    /// Brings back the kept record of a deleted user with `resource`; `None` when the record
+    /// is gone downstream as well (its tombstone is dropped, and the caller creates anew).
     async fn recreate(
         &self,
         ctx: &RequestContext,
         tombstone: Resource,
-        resource: Value,
-    ) -> Result<Value, ServiceError> {
+        resource: &Value,
+    ) -> Result<Option<Value>, ServiceError> {
         let downstream_id = tombstone.downstream_id.clone().unwrap_or_default();
         let record = match self.api.get(&downstream_id).await {
             Ok(record) => record,
@@ -184,7 +133,7 @@ impl UsersService {
                 self.store
                     .delete_resource(&self.tenant, ResourceType::User, &tombstone.scim_id)
                     .await?;
-                return Box::pin(self.create(ctx, &resource)).await;
+                return Ok(None);
             }
             Err(e) => return Err(e.into()),
         };
@@ -194,7 +143,9 @@ impl UsersService {
             row: Some(tombstone),
             record,
         };
-        self.write(ctx, loaded, resource, None).await
+        self.write(ctx, loaded, resource.clone(), None)
+            .await
+            .map(Some)
     }
 
     /// The downstream id of a user given its SCIM id and store row; `None` for a deleted user
@@ -243,60 +194,6 @@ impl UsersService {
             row,
             record,
         })
-    }
-
-    /// GET /Users/{id}: served from recently seen records when possible.
-    pub async fn get(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        projection: &Projection,
-    ) -> Result<Value, ServiceError> {
-        let row = self
-            .store
-            .resource_by_scim_id(&self.tenant, ResourceType::User, id)
-            .await?;
-        let downstream_id = self
-            .downstream_id_for(id, row.as_ref())
-            .ok_or_else(|| DownstreamError::NotFound(id.to_owned()))?;
-        let record = match self.records.record(&downstream_id) {
-            Some(r) => (*r).clone(),
-            None => {
-                let loaded = self.load(id).await?;
-                loaded.record
-            }
-        };
-        let resource = self.resource_of(ctx, id, row.as_ref(), &record);
-        Ok(projection.apply(resource, &self.mapping.catalog))
-    }
-
-    /// GET /Users with filter, paging, sorting and projection.
-    pub async fn list(
-        &self,
-        ctx: &RequestContext,
-        params: &ListParams,
-    ) -> Result<Value, ServiceError> {
-        let schema = &self.mapping.catalog;
-        if let Some(filter) = &params.filter {
-            let text = Value::String(filter.to_string());
-            validate(filter, &schema.widened(&[&text])).map_err(ListParamError::Filter)?;
-        }
-        let start = params.start_index;
-        let (total, page) = match (&params.filter, &params.sort_by) {
-            (None, None) => {
-                let listing = self.api.list(None, Some((start - 1, params.count))).await?;
-                let page = self.resources_of(ctx, listing.records).await?;
-                (listing.total.unwrap_or(0), page)
-            }
-            (filter, _) => {
-                let found = match filter {
-                    Some(f) => self.find(ctx, f).await?,
-                    None => self.all(ctx, None).await?,
-                };
-                params.window(found, schema)
-            }
-        };
-        Ok(params.respond(total, page, schema))
     }
 
     /// The resources matching a filter. `userName eq` and `externalId eq` are answered from
@@ -408,53 +305,6 @@ impl UsersService {
         Ok(out)
     }
 
-    /// PUT /Users/{id}: the resource is replaced by the body.
-    pub async fn replace(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        body: &Value,
-        if_match: Option<i64>,
-    ) -> Result<Value, ServiceError> {
-        let resource = canonicalize(body, &self.mapping.catalog.widened(&[body]))?;
-        let user_name = Self::user_name_of(&resource).unwrap_or_default();
-        self.retrying(if_match, || async {
-            let loaded = self.load(id).await?;
-            self.check_unique(&user_name, Some(id)).await?;
-            self.write(ctx, loaded, resource.clone(), if_match).await
-        })
-        .await
-    }
-
-    /// PATCH /Users/{id}: the operations are applied to the current resource, then the result
-    /// is written downstream as the configured update call.
-    pub async fn patch(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        body: &Value,
-        if_match: Option<i64>,
-    ) -> Result<Value, ServiceError> {
-        let request = PatchRequest::parse(body, &self.mapping.catalog.widened(&[body]))?;
-        self.retrying(if_match, || async {
-            let loaded = self.load(id).await?;
-            let mut resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
-            // With its id, so a client that repeats it unchanged (Okta does) is not refused.
-            if let Value::Object(fields) = &mut resource {
-                fields.insert("id".into(), Value::String(id.to_owned()));
-            }
-            let schema = self.mapping.catalog.widened(&[body, &resource]);
-            apply(&mut resource, &request, &schema)?;
-            if let Value::Object(fields) = &mut resource {
-                fields.remove("id");
-            }
-            let user_name = Self::user_name_of(&resource).unwrap_or_default();
-            self.check_unique(&user_name, Some(id)).await?;
-            self.write(ctx, loaded, resource, if_match).await
-        })
-        .await
-    }
-
     /// Runs a read-modify-write again when a concurrent writer got there first, unless the
     /// client pinned a version with If-Match (then the 412 is its answer).
     async fn retrying<F, Fut>(
@@ -475,59 +325,6 @@ impl UsersService {
                 other => return other,
             }
         }
-    }
-
-    /// DELETE /Users/{id}: a downstream delete, or deactivation where configured; the user
-    /// answers 404 afterwards either way.
-    pub async fn delete(
-        &self,
-        ctx: &RequestContext,
-        id: &str,
-        if_match: Option<i64>,
-    ) -> Result<(), ServiceError> {
-        let loaded = self.load(id).await?;
-        check_version(loaded.row.as_ref(), if_match)?;
-        self.records.forget(&loaded.downstream_id);
-        match &self.api.endpoints.delete {
-            DeleteMode::Delete(op) => {
-                let intent = self
-                    .store
-                    .begin_intent(
-                        &self.tenant,
-                        "delete-user",
-                        &json!({"id": id, "downstreamId": loaded.downstream_id}),
-                    )
-                    .await?;
-                match self.api.delete(op, &loaded.downstream_id).await {
-                    Ok(()) | Err(DownstreamError::NotFound(_)) => {}
-                    Err(e) => {
-                        self.store.complete_intent(intent).await?;
-                        return Err(e.into());
-                    }
-                }
-                self.store
-                    .delete_resource(&self.tenant, ResourceType::User, id)
-                    .await?;
-                self.store.complete_intent(intent).await?;
-            }
-            DeleteMode::Deactivate => {
-                let mut resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
-                if let Value::Object(fields) = &mut resource {
-                    fields.insert("active".into(), Value::Bool(false));
-                }
-                let downstream_id = loaded.downstream_id.clone();
-                self.write(ctx, loaded, resource.clone(), if_match).await?;
-                self.records.forget(&downstream_id);
-                let mut data = self.row_data(&downstream_id, &resource);
-                if let Value::Object(attrs) = &mut data.attributes {
-                    attrs.insert(TOMBSTONE.into(), Value::Bool(true));
-                }
-                self.store
-                    .put_resource(&self.tenant, ResourceType::User, id, &data)
-                    .await?;
-            }
-        }
-        Ok(())
     }
 
     /// Finishes what a crash interrupted: a journaled create whose record exists downstream
@@ -886,4 +683,213 @@ impl UsersService {
 
 fn is_tombstone(row: &Resource) -> bool {
     row.attributes.get(TOMBSTONE) == Some(&Value::Bool(true))
+}
+
+impl ScimService for UsersService {
+    /// POST /Users.
+    async fn create(&self, ctx: &RequestContext, body: &Value) -> Result<Value, ServiceError> {
+        let mut resource = canonicalize(body, &self.mapping.catalog.widened(&[body]))?;
+        let user_name = Self::user_name_of(&resource).unwrap_or_default();
+        let reused = self.check_unique(&user_name, None).await?;
+        self.entitle(&mut resource, &[]).await?;
+        if let Some(tombstone) = reused {
+            // Deactivate mode kept the record of a deleted user: bring it back, unless the
+            // record is gone downstream too (then it is created anew below).
+            if let Some(back) = self.recreate(ctx, tombstone, &resource).await? {
+                return Ok(back);
+            }
+        }
+        let intent = self
+            .store
+            .begin_intent(&self.tenant, "create-user", &json!({"userName": user_name}))
+            .await?;
+        let created = self
+            .api
+            .create(self.mapping.to_downstream_create(&resource)?)
+            .await;
+        let record = match created {
+            Ok(record) => record,
+            Err(e) => {
+                self.store.complete_intent(intent).await?;
+                return Err(e.into());
+            }
+        };
+        let downstream_id = self.api.id_of(&record)?;
+        let scim_id = match self.ids {
+            IdStyle::Downstream => downstream_id.clone(),
+            IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
+        };
+        let data = self.row_data(&downstream_id, &resource);
+        let row = match self
+            .store
+            .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
+            .await
+        {
+            Ok(row) => row,
+            Err(e) => {
+                // Without its correlation the new record would be an orphan: undo it.
+                if let DeleteMode::Delete(op) = &self.api.endpoints.delete
+                    && self.api.delete(op, &downstream_id).await.is_ok()
+                {
+                    self.store.complete_intent(intent).await.ok();
+                }
+                return Err(e.into());
+            }
+        };
+        self.store.complete_intent(intent).await?;
+        self.records
+            .remember(&downstream_id, Arc::new(record.clone()));
+        Ok(self.resource_of(ctx, &scim_id, Some(&row), &record))
+    }
+
+    /// GET /Users/{id}: served from recently seen records when possible.
+    async fn get(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<Value, ServiceError> {
+        let row = self
+            .store
+            .resource_by_scim_id(&self.tenant, ResourceType::User, id)
+            .await?;
+        let downstream_id = self
+            .downstream_id_for(id, row.as_ref())
+            .ok_or_else(|| DownstreamError::NotFound(id.to_owned()))?;
+        let record = match self.records.record(&downstream_id) {
+            Some(r) => (*r).clone(),
+            None => {
+                let loaded = self.load(id).await?;
+                loaded.record
+            }
+        };
+        let resource = self.resource_of(ctx, id, row.as_ref(), &record);
+        Ok(projection.apply(resource, &self.mapping.catalog))
+    }
+
+    /// GET /Users with filter, paging, sorting and projection.
+    async fn list(&self, ctx: &RequestContext, params: &ListParams) -> Result<Value, ServiceError> {
+        let schema = &self.mapping.catalog;
+        if let Some(filter) = &params.filter {
+            let text = Value::String(filter.to_string());
+            validate(filter, &schema.widened(&[&text])).map_err(ListParamError::Filter)?;
+        }
+        let start = params.start_index;
+        let (total, page) = match (&params.filter, &params.sort_by) {
+            (None, None) => {
+                let listing = self.api.list(None, Some((start - 1, params.count))).await?;
+                let page = self.resources_of(ctx, listing.records).await?;
+                (listing.total.unwrap_or(0), page)
+            }
+            (filter, _) => {
+                let found = match filter {
+                    Some(f) => self.find(ctx, f).await?,
+                    None => self.all(ctx, None).await?,
+                };
+                params.window(found, schema)
+            }
+        };
+        Ok(params.respond(total, page, schema))
+    }
+
+    /// PUT /Users/{id}: the resource is replaced by the body.
+    async fn replace(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<i64>,
+    ) -> Result<Value, ServiceError> {
+        let resource = canonicalize(body, &self.mapping.catalog.widened(&[body]))?;
+        let user_name = Self::user_name_of(&resource).unwrap_or_default();
+        self.retrying(if_match, || async {
+            let loaded = self.load(id).await?;
+            self.check_unique(&user_name, Some(id)).await?;
+            self.write(ctx, loaded, resource.clone(), if_match).await
+        })
+        .await
+    }
+
+    /// PATCH /Users/{id}: the operations are applied to the current resource, then the result
+    /// is written downstream as the configured update call.
+    async fn patch(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        body: &Value,
+        if_match: Option<i64>,
+    ) -> Result<Option<Value>, ServiceError> {
+        let request = PatchRequest::parse(body, &self.mapping.catalog.widened(&[body]))?;
+        self.retrying(if_match, || async {
+            let loaded = self.load(id).await?;
+            let mut resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
+            // With its id, so a client that repeats it unchanged (Okta does) is not refused.
+            if let Value::Object(fields) = &mut resource {
+                fields.insert("id".into(), Value::String(id.to_owned()));
+            }
+            let schema = self.mapping.catalog.widened(&[body, &resource]);
+            apply(&mut resource, &request, &schema)?;
+            if let Value::Object(fields) = &mut resource {
+                fields.remove("id");
+            }
+            let user_name = Self::user_name_of(&resource).unwrap_or_default();
+            self.check_unique(&user_name, Some(id)).await?;
+            self.write(ctx, loaded, resource, if_match).await
+        })
+        .await
+        .map(Some)
+    }
+
+    /// DELETE /Users/{id}: a downstream delete, or deactivation where configured; the user
+    /// answers 404 afterwards either way.
+    async fn delete(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> Result<(), ServiceError> {
+        let loaded = self.load(id).await?;
+        check_version(loaded.row.as_ref(), if_match)?;
+        self.records.forget(&loaded.downstream_id);
+        match &self.api.endpoints.delete {
+            DeleteMode::Delete(op) => {
+                let intent = self
+                    .store
+                    .begin_intent(
+                        &self.tenant,
+                        "delete-user",
+                        &json!({"id": id, "downstreamId": loaded.downstream_id}),
+                    )
+                    .await?;
+                match self.api.delete(op, &loaded.downstream_id).await {
+                    Ok(()) | Err(DownstreamError::NotFound(_)) => {}
+                    Err(e) => {
+                        self.store.complete_intent(intent).await?;
+                        return Err(e.into());
+                    }
+                }
+                self.store
+                    .delete_resource(&self.tenant, ResourceType::User, id)
+                    .await?;
+                self.store.complete_intent(intent).await?;
+            }
+            DeleteMode::Deactivate => {
+                let mut resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
+                if let Value::Object(fields) = &mut resource {
+                    fields.insert("active".into(), Value::Bool(false));
+                }
+                let downstream_id = loaded.downstream_id.clone();
+                self.write(ctx, loaded, resource.clone(), if_match).await?;
+                self.records.forget(&downstream_id);
+                let mut data = self.row_data(&downstream_id, &resource);
+                if let Value::Object(attrs) = &mut data.attributes {
+                    attrs.insert(TOMBSTONE.into(), Value::Bool(true));
+                }
+                self.store
+                    .put_resource(&self.tenant, ResourceType::User, id, &data)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
 }

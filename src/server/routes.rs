@@ -168,15 +168,20 @@ pub async fn resource_type(
     Path(id): Path<String>,
 ) -> Answer {
     let ctx = context(&s, &headers);
-    resource_type_documents(&s, &ctx.base_url)
+    one_of(
+        resource_type_documents(&s, &ctx.base_url),
+        &id,
+        "resource type",
+    )
+}
+
+/// The document whose `id` is `id` (ignoring case), or 404 naming what was asked for.
+fn one_of(documents: Vec<Value>, id: &str, what: &str) -> Answer {
+    documents
         .into_iter()
-        .find(|t| {
-            t["id"]
-                .as_str()
-                .is_some_and(|t| t.eq_ignore_ascii_case(&id))
-        })
-        .map(|t| ok(StatusCode::OK, &t))
-        .ok_or_else(|| ScimError::new(404, None, format!("no resource type {id:?}")))
+        .find(|d| d["id"].as_str().is_some_and(|d| d.eq_ignore_ascii_case(id)))
+        .map(|d| ok(StatusCode::OK, &d))
+        .ok_or_else(|| ScimError::new(404, None, format!("no {what} {id:?}")))
 }
 
 pub async fn schemas(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -193,15 +198,7 @@ pub async fn schema(
     Path(id): Path<String>,
 ) -> Answer {
     let ctx = context(&s, &headers);
-    schema_documents(&s, &ctx.base_url)
-        .into_iter()
-        .find(|d| {
-            d["id"]
-                .as_str()
-                .is_some_and(|d| d.eq_ignore_ascii_case(&id))
-        })
-        .map(|d| ok(StatusCode::OK, &d))
-        .ok_or_else(|| ScimError::new(404, None, format!("no schema {id:?}")))
+    one_of(schema_documents(&s, &ctx.base_url), &id, "schema")
 }
 
 /// Where a resource type's service is in a tenant's state.

@@ -109,6 +109,29 @@ impl GroupsService {
         Ok(before)
     }
 
+    /// Writes a group's new name and externalId (downstream first), if the row is still at
+    /// the version read; returns the name.
+    async fn store_attributes(
+        &self,
+        row: &Resource,
+        group: &Value,
+    ) -> Result<String, ServiceError> {
+        let name = display_name(group)?;
+        self.check_unique(&name, Some(&row.scim_id)).await?;
+        let data = row_data_of(row, group, &name);
+        self.rename(row, &data).await?;
+        self.store
+            .update_resource(
+                &self.tenant,
+                ResourceType::Group,
+                &row.scim_id,
+                &data,
+                Some(row.version),
+            )
+            .await?;
+        Ok(name)
+    }
+
     /// Renames the group downstream when its name or externalId changes.
     async fn rename(&self, row: &Resource, data: &ResourceData) -> Result<(), ServiceError> {
         let unchanged = data.attributes.get("displayName") == row.attributes.get("displayName")
@@ -502,19 +525,7 @@ impl ScimService for GroupsService {
         let row = self.row(id).await?;
         check_version(Some(&row), if_match)?;
         let group = canonicalize(body, &self.schema)?;
-        let name = display_name(&group)?;
-        self.check_unique(&name, Some(id)).await?;
-        let data = row_data_of(&row, &group, &name);
-        self.rename(&row, &data).await?;
-        self.store
-            .update_resource(
-                &self.tenant,
-                ResourceType::Group,
-                id,
-                &data,
-                Some(row.version),
-            )
-            .await?;
+        self.store_attributes(&row, &group).await?;
         let members = member_ids(group.get("members"));
         let before = self.set_members(&row, &members).await?;
         let touched: BTreeSet<&String> = before.iter().chain(members.iter()).collect();
@@ -551,19 +562,7 @@ impl ScimService for GroupsService {
                 },
                 &self.schema,
             )?;
-            let name = display_name(&group)?;
-            self.check_unique(&name, Some(id)).await?;
-            let data = row_data_of(&row, &group, &name);
-            self.rename(&row, &data).await?;
-            self.store
-                .update_resource(
-                    &self.tenant,
-                    ResourceType::Group,
-                    id,
-                    &data,
-                    Some(row.version),
-                )
-                .await?;
+            let name = self.store_attributes(&row, &group).await?;
             if name
                 != row
                     .attributes

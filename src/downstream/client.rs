@@ -1,13 +1,23 @@
 //! The HTTP client for the downstream API: one pooled reqwest client, the configured
-//! credentials and timeout, and the mapping of every failure onto [`DownstreamError`].
+//! credentials and timeout, the protection of the downstream (pacing, retries, circuit
+//! breaker), and the mapping of every failure onto [`DownstreamError`].
+//!
+//! The protection is a plain struct around the reqwest call rather than tower layers: reqwest
+//! is not a tower `Service` here, and the pieces need the typed error (retry, breaker) and the
+//! answer's headers (Retry-After pauses the pacer), which are known only inside the call.
 
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
 use super::auth::DownstreamAuth;
+use super::breaker::{Breaker, BreakerSettings};
 use super::error::{DownstreamError, message_of};
+use super::pacing::{Pacer, PacingSettings};
+use super::retry::{RetryPolicy, is_idempotent};
+use super::retry_after;
 
 /// Makes rustls use *ring* (the crate is built without a default provider, to keep the
 /// dependency tree lean). Idempotent: later calls find it installed.
@@ -24,13 +34,22 @@ pub struct DownstreamSettings {
     pub timeout: Duration,
     /// Headers sent with every call.
     pub headers: Vec<(String, String)>,
+    /// Rate, concurrency and queue bound of the calls.
+    pub pacing: PacingSettings,
+    /// Backoff of the calls a retry can fix.
+    pub retries: RetryPolicy,
+    /// When consecutive failures stop the calls for a while.
+    pub breaker: BreakerSettings,
 }
 
-/// A pooled client bound to one downstream API.
+/// A pooled client bound to one downstream API. Clones share the pool, the pacing and the
+/// breaker: every service of a tenant uses clones of one client.
 #[derive(Debug, Clone)]
 pub struct DownstreamClient {
     http: reqwest::Client,
-    settings: DownstreamSettings,
+    settings: Arc<DownstreamSettings>,
+    pacer: Arc<Pacer>,
+    breaker: Arc<Breaker>,
 }
 
 impl DownstreamClient {
@@ -43,7 +62,18 @@ impl DownstreamClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| DownstreamError::BadResponse(format!("cannot start HTTP client: {e}")))?;
-        Ok(Self { http, settings })
+        Ok(Self {
+            http,
+            pacer: Arc::new(Pacer::new(&settings.pacing)),
+            breaker: Arc::new(Breaker::new(settings.breaker)),
+            settings: Arc::new(settings),
+        })
+    }
+
+    /// How failed calls are retried, for callers that retry on their own terms (a create
+    /// looks its record up before it posts again).
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.settings.retries
     }
 
     /// The base URL operations are relative to.
@@ -52,7 +82,9 @@ impl DownstreamClient {
     }
 
     /// Sends one request and returns the JSON body (`None` for an empty body), or the error
-    /// the status means. 404 becomes `NotFound(what)`.
+    /// the status means. 404 becomes `NotFound(what)`. A failure a retry can fix is retried
+    /// with backoff: any for idempotent methods, only a call that surely did nothing for POST
+    /// (see [`DownstreamError::is_retriable`]).
     pub async fn send(
         &self,
         method: Method,
@@ -60,12 +92,49 @@ impl DownstreamClient {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Option<Value>, DownstreamError> {
+        self.settings
+            .retries
+            .run(
+                || self.send_once(&method, &url, body, what),
+                |e: &DownstreamError| e.is_retriable(is_idempotent(&method)),
+            )
+            .await
+    }
+
+    /// One attempt of [`send`](Self::send), never retried: past the breaker, in its turn of
+    /// the pacing, then the call; a 429 or 503 with `Retry-After` pauses every call to this
+    /// downstream for that long.
+    pub async fn send_once(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Option<Value>, DownstreamError> {
+        let ticket = self.breaker.admit()?;
+        let _pass = self.pacer.admit().await?;
+        let outcome = self.call(method, url, body, what).await;
+        ticket.record(
+            outcome
+                .as_ref()
+                .is_err_and(DownstreamError::is_downstream_failure),
+        );
+        outcome
+    }
+
+    async fn call(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Option<Value>, DownstreamError> {
         let started = Instant::now();
-        let path = url.path().to_owned();
+        let path = url.path();
         let mut request = self
             .settings
             .auth
-            .apply(self.http.request(method.clone(), url))
+            .apply(self.http.request(method.clone(), url.clone()))
             .header(reqwest::header::ACCEPT, "application/json");
         for (name, value) in &self.settings.headers {
             request = request.header(name.as_str(), value.as_str());
@@ -75,6 +144,21 @@ impl DownstreamClient {
         }
         let response = request.send().await.map_err(|e| self.transport_error(&e))?;
         let status = response.status();
+        if matches!(
+            status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        ) && let Some(delay) = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after::parse(v, SystemTime::now()))
+        {
+            tracing::warn!(
+                %method, path, status = status.as_u16(), pause_ms = delay.as_millis() as u64,
+                "the downstream API asked to wait: its calls are paused"
+            );
+            self.pacer.pause_for(delay);
+        }
         let text = response
             .text()
             .await
@@ -108,11 +192,25 @@ impl DownstreamClient {
 
     fn transport_error(&self, e: &reqwest::Error) -> DownstreamError {
         if e.is_timeout() {
-            DownstreamError::Timeout(self.settings.timeout.as_millis() as u64)
+            DownstreamError::Timeout(
+                u64::try_from(self.settings.timeout.as_millis()).unwrap_or(u64::MAX),
+            )
         } else if e.is_connect() {
             DownstreamError::Unreachable
+        } else if e.is_builder() {
+            DownstreamError::BadResponse(root_cause(e))
         } else {
-            DownstreamError::BadResponse(e.to_string())
+            DownstreamError::Interrupted(root_cause(e))
         }
     }
+}
+
+/// The innermost cause of an error (e.g. "connection closed before message completed"),
+/// without the URL reqwest puts in its own message.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
 }

@@ -84,11 +84,18 @@ impl RecordApi {
             .await
     }
 
-    /// Creates a record; returns it as the API stored it.
-    pub async fn create(&self, record: Value) -> Result<Value, DownstreamError> {
+    /// Makes one create call; returns the record as the API stored it. Never retried here:
+    /// a create that may have happened is looked up before it is tried again (the caller's
+    /// job, see `UsersService::create`).
+    pub async fn create_once(&self, record: &Value) -> Result<Value, DownstreamError> {
         let op = &self.endpoints.create;
-        let body = self.call(op, None, Some(record)).await?;
-        self.unwrap(body, op)
+        let url = op.url(self.client.base_url(), None)?;
+        let body = self.wrap(record.clone());
+        let answer = self
+            .client
+            .send_once(&op.method, &url, Some(&body), "record")
+            .await?;
+        self.unwrap(answer, op)
     }
 
     /// Reads one record.

@@ -17,6 +17,7 @@ mod list;
 mod okta;
 mod patch;
 mod reconcile;
+mod resilience;
 mod security;
 mod tenants;
 mod tls;

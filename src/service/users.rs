@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use self::adopt::Created;
 use super::{RequestContext, ServiceError, check_version};
 use crate::cache::RecordCache;
 use crate::config::{GroupsConfig, IdStyle};
@@ -106,8 +107,8 @@ impl UsersService {
             .begin_intent(&self.tenant, "create-user", &json!({"userName": user_name}))
             .await?;
         let body = self.mapping.to_downstream_create(&resource)?;
-        let record = match self.create_downstream(&user_name, &body).await {
-            Ok(record) => record,
+        let Created { record, adopted } = match self.create_downstream(&user_name, &body).await {
+            Ok(created) => created,
             Err(failed) => {
                 // A record that may exist downstream is left to `recover`, which correlates it.
                 if !failed.maybe_created {
@@ -129,8 +130,10 @@ impl UsersService {
         {
             Ok(row) => row,
             Err(e) => {
-                // Without its correlation the new record would be an orphan: undo it.
-                if let DeleteMode::Delete(op) = &self.api.endpoints.delete
+                // Without its correlation the new record would be an orphan: undo it. Not an
+                // adopted one: recovery may have correlated it meanwhile.
+                if !adopted
+                    && let DeleteMode::Delete(op) = &self.api.endpoints.delete
                     && self.api.delete(op, &downstream_id).await.is_ok()
                 {
                     self.store.complete_intent(intent).await.ok();

@@ -27,6 +27,14 @@ pub(super) struct Uncorrelated {
     pub resource: Value,
 }
 
+/// The downstream record of a create.
+pub(super) struct Created {
+    /// As the API stored it.
+    pub record: Value,
+    /// Found after an attempt whose outcome was unknown, rather than answered by a POST.
+    pub adopted: bool,
+}
+
 /// A create that failed, and whether a record may have been made anyway (then its journal
 /// entry is left for `recover`).
 pub(super) struct CreateFailed {
@@ -35,8 +43,8 @@ pub(super) struct CreateFailed {
 }
 
 impl UsersService {
-    /// Creates `record` downstream and returns it as the API stored it: the record a POST
-    /// answered, or the uncorrelated record named `user_name` that an unsure attempt made.
+    /// Creates `record` downstream: the record a POST answered, or the uncorrelated record
+    /// named `user_name` that an unsure attempt made.
     /// Retries follow `[downstream] retries`: a POST that surely did nothing (never sent, or
     /// 429) is sent again; one that may have created the record only once the look-up finds
     /// nothing; a conflict after an unsure attempt is that attempt's record, looked up too.
@@ -44,7 +52,7 @@ impl UsersService {
         &self,
         user_name: &str,
         record: &Value,
-    ) -> Result<Value, CreateFailed> {
+    ) -> Result<Created, CreateFailed> {
         let maybe_created = AtomicBool::new(false);
         // The last attempt's look-up found nothing: posting again cannot make a second record.
         let absent = AtomicBool::new(false);
@@ -54,7 +62,12 @@ impl UsersService {
                 || async {
                     absent.store(false, Ordering::SeqCst);
                     let error = match self.api.create_once(record).await {
-                        Ok(created) => return Ok(created),
+                        Ok(record) => {
+                            return Ok(Created {
+                                record,
+                                adopted: false,
+                            });
+                        }
                         Err(e) => e,
                     };
                     let unsure = error.may_have_applied()
@@ -70,7 +83,10 @@ impl UsersService {
                                 downstream_id = %found.downstream_id, %error,
                                 "a create failed after the API made the record: adopted it"
                             );
-                            Ok(found.record)
+                            Ok(Created {
+                                record: found.record,
+                                adopted: true,
+                            })
                         }
                         None => {
                             absent.store(true, Ordering::SeqCst);

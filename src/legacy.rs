@@ -108,6 +108,11 @@ impl LegacyApi {
         self.state.control.faults_played()
     }
 
+    /// Forgets any fault still to be played.
+    pub fn clear_faults(&self) {
+        self.state.control.inject(0, None, Fault::FailAfter);
+    }
+
     /// When each request arrived since the last reset (the most recent million), oldest
     /// first: the pace a client keeps.
     pub fn arrivals(&self) -> Vec<std::time::Instant> {

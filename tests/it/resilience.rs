@@ -181,7 +181,9 @@ impl Entra {
 }
 
 /// Provisions `users` users while `chaos` plays on the sample API over and over; stops it
-/// when every user is provisioned. Also says how many 429/503 answers the client got.
+/// when every user is provisioned. Also says how many 429/503 answers the client got. Faults
+/// come in time windows, as a real outage does: a fault left pending while nothing reaches the
+/// API (an open breaker) would fail every probe forever.
 async fn provision_under<F, Fut>(stack: &Stack, users: usize, chaos: F) -> (Vec<Provisioned>, usize)
 where
     F: Fn(LegacyApi) -> Fut + Send + 'static,
@@ -203,7 +205,7 @@ where
         .expect("provisioning hangs");
     stop.store(true, Ordering::SeqCst);
     chaos.await.unwrap();
-    stack.legacy.fail_next(0);
+    stack.legacy.clear_faults();
     stack.legacy.set_delay(Duration::ZERO);
     (done, retried.load(Ordering::Relaxed))
 }
@@ -277,7 +279,9 @@ async fn bursts_of_500_neither_lose_nor_duplicate_users() {
     let stack = Stack::start_with(downstream(QUICK)).await;
     let (done, retried) = provision_under(&stack, 30, |api| async move {
         api.fail_next(4);
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        api.clear_faults();
+        tokio::time::sleep(Duration::from_millis(200)).await;
     })
     .await;
     assert!(stack.legacy.faults_played() > 0 && retried > 0);
@@ -293,7 +297,9 @@ async fn rate_limit_answers_with_retry_after_neither_lose_nor_duplicate_users() 
             retry_after: Some("1".into()),
         };
         api.inject(2, None, fault);
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        api.clear_faults();
+        tokio::time::sleep(Duration::from_millis(1200)).await;
     })
     .await;
     assert!(
@@ -311,6 +317,8 @@ async fn connections_broken_after_creating_neither_lose_nor_duplicate_users() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         api.inject(2, Some(Method::POST), Fault::FailAfter);
         tokio::time::sleep(Duration::from_millis(100)).await;
+        api.clear_faults();
+        tokio::time::sleep(Duration::from_millis(200)).await;
     })
     .await;
     assert!(

@@ -10,6 +10,10 @@
 # against it (match, create and PATCH each user, delta PATCH, disable, then verify every user
 # through SCIM), with the cycle's per-phase summary printed after the table.
 #
+# Then a paced Entra burst: the same cycle against `scim-gateway serve` whose [downstream] has a
+# rate_limit (20 calls/s, burst 5), in front of `scim-gateway legacy`; printed: the elapsed time,
+# the failed SCIM calls (must be 0) and the most calls the sample API saw within one second.
+#
 # Usage: scripts/bench.sh            (from any directory)
 #
 # Environment (with defaults):
@@ -20,13 +24,18 @@
 #   BENCH_THREADS=2         wrk threads
 #   BENCH_CONNECTIONS=16    wrk connections
 #   BENCH_TIMEOUT=5         wrk per-request timeout, seconds
-#   BENCH_SCENARIOS="get search patch create"   subset and order of scenarios
+#   BENCH_SCENARIOS="get search patch create"   subset and order of scenarios ("" skips wrk)
 #   BENCH_BUILD=1           0 skips `cargo build --release` (uses the existing binary)
 #   BENCH_BUILD_TIMEOUT=1800  seconds allowed for the build
 #   BENCH_KEEP=0            1 keeps the temp dir (config, server logs, raw wrk output)
 #   BENCH_CYCLE_USERS=10000 users in the Entra cycle (0 skips it)
 #   BENCH_CYCLE_CONCURRENCY=16  users in flight in the Entra cycle
 #   BENCH_CYCLE_TIMEOUT=3600    seconds allowed for the Entra cycle
+#   BENCH_PACED_USERS=1000      users in the paced Entra burst (0 skips it); in flight:
+#                               BENCH_CYCLE_CONCURRENCY
+#   BENCH_PACED_RATE=20         the gateway's [downstream] rate_limit in that run, calls/s
+#   BENCH_PACED_BURST=5         ... and its burst
+#   BENCH_PACED_TIMEOUT=1800    seconds allowed for the paced burst
 #
 # The wrk scripts (one per scenario, each serving both sides) are in scripts/bench/.
 # Before each scenario the script samples CPU use for 1 s and notes under the table when
@@ -34,8 +43,8 @@
 #
 # Exit status: 0, or 2 when a scenario had non-2xx responses or socket errors (the table is
 # still printed, with those rows flagged) or the Entra cycle failed (a failed SCIM call, or a
-# lost, duplicated or wrong user; its summary is still printed), or 1 when the benchmark
-# itself could not run.
+# lost, duplicated or wrong user; its summary is still printed) or the paced burst failed (the
+# same, or a peak over rate + burst), or 1 when the benchmark itself could not run.
 #
 # Notes on reading the figures:
 #   - wrk, the legacy API and the gateway share the machine's cores, so DIRECT runs have
@@ -58,16 +67,20 @@ warmup=${BENCH_WARMUP:-2}
 threads=${BENCH_THREADS:-2}
 connections=${BENCH_CONNECTIONS:-16}
 req_timeout=${BENCH_TIMEOUT:-5}
-scenarios=${BENCH_SCENARIOS:-get search patch create}
+scenarios=${BENCH_SCENARIOS-get search patch create}
 do_build=${BENCH_BUILD:-1}
 build_timeout=${BENCH_BUILD_TIMEOUT:-1800}
 keep=${BENCH_KEEP:-0}
 cycle_users=${BENCH_CYCLE_USERS:-10000}
 cycle_concurrency=${BENCH_CYCLE_CONCURRENCY:-16}
 cycle_timeout=${BENCH_CYCLE_TIMEOUT:-3600}
+paced_users=${BENCH_PACED_USERS:-1000}
+paced_rate=${BENCH_PACED_RATE:-20}
+paced_burst=${BENCH_PACED_BURST:-5}
+paced_timeout=${BENCH_PACED_TIMEOUT:-1800}
 
 lua_dir="$script_dir/bench"
-bin="$root/target/release/scim-gateway"
+bin="${CARGO_TARGET_DIR:-$root/target}/release/scim-gateway"
 scim_base=/scim/v2
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -77,13 +90,14 @@ die() {
 }
 
 for var in users duration warmup threads connections req_timeout build_timeout \
-    cycle_users cycle_concurrency cycle_timeout; do
+    cycle_users cycle_concurrency cycle_timeout paced_users paced_rate paced_burst paced_timeout; do
     [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a whole number, got '${!var}'"
 done
 ((users >= 1)) || die "BENCH_USERS must be at least 1"
 ((duration >= 1)) || die "BENCH_SECONDS must be at least 1"
 ((threads >= 1 && connections >= threads)) || die "need 1 <= BENCH_THREADS <= BENCH_CONNECTIONS"
 ((cycle_concurrency >= 1)) || die "BENCH_CYCLE_CONCURRENCY must be at least 1"
+((paced_rate >= 1 && paced_burst >= 1)) || die "BENCH_PACED_RATE and BENCH_PACED_BURST must be at least 1"
 for s in $scenarios; do
     case $s in get | search | patch | create) ;; *) die "unknown scenario '$s' (get search patch create)" ;; esac
 done
@@ -161,7 +175,7 @@ fi
 cp -- "$bin" "$tmp/scim-gateway"
 bin="$tmp/scim-gateway"
 
-if ! command -v wrk >/dev/null; then
+if [[ -n ${scenarios//[[:space:]]/} ]] && ! command -v wrk >/dev/null; then
     log "wrk not found, installing it with apt-get"
     command -v apt-get >/dev/null || die "wrk is required and apt-get is not available"
     sudo=()
@@ -177,6 +191,7 @@ fi
 
 # --- stack -------------------------------------------------------------------------------------
 
+downstream_extra="" # a line added to the gateway's [downstream] (the paced burst sets one)
 api_key="bench-key-$RANDOM$RANDOM"
 token="bench-token-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 legacy_port=""
@@ -244,6 +259,12 @@ start_gateway() {
             gateway.toml >"$config"
         grep -q "^[[:space:]]*listen[[:space:]]*=[[:space:]]*\"127.0.0.1:$gateway_port\"" "$config" ||
             die "could not set the listen address in a copy of gateway.toml"
+        if [[ -n $downstream_extra ]]; then
+            # Into [downstream], after its timeout_ms line.
+            awk -v extra="$downstream_extra" '{ print } !done && /^timeout_ms[[:space:]]*=/ { print extra; done = 1 }' \
+                "$config" >"$config.new" && mv -- "$config.new" "$config"
+            grep -qF -- "$downstream_extra" "$config" || die "could not add '$downstream_extra' to [downstream]"
+        fi
         # The gateway's store (SQLite beside the config unless [store] says otherwise) must
         # start empty like the fresh legacy API, or it still holds the previous stack's
         # userNames and seeding a fresh stack gets 409s.
@@ -429,66 +450,68 @@ measure() { # scenario side
     log "  $side: $rps req/s, p50 $p50 ms, p99 $p99 ms, $reqs requests, non-2xx $non2xx, socket errors $sock"
 }
 
-started=$SECONDS
-log "wrk: $threads threads, $connections connections, ${duration}s per run (+${warmup}s warm-up); $users users; $(nproc) cores"
-start_stack
-smoke_check
-log "smoke check passed (GET, search and PATCH on both sides)"
-for scenario in $scenarios; do
-    log "scenario $scenario"
-    check_quiet "$scenario"
-    for side in direct gateway; do
-        if [[ $scenario == create ]]; then
-            log "  fresh stack for $side create"
-            stop_stack
-            start_stack
-        fi
-        measure "$scenario" "$side"
-    done
-done
-stop_stack
-log "finished in $((SECONDS - started)) s"
-
-# --- table -------------------------------------------------------------------------------------
-
-declare -A label=(
-    [get]="GET by id"
-    [search]="search by email"
-    [patch]="PATCH name"
-    [create]="POST create"
-)
-
 flagged=0
-fmt='%-16s | %12s | %13s | %6s | %19s | %19s | %12s | %s\n'
-{
-    echo
-    echo "scim-gateway vs legacy API: wrk -t$threads -c$connections -d${duration}s, $users seeded users, $(nproc) cores, $(wrk --version 2>&1 | head -n 1 | awk '{print $1, $2}')"
-    # shellcheck disable=SC2059
-    printf "$fmt" scenario "direct req/s" "gateway req/s" ratio "direct p50 / p99" "gateway p50 / p99" "added p50" "errors (non-2xx, socket) direct; gateway"
-    # shellcheck disable=SC2059
-    printf "$fmt" "----------------" "------------" "-------------" "------" "-------------------" "-------------------" "------------" "---------------------------------------"
+if [[ -n ${scenarios//[[:space:]]/} ]]; then
+    started=$SECONDS
+    log "wrk: $threads threads, $connections connections, ${duration}s per run (+${warmup}s warm-up); $users users; $(nproc) cores"
+    start_stack
+    smoke_check
+    log "smoke check passed (GET, search and PATCH on both sides)"
     for scenario in $scenarios; do
-        read -r d_rps d_p50 d_p99 d_non d_sock _ <<<"${result[$scenario.direct]}"
-        read -r g_rps g_p50 g_p99 g_non g_sock _ <<<"${result[$scenario.gateway]}"
-        ratio=$(awk -v d="$d_rps" -v g="$g_rps" 'BEGIN { if (d + 0 > 0 && g != "n/a") printf "%.2fx", g / d; else print "n/a" }')
-        added=$(awk -v d="$d_p50" -v g="$g_p50" 'BEGIN { if (d != "n/a" && g != "n/a") printf "%+.3f ms", g - d; else print "n/a" }')
-        errors="$d_non, $d_sock; $g_non, $g_sock"
-        name=${label[$scenario]}
-        if ((d_non + d_sock + g_non + g_sock > 0)); then
-            errors="$errors  <-- ERRORS"
-            name="! $name"
-            flagged=1
-        fi
-        # shellcheck disable=SC2059
-        printf "$fmt" "$name" "$d_rps" "$g_rps" "$ratio" "$d_p50 / $d_p99 ms" "$g_p50 / $g_p99 ms" "$added" "$errors"
+        log "scenario $scenario"
+        check_quiet "$scenario"
+        for side in direct gateway; do
+            if [[ $scenario == create ]]; then
+                log "  fresh stack for $side create"
+                stop_stack
+                start_stack
+            fi
+            measure "$scenario" "$side"
+        done
     done
-    if [[ -n $busy_notes ]]; then
-        echo "note: the machine was busy with other work before some scenarios (CPU use:$busy_notes); rerun when idle."
-    fi
-    if ((flagged)); then
-        echo "! = some requests failed (non-2xx responses or socket errors); those figures are not comparable."
-    fi
-}
+    stop_stack
+    log "finished in $((SECONDS - started)) s"
+
+    # --- table -------------------------------------------------------------------------------------
+
+    declare -A label=(
+        [get]="GET by id"
+        [search]="search by email"
+        [patch]="PATCH name"
+        [create]="POST create"
+    )
+
+    fmt='%-16s | %12s | %13s | %6s | %19s | %19s | %12s | %s\n'
+    {
+        echo
+        echo "scim-gateway vs legacy API: wrk -t$threads -c$connections -d${duration}s, $users seeded users, $(nproc) cores, $(wrk --version 2>&1 | head -n 1 | awk '{print $1, $2}')"
+        # shellcheck disable=SC2059
+        printf "$fmt" scenario "direct req/s" "gateway req/s" ratio "direct p50 / p99" "gateway p50 / p99" "added p50" "errors (non-2xx, socket) direct; gateway"
+        # shellcheck disable=SC2059
+        printf "$fmt" "----------------" "------------" "-------------" "------" "-------------------" "-------------------" "------------" "---------------------------------------"
+        for scenario in $scenarios; do
+            read -r d_rps d_p50 d_p99 d_non d_sock _ <<<"${result[$scenario.direct]}"
+            read -r g_rps g_p50 g_p99 g_non g_sock _ <<<"${result[$scenario.gateway]}"
+            ratio=$(awk -v d="$d_rps" -v g="$g_rps" 'BEGIN { if (d + 0 > 0 && g != "n/a") printf "%.2fx", g / d; else print "n/a" }')
+            added=$(awk -v d="$d_p50" -v g="$g_p50" 'BEGIN { if (d != "n/a" && g != "n/a") printf "%+.3f ms", g - d; else print "n/a" }')
+            errors="$d_non, $d_sock; $g_non, $g_sock"
+            name=${label[$scenario]}
+            if ((d_non + d_sock + g_non + g_sock > 0)); then
+                errors="$errors  <-- ERRORS"
+                name="! $name"
+                flagged=1
+            fi
+            # shellcheck disable=SC2059
+            printf "$fmt" "$name" "$d_rps" "$g_rps" "$ratio" "$d_p50 / $d_p99 ms" "$g_p50 / $g_p99 ms" "$added" "$errors"
+        done
+        if [[ -n $busy_notes ]]; then
+            echo "note: the machine was busy with other work before some scenarios (CPU use:$busy_notes); rerun when idle."
+        fi
+        if ((flagged)); then
+            echo "! = some requests failed (non-2xx responses or socket errors); those figures are not comparable."
+        fi
+    }
+fi
 
 # --- Entra cycle ---------------------------------------------------------------------------------
 
@@ -547,12 +570,89 @@ if ((cycle_users > 0)); then
     }
 fi
 
+# --- paced Entra burst ---------------------------------------------------------------------------
+
+# The sample API alone, the gateway in front of it with a [downstream] rate_limit, and an Entra
+# cycle bursting at it ($cycle_concurrency users in flight). Calls over the rate must wait, not
+# fail: 0 failed SCIM calls, and the sample API never sees more than rate + burst calls within
+# one second (it prints its peak when stopped with Ctrl-C).
+
+# Stops the sample API with SIGINT, so that it prints its pace line, and echoes that line.
+stop_legacy_for_pace() {
+    local i
+    kill -INT "$legacy_pid" 2>/dev/null || true
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$legacy_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    stop_pid "$legacy_pid" "legacy API"
+    legacy_pid=""
+    grep 'requests in one second' "$tmp/legacy.log" | tail -n 1
+}
+
+paced_failed=0
+if ((paced_users > 0)); then
+    log "paced Entra burst: $paced_users users, concurrency $cycle_concurrency, [downstream] rate_limit $paced_rate/s, burst $paced_burst"
+    check_quiet paced-burst
+    downstream_extra="rate_limit = { requests_per_second = $paced_rate, burst = $paced_burst }"
+    start_legacy
+    start_gateway
+    downstream_extra=""
+    paced_url="http://127.0.0.1:$gateway_port$scim_base"
+    paced_started=$(date +%s.%N)
+    SCIM_TOKEN=$token timeout "$paced_timeout" "$bin" entra-cycle --url "$paced_url" \
+        --users "$paced_users" --concurrency "$cycle_concurrency" --prefix bench-paced \
+        >"$tmp/paced.out" &
+    cycle_pid=$!
+    paced_status=0
+    wait "$cycle_pid" || paced_status=$?
+    cycle_pid=""
+    paced_elapsed=$(awk -v s="$paced_started" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+    stop_pid "$gateway_pid" gateway
+    gateway_pid=""
+    pace=$(stop_legacy_for_pace)
+    case $paced_status in
+        0) log "paced Entra burst passed" ;;
+        124) die "the paced Entra burst did not finish within ${paced_timeout}s (BENCH_PACED_TIMEOUT)" ;;
+        *)
+            [[ -s $tmp/paced.out ]] || die "entra-cycle failed (status $paced_status) before its summary"
+            log "paced Entra burst FAILED (status $paced_status); its summary follows"
+            paced_failed=1
+            ;;
+    esac
+    failed_calls=$(awk '$1 == "total" { print $NF }' "$tmp/paced.out")
+    downstream_calls=$(sed -n 's/^sample legacy API: \([0-9]*\) requests.*/\1/p' <<<"$pace")
+    peak=$(sed -n 's/.*peak \([0-9]*\) requests in one second.*/\1/p' <<<"$pace")
+    allowed=$((paced_rate + paced_burst))
+    if [[ -z $peak ]] || ((peak > allowed)); then
+        log "the sample API saw ${peak:-an unknown number of} calls within one second, over $allowed"
+        paced_failed=1
+    fi
+    {
+        echo
+        echo "Paced Entra burst: entra-cycle -> gateway ([downstream] rate_limit = $paced_rate/s, burst $paced_burst) -> sample API, $(nproc) cores"
+        echo "  users, in flight:      $paced_users, $cycle_concurrency"
+        echo "  elapsed:               $paced_elapsed s (initial, delta, disable and verify phases)"
+        echo "  failed SCIM calls:     ${failed_calls:-n/a} (must be 0: calls over the rate wait)"
+        echo "  downstream calls:      ${downstream_calls:-n/a}"
+        echo "  peak downstream rate:  ${peak:-n/a} calls within one second (at most rate + burst = $allowed)"
+        echo "  the cycle's summary:"
+        sed 's/^/    /' "$tmp/paced.out"
+        if [[ $busy_notes == *paced-burst:* ]]; then
+            echo "note: the machine was busy with other work before the paced burst; rerun when idle."
+        fi
+    }
+fi
+
 if ((flagged)); then
     log "some scenarios had errors (rows marked !)"
 fi
 if ((cycle_failed)); then
     log "the Entra cycle failed (see its summary)"
 fi
-if ((flagged || cycle_failed)); then
+if ((paced_failed)); then
+    log "the paced Entra burst failed (see its figures)"
+fi
+if ((flagged || cycle_failed || paced_failed)); then
     exit 2
 fi

@@ -2,6 +2,7 @@
 //! form (pointers parsed, operations compiled, secrets interpolated and hashed). Every error
 //! names the key and its line:col.
 
+mod downstream;
 pub mod error;
 pub mod interpolate;
 pub mod raw;
@@ -19,7 +20,6 @@ use serde_spanned::Spanned;
 use sha2::{Digest, Sha256};
 
 use crate::auth::jwt::{self, JwtVerifier};
-use crate::downstream::auth::DownstreamAuth;
 use crate::downstream::client::DownstreamSettings;
 use crate::downstream::endpoints::{DeleteMode, Endpoints};
 use crate::downstream::groups::GroupEndpoints;
@@ -321,7 +321,7 @@ fn compile_tenant(
             .map_err(|e| src.invalid(v.span(), key, e.to_string()))
     };
     let auth = compile_client_auth(auth, src, &interp)?;
-    let downstream = compile_downstream(raw, src, &interp)?;
+    let downstream = downstream::compile_downstream(raw, src, &interp)?;
     let endpoints = Endpoints::compile("users", &raw.users, src, &interp)?;
     let mut user_schema = catalog::user_schema();
     for ext in &raw.users.extensions {
@@ -923,88 +923,5 @@ fn compile_basic(
     Ok(BasicCredentials {
         username: b.username.clone(),
         password_sha256,
-    })
-}
-
-fn compile_downstream(
-    raw: &RawConfig,
-    src: &Source,
-    interp: &Interp,
-) -> Result<DownstreamSettings, ConfigError> {
-    let d = &raw.downstream;
-    let base = interp("downstream.base_url", &d.base_url)?;
-    let base_url = reqwest::Url::parse(&base)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .ok_or_else(|| {
-            src.invalid(
-                d.base_url.span(),
-                "downstream.base_url",
-                "expected an http(s) URL",
-            )
-        })?;
-    let auth = match &d.auth {
-        None => DownstreamAuth::None,
-        Some(a) => {
-            let span = a.span();
-            let a = a.get_ref();
-            let value = |s: &Option<String>| {
-                s.as_ref()
-                    .map(|v| interp("downstream.auth", &Spanned::new(span.clone(), v.clone())))
-                    .transpose()
-            };
-            match (
-                value(&a.header)?,
-                value(&a.value)?,
-                value(&a.bearer)?,
-                value(&a.username)?,
-                value(&a.password)?,
-            ) {
-                (Some(name), Some(value), None, None, None) => {
-                    DownstreamAuth::Header { name, value }
-                }
-                (None, None, Some(token), None, None) => DownstreamAuth::Bearer(token),
-                (None, None, None, Some(username), Some(password)) => {
-                    DownstreamAuth::Basic { username, password }
-                }
-                _ => {
-                    return Err(src.invalid(
-                        span,
-                        "downstream.auth",
-                        "give { header, value }, { bearer } or { username, password }",
-                    ));
-                }
-            }
-        }
-    };
-    let headers = d
-        .headers
-        .iter()
-        .map(|(k, v)| Ok((k.clone(), interp(&format!("downstream.headers.{k}"), v)?)))
-        .collect::<Result<_, ConfigError>>()?;
-    let health = d
-        .health
-        .as_ref()
-        .map(|v| {
-            let key = "downstream.health";
-            let op: Operation = interp(key, v)?
-                .parse()
-                .map_err(|e: String| src.invalid(v.span(), key, e))?;
-            if op.method != reqwest::Method::GET || op.has_id() || op.has_member() {
-                return Err(src.invalid(
-                    v.span(),
-                    key,
-                    "expected a GET of a fixed path, e.g. \"GET /api/v1/health\"",
-                ));
-            }
-            Ok(op)
-        })
-        .transpose()?;
-    Ok(DownstreamSettings {
-        base_url,
-        auth,
-        timeout: Duration::from_millis(d.timeout_ms.as_ref().map_or(10_000, |t| *t.get_ref())),
-        headers,
-        health,
     })
 }

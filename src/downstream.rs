@@ -1,15 +1,20 @@
 //! The client side of the gateway: calls to the proprietary API that gateway.toml describes,
-//! with its credentials, paging style and error shapes mapped onto SCIM's.
+//! with its credentials, paging style and error shapes mapped onto SCIM's, paced, retried and
+//! cut off by a circuit breaker so that a slow or failing API is neither overrun nor hammered.
 
 pub mod auth;
+pub mod breaker;
 pub mod client;
 pub mod dry_run;
 pub mod endpoints;
 pub mod error;
 pub mod groups;
 pub mod operation;
+pub mod pacing;
 pub mod paging;
 pub mod records;
+pub mod retry;
+pub mod retry_after;
 
 pub use error::DownstreamError;
 

@@ -1,7 +1,8 @@
 //! The bundled sample legacy user API: a deliberately non-SCIM REST service
 //! (integer ids, `{"account": …}` envelopes, page/per_page paging) that the
 //! gateway's demo and tests proxy to. It also offers test controls to count
-//! requests and to simulate a failing or slow downstream.
+//! requests, record when they arrived, and simulate a failing, rate-limited or slow
+//! downstream.
 
 mod account;
 mod control;
@@ -16,7 +17,7 @@ mod tests;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use control::RequestCounts;
+pub use control::{Fault, RequestCounts};
 pub use teams::Team;
 
 use control::Control;
@@ -78,7 +79,7 @@ impl LegacyApi {
         self.state.control.counts()
     }
 
-    /// Sets every request counter back to zero.
+    /// Sets every request counter back to zero and forgets the arrival times.
     pub fn reset_request_count(&self) {
         self.state.control.reset_counts();
     }
@@ -86,7 +87,41 @@ impl LegacyApi {
     /// Makes the next `n` requests answer 500 `internal` without touching any
     /// data (replaces any previous setting; 0 disables).
     pub fn fail_next(&self, n: usize) {
-        self.state.control.fail_next(n);
+        self.inject(
+            n,
+            None,
+            Fault::Refuse {
+                status: 500,
+                retry_after: None,
+            },
+        );
+    }
+
+    /// Plays `fault` on the next `n` requests, or on the next `n` with `method` when one is
+    /// given (replaces any previous setting; 0 disables).
+    pub fn inject(&self, n: usize, method: Option<axum::http::Method>, fault: Fault) {
+        self.state.control.inject(n, method, fault);
+    }
+
+    /// How many injected faults were played so far.
+    pub fn faults_played(&self) -> u64 {
+        self.state.control.faults_played()
+    }
+
+    /// Forgets any fault still to be played.
+    pub fn clear_faults(&self) {
+        self.state.control.inject(0, None, Fault::FailAfter);
+    }
+
+    /// When each request arrived since the last reset (the most recent million), oldest
+    /// first: the pace a client keeps.
+    pub fn arrivals(&self) -> Vec<std::time::Instant> {
+        self.state.control.arrivals()
+    }
+
+    /// The most requests that arrived within any one second since the last reset.
+    pub fn peak_per_second(&self) -> usize {
+        control::peak_per_second(&self.state.control.arrivals())
     }
 
     /// Delays every request by `d` before it is handled (`Duration::ZERO`

@@ -344,9 +344,34 @@ async fn run_legacy(listen: SocketAddr, api_key: String) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     println!("sample legacy API on http://{listen}/api/v1 (X-Api-Key required)");
-    legacy::serve(listener, legacy::LegacyApi::new(api_key), stop_requested())
-        .await
-        .map_err(|e| e.to_string())
+    let api = legacy::LegacyApi::new(api_key);
+    let reporter = tokio::spawn(report_pace(api.clone()));
+    let served = legacy::serve(listener, api.clone(), stop_requested()).await;
+    reporter.abort();
+    println!("{}", pace_line(&api));
+    served.map_err(|e| e.to_string())
+}
+
+/// Every 10 s with new requests, one line on the pace the sample API sees: what a gateway's
+/// `[downstream] rate_limit` is checked against (scripts/bench.sh reads it).
+async fn report_pace(api: legacy::LegacyApi) {
+    let mut reported = 0;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+        let total = api.request_count().total();
+        if total != reported {
+            reported = total;
+            println!("{}", pace_line(&api));
+        }
+    }
+}
+
+fn pace_line(api: &legacy::LegacyApi) -> String {
+    format!(
+        "sample legacy API: {} requests, peak {} requests in one second",
+        api.request_count().total(),
+        api.peak_per_second()
+    )
 }
 
 async fn run_token(command: TokenCommand) -> Result<(), String> {

@@ -218,20 +218,99 @@ pub struct RawJwt {
     pub jwks_timeout_ms: Option<u64>,
 }
 
-/// `[downstream]`: the proprietary API the gateway translates to.
+/// `[downstream]`: the proprietary API the gateway translates to, and how hard it may be
+/// called. Numbers may be strings with `${NAME}` (see [`RawNumber`]).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDownstream {
     pub base_url: Spanned<String>,
     pub auth: Option<Spanned<RawDownstreamAuth>>,
     /// Per-call timeout, in milliseconds.
-    pub timeout_ms: Option<Spanned<u64>>,
+    pub timeout_ms: Option<Spanned<RawNumber>>,
     /// Extra headers sent with every call (values may use `${ENV}`).
     #[serde(default)]
     pub headers: BTreeMap<String, Spanned<String>>,
     /// `"GET /path"` that answers 2xx while the API is up, for `/readyz`; a HEAD of
     /// `base_url` when absent.
     pub health: Option<Spanned<String>>,
+    /// `{ requests_per_second = 20, burst = 5 }`: the pace of the calls; unpaced when absent.
+    pub rate_limit: Option<Spanned<RawRateLimit>>,
+    /// Calls in flight at once; unlimited when absent.
+    pub max_concurrent: Option<Spanned<RawNumber>>,
+    /// The longest a call waits for its turn, in milliseconds, before the SCIM client gets 503.
+    pub max_queue_wait_ms: Option<Spanned<RawNumber>>,
+    /// `{ max = 3, base_ms = 100, max_ms = 2000 }`: retries of the calls a retry can fix.
+    pub retries: Option<Spanned<RawRetries>>,
+    /// `{ failures = 5, open_ms = 30000 }`: the circuit breaker.
+    pub breaker: Option<Spanned<RawBreaker>>,
+}
+
+/// `downstream.rate_limit`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRateLimit {
+    /// Sustained calls per second (fractions allowed: 0.5 is one call every 2 s).
+    pub requests_per_second: Spanned<RawNumber>,
+    /// Calls that may go back to back above the pace (default 1).
+    pub burst: Option<Spanned<RawNumber>>,
+}
+
+/// `downstream.retries`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetries {
+    /// Retries after the first attempt (0 turns retries off).
+    pub max: Option<Spanned<RawNumber>>,
+    /// The wait before the first retry, in milliseconds; it doubles each time.
+    pub base_ms: Option<Spanned<RawNumber>>,
+    /// The longest wait between retries before jitter, in milliseconds.
+    pub max_ms: Option<Spanned<RawNumber>>,
+}
+
+/// `downstream.breaker`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    /// Consecutive failed calls that open the breaker.
+    pub failures: Option<Spanned<RawNumber>>,
+    /// How long it stays open, in milliseconds, before one probe call is let through.
+    pub open_ms: Option<Spanned<RawNumber>>,
+}
+
+/// A number as written: a TOML number, or a string (which may be `${NAME}`) so that each
+/// tenant can give its own value through `vars`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawNumber {
+    Integer(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NumberVisitor;
+        impl serde::de::Visitor<'_> for NumberVisitor {
+            type Value = RawNumber;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number, or a string such as \"${RATE}\"")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<RawNumber, E> {
+                Ok(RawNumber::Integer(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<RawNumber, E> {
+                i64::try_from(v)
+                    .map(RawNumber::Integer)
+                    .map_err(|_| E::custom("number too large"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<RawNumber, E> {
+                Ok(RawNumber::Float(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawNumber, E> {
+                Ok(RawNumber::Text(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(NumberVisitor)
+    }
 }
 
 /// `downstream.auth`: one of `{ header, value }`, `{ bearer }` or `{ username, password }`.

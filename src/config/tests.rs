@@ -1,5 +1,8 @@
 use super::*;
 use crate::demo::EXAMPLE_CONFIG;
+use crate::downstream::breaker::BreakerSettings;
+use crate::downstream::pacing::PacingSettings;
+use crate::downstream::retry::RetryPolicy;
 
 fn env(name: &str) -> Option<String> {
     match name {
@@ -408,4 +411,140 @@ fn operations_settings_have_defaults_and_are_checked() {
             "{bad}: {err}"
         );
     }
+}
+
+/// The example config with `lines` added to `[downstream]`.
+fn with_downstream(lines: &str) -> String {
+    example_with(
+        "timeout_ms = 10000\n",
+        &format!("timeout_ms = 10000\n{lines}\n"),
+    )
+}
+
+#[test]
+fn the_downstream_is_retried_and_guarded_by_default_and_paced_when_asked() {
+    use crate::downstream::pacing::Rate;
+    let config = Config::parse("gateway.toml", EXAMPLE_CONFIG, &env).unwrap();
+    let d = &config.tenants[0].downstream;
+    assert_eq!(d.timeout, Duration::from_secs(10));
+    assert_eq!(d.pacing, PacingSettings::default());
+    assert_eq!(d.pacing.max_queue_wait, Duration::from_secs(5));
+    assert_eq!(d.retries, RetryPolicy::default());
+    assert_eq!(d.breaker, BreakerSettings::default());
+
+    let text = with_downstream(
+        "rate_limit = { requests_per_second = 0.5 }\nmax_concurrent = 8\n\
+         max_queue_wait_ms = 0\nretries = { max = 0, base_ms = 50 }\n\
+         breaker = { failures = 2, open_ms = 1500 }",
+    );
+    let config = Config::parse("gateway.toml", &text, &env).unwrap();
+    let d = &config.tenants[0].downstream;
+    assert_eq!(
+        d.pacing,
+        PacingSettings {
+            rate: Some(Rate {
+                per_second: 0.5,
+                burst: 1
+            }),
+            max_concurrent: Some(8),
+            max_queue_wait: Duration::ZERO,
+        }
+    );
+    assert_eq!(
+        d.retries,
+        RetryPolicy {
+            max: 0,
+            base: Duration::from_millis(50),
+            max_delay: Duration::from_secs(2),
+        }
+    );
+    assert_eq!(
+        d.breaker,
+        BreakerSettings {
+            failures: 2,
+            open: Duration::from_millis(1500),
+        }
+    );
+}
+
+#[test]
+fn each_tenant_paces_its_downstream_with_its_own_vars() {
+    let text = two_tenants("")
+        .replace(
+            "vars = { LEGACY_URL = \"http://north.example:1\" }",
+            "vars = { LEGACY_URL = \"http://north.example:1\", RATE = \"5\", BURST = \"2\" }",
+        )
+        .replace(
+            "limits = { requests_per_second = 2.5 }",
+            "limits = { requests_per_second = 2.5 }\nvars = { RATE = \"0.25\", BURST = \"1\" }",
+        );
+    let text = text.replace(
+        "timeout_ms = 10000\n",
+        "timeout_ms = 10000\n\
+         rate_limit = { requests_per_second = \"${RATE}\", burst = \"${BURST}\" }\n",
+    );
+    let config = Config::parse("gateway.toml", &text, &env).unwrap();
+    let rate = |name: &str| config.tenant(name).unwrap().downstream.pacing.rate.unwrap();
+    assert_eq!((rate("north").per_second, rate("north").burst), (5.0, 2));
+    assert_eq!((rate("south").per_second, rate("south").burst), (0.25, 1));
+}
+
+#[test]
+fn bad_downstream_limits_name_their_key_and_position() {
+    for (lines, key, says) in [
+        (
+            "rate_limit = { requests_per_second = 0 }",
+            "downstream.rate_limit.requests_per_second",
+            "a positive number",
+        ),
+        (
+            "rate_limit = { requests_per_second = 5, burst = 0 }",
+            "downstream.rate_limit.burst",
+            "at least 1",
+        ),
+        (
+            "max_concurrent = \"many\"",
+            "downstream.max_concurrent",
+            "expected a whole number",
+        ),
+        (
+            "max_queue_wait_ms = -1",
+            "downstream.max_queue_wait_ms",
+            "expected a whole number",
+        ),
+        (
+            "retries = { max = 50 }",
+            "downstream.retries.max",
+            "at most 10",
+        ),
+        (
+            "retries = { base_ms = 500, max_ms = 100 }",
+            "downstream.retries.max_ms",
+            "at least base_ms",
+        ),
+        (
+            "breaker = { failures = 0 }",
+            "downstream.breaker.failures",
+            "at least 1",
+        ),
+        (
+            "timeout_ms = \"${NOPE}\"",
+            "downstream.timeout_ms",
+            "NOPE is not set",
+        ),
+    ] {
+        let text = with_downstream(lines).replace("timeout_ms = 10000\n", "");
+        let line = line_of(&text, lines);
+        let err = error_of(&text);
+        assert!(
+            err.starts_with(&format!("gateway.toml:{line}:")) && err.contains(key),
+            "{lines}: {err}"
+        );
+        assert!(err.contains(says), "{lines}: {err}");
+    }
+    let text = with_downstream("breaker = { failures = 3, open_s = 1 }");
+    let line = line_of(&text, "open_s");
+    let err = error_of(&text);
+    assert!(err.starts_with(&format!("gateway.toml:{line}:")), "{err}");
+    assert!(err.contains("unknown field `open_s`"), "{err}");
 }

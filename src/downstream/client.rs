@@ -1,17 +1,26 @@
 //! The HTTP client for the downstream API: one pooled reqwest client, the configured
-//! credentials and timeout, the mapping of every failure onto [`DownstreamError`], and the
-//! downstream metrics and request id of every call.
+//! credentials and timeout, the protection of the downstream (pacing, retries, circuit
+//! breaker), the mapping of every failure onto [`DownstreamError`], the downstream metrics and
+//! request id of every call, and dry runs that record instead of writing.
+//!
+//! The protection is a plain struct around the reqwest call rather than tower layers: reqwest
+//! is not a tower `Service` here, and the pieces need the typed error (retry, breaker) and the
+//! answer's headers (Retry-After pauses the pacer), which are known only inside the call.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 
 use super::auth::DownstreamAuth;
+use super::breaker::{Breaker, BreakerSettings};
 use super::dry_run::{self, CallLog};
 use super::error::{DownstreamError, message_of};
 use super::operation::Operation;
+use super::pacing::{Pacer, PacingSettings};
+use super::retry::{RetryPolicy, is_idempotent};
+use super::retry_after;
 use crate::mapping::pointer::JsonPointer;
 use crate::telemetry::{metrics, request_id};
 
@@ -33,17 +42,33 @@ pub struct DownstreamSettings {
     /// The call `/readyz` makes to tell whether the API is up (`[downstream] health`); a
     /// HEAD of `base_url` when `None`.
     pub health: Option<Operation>,
+    /// Rate, concurrency and queue bound of the calls.
+    pub pacing: PacingSettings,
+    /// Backoff of the calls a retry can fix.
+    pub retries: RetryPolicy,
+    /// When consecutive failures stop the calls for a while.
+    pub breaker: BreakerSettings,
 }
 
-/// A pooled client bound to one downstream API, on behalf of one tenant.
+/// A pooled client bound to one downstream API, on behalf of one tenant. Clones share the
+/// pool, the pacing and the breaker: every service of a tenant uses clones of one client.
 #[derive(Debug, Clone)]
 pub struct DownstreamClient {
     http: reqwest::Client,
-    settings: DownstreamSettings,
+    settings: Arc<DownstreamSettings>,
+    pacer: Arc<Pacer>,
+    breaker: Arc<Breaker>,
     /// The tenant whose calls these are: the `tenant` label of the downstream metrics.
     tenant: Arc<str>,
     /// Set in a dry run: every call is recorded here and only reads are sent.
     dry_run: Option<CallLog>,
+}
+
+/// A whole answer: its status, its `Retry-After` and its body text.
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<String>,
+    text: String,
 }
 
 impl DownstreamClient {
@@ -58,7 +83,9 @@ impl DownstreamClient {
             .map_err(|e| DownstreamError::BadResponse(format!("cannot start HTTP client: {e}")))?;
         Ok(Self {
             http,
-            settings,
+            pacer: Arc::new(Pacer::new(&settings.pacing)),
+            breaker: Arc::new(Breaker::new(settings.breaker)),
+            settings: Arc::new(settings),
             tenant: tenant.into(),
             dry_run: None,
         })
@@ -76,14 +103,21 @@ impl DownstreamClient {
         (client, log)
     }
 
+    /// How failed calls are retried, for callers that retry on their own terms (a create
+    /// looks its record up before it posts again).
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.settings.retries
+    }
+
     /// The base URL operations are relative to.
     pub fn base_url(&self) -> &Url {
         &self.settings.base_url
     }
 
     /// Sends one request and returns the JSON body (`None` for an empty body), or the error
-    /// the status means. 404 becomes `NotFound(what)`. Counted and timed in the downstream
-    /// metrics; carries the id of the SCIM request being served as `X-Request-Id`.
+    /// the status means. 404 becomes `NotFound(what)`. A failure a retry can fix is retried
+    /// with backoff: any for idempotent methods, only a call that surely did nothing for POST
+    /// (see [`DownstreamError::is_retriable`]).
     pub async fn send(
         &self,
         method: Method,
@@ -91,12 +125,19 @@ impl DownstreamClient {
         body: Option<&Value>,
         what: &str,
     ) -> Result<Option<Value>, DownstreamError> {
-        self.call(method, url, body, what, None).await
+        self.settings
+            .retries
+            .run(
+                || self.send_once(&method, &url, body, what),
+                |e: &DownstreamError| e.is_retriable(is_idempotent(&method)),
+            )
+            .await
     }
 
-    /// Sends a create, like [`send`](Self::send). In a dry run the answer is the record sent,
-    /// with a placeholder id at `id_at` (the id pointer inside the envelope), so that what
-    /// follows a create (correlation, group members) can be shown too.
+    /// One attempt of a create, never retried here (the caller looks the record up before
+    /// it posts again). In a dry run it is not sent: the answer is the record sent, with a
+    /// placeholder id at `id_at` (the id pointer inside the envelope), so that what follows
+    /// a create (correlation, group members) can be shown too.
     pub async fn create(
         &self,
         method: Method,
@@ -105,43 +146,78 @@ impl DownstreamClient {
         what: &str,
         id_at: &JsonPointer,
     ) -> Result<Option<Value>, DownstreamError> {
-        self.call(method, url, Some(body), what, Some(id_at)).await
+        if let Some(made_up) = self.recorded(&method, &url, Some(body), Some(id_at)) {
+            return made_up;
+        }
+        self.send_once(&method, &url, Some(body), what).await
     }
 
-    /// Every call: recorded and answered in a dry run (reads are still sent), else sent,
-    /// counted and interpreted.
-    async fn call(
+    /// In a dry run, records the call; a write is then answered with a made-up success
+    /// instead of being sent. `None`: send it.
+    fn recorded(
         &self,
-        method: Method,
-        url: Url,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        id_at: Option<&JsonPointer>,
+    ) -> Option<Result<Option<Value>, DownstreamError>> {
+        let log = self.dry_run.as_ref()?;
+        let read = method == Method::GET;
+        log.record(method, url, body, read);
+        (!read).then(|| Ok(dry_run::synthetic_answer(body, id_at)))
+    }
+
+    /// One attempt, never retried: recorded in a dry run (where only reads are sent), else
+    /// past the breaker, in its turn of the pacing, then the call; a 429 or 503 with
+    /// `Retry-After` pauses every call to this downstream for that long.
+    pub async fn send_once(
+        &self,
+        method: &Method,
+        url: &Url,
         body: Option<&Value>,
         what: &str,
-        id_at: Option<&JsonPointer>,
     ) -> Result<Option<Value>, DownstreamError> {
-        if let Some(log) = &self.dry_run {
-            let read = method == Method::GET;
-            log.record(&method, &url, body, read);
-            if !read {
-                return Ok(dry_run::synthetic_answer(body, id_at));
-            }
+        if let Some(made_up) = self.recorded(method, url, body, None) {
+            return made_up;
         }
+        let ticket = self.breaker.admit()?;
+        let _pass = self.pacer.admit().await?;
+        let outcome = self.call(method, url, body, what).await;
+        ticket.record(
+            outcome
+                .as_ref()
+                .is_err_and(DownstreamError::is_downstream_failure),
+        );
+        outcome
+    }
+
+    /// The call itself: sent with credentials and request id, counted and timed in the
+    /// metrics, its answer interpreted.
+    async fn call(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Option<Value>, DownstreamError> {
         let started = Instant::now();
         let path = url.path().to_owned();
-        let mut request = self.request(method.clone(), url);
+        let mut request = self.request(method.clone(), url.clone());
         if let Some(body) = body {
             request = request.json(body);
         }
         let answer = self.exchange(request, self.settings.timeout).await;
         let elapsed = started.elapsed();
-        let status = answer.as_ref().ok().map(|(status, _)| status.as_u16());
+        let status = answer.as_ref().ok().map(|a| a.status.as_u16());
         metrics::downstream_call(&self.tenant, method.as_str(), status, elapsed);
-        let result = answer.and_then(|(status, text)| {
+        let result = answer.and_then(|answer| {
             tracing::debug!(
-                %method, path, status = status.as_u16(),
+                %method, path, status = answer.status.as_u16(),
                 elapsed_ms = elapsed.as_millis() as u64,
                 "downstream call"
             );
-            interpret(&method, &path, status, &text, what)
+            self.pause_if_asked(method, &path, &answer);
+            interpret(method, &path, answer.status, &answer.text, what)
         });
         if let Err(e) = &result
             && let Some(kind) = e.fault()
@@ -149,6 +225,26 @@ impl DownstreamClient {
             metrics::downstream_error(&self.tenant, kind);
         }
         result
+    }
+
+    /// A 429 or 503 with `Retry-After` pauses every call to this downstream.
+    fn pause_if_asked(&self, method: &Method, path: &str, answer: &Answer) {
+        let asked = matches!(
+            answer.status,
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        );
+        if let Some(delay) = answer
+            .retry_after
+            .as_deref()
+            .filter(|_| asked)
+            .and_then(|v| retry_after::parse(v, SystemTime::now()))
+        {
+            tracing::warn!(
+                %method, path, status = answer.status.as_u16(), pause_ms = delay.as_millis() as u64,
+                "the downstream API asked to wait: its calls are paused"
+            );
+            self.pacer.pause_for(delay);
+        }
     }
 
     /// Tells whether the downstream answers, for readiness: the configured `health`
@@ -163,7 +259,7 @@ impl DownstreamClient {
             ),
             None => (self.request(Method::HEAD, self.base_url().clone()), false),
         };
-        let (status, _) = self.exchange(request, timeout).await?;
+        let status = self.exchange(request, timeout).await?.status;
         let fine = if strict {
             status.is_success()
         } else {
@@ -197,12 +293,21 @@ impl DownstreamClient {
         &self,
         request: reqwest::RequestBuilder,
         timeout: Duration,
-    ) -> Result<(StatusCode, String), DownstreamError> {
+    ) -> Result<Answer, DownstreamError> {
         let transport = |e: reqwest::Error| transport_error(&e, timeout);
         let response = request.timeout(timeout).send().await.map_err(transport)?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let text = response.text().await.map_err(transport)?;
-        Ok((status, text))
+        Ok(Answer {
+            status,
+            retry_after,
+            text,
+        })
     }
 }
 
@@ -238,10 +343,22 @@ fn interpret(
 
 fn transport_error(e: &reqwest::Error, timeout: Duration) -> DownstreamError {
     if e.is_timeout() {
-        DownstreamError::Timeout(timeout.as_millis() as u64)
+        DownstreamError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
     } else if e.is_connect() {
         DownstreamError::Unreachable
+    } else if e.is_builder() {
+        DownstreamError::BadResponse(root_cause(e))
     } else {
-        DownstreamError::BadResponse(e.to_string())
+        DownstreamError::Interrupted(root_cause(e))
     }
+}
+
+/// The innermost cause of an error (e.g. "connection closed before message completed"),
+/// without the URL reqwest puts in its own message.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
 }

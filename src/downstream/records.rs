@@ -77,14 +77,22 @@ impl RecordApi {
             .await
     }
 
-    /// Creates a record; returns it as the API stored it.
-    pub async fn create(&self, record: Value) -> Result<Value, DownstreamError> {
+    /// Makes one create call; returns the record as the API stored it. Never retried here:
+    /// a create that may have happened is looked up before it is tried again (the caller's
+    /// job, see `UsersService::create`).
+    pub async fn create_once(&self, record: &Value) -> Result<Value, DownstreamError> {
         let op = &self.endpoints.create;
         let url = op.url(self.client.base_url(), None)?;
         let id_at = self.endpoints.id.within(self.endpoints.envelope.as_ref());
         let body = self
             .client
-            .create(op.method.clone(), url, &self.wrap(record), "record", &id_at)
+            .create(
+                op.method.clone(),
+                url,
+                &self.wrap(record.clone()),
+                "record",
+                &id_at,
+            )
             .await?;
         self.unwrap(body, op)
     }

@@ -1,18 +1,49 @@
-//! Test controls of the sample API (request counters, injected failures, an
-//! artificial delay) and the middleware that applies them and checks the API key.
+//! Test controls of the sample API (request counters and arrival times, injected failures,
+//! an artificial delay) and the middleware that applies them and checks the API key.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State as Extract};
-use axum::http::Method;
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body::Frame;
 use subtle::ConstantTimeEq;
 
 use super::State;
 use super::error::ApiError;
+
+/// Arrival times kept (the most recent ones): enough for long benchmark runs, bounded memory.
+const MAX_ARRIVALS: usize = 1_000_000;
+
+/// A failure the sample API plays on the next requests, to test how a client copes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// Answers `status` without handling the request (nothing changes), with `Retry-After`
+    /// when given (seconds or an HTTP date), as a rate-limited or overloaded API does.
+    Refuse {
+        status: u16,
+        retry_after: Option<String>,
+    },
+    /// Handles the request (a create creates), then answers 500 instead of its answer.
+    FailAfter,
+    /// Handles the request, then breaks the connection before the answer is complete.
+    ResetAfter,
+}
+
+/// A fault for the next `remaining` requests (of `method` only, when given).
+#[derive(Debug)]
+struct Injection {
+    fault: Fault,
+    method: Option<Method>,
+    remaining: usize,
+}
 
 /// How many requests the API received, by HTTP method.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,7 +69,7 @@ impl RequestCounts {
     }
 }
 
-/// Lock-free counters and switches shared by all requests.
+/// Counters and switches shared by all requests.
 #[derive(Debug, Default)]
 pub(crate) struct Control {
     gets: AtomicU64,
@@ -47,8 +78,14 @@ pub(crate) struct Control {
     patches: AtomicU64,
     deletes: AtomicU64,
     others: AtomicU64,
-    fail_next: AtomicUsize,
+    injection: Mutex<Option<Injection>>,
+    faults_played: AtomicU64,
     delay_nanos: AtomicU64,
+    arrivals: Mutex<VecDeque<Instant>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Control {
@@ -67,10 +104,24 @@ impl Control {
         for counter in self.counters() {
             counter.store(0, Ordering::Relaxed);
         }
+        lock(&self.arrivals).clear();
     }
 
-    pub(crate) fn fail_next(&self, n: usize) {
-        self.fail_next.store(n, Ordering::SeqCst);
+    pub(crate) fn inject(&self, n: usize, method: Option<Method>, fault: Fault) {
+        *lock(&self.injection) = (n > 0).then_some(Injection {
+            fault,
+            method,
+            remaining: n,
+        });
+    }
+
+    pub(crate) fn faults_played(&self) -> u64 {
+        self.faults_played.load(Ordering::Relaxed)
+    }
+
+    /// When each request arrived (the most recent [`MAX_ARRIVALS`]), oldest first.
+    pub(crate) fn arrivals(&self) -> Vec<Instant> {
+        lock(&self.arrivals).iter().copied().collect()
     }
 
     pub(crate) fn set_delay(&self, d: Duration) {
@@ -99,13 +150,27 @@ impl Control {
             _ => &self.others,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        let mut arrivals = lock(&self.arrivals);
+        if arrivals.len() == MAX_ARRIVALS {
+            arrivals.pop_front();
+        }
+        arrivals.push_back(Instant::now());
     }
 
-    /// Takes one injected failure if any is pending.
-    fn take_failure(&self) -> bool {
-        self.fail_next
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
+    /// Takes one injected fault for a request with `method`, if any is pending.
+    fn take_fault(&self, method: &Method) -> Option<Fault> {
+        let mut injection = lock(&self.injection);
+        let pending = injection.as_mut()?;
+        if pending.method.as_ref().is_some_and(|m| m != method) {
+            return None;
+        }
+        let fault = pending.fault.clone();
+        self.faults_played.fetch_add(1, Ordering::Relaxed);
+        pending.remaining -= 1;
+        if pending.remaining == 0 {
+            *injection = None;
+        }
+        Some(fault)
     }
 
     fn delay(&self) -> Duration {
@@ -113,8 +178,21 @@ impl Control {
     }
 }
 
-/// Counts the request, applies the delay, answers an injected failure if one
-/// is pending, then checks `X-Api-Key` before the route runs.
+/// The most requests that arrived within any one second, among `arrivals` (oldest first).
+pub(crate) fn peak_per_second(arrivals: &[Instant]) -> usize {
+    let mut first = 0;
+    let mut peak = 0;
+    for (last, at) in arrivals.iter().enumerate() {
+        while at.duration_since(arrivals[first]) >= Duration::from_secs(1) {
+            first += 1;
+        }
+        peak = peak.max(last - first + 1);
+    }
+    peak
+}
+
+/// Counts the request, applies the delay, plays an injected fault if one is pending, then
+/// checks `X-Api-Key` before the route runs.
 pub(crate) async fn guard(
     Extract(state): Extract<Arc<State>>,
     request: Request,
@@ -126,9 +204,17 @@ pub(crate) async fn guard(
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    if control.take_failure() {
-        tracing::debug!(method = %request.method(), uri = %request.uri(), "injected failure");
-        return ApiError::Injected.into_response();
+    let fault = control.take_fault(request.method());
+    if let Some(fault) = &fault {
+        tracing::debug!(method = %request.method(), uri = %request.uri(), ?fault, "injected fault");
+    }
+    if let Some(Fault::Refuse {
+        status,
+        retry_after,
+    }) = fault
+    {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return ApiError::Injected(status, retry_after).into_response();
     }
     let authorized = request
         .headers()
@@ -137,5 +223,53 @@ pub(crate) async fn guard(
     if !authorized {
         return ApiError::Unauthorized.into_response();
     }
-    next.run(request).await
+    let response = next.run(request).await;
+    match fault {
+        Some(Fault::FailAfter) => {
+            ApiError::Injected(StatusCode::INTERNAL_SERVER_ERROR, None).into_response()
+        }
+        Some(Fault::ResetAfter) => {
+            let (mut parts, _) = response.into_parts();
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::new(Broken))
+        }
+        _ => response,
+    }
+}
+
+/// A response body that fails before its first byte: the server gives up on the connection
+/// and the client never gets a complete answer.
+struct Broken;
+
+impl http_body::Body for Broken {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected connection reset",
+        ))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_peak_counts_arrivals_less_than_a_second_apart() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        assert_eq!(peak_per_second(&[]), 0);
+        assert_eq!(peak_per_second(&[at(0)]), 1);
+        assert_eq!(peak_per_second(&[at(0), at(999), at(1000)]), 2);
+        assert_eq!(
+            peak_per_second(&[at(0), at(1500), at(1600), at(2400), at(2600)]),
+            3
+        );
+    }
 }

@@ -26,9 +26,10 @@ pub(crate) enum ApiError {
     /// Another account already has this email.
     #[error("email already taken")]
     Duplicate,
-    /// A failure injected through `LegacyApi::fail_next`.
+    /// A failure injected through `LegacyApi::inject` (or `fail_next`), with the
+    /// `Retry-After` to send.
     #[error("injected failure")]
-    Injected,
+    Injected(StatusCode, Option<String>),
 }
 
 impl ApiError {
@@ -40,7 +41,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Duplicate => StatusCode::CONFLICT,
-            Self::Injected => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Injected(status, _) => *status,
         }
     }
 
@@ -52,7 +53,9 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::Duplicate => "duplicate",
-            Self::Injected => "internal",
+            Self::Injected(StatusCode::TOO_MANY_REQUESTS, _) => "rate_limited",
+            Self::Injected(StatusCode::SERVICE_UNAVAILABLE, _) => "unavailable",
+            Self::Injected(..) => "internal",
         }
     }
 }
@@ -60,7 +63,13 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code(), "message": self.to_string()}});
-        json_response(self.status(), &body)
+        let mut response = json_response(self.status(), &body);
+        if let Self::Injected(_, Some(retry_after)) = &self
+            && let Ok(value) = HeaderValue::from_str(retry_after)
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -38,6 +38,9 @@ pub struct ScimError {
     pub status: u16,
     pub scim_type: Option<ScimType>,
     pub detail: String,
+    /// Seconds the client should wait before trying again (the `Retry-After` header of a 429
+    /// or 503), when a later retry can help.
+    pub retry_after: Option<u64>,
 }
 
 /// URN of the SCIM error message schema.
@@ -55,7 +58,14 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, telling the client to try again after `seconds`.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// The JSON body.

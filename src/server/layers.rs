@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 
 use crate::auth::{AuthError, Authenticator};
+use crate::downstream::retry_after::{RETRY_LATER, whole_seconds};
 use crate::scim::error::ScimError;
 use crate::telemetry::request_id;
 
@@ -34,13 +35,9 @@ pub async fn authenticate(
         }
         Err(AuthError::Unavailable(reason)) => {
             tracing::warn!(%reason, "cannot check credentials");
-            let mut response =
-                ScimError::new(503, None, "cannot check credentials now; retry later")
-                    .into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-            response
+            ScimError::new(503, None, "cannot check credentials now; retry later")
+                .with_retry_after(whole_seconds(RETRY_LATER))
+                .into_response()
         }
         Err(AuthError::Rejected) => {
             let mut response = ScimError::new(

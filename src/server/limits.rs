@@ -11,10 +11,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
-use http::{HeaderValue, header};
 use tokio::sync::Semaphore;
 
 use crate::config::Limits;
+use crate::downstream::retry_after::whole_seconds;
 use crate::scim::error::ScimError;
 
 /// One tenant's rate and concurrency state.
@@ -68,15 +68,8 @@ pub async fn enforce(
 
 /// 429 with `Retry-After` in whole seconds (at least 1).
 fn too_many(wait: Duration, detail: &str) -> Response {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    let mut response = ScimError::new(
-        429,
-        None,
-        format!("{detail}; retry after {} s", seconds.max(1)),
-    )
-    .into_response();
-    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
+    let seconds = whole_seconds(wait);
+    ScimError::new(429, None, format!("{detail}; retry after {seconds} s"))
+        .with_retry_after(seconds)
+        .into_response()
 }

@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
 use crate::downstream::DownstreamError;
+use crate::downstream::retry_after::{RETRY_LATER, whole_seconds};
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::patch::PatchError;
 use crate::service::ServiceError;
@@ -61,6 +62,7 @@ fn store(e: StoreError) -> ScimError {
         StoreError::Conflict(_) => ScimError::new(409, Some(ScimType::Uniqueness), detail),
         StoreError::Unavailable(_) | StoreError::Closed => {
             ScimError::new(503, None, "the gateway's store is unavailable; retry later")
+                .with_retry_after(whole_seconds(RETRY_LATER))
         }
         _ => {
             tracing::error!(error = %detail, "store failure");
@@ -73,17 +75,19 @@ fn store(e: StoreError) -> ScimError {
     }
 }
 
+/// A downstream failure a later retry can fix (5xx, 429, timeout, unreachable, busy, breaker
+/// open) is a 503 with Retry-After: the answer Entra ID and Okta retry, rather than one that
+/// counts against the app; an answer gateway.toml does not describe stays a 502.
 fn downstream(e: DownstreamError, detail: String) -> ScimError {
     match e {
         DownstreamError::NotFound(_) => ScimError::new(404, None, detail),
         DownstreamError::Conflict(_) => ScimError::new(409, Some(ScimType::Uniqueness), detail),
         DownstreamError::Rejected(_) => ScimError::bad_request(ScimType::InvalidValue, detail),
         DownstreamError::TooMany(_) => ScimError::bad_request(ScimType::TooMany, detail),
-        DownstreamError::Timeout(_) => ScimError::new(504, None, detail),
-        DownstreamError::Unreachable | DownstreamError::Failed(503) => {
-            ScimError::new(503, None, detail)
-        }
-        _ => ScimError::new(502, None, detail),
+        e => match e.retry_after() {
+            Some(delay) => ScimError::new(503, None, detail).with_retry_after(whole_seconds(delay)),
+            None => ScimError::new(502, None, detail),
+        },
     }
 }
 
@@ -95,7 +99,13 @@ impl IntoResponse for ScimError {
         } else {
             tracing::info!(status = self.status, detail = %self.detail, "request refused");
         }
-        scim_response(status, &self.to_json())
+        let mut response = scim_response(status, &self.to_json());
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 

@@ -4,12 +4,16 @@
 //! Consistency: a create is journaled before the downstream call and correlated after it (a
 //! crash in between leaves an intent that `recover` repairs); an update writes the store first
 //! (with the version it read, so concurrent writers cannot lose each other's changes) and rolls
-//! it back if the downstream refuses.
+//! it back if the downstream refuses. A create whose outcome is unknown is looked up before
+//! it is posted again ([`adopt`]).
+
+mod adopt;
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use self::adopt::Created;
 use super::{RequestContext, ScimService, ServiceError, check_version};
 use crate::cache::RecordCache;
 use crate::config::{GroupsConfig, IdStyle};
@@ -357,35 +361,15 @@ impl UsersService {
             };
             match intent.kind.as_str() {
                 "create-user" => {
-                    let filter = Filter::Compare(
-                        crate::scim::path::AttrPath::simple("userName"),
-                        CompareOp::Eq,
-                        CompValue::Str(text("userName").to_owned()),
-                    );
-                    let search = self.mapping.push_down(&filter);
-                    for record in self.api.list(search.as_ref(), None).await?.records {
-                        let mut resource = self.mapping.to_scim(&record);
-                        self.mapping.fill_defaults(&mut resource);
-                        let downstream_id = self.api.id_of(&record)?;
-                        let known = self
-                            .store
-                            .resource_by_downstream_id(
-                                &self.tenant,
-                                ResourceType::User,
-                                &downstream_id,
-                            )
-                            .await?
-                            .is_some();
-                        if !known && matches(&filter, &resource, &self.mapping.catalog) {
-                            let scim_id = match self.ids {
-                                IdStyle::Downstream => downstream_id.clone(),
-                                IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
-                            };
-                            let data = self.row_data(&downstream_id, &resource);
-                            self.store
-                                .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
-                                .await?;
-                        }
+                    for found in self.uncorrelated_named(text("userName")).await? {
+                        let scim_id = match self.ids {
+                            IdStyle::Downstream => found.downstream_id.clone(),
+                            IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
+                        };
+                        let data = self.row_data(&found.downstream_id, &found.resource);
+                        self.store
+                            .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
+                            .await?;
                     }
                 }
                 "delete-user" => match self.api.get(text("downstreamId")).await {
@@ -703,15 +687,15 @@ impl ScimService for UsersService {
             .store
             .begin_intent(&self.tenant, "create-user", &json!({"userName": user_name}))
             .await?;
-        let created = self
-            .api
-            .create(self.mapping.to_downstream_create(&resource)?)
-            .await;
-        let record = match created {
-            Ok(record) => record,
-            Err(e) => {
-                self.store.complete_intent(intent).await?;
-                return Err(e.into());
+        let body = self.mapping.to_downstream_create(&resource)?;
+        let Created { record, adopted } = match self.create_downstream(&user_name, &body).await {
+            Ok(created) => created,
+            Err(failed) => {
+                // A record that may exist downstream is left to `recover`, which correlates it.
+                if !failed.maybe_created {
+                    self.store.complete_intent(intent).await?;
+                }
+                return Err(failed.error);
             }
         };
         let downstream_id = self.api.id_of(&record)?;
@@ -727,8 +711,10 @@ impl ScimService for UsersService {
         {
             Ok(row) => row,
             Err(e) => {
-                // Without its correlation the new record would be an orphan: undo it.
-                if let DeleteMode::Delete(op) = &self.api.endpoints.delete
+                // Without its correlation the new record would be an orphan: undo it. Not an
+                // adopted one: recovery may have correlated it meanwhile.
+                if !adopted
+                    && let DeleteMode::Delete(op) = &self.api.endpoints.delete
                     && self.api.delete(op, &downstream_id).await.is_ok()
                 {
                     self.store.complete_intent(intent).await.ok();
@@ -742,7 +728,6 @@ impl ScimService for UsersService {
         Ok(self.resource_of(ctx, &scim_id, Some(&row), &record))
     }
 
-    /// GET /Users/{id}: served from recently seen records when possible.
     async fn get(
         &self,
         ctx: &RequestContext,

@@ -1,12 +1,12 @@
 //! Bad input gets a clear SCIM error and changes nothing; downstream failures map to the
-//! SCIM status that says whose fault it is.
+//! SCIM status that says whose fault it is, and a 503 with Retry-After when a retry may help.
 
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{Stack, TOKEN, assert_scim_error, entra_user, start_gateway};
+use crate::support::{Answer, Stack, TOKEN, assert_scim_error, entra_user, start_gateway};
 
 async fn raw_post(stack: &Stack, body: &str, content_type: &str) -> (StatusCode, Value) {
     let response = stack
@@ -193,13 +193,35 @@ async fn unknown_ids_and_endpoints_are_404() {
     }
 }
 
+fn bearer() -> String {
+    format!("Bearer {TOKEN}")
+}
+
+/// A failure a later retry may fix is a 503 with Retry-After, which SCIM clients retry.
+fn assert_retry_later(answer: &Answer) {
+    assert_scim_error(answer.status, &answer.body, 503, None);
+    let wait: u64 = answer
+        .retry_after
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Retry-After seconds: {answer:?}"));
+    assert!(wait >= 1, "{answer:?}");
+}
+
 #[tokio::test]
-async fn a_failing_downstream_is_a_502_never_a_500() {
+async fn a_failing_downstream_is_a_retriable_503_never_a_500() {
     let stack = Stack::start().await;
     stack.legacy.fail_next(1);
-    let (status, body) = stack.get("/Users").await;
-    assert_scim_error(status, &body, 502, None);
-    assert!(!body["detail"].as_str().unwrap().contains("panick"));
+    let answer = stack
+        .send_as(
+            Method::GET,
+            &format!("{}/Users", stack.base),
+            Some(&bearer()),
+            None,
+        )
+        .await;
+    assert_retry_later(&answer);
+    assert!(!answer.body["detail"].as_str().unwrap().contains("panick"));
 }
 
 #[tokio::test]
@@ -215,16 +237,34 @@ async fn an_unreachable_downstream_is_503() {
         ],
     )
     .await;
-    let (status, body) = gateway.get("/Users/1").await;
-    assert_scim_error(status, &body, 503, None);
+    let answer = gateway
+        .send_as(
+            Method::GET,
+            &format!("{}/Users/1", gateway.base),
+            Some(&bearer()),
+            None,
+        )
+        .await;
+    assert_retry_later(&answer);
 }
 
 #[tokio::test]
-async fn a_slow_downstream_is_a_504_within_the_configured_timeout() {
+async fn a_downstream_slower_than_its_timeout_is_a_retriable_503() {
     let stack = Stack::start_with(|t| t.replace("timeout_ms = 10000", "timeout_ms = 200")).await;
     stack.legacy.set_delay(Duration::from_secs(2));
-    let (status, body) = stack.get("/Users/1").await;
-    assert_scim_error(status, &body, 504, None);
+    let answer = stack
+        .send_as(
+            Method::GET,
+            &format!("{}/Users/1", stack.base),
+            Some(&bearer()),
+            None,
+        )
+        .await;
+    assert_retry_later(&answer);
+    assert!(
+        answer.body["detail"].as_str().unwrap().contains("200 ms"),
+        "{answer:?}"
+    );
 }
 
 #[tokio::test]

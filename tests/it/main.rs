@@ -21,6 +21,7 @@ mod patch;
 mod profiles;
 mod reconcile;
 mod reload;
+mod resilience;
 mod security;
 mod tenants;
 mod tls;

@@ -176,7 +176,8 @@ async fn metrics_count_scim_requests_and_downstream_calls_by_route() {
         .await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     stack.legacy.fail_next(1);
-    assert_eq!(stack.get("/Users").await.0, StatusCode::BAD_GATEWAY);
+    // A downstream 500 is a failure a retry can fix: 503 with Retry-After.
+    assert_eq!(stack.get("/Users").await.0, StatusCode::SERVICE_UNAVAILABLE);
 
     let response = stack
         .client
@@ -217,7 +218,7 @@ async fn metrics_count_scim_requests_and_downstream_calls_by_route() {
         1.0
     );
     assert_eq!(
-        scim(r#"resource="Users",operation="list",status="502""#),
+        scim(r#"resource="Users",operation="list",status="503""#),
         1.0
     );
     assert_eq!(

@@ -42,7 +42,21 @@ pub struct Stack {
     pub gateway: Gateway,
     config: String,
     env: Vec<(&'static str, String)>,
-    _stop: watch::Sender<()>,
+    legacy_addr: SocketAddr,
+    /// The sample API's server: its stop switch and task; `None` while it is stopped.
+    legacy_server: Option<(watch::Sender<()>, JoinHandle<std::io::Result<()>>)>,
+}
+
+/// Serves `api` on `listener` until the returned switch is dropped.
+fn serve_legacy(
+    listener: TcpListener,
+    api: &LegacyApi,
+) -> (watch::Sender<()>, JoinHandle<std::io::Result<()>>) {
+    let (stop, stopped) = stopper();
+    (
+        stop,
+        tokio::spawn(legacy::serve(listener, api.clone(), stopped)),
+    )
 }
 
 /// A shutdown future for a server task.
@@ -103,8 +117,7 @@ impl Stack {
         let legacy = LegacyApi::new(LEGACY_KEY);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let legacy_addr = listener.local_addr().unwrap();
-        let (stop, stopped) = stopper();
-        tokio::spawn(legacy::serve(listener, legacy.clone(), stopped));
+        let legacy_server = Some(serve_legacy(listener, &legacy));
         let env = vec![
             ("LEGACY_URL", format!("http://{legacy_addr}")),
             ("LEGACY_API_KEY", LEGACY_KEY.to_owned()),
@@ -116,8 +129,32 @@ impl Stack {
             gateway,
             config,
             env,
-            _stop: stop,
+            legacy_addr,
+            legacy_server,
         }
+    }
+
+    /// Stops the sample API as a dying server does: new connections are refused and open
+    /// ones are closed once their request is answered. Its data stays for
+    /// [`Stack::restart_legacy`].
+    pub async fn stop_legacy(&mut self) {
+        if let Some((stop, served)) = self.legacy_server.take() {
+            drop(stop);
+            tokio::time::timeout(std::time::Duration::from_secs(30), served)
+                .await
+                .expect("the sample API stops")
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    /// Serves the sample API again, on the same address and with the data it had.
+    pub async fn restart_legacy(&mut self) {
+        self.stop_legacy().await;
+        let listener = TcpListener::bind(self.legacy_addr)
+            .await
+            .expect("the sample API's address is free again");
+        self.legacy_server = Some(serve_legacy(listener, &self.legacy));
     }
 
     /// Stops the gateway and starts a new one on the same config, store and sample API.

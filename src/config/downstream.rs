@@ -1,0 +1,284 @@
+//! `[downstream]` checked: the API's address, credentials, headers and timeout, and how its
+//! calls are paced, retried and cut off. Every number may also be written as a string with
+//! `${NAME}`; since the file is compiled once per tenant with the tenant's `vars`, that gives
+//! each tenant its own limits.
+
+use std::time::Duration;
+
+use serde_spanned::Spanned;
+
+use super::Interp;
+use super::error::{ConfigError, Source};
+use super::raw::{RawConfig, RawNumber};
+use crate::downstream::auth::DownstreamAuth;
+use crate::downstream::breaker::BreakerSettings;
+use crate::downstream::client::DownstreamSettings;
+use crate::downstream::operation::Operation;
+use crate::downstream::pacing::{PacingSettings, Rate};
+use crate::downstream::retry::RetryPolicy;
+
+/// Compiles `[downstream]`.
+pub(super) fn compile_downstream(
+    raw: &RawConfig,
+    src: &Source,
+    interp: &Interp,
+) -> Result<DownstreamSettings, ConfigError> {
+    let d = &raw.downstream;
+    let base = interp("downstream.base_url", &d.base_url)?;
+    let base_url = reqwest::Url::parse(&base)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| {
+            src.invalid(
+                d.base_url.span(),
+                "downstream.base_url",
+                "expected an http(s) URL",
+            )
+        })?;
+    let headers = d
+        .headers
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), interp(&format!("downstream.headers.{k}"), v)?)))
+        .collect::<Result<_, ConfigError>>()?;
+    let numbers = Numbers { src, interp };
+    let timeout_ms = numbers.whole("downstream.timeout_ms", d.timeout_ms.as_ref(), 1, 10_000)?;
+    Ok(DownstreamSettings {
+        base_url,
+        auth: compile_auth(d.auth.as_ref(), src, interp)?,
+        timeout: Duration::from_millis(timeout_ms),
+        headers,
+        health: compile_health(d.health.as_ref(), src, interp)?,
+        pacing: compile_pacing(raw, &numbers)?,
+        retries: compile_retries(raw, &numbers)?,
+        breaker: compile_breaker(raw, &numbers)?,
+    })
+}
+
+/// `downstream.health`: a GET of a fixed path that answers 2xx while the API is up.
+fn compile_health(
+    health: Option<&Spanned<String>>,
+    src: &Source,
+    interp: &Interp,
+) -> Result<Option<Operation>, ConfigError> {
+    let Some(v) = health else {
+        return Ok(None);
+    };
+    let key = "downstream.health";
+    let op: Operation = interp(key, v)?
+        .parse()
+        .map_err(|e: String| src.invalid(v.span(), key, e))?;
+    if op.method != reqwest::Method::GET || op.has_id() || op.has_member() {
+        return Err(src.invalid(
+            v.span(),
+            key,
+            "expected a GET of a fixed path, e.g. \"GET /api/v1/health\"",
+        ));
+    }
+    Ok(Some(op))
+}
+
+fn compile_auth(
+    auth: Option<&Spanned<super::raw::RawDownstreamAuth>>,
+    src: &Source,
+    interp: &Interp,
+) -> Result<DownstreamAuth, ConfigError> {
+    let Some(a) = auth else {
+        return Ok(DownstreamAuth::None);
+    };
+    let span = a.span();
+    let a = a.get_ref();
+    let value = |s: &Option<String>| {
+        s.as_ref()
+            .map(|v| interp("downstream.auth", &Spanned::new(span.clone(), v.clone())))
+            .transpose()
+    };
+    match (
+        value(&a.header)?,
+        value(&a.value)?,
+        value(&a.bearer)?,
+        value(&a.username)?,
+        value(&a.password)?,
+    ) {
+        (Some(name), Some(value), None, None, None) => Ok(DownstreamAuth::Header { name, value }),
+        (None, None, Some(token), None, None) => Ok(DownstreamAuth::Bearer(token)),
+        (None, None, None, Some(username), Some(password)) => {
+            Ok(DownstreamAuth::Basic { username, password })
+        }
+        _ => Err(src.invalid(
+            span,
+            "downstream.auth",
+            "give { header, value }, { bearer } or { username, password }",
+        )),
+    }
+}
+
+fn compile_pacing(raw: &RawConfig, numbers: &Numbers) -> Result<PacingSettings, ConfigError> {
+    let d = &raw.downstream;
+    let rate = match &d.rate_limit {
+        None => None,
+        Some(r) => {
+            let r = r.get_ref();
+            let key = "downstream.rate_limit.requests_per_second";
+            let per_second = numbers.decimal(key, &r.requests_per_second)?;
+            if !(per_second.is_finite() && per_second > 0.0) {
+                return Err(numbers.src.invalid(
+                    r.requests_per_second.span(),
+                    key,
+                    "a positive number of calls per second, e.g. 20 or 0.5",
+                ));
+            }
+            let burst = numbers.whole("downstream.rate_limit.burst", r.burst.as_ref(), 1, 1)?;
+            Some(Rate {
+                per_second,
+                burst: u32::try_from(burst).unwrap_or(u32::MAX),
+            })
+        }
+    };
+    let max_concurrent = d
+        .max_concurrent
+        .as_ref()
+        .map(|m| numbers.whole("downstream.max_concurrent", Some(m), 1, 1))
+        .transpose()?
+        .map(|m| u32::try_from(m).unwrap_or(u32::MAX));
+    let defaults = PacingSettings::default();
+    let max_queue_wait = numbers.millis(
+        "downstream.max_queue_wait_ms",
+        d.max_queue_wait_ms.as_ref(),
+        0,
+        defaults.max_queue_wait,
+    )?;
+    Ok(PacingSettings {
+        rate,
+        max_concurrent,
+        max_queue_wait,
+    })
+}
+
+fn compile_retries(raw: &RawConfig, numbers: &Numbers) -> Result<RetryPolicy, ConfigError> {
+    let defaults = RetryPolicy::default();
+    let Some(spanned) = &raw.downstream.retries else {
+        return Ok(defaults);
+    };
+    let r = spanned.get_ref();
+    let max = numbers.whole(
+        "downstream.retries.max",
+        r.max.as_ref(),
+        0,
+        u64::from(defaults.max),
+    )?;
+    if max > 10 {
+        return Err(numbers.src.invalid(
+            r.max.as_ref().map_or(spanned.span(), Spanned::span),
+            "downstream.retries.max",
+            "at most 10: more retries only delay the answer the SCIM client retries anyway",
+        ));
+    }
+    let base = numbers.millis(
+        "downstream.retries.base_ms",
+        r.base_ms.as_ref(),
+        1,
+        defaults.base,
+    )?;
+    let max_delay = numbers.millis(
+        "downstream.retries.max_ms",
+        r.max_ms.as_ref(),
+        1,
+        defaults.max_delay.max(base),
+    )?;
+    if max_delay < base {
+        return Err(numbers.src.invalid(
+            spanned.span(),
+            "downstream.retries.max_ms",
+            "at least base_ms",
+        ));
+    }
+    Ok(RetryPolicy {
+        max: u32::try_from(max).unwrap_or(u32::MAX),
+        base,
+        max_delay,
+    })
+}
+
+fn compile_breaker(raw: &RawConfig, numbers: &Numbers) -> Result<BreakerSettings, ConfigError> {
+    let defaults = BreakerSettings::default();
+    let Some(b) = &raw.downstream.breaker else {
+        return Ok(defaults);
+    };
+    let b = b.get_ref();
+    let failures = numbers.whole(
+        "downstream.breaker.failures",
+        b.failures.as_ref(),
+        1,
+        u64::from(defaults.failures),
+    )?;
+    Ok(BreakerSettings {
+        failures: u32::try_from(failures).unwrap_or(u32::MAX),
+        open: numbers.millis(
+            "downstream.breaker.open_ms",
+            b.open_ms.as_ref(),
+            1,
+            defaults.open,
+        )?,
+    })
+}
+
+/// Reads number keys, expanding `${NAME}` in the ones written as strings.
+struct Numbers<'a> {
+    src: &'a Source<'a>,
+    interp: &'a Interp<'a>,
+}
+
+impl Numbers<'_> {
+    /// The text of a number key after `${NAME}` expansion.
+    fn text(&self, key: &str, v: &Spanned<RawNumber>) -> Result<String, ConfigError> {
+        match v.get_ref() {
+            RawNumber::Integer(i) => Ok(i.to_string()),
+            RawNumber::Float(f) => Ok(f.to_string()),
+            RawNumber::Text(t) => (self.interp)(key, &Spanned::new(v.span(), t.clone())),
+        }
+    }
+
+    /// A number with a fraction allowed.
+    fn decimal(&self, key: &str, v: &Spanned<RawNumber>) -> Result<f64, ConfigError> {
+        let text = self.text(key, v)?;
+        text.trim().parse().map_err(|_| {
+            self.src
+                .invalid(v.span(), key, format!("{text:?} is not a number"))
+        })
+    }
+
+    /// A whole number of at least `min`; `default` when the key is absent.
+    fn whole(
+        &self,
+        key: &str,
+        v: Option<&Spanned<RawNumber>>,
+        min: u64,
+        default: u64,
+    ) -> Result<u64, ConfigError> {
+        let Some(v) = v else {
+            return Ok(default);
+        };
+        let text = self.text(key, v)?;
+        match text.trim().parse::<u64>() {
+            Ok(n) if n >= min => Ok(n),
+            _ => Err(self.src.invalid(
+                v.span(),
+                key,
+                format!("{text:?}: expected a whole number of at least {min}"),
+            )),
+        }
+    }
+
+    /// A duration in milliseconds of at least `min_ms`.
+    fn millis(
+        &self,
+        key: &str,
+        v: Option<&Spanned<RawNumber>>,
+        min_ms: u64,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let default_ms = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+        self.whole(key, v, min_ms, default_ms)
+            .map(Duration::from_millis)
+    }
+}

@@ -11,8 +11,9 @@
 # through SCIM), with the cycle's per-phase summary printed after the table.
 #
 # Then a paced Entra burst: the same cycle against `scim-gateway serve` whose [downstream] has a
-# rate_limit (20 calls/s, burst 5), in front of `scim-gateway legacy`; printed: the elapsed time,
-# the failed SCIM calls (must be 0) and the most calls the sample API saw within one second.
+# rate_limit (20 calls/s, burst 1: evenly spaced), in front of `scim-gateway legacy`; printed:
+# the elapsed time, the failed SCIM calls (must be 0) and the most calls the sample API saw
+# within one second.
 #
 # Usage: scripts/bench.sh            (from any directory)
 #
@@ -34,7 +35,7 @@
 #   BENCH_PACED_USERS=1000      users in the paced Entra burst (0 skips it); in flight:
 #                               BENCH_CYCLE_CONCURRENCY
 #   BENCH_PACED_RATE=20         the gateway's [downstream] rate_limit in that run, calls/s
-#   BENCH_PACED_BURST=5         ... and its burst
+#   BENCH_PACED_BURST=1         ... and its burst
 #   BENCH_PACED_TIMEOUT=1800    seconds allowed for the paced burst
 #
 # The wrk scripts (one per scenario, each serving both sides) are in scripts/bench/.
@@ -76,7 +77,7 @@ cycle_concurrency=${BENCH_CYCLE_CONCURRENCY:-16}
 cycle_timeout=${BENCH_CYCLE_TIMEOUT:-3600}
 paced_users=${BENCH_PACED_USERS:-1000}
 paced_rate=${BENCH_PACED_RATE:-20}
-paced_burst=${BENCH_PACED_BURST:-5}
+paced_burst=${BENCH_PACED_BURST:-1}
 paced_timeout=${BENCH_PACED_TIMEOUT:-1800}
 
 lua_dir="$script_dir/bench"

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod breaker;
+pub mod budget;
 pub mod client;
 pub mod dry_run;
 pub mod endpoints;

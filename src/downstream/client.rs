@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::auth::DownstreamAuth;
 use super::breaker::{Breaker, BreakerSettings};
+use super::budget;
 use super::dry_run::{self, CallLog};
 use super::error::{DownstreamError, message_of};
 use super::operation::Operation;
@@ -206,7 +207,9 @@ impl DownstreamClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let answer = self.exchange(request, self.settings.timeout).await;
+        let answer = self
+            .exchange(request, budget::cap_duration(self.settings.timeout))
+            .await;
         let elapsed = started.elapsed();
         let status = answer.as_ref().ok().map(|a| a.status.as_u16());
         metrics::downstream_call(&self.tenant, method.as_str(), status, elapsed);

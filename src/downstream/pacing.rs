@@ -14,6 +14,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, sleep_until, timeout_at};
 
+use super::budget;
 use super::error::DownstreamError;
 
 /// A sustained rate and the calls allowed at once above it.
@@ -87,16 +88,19 @@ impl Pacer {
     /// [`DownstreamError::Busy`] when that would take longer than `max_queue_wait` (at once
     /// when a pause already ends later than that).
     pub async fn admit(&self) -> Result<Pass, DownstreamError> {
-        let deadline = Instant::now() + self.max_queue_wait;
+        // The wait ends at max_queue_wait, or sooner when the request has less time left.
+        let started = Instant::now();
+        let deadline = budget::cap(started + self.max_queue_wait);
+        let window = deadline.saturating_duration_since(started);
         if let Some(until) = self.pause_end().filter(|until| *until > deadline) {
-            return Err(self.busy(until - Instant::now()));
+            return Err(Self::busy(window, until - Instant::now()));
         }
         let slot = match &self.slots {
             None => None,
             Some(slots) => match timeout_at(deadline, slots.clone().acquire_owned()).await {
                 Ok(Ok(permit)) => Some(permit),
                 // The semaphore is never closed; a timeout is the only way here.
-                Ok(Err(_)) | Err(_) => return Err(self.busy(self.max_queue_wait)),
+                Ok(Err(_)) | Err(_) => return Err(Self::busy(window, window)),
             },
         };
         // A pause may begin while this call waits for the rate (another call got a 429): then
@@ -104,7 +108,7 @@ impl Pacer {
         loop {
             if let Some(until) = self.pause_end() {
                 if until > deadline {
-                    return Err(self.busy(until - Instant::now()));
+                    return Err(Self::busy(window, until - Instant::now()));
                 }
                 sleep_until(until).await;
             }
@@ -114,7 +118,7 @@ impl Pacer {
                     rate.until_ready().await;
                 });
                 if paced.await.is_err() {
-                    return Err(self.busy(self.max_queue_wait));
+                    return Err(Self::busy(window, window));
                 }
             }
             if self.pause_end().is_none() {
@@ -151,9 +155,11 @@ impl Pacer {
         }
     }
 
-    fn busy(&self, retry_after: Duration) -> DownstreamError {
+    /// The call could not start within `window`; the SCIM client may try again after
+    /// `retry_after`.
+    fn busy(window: Duration, retry_after: Duration) -> DownstreamError {
         DownstreamError::Busy {
-            waited_ms: u64::try_from(self.max_queue_wait.as_millis()).unwrap_or(u64::MAX),
+            waited_ms: u64::try_from(window.as_millis()).unwrap_or(u64::MAX),
             retry_after,
         }
     }

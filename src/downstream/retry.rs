@@ -7,6 +7,8 @@ use std::time::Duration;
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::Method;
 
+use super::budget;
+
 /// True for the methods the gateway may send twice without doing the work twice: GET, PUT,
 /// DELETE, and PATCH (the gateway's PATCH bodies hold absolute values, never increments).
 pub fn is_idempotent(method: &Method) -> bool {
@@ -59,6 +61,8 @@ impl RetryPolicy {
         attempt
             .retry(backoff)
             .when(retriable)
+            // No pause that would leave the request no time for the next attempt.
+            .adjust(|_, delay| delay.filter(|d| budget::allows_wait(*d)))
             .notify(|error, delay| {
                 tracing::debug!(%error, delay_ms = delay.as_millis() as u64, "retrying a downstream call");
             })

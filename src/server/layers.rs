@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 
 use crate::auth::{AuthError, Authenticator};
+use crate::downstream::budget;
 use crate::downstream::retry_after::{RETRY_LATER, whole_seconds};
 use crate::scim::error::ScimError;
 use crate::telemetry::request_id;
@@ -55,10 +56,11 @@ pub async fn authenticate(
     }
 }
 
-/// Bounds how long a request may take; past the deadline the client gets 504 and work on
-/// the request stops.
+/// Bounds how long a request may take, and its downstream calls to four fifths of that (so
+/// a slow downstream ends as a retriable 503 in time); past the deadline the client gets 504
+/// and work on the request stops.
 pub async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
+    match tokio::time::timeout(limit, budget::scope(limit, next.run(request))).await {
         Ok(response) => response,
         Err(_) => ScimError::new(
             504,

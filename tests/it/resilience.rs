@@ -528,3 +528,79 @@ async fn the_breaker_opens_after_the_configured_failures_and_a_good_probe_closes
         "after a failed probe the breaker is open again"
     );
 }
+
+/// The example config with a request deadline of `ms` and `lines` added to `[downstream]`.
+fn deadline_and_downstream(ms: u64, lines: &str) -> impl FnOnce(&str) -> String + '_ {
+    move |text| {
+        let anchor = "request_timeout_ms = 30000\n";
+        assert!(text.contains(anchor), "the example config changed");
+        downstream(lines)(&text.replacen(anchor, &format!("request_timeout_ms = {ms}\n"), 1))
+    }
+}
+
+#[tokio::test]
+async fn retries_stop_in_time_for_a_retriable_503_before_the_request_deadline() {
+    // Ten retries 0.4 to 0.8 s apart would take seconds; the request has 1.5 s.
+    let stack = Stack::start_with(deadline_and_downstream(
+        1500,
+        "retries = { max = 10, base_ms = 400, max_ms = 400 }\n\
+         breaker = { failures = 100 }",
+    ))
+    .await;
+    stack.legacy.inject(
+        100,
+        None,
+        Fault::Refuse {
+            status: 502,
+            retry_after: None,
+        },
+    );
+    let url = format!("{}/Users?count=1", stack.base);
+    let started = std::time::Instant::now();
+    let answer = timeout(
+        HANG,
+        stack.send_as(Method::GET, &url, Some(&bearer()), None),
+    )
+    .await
+    .unwrap();
+    let took = started.elapsed();
+    assert_retry_later(answer.status, answer.retry_after.as_deref(), &answer.body);
+    assert!(
+        took < Duration::from_millis(1500),
+        "answered after {took:?}"
+    );
+    let sent = stack.legacy.request_count().total();
+    assert!(
+        (2..=4).contains(&sent),
+        "{sent} calls: the retries should go on while time is left, and only then"
+    );
+}
+
+#[tokio::test]
+async fn a_queue_wait_longer_than_the_request_has_left_is_a_503_not_a_timeout() {
+    // max_queue_wait_ms is 5 s by default; the request has 1.5 s.
+    let stack = Stack::start_with(deadline_and_downstream(
+        1500,
+        "rate_limit = { requests_per_second = 0.1, burst = 1 }",
+    ))
+    .await;
+    let url = format!("{}/Users?count=1", stack.base);
+    let first = stack
+        .send_as(Method::GET, &url, Some(&bearer()), None)
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{first:?}");
+    let started = std::time::Instant::now();
+    let second = timeout(
+        HANG,
+        stack.send_as(Method::GET, &url, Some(&bearer()), None),
+    )
+    .await
+    .unwrap();
+    assert_retry_later(second.status, second.retry_after.as_deref(), &second.body);
+    assert!(started.elapsed() < Duration::from_millis(1500));
+    assert_eq!(
+        stack.legacy.request_count().total(),
+        1,
+        "the busy call was sent"
+    );
+}

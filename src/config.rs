@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::jwt::{self, JwtVerifier};
 use crate::downstream::client::DownstreamSettings;
 use crate::downstream::endpoints::{DeleteMode, Endpoints};
-use crate::downstream::groups::GroupEndpoints;
+use crate::downstream::groups::{GroupEndpoints, MemberCalls};
 use crate::downstream::operation::Operation;
 use crate::mapping::ResourceMapping;
 use crate::mapping::group_rules::{GroupGrant, GroupRules};
@@ -595,6 +595,8 @@ fn compile_group_endpoints(
         ("delete", &raw.delete),
         ("add_member", &raw.add_member),
         ("remove_member", &raw.remove_member),
+        ("members_field", &raw.members_field),
+        ("member_ids", &raw.member_ids),
     ];
     if mode != GroupsMode::Downstream {
         if let Some((key, Some(v))) = calls.iter().find(|(_, v)| v.is_some()) {
@@ -637,6 +639,51 @@ fn compile_group_endpoints(
         Some(v) => parse(key, v.get_ref(), v.span()),
         None => parse(key, default, 0..0),
     };
+    let members = match &raw.members_field {
+        None => MemberCalls::Each {
+            add: op("add_member", &raw.add_member, true, true)?,
+            remove: op("remove_member", &raw.remove_member, true, true)?,
+        },
+        Some(field) => {
+            if let Some(call) = raw.add_member.as_ref().or(raw.remove_member.as_ref()) {
+                return Err(src.invalid(
+                    call.span(),
+                    "groups.members_field",
+                    "give either add_member and remove_member (a call per member) or \
+                     members_field (the whole list with the update call), not both",
+                ));
+            }
+            if raw.update.is_none() {
+                return Err(src.invalid(
+                    field.span(),
+                    "groups.members_field",
+                    "the member list is written with groups.update, which is missing",
+                ));
+            }
+            let numeric = match raw.member_ids.as_ref().map(|t| (t.get_ref().as_str(), t)) {
+                None | Some(("string", _)) => false,
+                Some(("integer", _)) => true,
+                Some((_, t)) => {
+                    return Err(src.invalid(
+                        t.span(),
+                        "groups.member_ids",
+                        "expected \"string\" or \"integer\"",
+                    ));
+                }
+            };
+            MemberCalls::List {
+                field: parse("members_field", field.get_ref(), field.span())?,
+                numeric,
+            }
+        }
+    };
+    if let (Some(t), None) = (&raw.member_ids, &raw.members_field) {
+        return Err(src.invalid(
+            t.span(),
+            "groups.member_ids",
+            "member_ids needs groups.members_field",
+        ));
+    }
     Ok(Some(GroupEndpoints {
         create: op("create", &raw.create, false, false)?,
         update: raw
@@ -645,8 +692,7 @@ fn compile_group_endpoints(
             .map(|_| op("update", &raw.update, true, false))
             .transpose()?,
         delete: op("delete", &raw.delete, true, false)?,
-        add_member: op("add_member", &raw.add_member, true, true)?,
-        remove_member: op("remove_member", &raw.remove_member, true, true)?,
+        members,
         id: or_default("id", &raw.id, "/id")?,
         envelope: optional("envelope", &raw.envelope)?,
         name_field: or_default("name_field", &raw.name_field, "/name")?,

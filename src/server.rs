@@ -214,10 +214,9 @@ pub fn tenant_state(
             schema: group_schema(),
             users: users.clone(),
             // One connection pool per downstream: the users' client serves groups too.
-            api: endpoints.clone().map(|endpoints| GroupApi {
-                client: users.api.client.clone(),
-                endpoints,
-            }),
+            api: endpoints
+                .clone()
+                .map(|endpoints| GroupApi::new(users.api.client.clone(), endpoints)),
         }),
     };
     Ok(AppState {

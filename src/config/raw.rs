@@ -87,6 +87,12 @@ pub struct RawGroups {
     pub add_member: Option<Spanned<String>>,
     /// Downstream mode: `"DELETE /api/v1/teams/{id}/members/{member}"`.
     pub remove_member: Option<Spanned<String>>,
+    /// Downstream mode, for APIs that take a group's whole member list instead of one call
+    /// per member: where the list of member ids goes in the record the update call sends,
+    /// e.g. `/member_ids`.
+    pub members_field: Option<Spanned<String>>,
+    /// With `members_field`: `"string"` (default) or `"integer"`, the type of the ids.
+    pub member_ids: Option<Spanned<String>>,
     /// Downstream mode: JSON pointer to the id in a group record (default `/id`).
     pub id: Option<Spanned<String>>,
     /// Downstream mode: JSON pointer wrapping a group record, e.g. `/team`.

@@ -548,3 +548,50 @@ fn bad_downstream_limits_name_their_key_and_position() {
     assert!(err.starts_with(&format!("gateway.toml:{line}:")), "{err}");
     assert!(err.contains("unknown field `open_s`"), "{err}");
 }
+
+#[test]
+fn downstream_member_calls_are_either_per_member_or_a_whole_list() {
+    let groups = |lines: &str| {
+        example_with(
+            "mode = \"virtual\"",
+            &format!(
+                "mode = \"downstream\"\ncreate = \"POST /t\"\ndelete = \"DELETE /t/{{id}}\"\n{lines}"
+            ),
+        )
+    };
+    let per_member = "add_member = \"PUT /t/{id}/m/{member}\"\n\
+                      remove_member = \"DELETE /t/{id}/m/{member}\"";
+    let list = "update = \"PATCH /t/{id}\"\nmembers_field = \"/member_ids\"";
+    let members = |text: &str| {
+        let config = Config::parse("gateway.toml", text, &env).unwrap();
+        config.tenants[0].groups.endpoints.clone().unwrap().members
+    };
+    assert!(matches!(
+        members(&groups(per_member)),
+        MemberCalls::Each { .. }
+    ));
+    assert_eq!(
+        members(&groups(&format!("{list}\nmember_ids = \"integer\""))),
+        MemberCalls::List {
+            field: "/member_ids".parse().unwrap(),
+            numeric: true
+        }
+    );
+
+    let err = error_of(&groups(&format!("{list}\n{per_member}")));
+    assert!(err.contains("not both"), "{err}");
+    let err = error_of(&groups("members_field = \"/member_ids\""));
+    assert!(err.contains("groups.update, which is missing"), "{err}");
+    let err = error_of(&groups(&format!("{list}\nmember_ids = \"uuid\"")));
+    assert!(err.contains("groups.member_ids"), "{err}");
+    let err = error_of(&groups(&format!("{per_member}\nmember_ids = \"integer\"")));
+    assert!(
+        err.contains("member_ids needs groups.members_field"),
+        "{err}"
+    );
+    let err = error_of(&example_with(
+        "mode = \"virtual\"",
+        "mode = \"virtual\"\nmembers_field = \"/m\"",
+    ));
+    assert!(err.contains("downstream calls need"), "{err}");
+}

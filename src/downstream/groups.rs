@@ -1,9 +1,16 @@
 //! Groups that exist downstream (`[groups] mode = "downstream"`): the calls that create,
-//! rename and delete a group and add or remove one member. The gateway's store stays the SCIM
-//! view of groups and memberships; each change is made downstream first, one call per member,
-//! so a member PATCH costs the same for any group size.
+//! rename and delete a group and change its members. The gateway's store stays the SCIM view
+//! of groups and memberships; each change is made downstream first. Members change in one of
+//! the two shapes group APIs have: a call per member added or removed (so a member PATCH costs
+//! the same for any group size), or the whole member list written as a field of the group
+//! record (the only way such an API allows; its cost grows with the group).
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::DownstreamError;
 use super::client::DownstreamClient;
@@ -15,12 +22,11 @@ use crate::mapping::pointer::JsonPointer;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupEndpoints {
     pub create: Operation,
-    /// Renames (PATCH or PUT with the name fields); none when the API cannot rename.
+    /// Renames (PATCH or PUT with the name fields); none when the API cannot rename. With
+    /// [`MemberCalls::List`] it also writes the member list, and is required.
     pub update: Option<Operation>,
     pub delete: Operation,
-    /// Paths with `{id}` (the group) and `{member}` (the member's downstream user id).
-    pub add_member: Operation,
-    pub remove_member: Operation,
+    pub members: MemberCalls,
     /// Where the id is in a group record.
     pub id: JsonPointer,
     pub envelope: Option<JsonPointer>,
@@ -30,22 +36,86 @@ pub struct GroupEndpoints {
     pub external_id_field: Option<JsonPointer>,
 }
 
+/// How the API changes a group's members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberCalls {
+    /// One call per member: paths with `{id}` (the group) and `{member}` (the member's
+    /// downstream user id).
+    Each { add: Operation, remove: Operation },
+    /// The whole list of member ids at `field` of the record the update call sends
+    /// (`groups.members_field`), as numbers when `numeric` (`groups.member_ids = "integer"`).
+    List { field: JsonPointer, numeric: bool },
+}
+
+/// The number of locks that order the member-list writes of all groups: a group takes the
+/// one its id hashes to, so writes to one group never overlap, and a few unrelated groups
+/// share a lock rather than the gateway keeping one per group forever.
+const LIST_LOCKS: usize = 64;
+
 /// One tenant's downstream groups.
 #[derive(Debug, Clone)]
 pub struct GroupApi {
-    pub client: DownstreamClient,
-    pub endpoints: GroupEndpoints,
+    client: DownstreamClient,
+    endpoints: GroupEndpoints,
+    /// Orders the member-list writes ([`MemberCalls::List`]), which replace the whole list:
+    /// two at once would each drop the other's change.
+    list_locks: Arc<[Arc<Mutex<()>>]>,
+}
+
+/// A group record's name, externalId and (for [`MemberCalls::List`]) member ids.
+#[derive(Debug, Clone, Copy)]
+pub struct GroupRecord<'a> {
+    pub name: &'a str,
+    pub external_id: Option<&'a str>,
+    /// The downstream ids of all members; `None` leaves the members out of the record.
+    pub members: Option<&'a [String]>,
 }
 
 impl GroupApi {
-    /// The record sent on create and rename.
-    fn record(&self, name: &str, external_id: Option<&str>) -> Value {
+    pub fn new(client: DownstreamClient, endpoints: GroupEndpoints) -> Self {
+        Self {
+            client,
+            endpoints,
+            list_locks: (0..LIST_LOCKS).map(|_| Arc::new(Mutex::new(()))).collect(),
+        }
+    }
+
+    /// The same groups through another client (a dry run's).
+    pub fn with_client(&self, client: DownstreamClient) -> Self {
+        Self {
+            client,
+            ..self.clone()
+        }
+    }
+
+    /// True when members are written as a whole list with the update call.
+    pub fn writes_member_lists(&self) -> bool {
+        matches!(self.endpoints.members, MemberCalls::List { .. })
+    }
+
+    /// Waits until no other member-list write of this group is under way; hold the guard
+    /// until the store has the new list too.
+    pub async fn list_turn(&self, id: &str) -> OwnedMutexGuard<()> {
+        let mut hasher = DefaultHasher::new();
+        id.hash(&mut hasher);
+        let slot = (hasher.finish() % LIST_LOCKS as u64) as usize;
+        self.list_locks[slot].clone().lock_owned().await
+    }
+
+    /// The record sent on create and update.
+    fn record(&self, group: GroupRecord<'_>) -> Value {
         let mut record = Value::Object(Map::new());
         self.endpoints
             .name_field
-            .set(&mut record, Value::String(name.to_owned()));
-        if let (Some(field), Some(ext)) = (&self.endpoints.external_id_field, external_id) {
+            .set(&mut record, Value::String(group.name.to_owned()));
+        if let (Some(field), Some(ext)) = (&self.endpoints.external_id_field, group.external_id) {
             field.set(&mut record, Value::String(ext.to_owned()));
+        }
+        if let (MemberCalls::List { field, numeric }, Some(members)) =
+            (&self.endpoints.members, group.members)
+        {
+            let ids = members.iter().map(|id| member_id(id, *numeric)).collect();
+            field.set(&mut record, Value::Array(ids));
         }
         super::wrap(self.endpoints.envelope.as_ref(), record)
     }
@@ -63,23 +133,13 @@ impl GroupApi {
     }
 
     /// Creates the group; returns its downstream id.
-    pub async fn create(
-        &self,
-        name: &str,
-        external_id: Option<&str>,
-    ) -> Result<String, DownstreamError> {
+    pub async fn create(&self, group: GroupRecord<'_>) -> Result<String, DownstreamError> {
         let op = &self.endpoints.create;
         let url = op.url(self.client.base_url(), None)?;
         let id_at = self.endpoints.id.within(self.endpoints.envelope.as_ref());
         let body = self
             .client
-            .create(
-                op.method.clone(),
-                url,
-                &self.record(name, external_id),
-                "group",
-                &id_at,
-            )
+            .create(op.method.clone(), url, &self.record(group), "group", &id_at)
             .await?
             .ok_or_else(|| {
                 DownstreamError::BadResponse(format!("{} {} answered no body", op.method, op.path))
@@ -100,16 +160,12 @@ impl GroupApi {
             })
     }
 
-    /// Renames the group (nothing to do without an update call).
-    pub async fn rename(
-        &self,
-        id: &str,
-        name: &str,
-        external_id: Option<&str>,
-    ) -> Result<(), DownstreamError> {
+    /// Writes the group's name, externalId and (when given) member list with the update
+    /// call; nothing to do without one.
+    pub async fn update(&self, id: &str, group: GroupRecord<'_>) -> Result<(), DownstreamError> {
         match &self.endpoints.update {
             Some(op) => self
-                .call(op, Some(id), Some(self.record(name, external_id)))
+                .call(op, Some(id), Some(self.record(group)))
                 .await
                 .map(|_| ()),
             None => Ok(()),
@@ -121,19 +177,34 @@ impl GroupApi {
         absent_is_done(self.call(&self.endpoints.delete, Some(id), None).await)
     }
 
-    /// Adds a member; one already there (409) is not an error.
+    /// Adds a member with its own call; one already there (409) is not an error. Nothing to
+    /// do here when members are written as a list.
     pub async fn add_member(&self, id: &str, member: &str) -> Result<(), DownstreamError> {
-        let op = self.endpoints.add_member.with_member(member);
-        match self.call(&op, Some(id), None).await {
+        let MemberCalls::Each { add, .. } = &self.endpoints.members else {
+            return Ok(());
+        };
+        match self.call(&add.with_member(member), Some(id), None).await {
             Err(DownstreamError::Conflict(_)) => Ok(()),
             other => other.map(|_| ()),
         }
     }
 
-    /// Removes a member; one not there (404) is not an error.
+    /// Removes a member with its own call; one not there (404) is not an error. Nothing to
+    /// do here when members are written as a list.
     pub async fn remove_member(&self, id: &str, member: &str) -> Result<(), DownstreamError> {
-        let op = self.endpoints.remove_member.with_member(member);
-        absent_is_done(self.call(&op, Some(id), None).await)
+        let MemberCalls::Each { remove, .. } = &self.endpoints.members else {
+            return Ok(());
+        };
+        absent_is_done(self.call(&remove.with_member(member), Some(id), None).await)
+    }
+}
+
+/// A member id as the list holds it: a number when the API's ids are numbers (and this one
+/// reads as one), else text.
+fn member_id(id: &str, numeric: bool) -> Value {
+    match id.parse::<i64>() {
+        Ok(n) if numeric => Value::from(n),
+        _ => Value::String(id.to_owned()),
     }
 }
 

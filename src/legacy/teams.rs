@@ -1,6 +1,8 @@
 //! The sample API's teams: `/api/v1/teams` with integer ids, a `{"team": …}` envelope, and
 //! members added and removed one account at a time (`PUT`/`DELETE
-//! /api/v1/teams/{id}/members/{account_id}`), the shape of many products' group APIs.
+//! /api/v1/teams/{id}/members/{account_id}`), the shape of many products' group APIs; the
+//! other shape, the whole list of member ids written with the team (`member_ids` in a `PATCH`),
+//! is served too.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -69,10 +71,17 @@ pub(crate) fn routes() -> Router<Arc<State>> {
 
 type Shared = Extract<Arc<State>>;
 
-/// `{"team": {"name": "...", "external_ref": "..."}}`; `name` required on create.
-fn team_fields(
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(Option<String>, Option<String>), ApiError> {
+/// A team's fields as a request sends them.
+struct TeamFields {
+    name: Option<String>,
+    external_ref: Option<String>,
+    /// The whole member list, replacing the one the team has.
+    member_ids: Option<BTreeSet<u64>>,
+}
+
+/// `{"team": {"name": "...", "external_ref": "...", "member_ids": [1, 2]}}`; `name` required
+/// on create; every member must be an existing account.
+fn team_fields(state: &State, body: Result<Bytes, BytesRejection>) -> Result<TeamFields, ApiError> {
     let body = body.map_err(|e| ApiError::BadRequest(format!("cannot read body: {e}")))?;
     let doc: Value = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
@@ -89,7 +98,28 @@ fn team_fields(
     if name.as_deref().is_some_and(|n| n.trim().is_empty()) {
         return Err(ApiError::Invalid("name must not be empty".into()));
     }
-    Ok((name, text("external_ref")?))
+    let member_ids = match team.get("member_ids") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(ids)) => Some(
+            ids.iter()
+                .map(|id| {
+                    let id = id.as_u64().ok_or_else(|| {
+                        ApiError::BadRequest("member_ids must hold account ids (integers)".into())
+                    })?;
+                    match state.store.get(id) {
+                        Some(_) => Ok(id),
+                        None => Err(input::not_found(id)),
+                    }
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        Some(_) => return Err(ApiError::BadRequest("member_ids must be an array".into())),
+    };
+    Ok(TeamFields {
+        name,
+        external_ref: text("external_ref")?,
+        member_ids,
+    })
 }
 
 fn team_response(status: StatusCode, team: &Team) -> Response {
@@ -104,8 +134,10 @@ async fn create(
     Extract(state): Shared,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let (name, external_ref) = team_fields(body)?;
-    let name = name.ok_or_else(|| ApiError::Invalid("name is required".into()))?;
+    let fields = team_fields(&state, body)?;
+    let name = fields
+        .name
+        .ok_or_else(|| ApiError::Invalid("name is required".into()))?;
     let mut table = state.teams.lock();
     let (teams, next) = &mut *table;
     if teams.values().any(|t| t.name.eq_ignore_ascii_case(&name)) {
@@ -115,8 +147,8 @@ async fn create(
     let team = Team {
         id: *next,
         name,
-        external_ref,
-        members: BTreeSet::new(),
+        external_ref: fields.external_ref,
+        members: fields.member_ids.unwrap_or_default(),
     };
     teams.insert(team.id, team.clone());
     Ok(team_response(StatusCode::CREATED, &team))
@@ -135,14 +167,17 @@ async fn rename(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let id = input::account_id(&id)?;
-    let (name, external_ref) = team_fields(body)?;
+    let fields = team_fields(&state, body)?;
     let mut table = state.teams.lock();
     let team = table.0.get_mut(&id).ok_or_else(|| team_not_found(id))?;
-    if let Some(name) = name {
+    if let Some(name) = fields.name {
         team.name = name;
     }
-    if external_ref.is_some() {
-        team.external_ref = external_ref;
+    if fields.external_ref.is_some() {
+        team.external_ref = fields.external_ref;
+    }
+    if let Some(members) = fields.member_ids {
+        team.members = members;
     }
     Ok(team_response(StatusCode::OK, team))
 }

@@ -21,7 +21,6 @@ use super::{AppState, scim_routes};
 use crate::cache::MemoryRecordCache;
 use crate::downstream::client::DownstreamClient;
 use crate::downstream::dry_run::PlannedCall;
-use crate::downstream::groups::GroupApi;
 use crate::downstream::records::RecordApi;
 use crate::scim::error::{ScimError, ScimType};
 use crate::service::ServiceError;
@@ -121,10 +120,7 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) 
         tenant: g.tenant.clone(),
         schema: g.schema.clone(),
         users: users.clone(),
-        api: g.api.as_ref().map(|api| GroupApi {
-            client,
-            endpoints: api.endpoints.clone(),
-        }),
+        api: g.api.as_ref().map(|api| api.with_client(client)),
     });
     AppState {
         tenant: state.tenant.clone(),

@@ -1,7 +1,8 @@
 //! SCIM Groups kept in the gateway's store (`[groups] mode = "virtual"`), and also made
-//! downstream in `downstream` mode (each change there first, one call per member). Memberships are rows
-//! of their own: a member PATCH costs the same for a group of ten or of fifty thousand, adding a
-//! member twice or removing a non-member succeeds (Entra ID quarantines apps whose calls keep
+//! downstream in `downstream` mode (each change there first: one call per member, or the whole
+//! member list when that is the API's shape). Memberships are rows of their own: a member PATCH
+//! costs the same for a group of ten or of fifty thousand (downstream too, unless the API takes
+//! only whole lists), adding a member twice or removing a non-member succeeds (Entra ID quarantines apps whose calls keep
 //! failing), and `excludedAttributes=members` never reads the members. Every membership change
 //! re-evaluates the group rules of the users it touches.
 
@@ -9,10 +10,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
+use tokio::sync::OwnedMutexGuard;
 
 use super::users::UsersService;
 use super::{RequestContext, ScimService, ServiceError, check_version};
-use crate::downstream::groups::GroupApi;
+use crate::downstream::groups::{GroupApi, GroupRecord};
 use crate::scim::catalog::GROUP_URN;
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
 use crate::scim::list::{ListParamError, ListParams, Projection};
@@ -46,12 +48,12 @@ impl GroupsService {
         }
     }
 
-    /// Adds members, downstream first (one call each), then in the store.
+    /// Adds members, downstream first, then in the store.
     async fn add_members(&self, group: &Resource, members: &[String]) -> Result<(), ServiceError> {
         self.change_members(group, members, true).await
     }
 
-    /// Removes members, downstream first (one call each), then in the store.
+    /// Removes members, downstream first, then in the store.
     async fn remove_members(
         &self,
         group: &Resource,
@@ -66,16 +68,25 @@ impl GroupsService {
         members: &[String],
         add: bool,
     ) -> Result<(), ServiceError> {
+        let _turn = self.list_turn(group).await;
         if let (Some(api), Some(group_id)) = (&self.api, &group.downstream_id) {
-            for member in members {
-                let Some(user) = self.users.downstream_id_of(member).await? else {
-                    continue;
-                };
-                if add {
-                    api.add_member(group_id, &user).await?;
-                } else {
-                    api.remove_member(group_id, &user).await?;
+            if api.writes_member_lists() {
+                let mut list: BTreeSet<String> = self
+                    .all_members(&group.scim_id)
+                    .await?
+                    .into_iter()
+                    .collect();
+                for member in members {
+                    if add {
+                        list.insert(member.clone());
+                    } else {
+                        list.remove(member);
+                    }
                 }
+                self.write_member_list(api, group, group_id, list.iter())
+                    .await?;
+            } else {
+                self.call_each(api, group_id, members, add).await?;
             }
         }
         let (tenant, group_id) = (&self.tenant, &group.scim_id);
@@ -87,26 +98,102 @@ impl GroupsService {
         Ok(())
     }
 
-    /// Makes `members` the whole member list; returns the members before. Downstream, only
-    /// the difference is sent.
+    /// Makes `members` the whole member list; returns the members before. Downstream, a
+    /// per-member API gets only the difference.
     async fn set_members(
         &self,
         group: &Resource,
         members: &[String],
     ) -> Result<Vec<String>, ServiceError> {
+        let _turn = self.list_turn(group).await;
         let before = self.all_members(&group.scim_id).await?;
-        if self.api.is_some() {
-            let old: BTreeSet<&String> = before.iter().collect();
+        if let (Some(api), Some(group_id)) = (&self.api, &group.downstream_id) {
             let new: BTreeSet<&String> = members.iter().collect();
-            let gone: Vec<String> = old.difference(&new).map(|m| (*m).clone()).collect();
-            let added: Vec<String> = new.difference(&old).map(|m| (*m).clone()).collect();
-            self.remove_members(group, &gone).await?;
-            self.add_members(group, &added).await?;
+            if api.writes_member_lists() {
+                self.write_member_list(api, group, group_id, new.into_iter())
+                    .await?;
+            } else {
+                let old: BTreeSet<&String> = before.iter().collect();
+                let gone: Vec<String> = old.difference(&new).map(|m| (*m).clone()).collect();
+                let added: Vec<String> = new.difference(&old).map(|m| (*m).clone()).collect();
+                self.call_each(api, group_id, &gone, false).await?;
+                self.call_each(api, group_id, &added, true).await?;
+            }
         }
         self.store
             .replace_members(&self.tenant, &group.scim_id, members)
             .await?;
         Ok(before)
+    }
+
+    /// The group's turn to write its member list, when the API takes whole lists: held until
+    /// the store has the list too, so that no two writes of one group overlap (each would
+    /// drop the other's change). `None` for a per-member API, whose calls never conflict.
+    async fn list_turn(&self, group: &Resource) -> Option<OwnedMutexGuard<()>> {
+        match &self.api {
+            Some(api) if api.writes_member_lists() => Some(api.list_turn(&group.scim_id).await),
+            _ => None,
+        }
+    }
+
+    /// Adds or removes each member downstream with a call of its own; members not
+    /// provisioned downstream are skipped.
+    async fn call_each(
+        &self,
+        api: &GroupApi,
+        group_id: &str,
+        members: &[String],
+        add: bool,
+    ) -> Result<(), ServiceError> {
+        for member in members {
+            let Some(user) = self.users.downstream_id_of(member).await? else {
+                continue;
+            };
+            if add {
+                api.add_member(group_id, &user).await?;
+            } else {
+                api.remove_member(group_id, &user).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `members` (SCIM ids) downstream as the group's whole member list, with its
+    /// current name and externalId (the update call may replace the whole record).
+    async fn write_member_list(
+        &self,
+        api: &GroupApi,
+        group: &Resource,
+        group_id: &str,
+        members: impl Iterator<Item = &String>,
+    ) -> Result<(), ServiceError> {
+        // Re-read: a rename earlier in the same request changed the name.
+        let row = self.row(&group.scim_id).await?;
+        let ids = self.downstream_ids(members).await?;
+        let record = GroupRecord {
+            name: row
+                .attributes
+                .get("displayName")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            external_id: row.external_id.as_deref(),
+            members: Some(&ids),
+        };
+        Ok(api.update(group_id, record).await?)
+    }
+
+    /// The downstream ids of the members provisioned downstream.
+    async fn downstream_ids(
+        &self,
+        members: impl Iterator<Item = &String>,
+    ) -> Result<Vec<String>, ServiceError> {
+        let mut ids = Vec::new();
+        for member in members {
+            if let Some(id) = self.users.downstream_id_of(member).await? {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
     }
 
     /// Writes a group's new name and externalId (downstream first), if the row is still at
@@ -142,8 +229,21 @@ impl GroupsService {
             &row.downstream_id,
             data.attributes.get("displayName").and_then(Value::as_str),
         ) {
-            api.rename(group_id, name, data.external_id.as_deref())
-                .await?;
+            // A member-list API's update may replace the whole record: the list goes too.
+            let _turn = self.list_turn(row).await;
+            let members = match api.writes_member_lists() {
+                true => {
+                    let members = self.all_members(&row.scim_id).await?;
+                    Some(self.downstream_ids(members.iter()).await?)
+                }
+                false => None,
+            };
+            let record = GroupRecord {
+                name,
+                external_id: data.external_id.as_deref(),
+                members: members.as_deref(),
+            };
+            api.update(group_id, record).await?;
         }
         Ok(())
     }
@@ -430,7 +530,12 @@ impl ScimService for GroupsService {
         let id = uuid::Uuid::new_v4().to_string();
         let mut data = row_data(&group, &name);
         if let Some(api) = &self.api {
-            data.downstream_id = Some(api.create(&name, data.external_id.as_deref()).await?);
+            let record = GroupRecord {
+                name: &name,
+                external_id: data.external_id.as_deref(),
+                members: None,
+            };
+            data.downstream_id = Some(api.create(record).await?);
         }
         let row = match self
             .store

@@ -179,3 +179,121 @@ async fn fifty_parallel_member_patches_reach_the_downstream() {
     let (_, got) = stack.get(&format!("/Groups/{g}")).await;
     assert_eq!(got["members"].as_array().unwrap().len(), 50);
 }
+
+/// The example's groups made downstream on an API that takes a team's whole member list
+/// (`member_ids`, integers) with its update call instead of a call per member.
+fn member_list_groups(config: &str) -> String {
+    downstream_groups(config).replace(
+        "add_member = \"PUT /api/v1/teams/{id}/members/{member}\"
+remove_member = \"DELETE /api/v1/teams/{id}/members/{member}\"",
+        "members_field = \"/member_ids\"\nmember_ids = \"integer\"",
+    )
+}
+
+#[tokio::test]
+async fn an_api_that_takes_whole_member_lists_gets_the_whole_list_on_every_change() {
+    let stack = Stack::start_with(member_list_groups).await;
+    let ann = user(&stack, "ann@example.com").await;
+    let bob = user(&stack, "bob@example.com").await;
+    let cy = user(&stack, "cy@example.com").await;
+    let (status, body) = stack
+        .call(
+            Method::POST,
+            "/Groups",
+            Some(json!({"displayName": "Sales", "externalId": "ext-Sales", "members": [{"value": ann}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let g = body["id"].as_str().unwrap().to_owned();
+    assert_eq!(team(&stack, "Sales").unwrap().members, accounts(&[&ann]));
+
+    let add = |id: &String| json!([{"op": "Add", "path": "members", "value": [{"value": id}]}]);
+    members(&stack, &g, add(&bob)).await;
+    assert_eq!(
+        team(&stack, "Sales").unwrap().members,
+        accounts(&[&ann, &bob])
+    );
+    assert_eq!(members(&stack, &g, add(&bob)).await, StatusCode::NO_CONTENT);
+    let remove = json!([{"op": "Remove", "path": format!("members[value eq \"{ann}\"]")}]);
+    members(&stack, &g, remove.clone()).await;
+    assert_eq!(members(&stack, &g, remove).await, StatusCode::NO_CONTENT);
+    let sales = team(&stack, "Sales").unwrap();
+    assert_eq!(sales.members, accounts(&[&bob]));
+    assert_eq!(sales.external_ref.as_deref(), Some("ext-Sales"));
+    // The rules still apply: Sales grants the crm licence, and losing it takes it away.
+    assert_eq!(
+        stack.account("bob@example.com").unwrap()["licences"],
+        json!(["crm"])
+    );
+    assert_eq!(
+        stack.account("ann@example.com").unwrap()["licences"],
+        json!([])
+    );
+
+    // A rename and a member change in one request: the list is written with the new name.
+    members(
+        &stack,
+        &g,
+        json!([
+            {"op": "Replace", "value": {"displayName": "Sales EMEA"}},
+            {"op": "Add", "path": "members", "value": [{"value": cy}]}
+        ]),
+    )
+    .await;
+    assert!(team(&stack, "Sales").is_none());
+    assert_eq!(
+        team(&stack, "Sales EMEA").unwrap().members,
+        accounts(&[&bob, &cy])
+    );
+
+    // PUT writes exactly its list.
+    let (status, body) = stack
+        .call(
+            Method::PUT,
+            &format!("/Groups/{g}"),
+            Some(json!({"displayName": "Sales EMEA", "members": [{"value": ann}, {"value": cy}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        team(&stack, "Sales EMEA").unwrap().members,
+        accounts(&[&ann, &cy])
+    );
+
+    // A failed write changes neither side; Entra's retry then lands.
+    stack.legacy.fail_next(1);
+    let (status, _) = stack
+        .call(
+            Method::PATCH,
+            &format!("/Groups/{g}"),
+            Some(json!({"schemas": [PATCH_OP], "Operations": add(&bob)})),
+        )
+        .await;
+    assert!(status.is_server_error());
+    let (_, got) = stack.get(&format!("/Groups/{g}")).await;
+    assert_eq!(got["members"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        team(&stack, "Sales EMEA").unwrap().members,
+        accounts(&[&ann, &cy])
+    );
+    members(&stack, &g, add(&bob)).await;
+    assert_eq!(
+        team(&stack, "Sales EMEA").unwrap().members,
+        accounts(&[&ann, &bob, &cy])
+    );
+}
+
+#[tokio::test]
+async fn fifty_parallel_member_patches_lose_nothing_on_a_member_list_api() {
+    let stack = Stack::start_with(member_list_groups).await;
+    let g = group(&stack, "Everyone").await;
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        ids.push(user(&stack, &format!("p{i}@example.com")).await);
+    }
+    crate::groups::add_in_parallel(&stack, &g, &ids).await;
+    let all: Vec<&String> = ids.iter().collect();
+    assert_eq!(team(&stack, "Everyone").unwrap().members, accounts(&all));
+    let (_, got) = stack.get(&format!("/Groups/{g}")).await;
+    assert_eq!(got["members"].as_array().unwrap().len(), 50);
+}

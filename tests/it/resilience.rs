@@ -401,15 +401,30 @@ async fn a_call_that_would_wait_past_max_queue_wait_is_a_503_with_retry_after() 
         "rate_limit = { requests_per_second = 0.2, burst = 1 }\nmax_queue_wait_ms = 100",
     ))
     .await;
+    a_second_call_is_given_up_with_a_503(&stack, Duration::from_millis(1000)).await;
+}
+
+/// Makes one call that uses up the downstream's rate, then asserts that the next is answered
+/// 503 with Retry-After within `within`, without being sent.
+async fn a_second_call_is_given_up_with_a_503(stack: &Stack, within: Duration) {
     let url = format!("{}/Users?count=1", stack.base);
     let first = stack
         .send_as(Method::GET, &url, Some(&bearer()), None)
         .await;
     assert_eq!(first.status, StatusCode::OK, "{first:?}");
-    let second = stack
-        .send_as(Method::GET, &url, Some(&bearer()), None)
-        .await;
+    let started = std::time::Instant::now();
+    let second = timeout(
+        HANG,
+        stack.send_as(Method::GET, &url, Some(&bearer()), None),
+    )
+    .await
+    .unwrap();
     assert_retry_later(second.status, second.retry_after.as_deref(), &second.body);
+    assert!(
+        started.elapsed() < within,
+        "answered after {:?}",
+        started.elapsed()
+    );
     assert_eq!(
         stack.legacy.request_count().total(),
         1,
@@ -584,23 +599,5 @@ async fn a_queue_wait_longer_than_the_request_has_left_is_a_503_not_a_timeout() 
         "rate_limit = { requests_per_second = 0.1, burst = 1 }",
     ))
     .await;
-    let url = format!("{}/Users?count=1", stack.base);
-    let first = stack
-        .send_as(Method::GET, &url, Some(&bearer()), None)
-        .await;
-    assert_eq!(first.status, StatusCode::OK, "{first:?}");
-    let started = std::time::Instant::now();
-    let second = timeout(
-        HANG,
-        stack.send_as(Method::GET, &url, Some(&bearer()), None),
-    )
-    .await
-    .unwrap();
-    assert_retry_later(second.status, second.retry_after.as_deref(), &second.body);
-    assert!(started.elapsed() < Duration::from_millis(1500));
-    assert_eq!(
-        stack.legacy.request_count().total(),
-        1,
-        "the busy call was sent"
-    );
+    a_second_call_is_given_up_with_a_503(&stack, Duration::from_millis(1500)).await;
 }

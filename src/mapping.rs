@@ -41,6 +41,31 @@ pub enum MappingError {
     Required(String),
 }
 
+impl MappingError {
+    /// The same error with the offending value replaced by `***`, for a sensitive attribute.
+    pub fn without_value(self) -> Self {
+        match self {
+            Self::UnmappedValue {
+                attribute, allowed, ..
+            } => Self::UnmappedValue {
+                attribute,
+                value: "***".into(),
+                allowed,
+            },
+            Self::WrongType {
+                attribute,
+                expected,
+                ..
+            } => Self::WrongType {
+                attribute,
+                expected,
+                value: "***".into(),
+            },
+            other => other,
+        }
+    }
+}
+
 /// A downstream field the gateway sets on every write: a constant or a template of SCIM paths.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue {
@@ -112,6 +137,14 @@ impl ResourceMapping {
                 rule.target.set(resource, v.clone());
             }
         }
+    }
+
+    /// The downstream fields of sensitive attributes, which a dry run masks.
+    pub fn sensitive_fields(&self) -> impl Iterator<Item = &JsonPointer> {
+        self.rules
+            .iter()
+            .filter(|rule| rule.sensitive)
+            .filter_map(AttributeRule::written_field)
     }
 
     /// The rule for a top-level core attribute (e.g. `userName`, `externalId`), if mapped.

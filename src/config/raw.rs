@@ -441,6 +441,9 @@ pub struct RawRuleTable {
     pub allowed: Option<Vec<String>>,
     /// Keep the value in the gateway's store (the downstream has no field for it).
     pub store: Option<bool>,
+    /// The value is a secret (a password, a national id): explain and dry runs show it as
+    /// `***`, and error messages never quote it. SCIM's `password` always is.
+    pub sensitive: Option<bool>,
     /// Another SCIM attribute whose value stands in when this one has none, both ways: e.g.
     /// the work email taken from userName when a client sends no emails.
     pub default_from: Option<String>,

@@ -94,9 +94,10 @@ impl DownstreamClient {
 
     /// A client for a dry run (`explain`, `?dry_run=true`), on the same connection pool:
     /// reads are sent as usual, every other call is only recorded and answered with a
-    /// made-up success. The log lists every call, masked.
-    pub fn dry_run(&self) -> (DownstreamClient, CallLog) {
-        let log = CallLog::new(&self.settings.auth, &self.settings.headers);
+    /// made-up success. The log lists every call, masked, the body fields at `sensitive`
+    /// too.
+    pub fn dry_run(&self, sensitive: Vec<JsonPointer>) -> (DownstreamClient, CallLog) {
+        let log = CallLog::new(&self.settings.auth, &self.settings.headers, sensitive);
         let client = Self {
             dry_run: Some(log.clone()),
             ..self.clone()

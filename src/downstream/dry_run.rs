@@ -1,7 +1,8 @@
 //! Dry runs of downstream calls (`scim-gateway explain`, `?dry_run=true`): reads go out as
 //! usual, since what a write sends is computed from what they return; every other call is
 //! recorded and answered with a made-up success instead of being sent. The record shows each
-//! call as an operator may see it: the credential and the configured headers masked.
+//! call as an operator may see it: the credential, the configured headers and the fields of
+//! sensitive attributes (`sensitive = true`, SCIM's password) masked.
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -40,11 +41,16 @@ pub struct CallLog {
 }
 
 impl CallLog {
-    /// An empty log for a client with this credential and these extra headers.
-    pub(super) fn new(auth: &DownstreamAuth, headers: &[(String, String)]) -> Self {
+    /// An empty log for a client with this credential and these extra headers, masking the
+    /// body fields at `sensitive`.
+    pub(super) fn new(
+        auth: &DownstreamAuth,
+        headers: &[(String, String)],
+        sensitive: Vec<JsonPointer>,
+    ) -> Self {
         Self {
             calls: Arc::default(),
-            masker: Arc::new(Masker::new(auth, headers)),
+            masker: Arc::new(Masker::new(auth, headers, sensitive)),
         }
     }
 
@@ -96,10 +102,16 @@ struct Masker {
     credentials: Vec<String>,
     /// Values of the configured headers: masked where a query value is one of them.
     header_values: Vec<String>,
+    /// Body fields holding sensitive attributes: masked whatever their value.
+    sensitive: Vec<JsonPointer>,
 }
 
 impl Masker {
-    fn new(auth: &DownstreamAuth, headers: &[(String, String)]) -> Self {
+    fn new(
+        auth: &DownstreamAuth,
+        headers: &[(String, String)],
+        sensitive: Vec<JsonPointer>,
+    ) -> Self {
         let (auth_header, credentials) = match auth {
             DownstreamAuth::None => (None, Vec::new()),
             DownstreamAuth::Header { name, value } => (Some(name.clone()), vec![value.clone()]),
@@ -119,6 +131,7 @@ impl Masker {
                 .map(|(_, v)| v.clone())
                 .filter(|v| !v.is_empty())
                 .collect(),
+            sensitive,
         }
     }
 
@@ -160,13 +173,25 @@ impl Masker {
     }
 
     fn body(&self, body: &Value) -> Value {
+        let mut shown = self.without_credentials(body);
+        for field in &self.sensitive {
+            if field.get(&shown).is_some_and(|v| !v.is_null()) {
+                field.set(&mut shown, Value::String(MASK.to_owned()));
+            }
+        }
+        shown
+    }
+
+    fn without_credentials(&self, body: &Value) -> Value {
         match body {
             Value::String(s) if self.reveals_credential(s) => Value::String(MASK.to_owned()),
-            Value::Array(items) => Value::Array(items.iter().map(|v| self.body(v)).collect()),
+            Value::Array(items) => {
+                Value::Array(items.iter().map(|v| self.without_credentials(v)).collect())
+            }
             Value::Object(fields) => Value::Object(
                 fields
                     .iter()
-                    .map(|(k, v)| (k.clone(), self.body(v)))
+                    .map(|(k, v)| (k.clone(), self.without_credentials(v)))
                     .collect(),
             ),
             other => other.clone(),
@@ -192,6 +217,7 @@ mod tests {
                 value: "s3cr3t-key".into(),
             },
             &[("X-Tenant".into(), "acme".into())],
+            vec!["/user/secret".parse().unwrap()],
         )
     }
 
@@ -223,6 +249,27 @@ mod tests {
             Some(json!({"token": MASK, "name": "acme", "n": 1}))
         );
         assert!(!format!("{log:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn sensitive_fields_are_masked_whatever_their_value() {
+        let log = log();
+        let url = Url::parse("http://127.0.0.1:9/users").unwrap();
+        let sent = json!({"user": {"secret": "hunter2", "name": "ann"}});
+        log.record(&Method::POST, &url, Some(&sent), false);
+        log.record(
+            &Method::PATCH,
+            &url,
+            Some(&json!({"user": {"name": "bo"}})),
+            false,
+        );
+        let calls = log.calls();
+        assert_eq!(
+            calls[0].body,
+            Some(json!({"user": {"secret": MASK, "name": "ann"}}))
+        );
+        // A call without the field is shown without it, not with a mask that was never sent.
+        assert_eq!(calls[1].body, Some(json!({"user": {"name": "bo"}})));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::config::error::{ConfigError, Source as ConfigSource};
 use crate::config::raw::{RawResource, RawRule, RawRuleTable};
 use crate::scim::catalog::ENTERPRISE_USER_URN;
 use crate::scim::filter::CompareOp;
-use crate::scim::schema::{Mutability, ResourceSchema};
+use crate::scim::schema::{Mutability, ResourceSchema, Returned};
 
 impl ResourceMapping {
     /// Compiles the rules of `raw` against the catalog schema of the resource type.
@@ -196,6 +196,7 @@ fn compile_rule(
     if table.separator.is_some() && !(target.attr_def.multi_valued && target.sub.is_none()) {
         return Err("separator joins a multi-valued attribute: use it on one".into());
     }
+    let sensitive = table.sensitive.unwrap_or(false) || target.leaf.returned == Returned::Never;
     Ok(AttributeRule {
         target,
         source,
@@ -206,6 +207,7 @@ fn compile_rule(
         separator: table.separator,
         downstream_type,
         required: table.required.unwrap_or(false),
+        sensitive,
         allowed,
         default_from: table
             .default_from

@@ -47,6 +47,8 @@ pub struct AttributeRule {
     pub required: bool,
     /// The only SCIM values accepted (case-insensitive); empty: any.
     pub allowed: Vec<String>,
+    /// A secret: masked in dry runs, never quoted in errors.
+    pub sensitive: bool,
     /// The SCIM attribute whose value stands in when this one has none.
     pub default_from: Option<ScimTarget>,
 }
@@ -114,6 +116,14 @@ impl AttributeRule {
     /// The downstream value for a SCIM resource: `Ok(None)` when the resource has no value and
     /// the rule no default.
     pub fn write(&self, resource: &Value) -> Result<Option<Value>, MappingError> {
+        self.write_value(resource)
+            .map_err(|e| match self.sensitive {
+                true => e.without_value(),
+                false => e,
+            })
+    }
+
+    fn write_value(&self, resource: &Value) -> Result<Option<Value>, MappingError> {
         let name = || self.target.display_name();
         let present = |v: &&Value| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty());
         let value = match self.target.get(resource).filter(present) {

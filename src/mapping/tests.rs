@@ -218,3 +218,32 @@ userName = "/login"
     let f: Filter = r#"emails[type eq "work"].value eq "Ann@X.io""#.parse().unwrap();
     assert_eq!(m.push_down(&f), Some(("email".into(), "Ann@X.io".into())));
 }
+
+#[test]
+fn password_and_rules_marked_sensitive_are_masked_and_never_quoted() {
+    let m = mapping(
+        r#"
+[attributes]
+userName = "/email"
+password = { path = "/pw", direction = "write_only" }
+title = { path = "/pin", sensitive = true, allowed = ["1111", "2222"] }
+nickName = { path = "/nick", allowed = ["ann"] }
+"#,
+    );
+    let fields: Vec<String> = m.sensitive_fields().map(ToString::to_string).collect();
+    assert_eq!(fields, ["/pw", "/pin"]);
+    let refused = m
+        .to_downstream_create(&json!({"userName": "a", "title": "9876"}))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("title") && !refused.contains("9876"),
+        "{refused}"
+    );
+    // Other attributes still name the value they refuse.
+    let refused = m
+        .to_downstream_create(&json!({"userName": "a", "nickName": "bob"}))
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("bob"), "{refused}");
+}

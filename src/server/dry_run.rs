@@ -61,7 +61,14 @@ impl Explanation {
 /// sending a write downstream or changing the store. Fails only when the scratch store
 /// cannot be made; everything else is in the explanation.
 pub async fn explain(state: &AppState, request: Request) -> Result<Explanation, StoreError> {
-    let (client, log) = state.users.api.client.dry_run();
+    let envelope = state.users.api.endpoints.envelope.as_ref();
+    let sensitive = state
+        .users
+        .mapping
+        .sensitive_fields()
+        .map(|field| field.within(envelope))
+        .collect();
+    let (client, log) = state.users.api.client.dry_run(sensitive);
     let store: Arc<dyn Store> = Arc::new(ScratchStore::new(state.users.store.clone()).await?);
     let dry = Arc::new(dry_state(state, client, store.clone()));
     let Ok(response) = scim_routes()

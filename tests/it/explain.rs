@@ -16,6 +16,7 @@ use crate::support::process::TempDir;
 use crate::support::{Stack, TOKEN, assert_scim_error, entra_user};
 
 const BIN: &str = env!("CARGO_BIN_EXE_scim-gateway");
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// The sample API, a gateway, and the same config (store file included) on disk for
 /// `explain` to read.
@@ -376,4 +377,46 @@ async fn dry_run_is_refused_where_not_allowed_and_never_becomes_a_write() {
         .await;
     assert_scim_error(status, &body, 400, Some("invalidValue"));
     assert!(stack.account("ann@example.com").is_some());
+}
+
+#[tokio::test]
+async fn sensitive_attributes_are_masked_in_dry_runs_and_never_quoted_in_errors() {
+    let stack = Stack::start_with(|t| {
+        t.replacen("[server]\n", "[server]\nallow_dry_run = true\n", 1)
+            .replace(
+                r#"User:employeeNumber" = "/employee_number""#,
+                r#"User:employeeNumber" = { path = "/employee_number", sensitive = true }"#,
+            )
+    })
+    .await;
+    let mut ann = entra_user("ann@example.com", "Ann", "Lee");
+    ann[ENTERPRISE]["employeeNumber"] = json!("770411");
+    let (status, answer) = stack
+        .call(Method::POST, "/Users?dry_run=true", Some(ann.clone()))
+        .await;
+    assert_eq!(answer["status"], 201, "{answer}");
+    assert_eq!(status, StatusCode::OK);
+    let sent = &answer["calls"][0]["body"]["account"];
+    assert_eq!(sent["employee_number"], "***", "{answer}");
+    assert_eq!(sent["email"], "ann@example.com", "{answer}");
+    assert!(!answer.to_string().contains("770411"), "{answer}");
+
+    // The real write sends it, and a value the API cannot take is refused without quoting it.
+    let created = stack.create_user(ann).await;
+    assert_eq!(
+        stack.account("ann@example.com").unwrap()["employee_number"],
+        "770411"
+    );
+    let id = created["id"].as_str().unwrap();
+    let wrong = patch(
+        json!([{"op": "replace", "path": format!("{ENTERPRISE}:employeeNumber"),
+        "value": 123456789}]),
+    );
+    let (status, error) = stack
+        .call(Method::PATCH, &format!("/Users/{id}"), Some(wrong))
+        .await;
+    assert_scim_error(status, &error, 400, Some("invalidValue"));
+    let detail = error["detail"].as_str().unwrap();
+    assert!(detail.contains("employeeNumber"), "{detail}");
+    assert!(!detail.contains("123456789"), "{detail}");
 }

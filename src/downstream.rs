@@ -10,6 +10,7 @@ pub mod dry_run;
 pub mod endpoints;
 pub mod error;
 pub mod groups;
+pub mod oauth;
 pub mod operation;
 pub mod pacing;
 pub mod paging;

@@ -8,6 +8,7 @@ mod account;
 mod control;
 mod error;
 mod input;
+mod oauth;
 mod routes;
 mod store;
 mod teams;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use control::{Fault, RequestCounts};
+pub use oauth::{CLIENT_ID as OAUTH_CLIENT_ID, TOKEN_PATH as OAUTH_TOKEN_PATH};
 pub use teams::Team;
 
 use control::Control;
@@ -29,6 +31,7 @@ struct State {
     store: Store,
     teams: teams::Teams,
     control: Control,
+    tokens: oauth::Tokens,
 }
 
 /// The sample legacy API: an in-memory account store with its HTTP routes.
@@ -41,7 +44,8 @@ pub struct LegacyApi {
 }
 
 impl LegacyApi {
-    /// Creates an empty API that accepts requests carrying `X-Api-Key: <api_key>`.
+    /// Creates an empty API that accepts requests carrying `X-Api-Key: <api_key>`, or a bearer
+    /// token its OAuth2 token endpoint issued to [`OAUTH_CLIENT_ID`] with the key as secret.
     pub fn new(api_key: impl Into<String>) -> Self {
         Self {
             state: Arc::new(State {
@@ -49,6 +53,7 @@ impl LegacyApi {
                 store: Store::default(),
                 teams: teams::Teams::default(),
                 control: Control::default(),
+                tokens: oauth::Tokens::default(),
             }),
         }
     }
@@ -122,6 +127,22 @@ impl LegacyApi {
     /// The most requests that arrived within any one second since the last reset.
     pub fn peak_per_second(&self) -> usize {
         control::peak_per_second(&self.state.control.arrivals())
+    }
+
+    /// Revokes every OAuth2 token issued so far, as a key rotation at an identity provider
+    /// would: calls carrying one get 401.
+    pub fn revoke_tokens(&self) {
+        self.state.tokens.revoke_all();
+    }
+
+    /// How many OAuth2 tokens the token endpoint issued so far.
+    pub fn tokens_issued(&self) -> u64 {
+        self.state.tokens.issued_count()
+    }
+
+    /// How long OAuth2 tokens issued from now on last (an hour unless set).
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        self.state.tokens.set_lifetime(lifetime);
     }
 
     /// Delays every request by `d` before it is handled (`Duration::ZERO`

@@ -343,7 +343,12 @@ async fn run_legacy(listen: SocketAddr, api_key: String) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    println!("sample legacy API on http://{listen}/api/v1 (X-Api-Key required)");
+    println!(
+        "sample legacy API on http://{listen}/api/v1 (X-Api-Key required, or a bearer token \
+         from http://{listen}{} for client id {})",
+        legacy::OAUTH_TOKEN_PATH,
+        legacy::OAUTH_CLIENT_ID
+    );
     let api = legacy::LegacyApi::new(api_key);
     let reporter = tokio::spawn(report_pace(api.clone()));
     let served = legacy::serve(listener, api.clone(), stop_requested()).await;

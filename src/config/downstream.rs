@@ -13,6 +13,7 @@ use super::raw::{RawConfig, RawNumber};
 use crate::downstream::auth::DownstreamAuth;
 use crate::downstream::breaker::BreakerSettings;
 use crate::downstream::client::DownstreamSettings;
+use crate::downstream::oauth::{ClientAuth, ClientCredentials};
 use crate::downstream::operation::Operation;
 use crate::downstream::pacing::{PacingSettings, Rate};
 use crate::downstream::retry::RetryPolicy;
@@ -92,6 +93,27 @@ fn compile_auth(
             .map(|v| interp("downstream.auth", &Spanned::new(span.clone(), v.clone())))
             .transpose()
     };
+    let invalid = |message: &str| src.invalid(span.clone(), "downstream.auth", message);
+    if a.token_url.is_some() {
+        if [&a.header, &a.value, &a.bearer, &a.username, &a.password]
+            .iter()
+            .any(|k| k.is_some())
+        {
+            return Err(invalid(
+                "token_url is for OAuth2 client credentials: give it with client_id and \
+                 client_secret only",
+            ));
+        }
+        return compile_client_credentials(a, &value, &invalid);
+    }
+    if [&a.client_id, &a.client_secret, &a.scope, &a.client_auth]
+        .iter()
+        .any(|k| k.is_some())
+    {
+        return Err(invalid(
+            "client_id, client_secret, scope and client_auth go with token_url (OAuth2)",
+        ));
+    }
     match (
         value(&a.header)?,
         value(&a.value)?,
@@ -104,12 +126,51 @@ fn compile_auth(
         (None, None, None, Some(username), Some(password)) => {
             Ok(DownstreamAuth::Basic { username, password })
         }
-        _ => Err(src.invalid(
-            span,
-            "downstream.auth",
-            "give { header, value }, { bearer } or { username, password }",
+        _ => Err(invalid(
+            "give { header, value }, { bearer }, { username, password } or \
+             { token_url, client_id, client_secret }",
         )),
     }
+}
+
+/// An optional `downstream.auth` key with its `${VAR}`s filled in.
+type AuthValue<'a> = dyn Fn(&Option<String>) -> Result<Option<String>, ConfigError> + 'a;
+
+/// OAuth2 client credentials: a token URL, the client id and secret, and optionally the scope
+/// and how the secret is sent.
+fn compile_client_credentials(
+    a: &super::raw::RawDownstreamAuth,
+    value: &AuthValue<'_>,
+    invalid: &dyn Fn(&str) -> ConfigError,
+) -> Result<DownstreamAuth, ConfigError> {
+    let token_url = value(&a.token_url)?
+        .and_then(|u| reqwest::Url::parse(&u).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| invalid("token_url: expected an http(s) URL"))?;
+    let (Some(client_id), Some(client_secret)) = (value(&a.client_id)?, value(&a.client_secret)?)
+    else {
+        return Err(invalid("token_url needs client_id and client_secret"));
+    };
+    if client_id.is_empty() || client_secret.is_empty() {
+        return Err(invalid("client_id and client_secret must not be empty"));
+    }
+    let client_auth = match value(&a.client_auth)?.as_deref() {
+        None | Some("basic") => ClientAuth::Basic,
+        Some("post") => ClientAuth::Post,
+        Some(other) => {
+            return Err(invalid(&format!(
+                "client_auth = {other:?}: write \"basic\" (HTTP Basic, the default) or \"post\" \
+                 (in the form body)"
+            )));
+        }
+    };
+    Ok(DownstreamAuth::OAuth2(ClientCredentials {
+        token_url,
+        client_id,
+        client_secret,
+        scope: value(&a.scope)?.filter(|s| !s.is_empty()),
+        client_auth,
+    }))
 }
 
 fn compile_pacing(raw: &RawConfig, numbers: &Numbers) -> Result<PacingSettings, ConfigError> {

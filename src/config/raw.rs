@@ -319,7 +319,8 @@ impl<'de> Deserialize<'de> for RawNumber {
     }
 }
 
-/// `downstream.auth`: one of `{ header, value }`, `{ bearer }` or `{ username, password }`.
+/// `downstream.auth`: one of `{ header, value }`, `{ bearer }`, `{ username, password }` or
+/// OAuth2 client credentials `{ token_url, client_id, client_secret, scope?, client_auth? }`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDownstreamAuth {
@@ -328,6 +329,12 @@ pub struct RawDownstreamAuth {
     pub bearer: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
+    pub token_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub scope: Option<String>,
+    /// How the client secret is sent: `basic` (default) or `post`.
+    pub client_auth: Option<String>,
 }
 
 /// `[users]`: the downstream operations and attribute rules of one SCIM resource type.

@@ -1,6 +1,8 @@
 use super::*;
 use crate::demo::EXAMPLE_CONFIG;
+use crate::downstream::auth::DownstreamAuth;
 use crate::downstream::breaker::BreakerSettings;
+use crate::downstream::oauth::ClientAuth;
 use crate::downstream::pacing::PacingSettings;
 use crate::downstream::retry::RetryPolicy;
 
@@ -547,6 +549,56 @@ fn bad_downstream_limits_name_their_key_and_position() {
     let err = error_of(&text);
     assert!(err.starts_with(&format!("gateway.toml:{line}:")), "{err}");
     assert!(err.contains("unknown field `open_s`"), "{err}");
+}
+
+#[test]
+fn downstream_oauth2_needs_a_token_url_and_a_client_and_nothing_else() {
+    const KEY_LINE: &str = r#"auth = { header = "X-Api-Key", value = "${LEGACY_API_KEY}" }"#;
+    let with_auth = |auth: &str| example_with(KEY_LINE, &format!("auth = {{ {auth} }}"));
+    let ok = with_auth(
+        r#"token_url = "https://idp.example/token", client_id = "gw", client_secret = "${LEGACY_API_KEY}", scope = "users", client_auth = "post""#,
+    );
+    let config = Config::parse("gateway.toml", &ok, &env).unwrap();
+    let DownstreamAuth::OAuth2(c) = &config.tenants[0].downstream.auth else {
+        panic!("not OAuth2: {:?}", config.tenants[0].downstream.auth);
+    };
+    assert_eq!(c.token_url.as_str(), "https://idp.example/token");
+    assert_eq!(
+        (c.client_id.as_str(), c.scope.as_deref()),
+        ("gw", Some("users"))
+    );
+    assert_eq!(c.client_auth, ClientAuth::Post);
+    for (auth, says) in [
+        (
+            r#"token_url = "ftp://idp/token", client_id = "gw", client_secret = "s""#,
+            "expected an http(s) URL",
+        ),
+        (
+            r#"token_url = "https://idp/token", client_id = "gw""#,
+            "needs client_id and client_secret",
+        ),
+        (
+            r#"token_url = "https://idp/token", client_id = "gw", client_secret = "s", header = "X""#,
+            "client_id and client_secret only",
+        ),
+        (
+            r#"token_url = "https://idp/token", client_id = "gw", client_secret = "s", client_auth = "jwt""#,
+            "\"basic\"",
+        ),
+        (
+            r#"header = "X-Api-Key", value = "k", client_secret = "s""#,
+            "go with token_url",
+        ),
+    ] {
+        let text = with_auth(auth);
+        let err = error_of(&text);
+        let line = line_of(&text, "auth = {");
+        assert!(
+            err.starts_with(&format!("gateway.toml:{line}:")) && err.contains("downstream.auth"),
+            "{auth}: {err}"
+        );
+        assert!(err.contains(says), "{auth}: {err}");
+    }
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::oauth::ClientCredentials;
+
 /// One downstream credential.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DownstreamAuth {
@@ -17,13 +19,16 @@ pub enum DownstreamAuth {
         username: String,
         password: String,
     },
+    /// A bearer token fetched from an identity provider with client credentials.
+    OAuth2(ClientCredentials),
 }
 
 impl DownstreamAuth {
-    /// Adds the credential to a request.
+    /// Adds a fixed credential to a request; an OAuth2 token is added by the client, which
+    /// holds the token in use.
     pub fn apply(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match self {
-            Self::None => request,
+            Self::None | Self::OAuth2(_) => request,
             Self::Header { name, value } => request.header(name.as_str(), value.as_str()),
             Self::Bearer(token) => request.bearer_auth(token),
             Self::Basic { username, password } => request.basic_auth(username, Some(password)),
@@ -38,6 +43,7 @@ impl fmt::Debug for DownstreamAuth {
             Self::Header { name, .. } => write!(f, "Header({name}: ***)"),
             Self::Bearer(_) => f.write_str("Bearer(***)"),
             Self::Basic { username, .. } => write!(f, "Basic({username}:***)"),
+            Self::OAuth2(credentials) => write!(f, "OAuth2({credentials:?})"),
         }
     }
 }

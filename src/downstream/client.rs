@@ -18,6 +18,7 @@ use super::breaker::{Breaker, BreakerSettings};
 use super::budget;
 use super::dry_run::{self, CallLog};
 use super::error::{DownstreamError, message_of};
+use super::oauth::TokenSource;
 use super::operation::Operation;
 use super::pacing::{Pacer, PacingSettings};
 use super::retry::{RetryPolicy, is_idempotent};
@@ -63,6 +64,8 @@ pub struct DownstreamClient {
     tenant: Arc<str>,
     /// Set in a dry run: every call is recorded here and only reads are sent.
     dry_run: Option<CallLog>,
+    /// The bearer token in use, for an OAuth2 downstream.
+    tokens: Option<Arc<TokenSource>>,
 }
 
 /// A whole answer: its status, its `Retry-After` and its body text.
@@ -82,8 +85,15 @@ impl DownstreamClient {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| DownstreamError::BadResponse(format!("cannot start HTTP client: {e}")))?;
+        let tokens = match &settings.auth {
+            DownstreamAuth::OAuth2(credentials) => {
+                Some(Arc::new(TokenSource::new(credentials.clone())))
+            }
+            _ => None,
+        };
         Ok(Self {
             http,
+            tokens,
             pacer: Arc::new(Pacer::new(&settings.pacing)),
             breaker: Arc::new(Breaker::new(settings.breaker)),
             settings: Arc::new(settings),
@@ -204,13 +214,7 @@ impl DownstreamClient {
     ) -> Result<Option<Value>, DownstreamError> {
         let started = Instant::now();
         let path = url.path().to_owned();
-        let mut request = self.request(method.clone(), url.clone());
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let answer = self
-            .exchange(request, budget::cap_duration(self.settings.timeout))
-            .await;
+        let answer = self.authorized_exchange(method, url, body).await;
         let elapsed = started.elapsed();
         let status = answer.as_ref().ok().map(|a| a.status.as_u16());
         metrics::downstream_call(&self.tenant, method.as_str(), status, elapsed);
@@ -229,6 +233,45 @@ impl DownstreamClient {
             metrics::downstream_error(&self.tenant, kind);
         }
         result
+    }
+
+    /// Sends the call with the credentials. An OAuth2 token the API refuses (401: rotated or
+    /// revoked at the identity provider; nothing was done) is replaced by a new one and the
+    /// call sent once more.
+    async fn authorized_exchange(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Answer, DownstreamError> {
+        let attempt = |token: Option<String>| {
+            let mut request = self.request(method.clone(), url.clone(), token.as_deref());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            self.exchange(request, budget::cap_duration(self.settings.timeout))
+        };
+        let token = self.access_token().await?;
+        let answer = attempt(token.clone()).await?;
+        match (&self.tokens, token) {
+            (Some(tokens), Some(refused)) if answer.status == StatusCode::UNAUTHORIZED => {
+                tokens.discard(&refused).await;
+                attempt(self.access_token().await?).await
+            }
+            _ => Ok(answer),
+        }
+    }
+
+    /// The OAuth2 token to send (fetched if there is none fresh); `None` for other
+    /// credentials.
+    async fn access_token(&self) -> Result<Option<String>, DownstreamError> {
+        match &self.tokens {
+            Some(tokens) => {
+                let timeout = budget::cap_duration(self.settings.timeout);
+                tokens.token(&self.http, timeout).await.map(Some)
+            }
+            None => Ok(None),
+        }
     }
 
     /// A 429 or 503 with `Retry-After` pauses every call to this downstream.
@@ -256,12 +299,21 @@ impl DownstreamClient {
     /// below 500 (many APIs answer 404 or 401 at their root). Waits at most `timeout`. Not
     /// counted in the metrics: probes every few seconds would drown the real calls.
     pub async fn probe(&self, timeout: Duration) -> Result<(), DownstreamError> {
+        let token = self.access_token().await?;
+        let token = token.as_deref();
         let (request, strict) = match &self.settings.health {
             Some(health) => (
-                self.request(health.method.clone(), health.url(self.base_url(), None)?),
+                self.request(
+                    health.method.clone(),
+                    health.url(self.base_url(), None)?,
+                    token,
+                ),
                 true,
             ),
-            None => (self.request(Method::HEAD, self.base_url().clone()), false),
+            None => (
+                self.request(Method::HEAD, self.base_url().clone(), token),
+                false,
+            ),
         };
         let status = self.exchange(request, timeout).await?.status;
         let fine = if strict {
@@ -276,13 +328,17 @@ impl DownstreamClient {
         }
     }
 
-    /// A request with the credentials, the configured headers and the request id.
-    fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
+    /// A request with the credentials (`token` for OAuth2), the configured headers and the
+    /// request id.
+    fn request(&self, method: Method, url: Url, token: Option<&str>) -> reqwest::RequestBuilder {
         let mut request = self
             .settings
             .auth
             .apply(self.http.request(method, url))
             .header(reqwest::header::ACCEPT, "application/json");
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
         for (name, value) in &self.settings.headers {
             request = request.header(name.as_str(), value.as_str());
         }
@@ -345,7 +401,7 @@ fn interpret(
     })
 }
 
-fn transport_error(e: &reqwest::Error, timeout: Duration) -> DownstreamError {
+pub(super) fn transport_error(e: &reqwest::Error, timeout: Duration) -> DownstreamError {
     if e.is_timeout() {
         DownstreamError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
     } else if e.is_connect() {

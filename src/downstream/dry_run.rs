@@ -119,6 +119,9 @@ impl Masker {
             DownstreamAuth::Basic { password, .. } => {
                 (Some("Authorization".into()), vec![password.clone()])
             }
+            DownstreamAuth::OAuth2(c) => {
+                (Some("Authorization".into()), vec![c.client_secret.clone()])
+            }
         };
         Self {
             headers: auth_header

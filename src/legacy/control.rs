@@ -192,7 +192,7 @@ pub(crate) fn peak_per_second(arrivals: &[Instant]) -> usize {
 }
 
 /// Counts the request, applies the delay, plays an injected fault if one is pending, then
-/// checks `X-Api-Key` before the route runs.
+/// checks `X-Api-Key` (or a bearer token from the token endpoint) before the route runs.
 pub(crate) async fn guard(
     Extract(state): Extract<Arc<State>>,
     request: Request,
@@ -216,10 +216,15 @@ pub(crate) async fn guard(
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return ApiError::Injected(status, retry_after).into_response();
     }
-    let authorized = request
-        .headers()
+    let headers = request.headers();
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let authorized = headers
         .get("x-api-key")
-        .is_some_and(|key| bool::from(key.as_bytes().ct_eq(state.api_key.as_bytes())));
+        .is_some_and(|key| bool::from(key.as_bytes().ct_eq(state.api_key.as_bytes())))
+        || bearer.is_some_and(|token| state.tokens.accepts(token));
     if !authorized {
         return ApiError::Unauthorized.into_response();
     }

@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State as Extract};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::State;
@@ -24,9 +24,13 @@ use super::input;
 type Shared = Extract<Arc<State>>;
 type Body = Result<Bytes, BytesRejection>;
 
-/// Builds the router with every route, the JSON fallbacks and the guard middleware.
+/// Builds the router with every route, the JSON fallbacks and the guard middleware; the
+/// token endpoint is outside the guard, since it is how a client without the key gets in.
 pub(crate) fn router(state: Arc<State>) -> Router {
-    Router::new()
+    let token = Router::new()
+        .route(super::oauth::TOKEN_PATH, post(super::oauth::token))
+        .with_state(Arc::clone(&state));
+    let api = Router::new()
         .route("/api/v1/accounts", get(list).post(create))
         .route(
             "/api/v1/accounts/{id}",
@@ -36,7 +40,8 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn_with_state(Arc::clone(&state), guard))
-        .with_state(state)
+        .with_state(state);
+    token.merge(api)
 }
 
 fn account_response(status: StatusCode, account: &Account) -> Response {

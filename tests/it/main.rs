@@ -5,6 +5,7 @@ mod support;
 mod cli;
 mod cycle;
 mod discovery;
+mod downstream_auth;
 mod durability;
 mod entra;
 mod errors;

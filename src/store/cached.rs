@@ -3,8 +3,10 @@
 //! itself, so the service does not know it is there.
 //!
 //! Every write through the wrapper invalidates what it touched, and a read that raced a write
-//! is not cached (a write epoch, checked and bumped under one lock), so a reader never sees
-//! data older than its own instance's last write. Clones share the cache. Writes made by
+//! to the same resource or lookup key is not cached (write epochs, striped by SCIM id and key,
+//! checked and bumped under one lock), so a reader never sees data older than its own
+//! instance's last write, while reads of other resources keep filling the cache under a
+//! steady stream of writes (Entra's parallel PATCHes). Clones share the cache. Writes made by
 //! other gateway instances (PostgreSQL) show after at most the time-to-live; version checks
 //! ([`Store::update_resource`]) always go to the database, so a stale read can cost a 412,
 //! never a lost update.
@@ -15,6 +17,7 @@
 //!
 //! Lookups count in `cache_requests_total{cache="store_by_id"}` and `{cache="store_by_key"}`.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,8 +40,22 @@ pub struct CachedStore {
     inner: Arc<dyn Store>,
     by_id: Cache<Key, Resource>,
     by_key: Cache<Key, Arc<Vec<String>>>,
-    /// Bumped by every write; a read caches its result only if no write happened meanwhile.
-    epoch: Arc<Mutex<u64>>,
+    /// Bumped by every write in the stripes of the SCIM id and lookup key it touches; a read
+    /// caches its result only if no write touched its stripes meanwhile.
+    epochs: Arc<Mutex<Epochs>>,
+}
+
+/// How many write epochs the ids and keys are spread over: two writes in one stripe only
+/// cost a cache fill, never correctness.
+const STRIPES: usize = 64;
+type Epochs = [u64; STRIPES];
+
+/// The stripe of a SCIM id or a normalized lookup key.
+fn stripe(tenant: &str, resource_type: ResourceType, text: &str) -> usize {
+    let mut hasher = DefaultHasher::new();
+    (tenant, resource_type, text).hash(&mut hasher);
+    // The remainder is below STRIPES, so it fits a usize.
+    (hasher.finish() % STRIPES as u64) as usize
 }
 
 impl CachedStore {
@@ -54,7 +71,7 @@ impl CachedStore {
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
-            epoch: Arc::new(Mutex::new(0)),
+            epochs: Arc::new(Mutex::new([0; STRIPES])),
         }
     }
 
@@ -65,31 +82,40 @@ impl CachedStore {
 
     /// Drops every cached entry.
     pub fn clear(&self) {
-        let mut epoch = self.lock_epoch();
-        *epoch = epoch.wrapping_add(1);
+        let mut epochs = self.lock_epochs();
+        for epoch in epochs.iter_mut() {
+            *epoch = epoch.wrapping_add(1);
+        }
         self.by_id.invalidate_all();
         self.by_key.invalidate_all();
     }
 
-    fn lock_epoch(&self) -> std::sync::MutexGuard<'_, u64> {
-        self.epoch
+    fn lock_epochs(&self) -> std::sync::MutexGuard<'_, Epochs> {
+        self.epochs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn current_epoch(&self) -> u64 {
-        *self.lock_epoch()
+    fn snapshot(&self) -> Epochs {
+        *self.lock_epochs()
     }
 
-    /// Runs `fill` (cache inserts) only if no write happened since `epoch` was read.
-    fn fill_if_unchanged(&self, epoch: u64, fill: impl FnOnce()) {
-        let now = self.lock_epoch();
-        if *now == epoch {
+    /// Runs `fill` (cache inserts) only if no write touched any of `stripes` since `seen`
+    /// was taken.
+    fn fill_if_untouched(
+        &self,
+        seen: &Epochs,
+        mut stripes: impl Iterator<Item = usize>,
+        fill: impl FnOnce(),
+    ) {
+        let now = self.lock_epochs();
+        if stripes.all(|s| now[s] == seen[s]) {
             fill();
         }
     }
 
-    /// Forgets a resource (and the lookup key it now has) after a write to it.
+    /// Forgets a resource after a write to it, and the ids cached for the lookup key it now
+    /// has unless they include it.
     fn invalidate(
         &self,
         tenant: &str,
@@ -97,13 +123,26 @@ impl CachedStore {
         scim_id: &str,
         lookup_key: Option<&str>,
     ) {
-        let mut epoch = self.lock_epoch();
-        *epoch = epoch.wrapping_add(1);
+        let mut epochs = self.lock_epochs();
+        let by_id = stripe(tenant, resource_type, scim_id);
+        epochs[by_id] = epochs[by_id].wrapping_add(1);
         self.by_id
             .invalidate(&(tenant.to_owned(), resource_type, scim_id.to_owned()));
         if let Some(key) = lookup_key {
-            self.by_key
-                .invalidate(&(tenant.to_owned(), resource_type, normalize_key(key)));
+            let key = normalize_key(key);
+            let by_key = stripe(tenant, resource_type, &key);
+            epochs[by_key] = epochs[by_key].wrapping_add(1);
+            // The ids cached for a key must include every resource that has it; one already
+            // listed still is (its row is re-read through `by_id`), so only a resource that
+            // takes the key (a create, a rename) makes the list stale.
+            let cache_key = (tenant.to_owned(), resource_type, key);
+            let listed = self
+                .by_key
+                .get(&cache_key)
+                .is_some_and(|ids| ids.iter().any(|id| id == scim_id));
+            if !listed {
+                self.by_key.invalidate(&cache_key);
+            }
         }
     }
 
@@ -119,13 +158,14 @@ impl CachedStore {
         if let Some(hit) = hit {
             return Ok(Some(hit));
         }
-        let epoch = self.current_epoch();
+        let seen = self.snapshot();
         let found = self
             .inner
             .resource_by_scim_id(tenant, resource_type, scim_id)
             .await?;
         if let Some(r) = &found {
-            self.fill_if_unchanged(epoch, || self.by_id.insert(key, r.clone()));
+            let stripes = std::iter::once(stripe(tenant, resource_type, scim_id));
+            self.fill_if_untouched(&seen, stripes, || self.by_id.insert(key, r.clone()));
         }
         Ok(found)
     }
@@ -151,12 +191,19 @@ impl CachedStore {
             }
             return Ok(found);
         }
-        let epoch = self.current_epoch();
+        let seen = self.snapshot();
         let found = self
             .inner
             .resources_by_lookup_key(tenant, resource_type, key)
             .await?;
-        self.fill_if_unchanged(epoch, || {
+        // The key's stripe catches a write that gave a resource this key meanwhile; each
+        // found id's stripe one that changed a resource found.
+        let stripes = std::iter::once(stripe(tenant, resource_type, &normalized)).chain(
+            found
+                .iter()
+                .map(|r| stripe(tenant, resource_type, &r.scim_id)),
+        );
+        self.fill_if_untouched(&seen, stripes, || {
             let ids = found.iter().map(|r| r.scim_id.clone()).collect();
             self.by_key.insert(cache_key, Arc::new(ids));
             for r in &found {
@@ -438,5 +485,104 @@ impl Store for CachedStore {
     fn close(&self) -> BoxFuture<'_, ()> {
         self.clear();
         self.inner.close()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+
+    const USER: ResourceType = ResourceType::User;
+
+    /// Two SCIM ids in different stripes.
+    fn apart() -> (String, String) {
+        let first = "u0".to_owned();
+        let other = (1..)
+            .map(|i| format!("u{i}"))
+            .find(|id| stripe("t", USER, id) != stripe("t", USER, &first))
+            .unwrap_or_default();
+        (first, other)
+    }
+
+    #[tokio::test]
+    async fn a_read_is_cached_unless_a_write_touched_what_it_read() {
+        let inner: Arc<dyn Store> = Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+        let cached = CachedStore::new(inner, 100, Duration::from_secs(60));
+        let (read, written) = apart();
+        let filled = |seen: &Epochs, id: &str| {
+            let mut done = false;
+            cached.fill_if_untouched(seen, std::iter::once(stripe("t", USER, id)), || {
+                done = true;
+            });
+            done
+        };
+
+        // A write to another resource during the read: the read still fills the cache.
+        let seen = cached.snapshot();
+        cached.invalidate("t", USER, &written, Some("Other"));
+        assert!(filled(&seen, &read));
+        // A write to the resource read, or to the key looked up: it does not.
+        let seen = cached.snapshot();
+        cached.invalidate("t", USER, &read, None);
+        assert!(!filled(&seen, &read));
+        let seen = cached.snapshot();
+        cached.invalidate("t", USER, &written, Some("Bob"));
+        assert!(!filled(&seen, &normalize_key("Bob")));
+        // Clearing touches everything.
+        let seen = cached.snapshot();
+        cached.clear();
+        assert!(!filled(&seen, &read));
+    }
+
+    fn named(downstream_id: &str, key: &str) -> ResourceData {
+        ResourceData {
+            downstream_id: Some(downstream_id.to_owned()),
+            external_id: None,
+            lookup_key: Some(key.to_owned()),
+            attributes: serde_json::json!({}),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_a_resource_taking_a_key_drops_the_ids_cached_for_it() {
+        let inner: Arc<dyn Store> = Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+        let cached = CachedStore::new(inner.clone(), 100, Duration::from_secs(60));
+        let keyed = |c: &CachedStore| {
+            let c = c.clone();
+            async move {
+                let mut ids: Vec<String> = c
+                    .resources_by_lookup_key("t", USER, "bob")
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.scim_id)
+                    .collect();
+                ids.sort();
+                ids
+            }
+        };
+        cached
+            .put_resource("t", USER, "u1", &named("1", "Bob"))
+            .await
+            .unwrap();
+        assert_eq!(keyed(&cached).await, ["u1"]);
+        // Behind the cache's back, another resource takes the key: not seen yet.
+        inner
+            .put_resource("t", USER, "u2", &named("2", "bob"))
+            .await
+            .unwrap();
+        // A write to u1 keeping its key leaves the cached ids alone (u2 still unseen)...
+        cached
+            .update_resource("t", USER, "u1", &named("1b", "Bob"), None)
+            .await
+            .unwrap();
+        assert_eq!(keyed(&cached).await, ["u1"]);
+        // ...a resource taking the key through the cache drops them: every holder shows.
+        cached
+            .put_resource("t", USER, "u3", &named("3", "BOB"))
+            .await
+            .unwrap();
+        assert_eq!(keyed(&cached).await, ["u1", "u2", "u3"]);
     }
 }

@@ -135,6 +135,11 @@ impl LegacyApi {
         self.state.tokens.revoke_all();
     }
 
+    /// The OAuth2 tokens still valid (to check that none reaches a log).
+    pub fn valid_tokens(&self) -> Vec<String> {
+        self.state.tokens.valid()
+    }
+
     /// How many OAuth2 tokens the token endpoint issued so far.
     pub fn tokens_issued(&self) -> u64 {
         self.state.tokens.issued_count()

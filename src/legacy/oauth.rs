@@ -59,6 +59,17 @@ impl Tokens {
             .clear();
     }
 
+    /// The tokens still valid.
+    pub(crate) fn valid(&self) -> Vec<String> {
+        let issued = self.issued.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        issued
+            .iter()
+            .filter(|(_, expires)| now < **expires)
+            .map(|(token, _)| token.clone())
+            .collect()
+    }
+
     /// How many tokens were issued so far.
     pub(crate) fn issued_count(&self) -> u64 {
         self.count.load(Ordering::Relaxed)

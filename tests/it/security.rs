@@ -5,6 +5,7 @@
 
 use reqwest::{Method, StatusCode};
 use scim_gateway::demo::EXAMPLE_CONFIG;
+use scim_gateway::legacy::{OAUTH_CLIENT_ID, OAUTH_TOKEN_PATH};
 
 use crate::support::process::{TempDir, free_port, spawn_gateway_with, write_config};
 use crate::support::recording::recording_downstream;
@@ -105,7 +106,8 @@ fn url_encode(text: &str) -> String {
 }
 
 /// A debug log of a gateway that accepted a static token, an issued token and Basic, and
-/// refused a wrong token; with every secret that went through it.
+/// refused a wrong token, calling a downstream with an OAuth2 token; with every secret that
+/// went through it.
 struct LoggedSession {
     log: String,
     secrets: Vec<String>,
@@ -124,6 +126,12 @@ async fn logged_session(format: &str) -> LoggedSession {
             "bearer = [\"${SCIM_TOKEN}\"]",
             "bearer = [\"${SCIM_TOKEN}\"]\nissued_tokens = true\n\
              basic = { username = \"entra\", password = \"${BASIC_PASSWORD}\" }",
+        )
+        .replace(
+            r#"auth = { header = "X-Api-Key", value = "${LEGACY_API_KEY}" }"#,
+            &format!(
+                r#"auth = {{ token_url = "${{LEGACY_URL}}{OAUTH_TOKEN_PATH}", client_id = "{OAUTH_CLIENT_ID}", client_secret = "${{LEGACY_API_KEY}}" }}"#
+            ),
         )
     });
     let mut env = stack.legacy_env().to_vec();
@@ -187,17 +195,26 @@ async fn logged_session(format: &str) -> LoggedSession {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.lines().count() > 10, "the log is empty: {text}");
     let legacy_key = stack.legacy_env()[1].1.clone();
+    let downstream_tokens = stack.legacy.valid_tokens();
+    assert_eq!(
+        downstream_tokens.len(),
+        1,
+        "the gateway called with one OAuth2 token"
+    );
     LoggedSession {
         log: text,
-        secrets: vec![
-            TOKEN.to_owned(),
-            issued.clone(),
-            issued[12..].to_owned(),
-            basic_password.to_owned(),
-            basic,
-            wrong.to_owned(),
-            legacy_key,
-        ],
+        secrets: downstream_tokens
+            .into_iter()
+            .chain([
+                TOKEN.to_owned(),
+                issued.clone(),
+                issued[12..].to_owned(),
+                basic_password.to_owned(),
+                basic,
+                wrong.to_owned(),
+                legacy_key,
+            ])
+            .collect(),
         created: created.unwrap(),
     }
 }

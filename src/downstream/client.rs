@@ -251,26 +251,27 @@ impl DownstreamClient {
             }
             self.exchange(request, budget::cap_duration(self.settings.timeout))
         };
-        let token = self.access_token().await?;
+        let token_timeout = || budget::cap_duration(self.settings.timeout);
+        let token = self.access_token(token_timeout()).await?;
         let answer = attempt(token.clone()).await?;
         match (&self.tokens, token) {
             (Some(tokens), Some(refused)) if answer.status == StatusCode::UNAUTHORIZED => {
                 tokens.discard(&refused).await;
-                attempt(self.access_token().await?).await
+                attempt(self.access_token(token_timeout()).await?).await
             }
             _ => Ok(answer),
         }
     }
 
-    /// The OAuth2 token to send (fetched if there is none fresh); `None` for other
-    /// credentials.
-    async fn access_token(&self) -> Result<Option<String>, DownstreamError> {
-        match &self.tokens {
-            Some(tokens) => {
-                let timeout = budget::cap_duration(self.settings.timeout);
-                tokens.token(&self.http, timeout).await.map(Some)
-            }
-            None => Ok(None),
+    /// The OAuth2 token to send, within `timeout` (a fetch under way for another call is
+    /// waited for, a new one made if there is none fresh); `None` for other credentials.
+    async fn access_token(&self, timeout: Duration) -> Result<Option<String>, DownstreamError> {
+        let Some(tokens) = &self.tokens else {
+            return Ok(None);
+        };
+        match tokio::time::timeout(timeout, tokens.token(&self.http, timeout)).await {
+            Ok(token) => token.map(Some),
+            Err(_) => Err(timed_out(timeout)),
         }
     }
 
@@ -299,8 +300,10 @@ impl DownstreamClient {
     /// below 500 (many APIs answer 404 or 401 at their root). Waits at most `timeout`. Not
     /// counted in the metrics: probes every few seconds would drown the real calls.
     pub async fn probe(&self, timeout: Duration) -> Result<(), DownstreamError> {
-        let token = self.access_token().await?;
+        let started = Instant::now();
+        let token = self.access_token(timeout).await?;
         let token = token.as_deref();
+        let timeout = timeout.saturating_sub(started.elapsed());
         let (request, strict) = match &self.settings.health {
             Some(health) => (
                 self.request(
@@ -401,9 +404,15 @@ fn interpret(
     })
 }
 
+/// No answer within `timeout`.
+fn timed_out(timeout: Duration) -> DownstreamError {
+    DownstreamError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// What a failed exchange means: a timeout, nothing listening, or a connection that broke.
 pub(super) fn transport_error(e: &reqwest::Error, timeout: Duration) -> DownstreamError {
     if e.is_timeout() {
-        DownstreamError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
+        timed_out(timeout)
     } else if e.is_connect() {
         DownstreamError::Unreachable
     } else if e.is_builder() {

@@ -6,6 +6,7 @@
 use reqwest::{Method, StatusCode};
 use scim_gateway::legacy::{OAUTH_CLIENT_ID, OAUTH_TOKEN_PATH};
 
+use crate::ops::probe;
 use crate::support::{Stack, TOKEN, assert_scim_error, entra_user};
 
 const KEY_LINE: &str = r#"auth = { header = "X-Api-Key", value = "${LEGACY_API_KEY}" }"#;
@@ -99,4 +100,20 @@ async fn a_wrong_client_secret_is_a_gateway_error_that_writes_nothing() {
         (status.as_u16(), &listed["detail"]),
         (502, &error["detail"])
     );
+    // And readiness names it, without the secret.
+    let (status, ready) = probe(&stack.gateway, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    assert_eq!(
+        ready["checks"]["downstream:default"], "unauthorized",
+        "{ready}"
+    );
+    assert!(!ready.to_string().contains(secret));
+}
+
+#[tokio::test]
+async fn readiness_is_ok_with_a_token() {
+    let stack = oauth_stack("${LEGACY_API_KEY}", "basic").await;
+    let (status, ready) = probe(&stack.gateway, "/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(stack.legacy.tokens_issued(), 1);
 }

@@ -24,7 +24,7 @@ use crate::support::{Gateway, Stack, TOKEN, entra_user, start_gateway};
 const KEY: &str = "ops-legacy-key";
 
 /// GETs a root endpoint without credentials; the status and the JSON body.
-async fn probe(gateway: &Gateway, path: &str) -> (StatusCode, Value) {
+pub(crate) async fn probe(gateway: &Gateway, path: &str) -> (StatusCode, Value) {
     let response = gateway
         .client
         .get(format!("{}{path}", gateway.root))

@@ -41,15 +41,19 @@ pub enum MappingError {
     Required(String),
 }
 
+/// What a masked value shows: in errors about sensitive attributes and in dry runs.
+pub const MASK: &str = "***";
+
 impl MappingError {
-    /// The same error with the offending value replaced by `***`, for a sensitive attribute.
+    /// The same error with the offending value replaced by [`MASK`], for a sensitive
+    /// attribute.
     pub fn without_value(self) -> Self {
         match self {
             Self::UnmappedValue {
                 attribute, allowed, ..
             } => Self::UnmappedValue {
                 attribute,
-                value: "***".into(),
+                value: MASK.into(),
                 allowed,
             },
             Self::WrongType {
@@ -59,7 +63,7 @@ impl MappingError {
             } => Self::WrongType {
                 attribute,
                 expected,
-                value: "***".into(),
+                value: MASK.into(),
             },
             other => other,
         }

@@ -12,12 +12,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::auth::DownstreamAuth;
+use crate::mapping::MASK;
 use crate::mapping::pointer::JsonPointer;
 
 /// The id a dry-run create is answered with, where the new record's id would be.
 pub const NEW_ID: &str = "(new id)";
-/// What a masked value shows.
-pub const MASK: &str = "***";
 
 /// One downstream call of a dry run.
 #[derive(Debug, Clone, PartialEq, Serialize)]

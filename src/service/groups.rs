@@ -145,10 +145,7 @@ impl GroupsService {
         members: &[String],
         add: bool,
     ) -> Result<(), ServiceError> {
-        for member in members {
-            let Some(user) = self.users.downstream_id_of(member).await? else {
-                continue;
-            };
+        for user in self.downstream_ids(members.iter()).await? {
             if add {
                 api.add_member(group_id, &user).await?;
             } else {

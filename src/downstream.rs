@@ -36,6 +36,13 @@ pub fn wrap(envelope: Option<&JsonPointer>, record: Value) -> Value {
     }
 }
 
+/// A record's id as text, when it can address the record in a URL (see
+/// [`operation::is_addressable`]): a downstream that answers an id of `..` must not make the
+/// gateway call the parent of its path later.
+pub fn record_id(v: &Value) -> Option<String> {
+    transform_id(v).filter(|id| operation::is_addressable(id))
+}
+
 /// An id or cursor as text: downstream ids may be numbers or strings.
 pub fn transform_id(v: &Value) -> Option<String> {
     match v {

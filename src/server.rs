@@ -14,6 +14,7 @@ mod metrics;
 pub mod reload;
 pub mod rescue;
 mod routes;
+mod scim_id;
 mod settler;
 pub mod tls;
 

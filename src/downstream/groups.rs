@@ -15,7 +15,6 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use super::DownstreamError;
 use super::client::DownstreamClient;
 use super::operation::Operation;
-use super::transform_id;
 use crate::mapping::pointer::JsonPointer;
 
 /// `[groups]` operations and fields, compiled.
@@ -151,10 +150,10 @@ impl GroupApi {
         self.endpoints
             .id
             .get(record)
-            .and_then(transform_id)
+            .and_then(super::record_id)
             .ok_or_else(|| {
                 DownstreamError::BadResponse(format!(
-                    "the created group has no id at {} (check groups.id)",
+                    "the created group has no usable id at {} (check groups.id)",
                     self.endpoints.id
                 ))
             })
@@ -183,7 +182,7 @@ impl GroupApi {
         let MemberCalls::Each { add, .. } = &self.endpoints.members else {
             return Ok(());
         };
-        match self.call(&add.with_member(member), Some(id), None).await {
+        match self.call(&add.with_member(member)?, Some(id), None).await {
             Err(DownstreamError::Conflict(_)) => Ok(()),
             other => other.map(|_| ()),
         }
@@ -195,7 +194,11 @@ impl GroupApi {
         let MemberCalls::Each { remove, .. } = &self.endpoints.members else {
             return Ok(());
         };
-        absent_is_done(self.call(&remove.with_member(member), Some(id), None).await)
+        let remove = match remove.with_member(member) {
+            Ok(op) => op,
+            Err(e) => return absent_is_done(Err(e)),
+        };
+        absent_is_done(self.call(&remove, Some(id), None).await)
     }
 }
 

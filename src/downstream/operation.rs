@@ -1,5 +1,6 @@
 //! A downstream operation as written in gateway.toml (`"PATCH /api/v1/accounts/{id}"`) and the
-//! URL it makes, with the id percent-encoded so no id can change the path or query.
+//! URL it makes, with the id percent-encoded so no id can change the path or query, and ids
+//! that no encoding keeps in their segment (empty, `.`, `..`) refused before any call.
 
 use std::str::FromStr;
 
@@ -49,6 +50,23 @@ impl FromStr for Operation {
     }
 }
 
+/// True when `id` can stand in a URL path segment and still address one record: not empty,
+/// and not `.` or `..`, which URL parsers remove as dot segments (RFC 3986 §5.2.4; the WHATWG
+/// URL standard also for `%2e` and `%2E%2e`), so that `/accounts/{id}` would become the
+/// collection or its parent. Every other id is kept in its segment by [`ID_ENCODE`].
+pub fn is_addressable(id: &str) -> bool {
+    !matches!(id, "" | "." | "..")
+}
+
+/// The encoded path segment of an id; an id that cannot address a record names none (404).
+fn segment(id: &str) -> Result<String, DownstreamError> {
+    if is_addressable(id) {
+        Ok(utf8_percent_encode(id, ID_ENCODE).to_string())
+    } else {
+        Err(DownstreamError::NotFound(format!("{id:?}")))
+    }
+}
+
 impl Operation {
     /// True when the path names a record with `{id}`.
     pub fn has_id(&self) -> bool {
@@ -60,23 +78,20 @@ impl Operation {
         self.path.contains("{member}")
     }
 
-    /// This operation with `{member}` replaced by the encoded member id.
-    pub fn with_member(&self, member: &str) -> Operation {
-        Operation {
+    /// This operation with `{member}` replaced by the encoded member id; an id that cannot
+    /// address a record is not found.
+    pub fn with_member(&self, member: &str) -> Result<Operation, DownstreamError> {
+        Ok(Operation {
             method: self.method.clone(),
-            path: self.path.replace(
-                "{member}",
-                &utf8_percent_encode(member, ID_ENCODE).to_string(),
-            ),
-        }
+            path: self.path.replace("{member}", &segment(member)?),
+        })
     }
 
-    /// The URL for this operation under `base`, with `{id}` replaced by the encoded id.
+    /// The URL for this operation under `base`, with `{id}` replaced by the encoded id; an id
+    /// that cannot address a record is not found, and nothing is called.
     pub fn url(&self, base: &Url, id: Option<&str>) -> Result<Url, DownstreamError> {
         let path = match id {
-            Some(id) => self
-                .path
-                .replace("{id}", &utf8_percent_encode(id, ID_ENCODE).to_string()),
+            Some(id) => self.path.replace("{id}", &segment(id)?),
             None => self.path.clone(),
         };
         let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path);
@@ -109,10 +124,43 @@ mod tests {
         );
         let member: Operation = "PUT /teams/{id}/members/{member}".parse().unwrap();
         assert!(member.has_member());
-        let url = member.with_member("7/../8").url(&base, Some("t1")).unwrap();
+        let url = member
+            .with_member("7/../8")
+            .unwrap()
+            .url(&base, Some("t1"))
+            .unwrap();
         assert_eq!(
             url.as_str(),
             "http://127.0.0.1:9/prefix/teams/t1/members/7%2F..%2F8"
         );
+    }
+
+    /// `..` and `.` survive percent-encoding as dot segments: `GET /Users/..` called the
+    /// parent of the read path, `GET /Users/.` the list endpoint.
+    #[test]
+    fn dot_segments_and_empty_ids_address_nothing() {
+        let base = Url::parse("http://127.0.0.1:9/").unwrap();
+        let op: Operation = "DELETE /api/locations/7/employees/{id}".parse().unwrap();
+        let member: Operation = "PUT /teams/{id}/members/{member}".parse().unwrap();
+        for id in ["", ".", ".."] {
+            assert!(!is_addressable(id));
+            assert!(matches!(
+                op.url(&base, Some(id)),
+                Err(DownstreamError::NotFound(_))
+            ));
+            assert!(matches!(
+                member.with_member(id),
+                Err(DownstreamError::NotFound(_))
+            ));
+        }
+        for id in ["...", ".a", "a.", "%2e", "%2e%2e", " .."] {
+            let url = op.url(&base, Some(id)).unwrap();
+            let last = url.path_segments().unwrap().next_back().unwrap().to_owned();
+            assert_eq!(url.path_segments().unwrap().count(), 5, "{id}: {url}");
+            let decoded = percent_encoding::percent_decode_str(&last)
+                .decode_utf8()
+                .unwrap();
+            assert_eq!(decoded, id, "{id}: {url}");
+        }
     }
 }

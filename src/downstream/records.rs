@@ -31,10 +31,10 @@ impl RecordApi {
         self.endpoints
             .id
             .get(record)
-            .and_then(transform_id)
+            .and_then(super::record_id)
             .ok_or_else(|| {
                 DownstreamError::BadResponse(format!(
-                    "record has no id at {} (check `id` in gateway.toml)",
+                    "record has no usable id at {} (check `id` in gateway.toml)",
                     self.endpoints.id
                 ))
             })

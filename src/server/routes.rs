@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::Value;
 
 use super::AppState;
 use super::rescue::scim_response;
+use super::scim_id::ScimId;
 use crate::scim::discovery;
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::list::{ListParams, Projection};
@@ -165,7 +166,7 @@ pub async fn resource_types(State(s): State<Arc<AppState>>, headers: HeaderMap) 
 pub async fn resource_type(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimId(id): ScimId,
 ) -> Answer {
     let ctx = context(&s, &headers);
     one_of(
@@ -195,7 +196,7 @@ pub async fn schemas(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Resp
 pub async fn schema(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimId(id): ScimId,
 ) -> Answer {
     let ctx = context(&s, &headers);
     one_of(schema_documents(&s, &ctx.base_url), &id, "schema")
@@ -290,7 +291,7 @@ fn created_response(created: Value) -> Response {
 pub async fn get<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimId(id): ScimId,
     RawQuery(query): RawQuery,
 ) -> Answer {
     let ctx = context(&s, &headers);
@@ -304,7 +305,7 @@ pub async fn get<K: ResourceKind>(
 pub async fn replace<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimId(id): ScimId,
     body: Body,
 ) -> Answer {
     let ctx = context(&s, &headers);
@@ -321,7 +322,7 @@ pub async fn replace<K: ResourceKind>(
 pub async fn patch<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimId(id): ScimId,
     body: Body,
 ) -> Answer {
     let ctx = context(&s, &headers);
@@ -341,7 +342,7 @@ pub async fn patch<K: ResourceKind>(
 pub async fn delete<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimId(id): ScimId,
 ) -> Answer {
     let ctx = context(&s, &headers);
     let kind = K::of(&s)?;

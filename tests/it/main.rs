@@ -14,6 +14,7 @@ mod extensions;
 mod fixture;
 mod groups;
 mod groups_downstream;
+mod hostile_ids;
 mod jwt;
 mod list;
 mod okta;

@@ -5,6 +5,7 @@ pub mod fake_downstream;
 pub mod pki;
 pub mod process;
 pub mod profile_api;
+pub mod raw;
 pub mod recording;
 
 use std::net::SocketAddr;

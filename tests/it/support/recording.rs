@@ -1,5 +1,6 @@
 //! A downstream that records what it is asked (method, path and query, `X-Request-Id`) and
-//! answers like an empty sample API, with a health endpoint at `/api/v1/health`.
+//! answers like an empty sample API, with a health endpoint at `/api/v1/health`; and a
+//! recording proxy that passes every request on to a real downstream.
 
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +21,63 @@ pub struct Seen {
 /// What a recording downstream received, shared with its server task.
 pub type Record = Arc<Mutex<Vec<Seen>>>;
 
+fn seen_of(request: &Request) -> Seen {
+    Seen {
+        method: request.method().to_string(),
+        uri: request.uri().to_string(),
+        request_id: request
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    }
+}
+
+/// Serves `app` on loopback; returns its base URL.
+async fn serve(app: axum::Router) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+/// Starts a proxy on loopback that records each request exactly as it arrives (its path is
+/// never normalized) and passes it on to `upstream`; returns the proxy's base URL and what
+/// it records.
+pub async fn recording_proxy(upstream: String) -> (String, Record) {
+    let seen_log: Record = Arc::new(Mutex::new(Vec::new()));
+    let log = seen_log.clone();
+    scim_gateway::downstream::client::install_crypto_provider();
+    let client = reqwest::Client::new();
+    let app = axum::Router::new().fallback(move |request: Request| {
+        let (log, client, upstream) = (log.clone(), client.clone(), upstream.clone());
+        async move {
+            log.lock().unwrap().push(seen_of(&request));
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            let mut headers = parts.headers.clone();
+            headers.remove("host");
+            let answer = client
+                .request(parts.method, format!("{upstream}{}", parts.uri))
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .expect("the upstream answers");
+            let status = answer.status();
+            let content_type = answer
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/json")
+                .to_owned();
+            let text = answer.text().await.unwrap();
+            (status, [("content-type", content_type)], text).into_response()
+        }
+    });
+    (serve(app).await, seen_log)
+}
+
 /// Starts the downstream on loopback; returns its base URL and what it records.
 pub async fn recording_downstream() -> (String, Record) {
     let seen: Record = Arc::new(Mutex::new(Vec::new()));
@@ -28,15 +86,7 @@ pub async fn recording_downstream() -> (String, Record) {
         let log = log.clone();
         async move {
             let uri = request.uri().to_string();
-            log.lock().unwrap().push(Seen {
-                method: request.method().to_string(),
-                uri: uri.clone(),
-                request_id: request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
-            });
+            log.lock().unwrap().push(seen_of(&request));
             let (status, body) =
                 if uri.starts_with("/api/v1/accounts?") || uri == "/api/v1/accounts" {
                     (200, json!({"data": [], "meta": {"total": 0}}))
@@ -53,8 +103,5 @@ pub async fn recording_downstream() -> (String, Record) {
                 .into_response()
         }
     });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
+    (serve(app).await, seen)
 }

@@ -3,8 +3,16 @@
 //! place. Writes always read fresh records first; only plain GETs are answered from here, so a
 //! change made outside the gateway shows after the time-to-live at the latest. Lookups count in
 //! `cache_requests_total{cache="records"}`.
+//!
+//! Read-your-writes: a read that began before a write finished must not put what it read into
+//! the cache after the write (a GET racing a DELETE would otherwise bring the deleted user
+//! back). A reader takes a [`Ticket`] before its downstream call and [`fill`](RecordCache::fill)s
+//! with it; every write stamps the stripe of its id with a new sequence number, and a fill is
+//! dropped when its stripe was stamped after the ticket. A ticket is one number, so a list
+//! call takes one for all the records it returns.
 
-use std::sync::Arc;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use moka::sync::Cache;
@@ -12,19 +20,38 @@ use serde_json::Value;
 
 use crate::telemetry::metrics;
 
+/// When a read began, in the cache's order of writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket(u64);
+
 /// Recently read or written downstream records.
 pub trait RecordCache: Send + Sync + 'static {
     /// The record with this downstream id, if still fresh.
     fn record(&self, downstream_id: &str) -> Option<Arc<Value>>;
-    /// Remembers a record just read or written.
+    /// Taken before reading records downstream, for [`fill`](Self::fill).
+    fn ticket(&self) -> Ticket;
+    /// Caches a record read downstream, unless a write to it began or ended since `ticket`.
+    fn fill(&self, downstream_id: &str, record: Arc<Value>, ticket: Ticket);
+    /// Caches a record as a write just left it (the newest state there is).
     fn remember(&self, downstream_id: &str, record: Arc<Value>);
-    /// Forgets a record about to change or gone.
+    /// Forgets a record about to change, or gone.
     fn forget(&self, downstream_id: &str);
+}
+
+/// How many stripes the write stamps are spread over: two ids in one stripe only cost a
+/// cache fill, never correctness.
+const STRIPES: usize = 64;
+
+/// The sequence of the last write and, per stripe, the sequence of its last write.
+struct Stamps {
+    last: u64,
+    stripes: [u64; STRIPES],
 }
 
 /// The moka-backed [`RecordCache`].
 pub struct MemoryRecordCache {
     records: Cache<String, Arc<Value>>,
+    stamps: Mutex<Stamps>,
 }
 
 impl MemoryRecordCache {
@@ -35,8 +62,34 @@ impl MemoryRecordCache {
                 .max_capacity(capacity)
                 .time_to_live(ttl)
                 .build(),
+            stamps: Mutex::new(Stamps {
+                last: 0,
+                stripes: [0; STRIPES],
+            }),
         }
     }
+
+    fn stamps(&self) -> std::sync::MutexGuard<'_, Stamps> {
+        self.stamps.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stamps the id's stripe with a new write, then lets `then` change the cache under the
+    /// same lock (so no fill slips in between).
+    fn write(&self, downstream_id: &str, then: impl FnOnce()) {
+        let mut stamps = self.stamps();
+        stamps.last += 1;
+        let last = stamps.last;
+        stamps.stripes[stripe(downstream_id)] = last;
+        then();
+    }
+}
+
+/// The stripe of a downstream id.
+fn stripe(downstream_id: &str) -> usize {
+    let mut hasher = DefaultHasher::new();
+    downstream_id.hash(&mut hasher);
+    // The remainder is below STRIPES, so it fits a usize.
+    (hasher.finish() % STRIPES as u64) as usize
 }
 
 impl RecordCache for MemoryRecordCache {
@@ -46,12 +99,25 @@ impl RecordCache for MemoryRecordCache {
         found
     }
 
+    fn ticket(&self) -> Ticket {
+        Ticket(self.stamps().last)
+    }
+
+    fn fill(&self, downstream_id: &str, record: Arc<Value>, ticket: Ticket) {
+        let stamps = self.stamps();
+        if stamps.stripes[stripe(downstream_id)] <= ticket.0 {
+            self.records.insert(downstream_id.to_owned(), record);
+        }
+    }
+
     fn remember(&self, downstream_id: &str, record: Arc<Value>) {
-        self.records.insert(downstream_id.to_owned(), record);
+        self.write(downstream_id, || {
+            self.records.insert(downstream_id.to_owned(), record)
+        });
     }
 
     fn forget(&self, downstream_id: &str) {
-        self.records.invalidate(downstream_id);
+        self.write(downstream_id, || self.records.invalidate(downstream_id));
     }
 }
 
@@ -60,12 +126,47 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn cache() -> MemoryRecordCache {
+        MemoryRecordCache::new(100, Duration::from_secs(60))
+    }
+
     #[test]
     fn remembers_until_forgotten() {
-        let cache = MemoryRecordCache::new(100, Duration::from_secs(60));
+        let cache = cache();
         cache.remember("7", Arc::new(json!({"id": 7})));
         assert_eq!(cache.record("7").as_deref(), Some(&json!({"id": 7})));
         cache.forget("7");
         assert!(cache.record("7").is_none());
+    }
+
+    /// A GET that read a user before its DELETE finished must not bring it back.
+    #[test]
+    fn a_read_older_than_a_write_is_not_cached() {
+        let cache = cache();
+        let ticket = cache.ticket();
+        cache.forget("7");
+        cache.fill("7", Arc::new(json!({"id": 7, "v": "old"})), ticket);
+        assert!(cache.record("7").is_none());
+
+        let ticket = cache.ticket();
+        cache.remember("7", Arc::new(json!({"id": 7, "v": "new"})));
+        cache.fill("7", Arc::new(json!({"id": 7, "v": "old"})), ticket);
+        assert_eq!(cache.record("7").unwrap()["v"], "new");
+    }
+
+    #[test]
+    fn reads_of_other_records_keep_filling_under_writes() {
+        let cache = cache();
+        let ticket = cache.ticket();
+        let other = (0..1000)
+            .map(|n| n.to_string())
+            .find(|id| stripe(id) != stripe("7"))
+            .unwrap();
+        cache.forget("7");
+        cache.fill(&other, Arc::new(json!({"id": 8})), ticket);
+        assert!(cache.record(&other).is_some());
+        let fresh = cache.ticket();
+        cache.fill("7", Arc::new(json!({"id": 7})), fresh);
+        assert!(cache.record("7").is_some());
     }
 }

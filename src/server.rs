@@ -106,6 +106,7 @@ pub fn users_service(
         tenant: tenant.name.clone(),
         ids: tenant.users.ids,
         groups: tenant.groups.clone(),
+        turns: Default::default(),
     }))
 }
 
@@ -218,6 +219,7 @@ pub fn tenant_state(
             api: endpoints
                 .clone()
                 .map(|endpoints| GroupApi::new(users.api.client.clone(), endpoints)),
+            turns: Default::default(),
         }),
     };
     Ok(AppState {

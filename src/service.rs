@@ -2,6 +2,7 @@
 //! back. One file per resource kind; errors stay typed until the HTTP edge.
 
 pub mod groups;
+pub mod turns;
 pub mod users;
 
 use serde_json::Value;
@@ -40,6 +41,9 @@ pub enum ServiceError {
     /// The request names something that is not there (404).
     #[error("{0}")]
     NotFound(String),
+    /// The request could not start its work in time, and did nothing (503 with Retry-After).
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// Where the resources of a request live, for `meta.location`.

@@ -5,12 +5,7 @@
 //! the same for any group size), or the whole member list written as a field of the group
 //! record (the only way such an API allows; its cost grows with the group).
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
-use std::sync::Arc;
-
 use serde_json::{Map, Value};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::DownstreamError;
 use super::client::DownstreamClient;
@@ -46,19 +41,11 @@ pub enum MemberCalls {
     List { field: JsonPointer, numeric: bool },
 }
 
-/// The number of locks that order the member-list writes of all groups: a group takes the
-/// one its id hashes to, so writes to one group never overlap, and a few unrelated groups
-/// share a lock rather than the gateway keeping one per group forever.
-const LIST_LOCKS: usize = 64;
-
 /// One tenant's downstream groups.
 #[derive(Debug, Clone)]
 pub struct GroupApi {
     client: DownstreamClient,
     endpoints: GroupEndpoints,
-    /// Orders the member-list writes ([`MemberCalls::List`]), which replace the whole list:
-    /// two at once would each drop the other's change.
-    list_locks: Arc<[Arc<Mutex<()>>]>,
 }
 
 /// A group record's name, externalId and (for [`MemberCalls::List`]) member ids.
@@ -72,11 +59,7 @@ pub struct GroupRecord<'a> {
 
 impl GroupApi {
     pub fn new(client: DownstreamClient, endpoints: GroupEndpoints) -> Self {
-        Self {
-            client,
-            endpoints,
-            list_locks: (0..LIST_LOCKS).map(|_| Arc::new(Mutex::new(()))).collect(),
-        }
+        Self { client, endpoints }
     }
 
     /// The same groups through another client (a dry run's).
@@ -90,15 +73,6 @@ impl GroupApi {
     /// True when members are written as a whole list with the update call.
     pub fn writes_member_lists(&self) -> bool {
         matches!(self.endpoints.members, MemberCalls::List { .. })
-    }
-
-    /// Waits until no other member-list write of this group is under way; hold the guard
-    /// until the store has the new list too.
-    pub async fn list_turn(&self, id: &str) -> OwnedMutexGuard<()> {
-        let mut hasher = DefaultHasher::new();
-        id.hash(&mut hasher);
-        let slot = (hasher.finish() % LIST_LOCKS as u64) as usize;
-        self.list_locks[slot].clone().lock_owned().await
     }
 
     /// The record sent on create and update.

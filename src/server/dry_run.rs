@@ -121,6 +121,7 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) 
         tenant: real.tenant.clone(),
         ids: real.ids,
         groups: real.groups.clone(),
+        turns: Default::default(),
     });
     let groups = state.groups.as_ref().map(|g| GroupsService {
         store,
@@ -128,6 +129,7 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) 
         schema: g.schema.clone(),
         users: users.clone(),
         api: g.api.as_ref().map(|api| api.with_client(client)),
+        turns: Default::default(),
     });
     AppState {
         tenant: state.tenant.clone(),

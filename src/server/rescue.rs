@@ -39,6 +39,9 @@ impl From<ServiceError> for ScimError {
             ServiceError::Conflict(_) => ScimError::new(409, Some(ScimType::Uniqueness), detail),
             ServiceError::Precondition(_) => ScimError::new(412, None, detail),
             ServiceError::NotFound(_) => ScimError::new(404, None, detail),
+            ServiceError::Busy(_) => {
+                ScimError::new(503, None, detail).with_retry_after(whole_seconds(RETRY_LATER))
+            }
         }
     }
 }

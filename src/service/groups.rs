@@ -4,14 +4,16 @@
 //! costs the same for a group of ten or of fifty thousand (downstream too, unless the API takes
 //! only whole lists), adding a member twice or removing a non-member succeeds (Entra ID quarantines apps whose calls keep
 //! failing), and `excludedAttributes=members` never reads the members. Every membership change
-//! re-evaluates the group rules of the users it touches.
+//! re-evaluates the group rules of the users it touches. Writes to one group take turns
+//! ([`Turns`]): clients without If-Match never see a 412, and a downstream that takes whole
+//! member lists never gets two lists of one group at once (each would drop the other's change).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
-use tokio::sync::OwnedMutexGuard;
 
+use super::turns::Turns;
 use super::users::UsersService;
 use super::{RequestContext, ScimService, ServiceError, check_version};
 use crate::downstream::groups::{GroupApi, GroupRecord};
@@ -35,6 +37,8 @@ pub struct GroupsService {
     pub users: Arc<UsersService>,
     /// The downstream's groups (`mode = "downstream"`): every change is made there first.
     pub api: Option<GroupApi>,
+    /// One write at a time per group.
+    pub turns: Turns,
 }
 
 impl GroupsService {
@@ -68,7 +72,6 @@ impl GroupsService {
         members: &[String],
         add: bool,
     ) -> Result<(), ServiceError> {
-        let _turn = self.list_turn(group).await;
         if let (Some(api), Some(group_id)) = (&self.api, &group.downstream_id) {
             if api.writes_member_lists() {
                 let mut list: BTreeSet<String> = self
@@ -105,7 +108,6 @@ impl GroupsService {
         group: &Resource,
         members: &[String],
     ) -> Result<Vec<String>, ServiceError> {
-        let _turn = self.list_turn(group).await;
         let before = self.all_members(&group.scim_id).await?;
         if let (Some(api), Some(group_id)) = (&self.api, &group.downstream_id) {
             let new: BTreeSet<&String> = members.iter().collect();
@@ -124,16 +126,6 @@ impl GroupsService {
             .replace_members(&self.tenant, &group.scim_id, members)
             .await?;
         Ok(before)
-    }
-
-    /// The group's turn to write its member list, when the API takes whole lists: held until
-    /// the store has the list too, so that no two writes of one group overlap (each would
-    /// drop the other's change). `None` for a per-member API, whose calls never conflict.
-    async fn list_turn(&self, group: &Resource) -> Option<OwnedMutexGuard<()>> {
-        match &self.api {
-            Some(api) if api.writes_member_lists() => Some(api.list_turn(&group.scim_id).await),
-            _ => None,
-        }
     }
 
     /// Adds or removes each member downstream with a call of its own; members not
@@ -227,7 +219,6 @@ impl GroupsService {
             data.attributes.get("displayName").and_then(Value::as_str),
         ) {
             // A member-list API's update may replace the whole record: the list goes too.
-            let _turn = self.list_turn(row).await;
             let members = match api.writes_member_lists() {
                 true => {
                     let members = self.all_members(&row.scim_id).await?;
@@ -525,6 +516,7 @@ impl ScimService for GroupsService {
         let name = display_name(&group)?;
         self.check_unique(&name, None).await?;
         let id = uuid::Uuid::new_v4().to_string();
+        let _turn = self.turns.take(&id).await?;
         let mut data = row_data(&group, &name);
         if let Some(api) = &self.api {
             let record = GroupRecord {
@@ -624,9 +616,10 @@ impl ScimService for GroupsService {
         body: &Value,
         if_match: Option<i64>,
     ) -> Result<Value, ServiceError> {
+        let group = canonicalize(body, &self.schema)?;
+        let _turn = self.turns.take(id).await?;
         let row = self.row(id).await?;
         check_version(Some(&row), if_match)?;
-        let group = canonicalize(body, &self.schema)?;
         self.store_attributes(&row, &group).await?;
         let members = member_ids(group.get("members"));
         let before = self.set_members(&row, &members).await?;
@@ -645,6 +638,7 @@ impl ScimService for GroupsService {
         if_match: Option<i64>,
     ) -> Result<Option<Value>, ServiceError> {
         let request = PatchRequest::parse(body, &self.schema)?;
+        let _turn = self.turns.take(id).await?;
         let row = self.row(id).await?;
         check_version(Some(&row), if_match)?;
         let mut attribute_ops = Vec::new();
@@ -710,6 +704,7 @@ impl ScimService for GroupsService {
         id: &str,
         if_match: Option<i64>,
     ) -> Result<(), ServiceError> {
+        let _turn = self.turns.take(id).await?;
         let row = self.row(id).await?;
         check_version(Some(&row), if_match)?;
         let members = self.all_members(id).await?;

@@ -5,7 +5,9 @@
 //! crash in between leaves an intent that `recover` repairs); an update writes the store first
 //! (with the version it read, so concurrent writers cannot lose each other's changes) and rolls
 //! it back if the downstream refuses. A create whose outcome is unknown is looked up before
-//! it is posted again ([`adopt`]).
+//! it is posted again ([`adopt`]). Writes to one user take turns ([`Turns`]), so that clients
+//! without If-Match never see a 412; what a write leaves is what the next read shows (see
+//! [`crate::cache`]).
 
 mod adopt;
 
@@ -14,12 +16,13 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use self::adopt::Created;
+use super::turns::Turns;
 use super::{RequestContext, ScimService, ServiceError, check_version};
-use crate::cache::RecordCache;
+use crate::cache::{RecordCache, Ticket};
 use crate::config::{GroupsConfig, IdStyle};
-use crate::downstream::DownstreamError;
 use crate::downstream::endpoints::{DeleteMode, UpdateStyle};
 use crate::downstream::records::RecordApi;
+use crate::downstream::{DownstreamError, budget};
 use crate::mapping::ResourceMapping;
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
 use crate::scim::list::{ListParamError, ListParams, Projection};
@@ -52,6 +55,8 @@ pub struct UsersService {
     pub tenant: String,
     pub ids: IdStyle,
     pub groups: GroupsConfig,
+    /// One write at a time per user.
+    pub turns: Turns,
 }
 
 /// A user as loaded for a write: its store row (if any) and its downstream record.
@@ -130,6 +135,7 @@ impl UsersService {
         tombstone: Resource,
         resource: &Value,
     ) -> Result<Option<Value>, ServiceError> {
+        let _turn = self.turns.take(&tombstone.scim_id).await?;
         let downstream_id = tombstone.downstream_id.clone().unwrap_or_default();
         let record = match self.api.get(&downstream_id).await {
             Ok(record) => record,
@@ -186,12 +192,13 @@ impl UsersService {
         let downstream_id = self
             .downstream_id_for(scim_id, row.as_ref())
             .ok_or_else(|| DownstreamError::NotFound(scim_id.to_owned()))?;
+        let ticket = self.records.ticket();
         let record = self.api.get(&downstream_id).await.map_err(|e| match e {
             DownstreamError::NotFound(_) => DownstreamError::NotFound(scim_id.to_owned()),
             other => other,
         })?;
         self.records
-            .remember(&downstream_id, Arc::new(record.clone()));
+            .fill(&downstream_id, Arc::new(record.clone()), ticket);
         Ok(Loaded {
             scim_id: scim_id.to_owned(),
             downstream_id,
@@ -266,16 +273,18 @@ impl UsersService {
         ctx: &RequestContext,
         search: Option<&(String, String)>,
     ) -> Result<Vec<Value>, ServiceError> {
+        let ticket = self.records.ticket();
         let records = self.api.list(search, None).await?.records;
-        self.resources_of(ctx, records).await
+        self.resources_of(ctx, records, ticket).await
     }
 
-    /// SCIM resources of downstream records, correlated through the store (deleted users
-    /// left out; in UUID mode a record seen for the first time gets its id now).
+    /// SCIM resources of downstream records read after `ticket`, correlated through the store
+    /// (deleted users left out; in UUID mode a record seen for the first time gets its id now).
     async fn resources_of(
         &self,
         ctx: &RequestContext,
         records: Vec<Value>,
+        ticket: Ticket,
     ) -> Result<Vec<Value>, ServiceError> {
         let mut out = Vec::with_capacity(records.len());
         for record in records {
@@ -303,16 +312,19 @@ impl UsersService {
                 .as_ref()
                 .map_or_else(|| downstream_id.clone(), |r| r.scim_id.clone());
             self.records
-                .remember(&downstream_id, Arc::new(record.clone()));
+                .fill(&downstream_id, Arc::new(record.clone()), ticket);
             out.push(self.resource_of(ctx, &scim_id, row.as_ref(), &record));
         }
         Ok(out)
     }
 
-    /// Runs a read-modify-write again when a concurrent writer got there first, unless the
-    /// client pinned a version with If-Match (then the 412 is its answer).
+    /// Runs a read-modify-write of user `id` in its turn, and again when a writer elsewhere
+    /// (another instance on the same store) got there first, for as long as the request's
+    /// budget lasts (five tries outside a request); unless the client pinned a version with
+    /// If-Match: then the 412 is its answer.
     async fn retrying<F, Fut>(
         &self,
+        id: &str,
         if_match: Option<i64>,
         attempt: F,
     ) -> Result<Value, ServiceError>
@@ -320,12 +332,17 @@ impl UsersService {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<Value, ServiceError>>,
     {
+        let _turn = self.turns.take(id).await?;
         let mut tries = 0;
         loop {
             tries += 1;
+            let again = match budget::spend_until() {
+                Some(until) => tokio::time::Instant::now() < until,
+                None => tries < 5,
+            };
             match attempt().await {
                 Err(ServiceError::Store(StoreError::VersionMismatch { .. }))
-                    if if_match.is_none() && tries < 5 => {}
+                    if if_match.is_none() && again => {}
                 other => return other,
             }
         }
@@ -495,7 +512,7 @@ impl UsersService {
             return Ok(());
         }
         let outcome = self
-            .retrying(None, || async {
+            .retrying(id, None, || async {
                 let loaded = self.load(id).await?;
                 let resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
                 self.write(ctx, loaded, resource, None).await
@@ -762,8 +779,9 @@ impl ScimService for UsersService {
         let start = params.start_index;
         let (total, page) = match (&params.filter, &params.sort_by) {
             (None, None) => {
+                let ticket = self.records.ticket();
                 let listing = self.api.list(None, Some((start - 1, params.count))).await?;
-                let page = self.resources_of(ctx, listing.records).await?;
+                let page = self.resources_of(ctx, listing.records, ticket).await?;
                 (listing.total.unwrap_or(0), page)
             }
             (filter, _) => {
@@ -787,7 +805,7 @@ impl ScimService for UsersService {
     ) -> Result<Value, ServiceError> {
         let resource = canonicalize(body, &self.mapping.catalog.widened(&[body]))?;
         let user_name = Self::user_name_of(&resource).unwrap_or_default();
-        self.retrying(if_match, || async {
+        self.retrying(id, if_match, || async {
             let loaded = self.load(id).await?;
             self.check_unique(&user_name, Some(id)).await?;
             self.write(ctx, loaded, resource.clone(), if_match).await
@@ -805,7 +823,7 @@ impl ScimService for UsersService {
         if_match: Option<i64>,
     ) -> Result<Option<Value>, ServiceError> {
         let request = PatchRequest::parse(body, &self.mapping.catalog.widened(&[body]))?;
-        self.retrying(if_match, || async {
+        self.retrying(id, if_match, || async {
             let loaded = self.load(id).await?;
             let mut resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);
             // With its id, so a client that repeats it unchanged (Okta does) is not refused.
@@ -833,6 +851,7 @@ impl ScimService for UsersService {
         id: &str,
         if_match: Option<i64>,
     ) -> Result<(), ServiceError> {
+        let _turn = self.turns.take(id).await?;
         let loaded = self.load(id).await?;
         check_version(loaded.row.as_ref(), if_match)?;
         self.records.forget(&loaded.downstream_id);
@@ -857,6 +876,8 @@ impl ScimService for UsersService {
                     .delete_resource(&self.tenant, ResourceType::User, id)
                     .await?;
                 self.store.complete_intent(intent).await?;
+                // A read that began before the record was gone must not cache it.
+                self.records.forget(&loaded.downstream_id);
             }
             DeleteMode::Deactivate => {
                 let mut resource = self.attributes_of(loaded.row.as_ref(), &loaded.record);

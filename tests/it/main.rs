@@ -21,6 +21,7 @@ mod okta;
 mod ops;
 mod patch;
 mod profiles;
+mod races;
 mod reconcile;
 mod reload;
 mod resilience;

@@ -105,6 +105,7 @@ pub fn users_service(
         tenant: tenant.name.clone(),
         ids: tenant.users.ids,
         groups: tenant.groups.clone(),
+        dropped: crate::service::dropped::DroppedAttributes::new(&tenant.name),
     }))
 }
 

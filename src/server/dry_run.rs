@@ -121,6 +121,7 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) 
         tenant: real.tenant.clone(),
         ids: real.ids,
         groups: real.groups.clone(),
+        dropped: crate::service::dropped::DroppedAttributes::new(&real.tenant),
     });
     let groups = state.groups.as_ref().map(|g| GroupsService {
         store,

@@ -39,6 +39,10 @@ impl From<ServiceError> for ScimError {
             ServiceError::Conflict(_) => ScimError::new(409, Some(ScimType::Uniqueness), detail),
             ServiceError::Precondition(_) => ScimError::new(412, None, detail),
             ServiceError::NotFound(_) => ScimError::new(404, None, detail),
+            ServiceError::Unmapped(d) if d.read_only => {
+                ScimError::bad_request(ScimType::Mutability, detail)
+            }
+            ServiceError::Unmapped(_) => ScimError::bad_request(ScimType::InvalidValue, detail),
         }
     }
 }

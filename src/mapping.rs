@@ -110,14 +110,42 @@ impl ResourceMapping {
     /// Fills each attribute that has no value but a `default_from` with the value of that
     /// other attribute, so one value serves both where the client (or downstream) has one.
     pub fn fill_defaults(&self, resource: &mut Value) {
+        self.fill(resource, false);
+    }
+
+    /// [`fill_defaults`](Self::fill_defaults) for a resource shown to a client: an element of a
+    /// list the resource has is not made up (a client that wrote its emails without a work
+    /// one reads them back so, though the downstream got userName as the work email).
+    pub fn fill_shown_defaults(&self, resource: &mut Value) {
+        self.fill(resource, true);
+    }
+
+    fn fill(&self, resource: &mut Value, shown: bool) {
         for rule in &self.rules {
             if let Some(from) = &rule.default_from
+                && !(shown && self.lists_without(rule, resource))
                 && rule.target.get(resource).is_none_or(Value::is_null)
                 && let Some(v) = from.get(resource).filter(|v| !v.is_null()).cloned()
             {
                 rule.target.set(resource, v);
             }
         }
+    }
+
+    /// True when `rule` picks an element of a multi-valued attribute that `resource` lists
+    /// without it.
+    fn lists_without(&self, rule: &AttributeRule, resource: &Value) -> bool {
+        if rule.target.selector.is_empty() || !rule.target.attr_def.multi_valued {
+            return false;
+        }
+        let container = match &rule.target.urn {
+            Some(urn) => resource.get(urn),
+            None => Some(resource),
+        };
+        container
+            .and_then(|c| c.get(&rule.target.attr))
+            .and_then(Value::as_array)
+            .is_some_and(|list| !list.is_empty() && rule.target.picked_index(list).is_none())
     }
 
     /// The part of a resource the gateway keeps itself: the values of `store = true` rules,

@@ -456,3 +456,25 @@ fn unmapped_takes_three_words() {
         "{err}"
     );
 }
+
+#[test]
+fn a_work_email_made_up_from_user_name_is_not_shown_beside_the_emails_written() {
+    let m = demo_like("store");
+    let resource = json!({"userName": "ann@x.io",
+                          "emails": [{"type": "other", "value": "o@x.io", "primary": true}]});
+    let body = m.to_downstream_create(&resource).unwrap();
+    assert_eq!(body["email"], "ann@x.io", "the downstream still gets one");
+    let kept = m.split(&resource, &m.to_scim(&body)).kept;
+    let mut read = m.read(&body, &kept);
+    m.fill_shown_defaults(&mut read);
+    assert_eq!(read, resource);
+    // A client that sends no emails reads the stand-in back, as before.
+    let bare = json!({"userName": "ann@x.io"});
+    let body = m.to_downstream_create(&bare).unwrap();
+    let mut read = m.read(&body, &m.split(&bare, &m.to_scim(&body)).kept);
+    m.fill_shown_defaults(&mut read);
+    assert_eq!(
+        read["emails"],
+        json!([{"type": "work", "value": "ann@x.io"}])
+    );
+}

@@ -117,10 +117,26 @@ impl ResourceMapping {
             if is_read_only(rule) && rule.target.get(&resource).is_some_and(|v| !v.is_null()) {
                 continue;
             }
+            if self.stands_in(rule, &v, &resource) {
+                continue;
+            }
             rule.target.set(&mut resource, v);
         }
         self.drop_empty_placeholders(&mut resource);
         resource
+    }
+
+    /// True when the downstream's value `v` of `rule` is the one its `default_from` gave it,
+    /// for a list the client wrote without the element (emails without a work one: the
+    /// downstream got userName as the work email, the client reads back what it wrote).
+    fn stands_in(&self, rule: &AttributeRule, v: &Value, resource: &Value) -> bool {
+        rule.default_from.as_ref().is_some_and(|from| {
+            self.lists_without(rule, resource)
+                && from.get(resource).is_some_and(|source| {
+                    super::transform::text_of(source)
+                        .eq_ignore_ascii_case(&super::transform::text_of(v))
+                })
+        })
     }
 
     /// `kept` without what is not an attribute of the catalog (a marker such as a tombstone).

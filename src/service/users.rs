@@ -656,7 +656,7 @@ impl UsersService {
         {
             m.insert("externalId".into(), Value::String(ext.clone()));
         }
-        self.mapping.fill_defaults(&mut attributes);
+        self.mapping.fill_shown_defaults(&mut attributes);
         attributes
     }
 

@@ -92,6 +92,10 @@ pub struct GroupsConfig {
     /// Where the rules write the role and the licences in a user resource.
     pub role_target: Option<ScimTarget>,
     pub licence_target: Option<ScimTarget>,
+    /// `[groups] unmapped`. Groups keep every attribute of their schema (displayName,
+    /// members, externalId) today, so nothing is unmapped yet; the key is read so a file can
+    /// state its policy, and a Group extension will follow it.
+    pub unmapped: crate::mapping::Unmapped,
 }
 
 /// `[server]`, with defaults applied.
@@ -579,6 +583,7 @@ fn compile_groups(
         rules,
         role_target,
         licence_target,
+        unmapped: crate::mapping::compile_unmapped("groups", raw.unmapped.as_ref(), src)?,
     })
 }
 

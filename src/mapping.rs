@@ -8,6 +8,7 @@ pub mod rule;
 pub mod target;
 pub mod template;
 pub mod transform;
+pub mod unmapped;
 
 #[cfg(test)]
 mod tests;
@@ -17,10 +18,12 @@ use thiserror::Error;
 
 use crate::scim::filter::{CompValue, CompareOp, Filter};
 use crate::scim::schema::{AttributeDef, Mutability, ResourceSchema, Returned};
+pub use compile::compile_unmapped;
 use pointer::JsonPointer;
 use rule::{AttributeRule, Direction};
 use target::ScimTarget;
 use template::Template;
+pub use unmapped::{Dropped, Split, Unmapped};
 
 /// Why a SCIM resource cannot be turned into a downstream record: always the client's input.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -93,32 +96,56 @@ pub struct ResourceMapping {
     pub search: Vec<SearchParam>,
     /// The catalog schema the rules were resolved against.
     pub catalog: ResourceSchema,
+    /// What becomes of the attributes of `catalog` that no rule maps.
+    pub unmapped: Unmapped,
 }
 
 impl ResourceMapping {
     /// The SCIM attributes of a downstream record (without `id`, `meta` and `schemas`).
-    /// Stored values are not in it: see [`merge_stored`](Self::merge_stored).
+    /// What the store keeps is not in it: see [`read`](Self::read).
     pub fn to_scim(&self, record: &Value) -> Value {
-        let mut resource = Value::Object(Map::new());
-        for rule in &self.rules {
-            if let Some(v) = rule.read(record) {
-                rule.target.set(&mut resource, v);
-            }
-        }
-        resource
+        self.read(record, &Value::Null)
     }
 
     /// Fills each attribute that has no value but a `default_from` with the value of that
     /// other attribute, so one value serves both where the client (or downstream) has one.
     pub fn fill_defaults(&self, resource: &mut Value) {
+        self.fill(resource, false);
+    }
+
+    /// [`fill_defaults`](Self::fill_defaults) for a resource shown to a client: an element of a
+    /// list the resource has is not made up (a client that wrote its emails without a work
+    /// one reads them back so, though the downstream got userName as the work email).
+    pub fn fill_shown_defaults(&self, resource: &mut Value) {
+        self.fill(resource, true);
+    }
+
+    fn fill(&self, resource: &mut Value, shown: bool) {
         for rule in &self.rules {
             if let Some(from) = &rule.default_from
+                && !(shown && self.lists_without(rule, resource))
                 && rule.target.get(resource).is_none_or(Value::is_null)
                 && let Some(v) = from.get(resource).filter(|v| !v.is_null()).cloned()
             {
                 rule.target.set(resource, v);
             }
         }
+    }
+
+    /// True when `rule` picks an element of a multi-valued attribute that `resource` lists
+    /// without it.
+    fn lists_without(&self, rule: &AttributeRule, resource: &Value) -> bool {
+        if rule.target.selector.is_empty() || !rule.target.attr_def.multi_valued {
+            return false;
+        }
+        let container = match &rule.target.urn {
+            Some(urn) => resource.get(urn),
+            None => Some(resource),
+        };
+        container
+            .and_then(|c| c.get(&rule.target.attr))
+            .and_then(Value::as_array)
+            .is_some_and(|list| !list.is_empty() && rule.target.picked_index(list).is_none())
     }
 
     /// The part of a resource the gateway keeps itself: the values of `store = true` rules,
@@ -131,16 +158,6 @@ impl ResourceMapping {
             }
         }
         out
-    }
-
-    /// Puts stored values (from [`stored_part`](Self::stored_part)) into a resource read from
-    /// the downstream.
-    pub fn merge_stored(&self, resource: &mut Value, stored: &Value) {
-        for rule in self.rules.iter().filter(|r| r.is_stored()) {
-            if let Some(v) = rule.target.get(stored).filter(|v| !v.is_null()) {
-                rule.target.set(resource, v.clone());
-            }
-        }
     }
 
     /// The downstream fields of sensitive attributes, which a dry run masks.
@@ -286,7 +303,8 @@ impl ResourceMapping {
                 let param = self
                     .search
                     .iter()
-                    .find(|s| s.op == *op && s.target.display_name().eq_ignore_ascii_case(&key))?;
+                    .find(|s| s.op == *op && s.target.display_name().eq_ignore_ascii_case(&key))
+                    .filter(|s| self.held_downstream(&s.target))?;
                 let mut probe = Value::Object(Map::new());
                 param.target.set(&mut probe, Value::String(value.clone()));
                 let rule = self
@@ -317,9 +335,39 @@ impl ResourceMapping {
         }
     }
 
-    /// The catalog schema cut down to what the rules map, with the mutability the rules give:
-    /// what `/Schemas` advertises, so clients only send what reaches the downstream.
-    /// Attributes in `managed` are set by the gateway itself (group rules) and shown read-only.
+    /// True when every value a filter on `target` can match is one the downstream holds, so
+    /// that a search there finds all of them. With `unmapped = "store"` the store holds the
+    /// values no rule carries (other elements of a multi-valued attribute, attributes without
+    /// a rule, a client's value of a read-only rule), which a pushed-down search would miss.
+    /// A `store = true` rule is the config author's own choice (e.g. userName searched as the
+    /// email it defaults from) and stays searchable.
+    fn held_downstream(&self, target: &ScimTarget) -> bool {
+        if self.unmapped != Unmapped::Store {
+            return true;
+        }
+        let same_attr =
+            |r: &&AttributeRule| r.target.urn == target.urn && r.target.attr == target.attr;
+        let carried = self.rules.iter().filter(same_attr).any(|r| {
+            let whole = r.target.sub.is_none() && r.target.selector.is_empty();
+            let covers = match target.attr_def.multi_valued {
+                true => whole,
+                false => r.target.sub.is_none() || r.target.sub == target.sub,
+            };
+            r.is_stored() || (covers && r.written_field().is_some() && r.is_readable())
+        });
+        carried
+            && !self
+                .rules
+                .iter()
+                .any(|r| r.target == *target && !r.accepts_input())
+    }
+
+    /// What `/Schemas` advertises, with the mutability the rules give. With `unmapped =
+    /// "store"` that is the whole catalog (what no rule maps is kept by the gateway), except
+    /// what it cannot give back (read-only attributes it does not compute, never-returned
+    /// ones such as a password); otherwise the catalog cut down to what the rules map, so that
+    /// clients only send what reaches the downstream. Attributes in `managed` are set by the
+    /// gateway itself (group rules) and shown read-only.
     pub fn advertised_schema(&self, managed: &[&ScimTarget]) -> ResourceSchema {
         let mut schema = ResourceSchema {
             core: self.catalog.core.clone(),
@@ -330,7 +378,14 @@ impl ResourceMapping {
             s.attributes = s
                 .attributes
                 .iter()
-                .filter_map(|a| self.advertise(urn.as_deref(), a, managed))
+                .filter_map(|a| {
+                    self.advertise(urn.as_deref(), a, managed).or_else(|| {
+                        let kept = self.unmapped == Unmapped::Store
+                            && a.mutability != Mutability::ReadOnly
+                            && a.returned != Returned::Never;
+                        kept.then(|| a.clone())
+                    })
+                })
                 .collect();
         }
         schema
@@ -354,12 +409,16 @@ impl ResourceMapping {
             return None;
         }
         let mut def = attr.clone();
+        // Kept by the store: every sub-attribute, every element and a client's value of a
+        // read-only rule come back as written.
+        let whole = self.unmapped == Unmapped::Store;
         let mut used: Vec<&str> = Vec::new();
         for r in &rules {
             used.extend(r.target.sub.as_deref());
             used.extend(r.target.selector.iter().map(|(k, _)| k.as_str()));
         }
-        if !def.sub_attributes.is_empty()
+        if !whole
+            && !def.sub_attributes.is_empty()
             && rules
                 .iter()
                 .any(|r| r.target.sub.is_some() || !r.target.selector.is_empty())
@@ -369,7 +428,7 @@ impl ResourceMapping {
         }
         // Only the selected elements reach the downstream: advertise just those values
         // (e.g. phoneNumbers.type = work), so clients don't send others to be dropped.
-        if rules.iter().all(|r| !r.target.selector.is_empty()) {
+        if !whole && rules.iter().all(|r| !r.target.selector.is_empty()) {
             for sub in &mut def.sub_attributes {
                 let mut values: Vec<String> = Vec::new();
                 for r in &rules {
@@ -386,7 +445,8 @@ impl ResourceMapping {
             }
         }
         let restrict = |def: &mut AttributeDef, dir: Direction| match dir {
-            Direction::ReadOnly => def.mutability = Mutability::ReadOnly,
+            Direction::ReadOnly if !whole => def.mutability = Mutability::ReadOnly,
+            Direction::ReadOnly => {}
             Direction::WriteOnly => {
                 def.mutability = Mutability::WriteOnly;
                 def.returned = Returned::Never;

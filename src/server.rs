@@ -107,6 +107,7 @@ pub fn users_service(
         ids: tenant.users.ids,
         groups: tenant.groups.clone(),
         turns: Default::default(),
+        dropped: crate::service::dropped::DroppedAttributes::new(&tenant.name),
     }))
 }
 

@@ -1,6 +1,7 @@
 //! The orchestration of SCIM operations: parse and validate, map, call the downstream, map
 //! back. One file per resource kind; errors stay typed until the HTTP edge.
 
+pub mod dropped;
 pub mod groups;
 pub mod turns;
 pub mod users;
@@ -44,6 +45,24 @@ pub enum ServiceError {
     /// The request could not start its work in time, and did nothing (503 with Retry-After).
     #[error("{0}")]
     Busy(String),
+    /// A write carries an attribute nothing keeps, and `unmapped = "reject"` (400).
+    #[error("{}", unmapped_detail(.0))]
+    Unmapped(crate::mapping::Dropped),
+}
+
+fn unmapped_detail(d: &crate::mapping::Dropped) -> String {
+    match d.read_only {
+        true => format!(
+            "{}: the gateway computes this attribute (a read-only rule in gateway.toml) and \
+             does not take a value other than the computed one (unmapped = \"reject\")",
+            d.attribute
+        ),
+        false => format!(
+            "{}: no rule in gateway.toml maps this attribute and unmapped = \"reject\" \
+             refuses what would be dropped; leave it out or ask for it to be mapped",
+            d.attribute
+        ),
+    }
 }
 
 /// Where the resources of a request live, for `meta.location`.

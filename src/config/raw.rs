@@ -115,6 +115,8 @@ pub struct RawGroups {
     /// `{ group = "Admins", role = "admin", rank = 3, licences = ["pro"] }`, one per group.
     #[serde(default)]
     pub rules: Vec<Spanned<RawGroupRule>>,
+    /// As `[users] unmapped`, for Group attributes the gateway does not keep.
+    pub unmapped: Option<Spanned<String>>,
 }
 
 /// One group's role and licences.
@@ -366,6 +368,9 @@ pub struct RawResource {
     /// Extension schemas beyond the built-in enterprise User extension.
     #[serde(default)]
     pub extensions: Vec<Spanned<RawExtension>>,
+    /// What becomes of attributes no rule maps: `store` (default: kept in the gateway's
+    /// store), `ignore` (dropped, logged and counted) or `reject` (400).
+    pub unmapped: Option<Spanned<String>>,
 }
 
 /// `[[users.extensions]]`: a custom schema extension (RFC 7643 §3.3), advertised in /Schemas.

@@ -5,6 +5,7 @@ use crate::downstream::breaker::BreakerSettings;
 use crate::downstream::oauth::ClientAuth;
 use crate::downstream::pacing::PacingSettings;
 use crate::downstream::retry::RetryPolicy;
+use crate::mapping::Unmapped;
 
 fn env(name: &str) -> Option<String> {
     match name {
@@ -133,6 +134,30 @@ fn a_bad_rule_names_its_key_and_position() {
             "gateway.toml:{line}:20: users.attributes.\"name.givenName\": path: a JSON pointer starts with '/' (got \"first_name\")"
         )
     );
+}
+
+#[test]
+fn unmapped_is_store_by_default_and_named_when_misspelt() {
+    let config = Config::parse("gateway.toml", EXAMPLE_CONFIG, &env).unwrap();
+    assert_eq!(config.tenants[0].users.mapping.unmapped, Unmapped::Store);
+    assert_eq!(config.tenants[0].groups.unmapped, Unmapped::Store);
+    let text = example_with(
+        "mode = \"virtual\"",
+        "mode = \"virtual\"\nunmapped = \"ignore\"",
+    );
+    let config = Config::parse("gateway.toml", &text, &env).unwrap();
+    assert_eq!(config.tenants[0].groups.unmapped, Unmapped::Ignore);
+    for section in ["[users]\n", "[groups]\n"] {
+        let text = example_with(section, &format!("{section}unmapped = \"drop\"\n"));
+        let line = line_of(&text, "unmapped = \"drop\"");
+        let key = section.trim_matches(['[', ']', '\n']);
+        assert_eq!(
+            error_of(&text),
+            format!(
+                "gateway.toml:{line}:12: {key}.unmapped: \"drop\": use store, ignore or reject"
+            )
+        );
+    }
 }
 
 #[test]

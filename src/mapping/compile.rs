@@ -8,7 +8,7 @@ use super::rule::{AttributeRule, Direction, Source};
 use super::target::ScimTarget;
 use super::template::Template;
 use super::transform::{Case, DownstreamType, ValueMap};
-use super::{FieldValue, ResourceMapping, SearchParam};
+use super::{FieldValue, ResourceMapping, SearchParam, Unmapped};
 use crate::config::error::{ConfigError, Source as ConfigSource};
 use crate::config::raw::{RawResource, RawRule, RawRuleTable};
 use crate::scim::catalog::ENTERPRISE_USER_URN;
@@ -71,8 +71,22 @@ impl ResourceMapping {
             fields,
             search,
             catalog,
+            unmapped: compile_unmapped(section, raw.unmapped.as_ref(), src)?,
         })
     }
+}
+
+/// `unmapped = "store" | "ignore" | "reject"` of `[users]` or `[groups]`; `store` when absent.
+pub fn compile_unmapped(
+    section: &str,
+    raw: Option<&serde_spanned::Spanned<String>>,
+    src: &ConfigSource,
+) -> Result<Unmapped, ConfigError> {
+    raw.map_or(Ok(Unmapped::default()), |v| {
+        v.get_ref()
+            .parse()
+            .map_err(|e: String| src.invalid(v.span(), &format!("{section}.unmapped"), e))
+    })
 }
 
 fn parse_op(op: &str) -> Option<CompareOp> {

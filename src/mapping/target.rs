@@ -195,26 +195,33 @@ impl ScimTarget {
         }
     }
 
-    /// The element a selector picks (the last that matches: a PATCH `add` appends, and the
-    /// newest value is the one to keep where the downstream holds one); without a selector
-    /// the primary element, else the first. A selector that matches nothing falls back to an
-    /// untyped primary element, which is how clients that send one email without `type` are
-    /// still understood.
+    /// The element a selector picks: see [`picked_index`](Self::picked_index).
     fn pick_element<'a>(&self, elements: &'a [Value]) -> Option<&'a Value> {
+        self.picked_index(elements).map(|i| &elements[i])
+    }
+
+    /// The index of the element this target reads and writes (the last that matches the
+    /// selector: a PATCH `add` appends, and the newest value is the one to keep where the
+    /// downstream holds one); without a selector the primary element, else the first. A
+    /// selector that matches nothing falls back to an untyped primary element, which is how
+    /// clients that send one email without `type` are still understood. Reads and writes pick
+    /// the same element, so values kept beside it (by the store) stay with it.
+    pub fn picked_index(&self, elements: &[Value]) -> Option<usize> {
         let primary = || {
             elements
                 .iter()
-                .find(|e| e.get("primary") == Some(&Value::Bool(true)))
+                .position(|e| e.get("primary") == Some(&Value::Bool(true)))
         };
         if self.selector.is_empty() {
-            return primary().or_else(|| elements.first());
+            return primary().or_else(|| (!elements.is_empty()).then_some(0));
         }
+        let untyped = |e: &Value| self.selector.iter().all(|(k, _)| e.get(k).is_none());
         elements
             .iter()
-            .rfind(|e| self.selects(e))
-            .or_else(|| primary().filter(|e| self.selector.iter().all(|(k, _)| e.get(k).is_none())))
+            .rposition(|e| self.selects(e))
+            .or_else(|| primary().filter(|&i| untyped(&elements[i])))
             .or_else(|| match elements {
-                [only] if self.selector.iter().all(|(k, _)| only.get(k).is_none()) => Some(only),
+                [only] if untyped(only) => Some(0),
                 _ => None,
             })
     }
@@ -258,12 +265,7 @@ impl ScimTarget {
             *slot = Value::Array(Vec::new());
         }
         let Value::Array(elements) = slot else { return };
-        let found = if self.selector.is_empty() {
-            (!elements.is_empty()).then_some(0)
-        } else {
-            elements.iter().position(|e| self.selects(e))
-        };
-        let index = found.unwrap_or_else(|| {
+        let index = self.picked_index(elements).unwrap_or_else(|| {
             let fresh: Map<String, Value> = self.selector.iter().cloned().collect();
             elements.push(Value::Object(fresh));
             elements.len() - 1

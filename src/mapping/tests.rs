@@ -168,7 +168,9 @@ entitlements = { path = "/tags", separator = ";" }
 
 #[test]
 fn advertises_only_mapped_attributes_with_their_direction() {
-    let schema = sample().advertised_schema(&[]);
+    let mut m = sample();
+    m.unmapped = Unmapped::Ignore;
+    let schema = m.advertised_schema(&[]);
     let names: Vec<&str> = schema
         .core
         .attributes
@@ -216,7 +218,14 @@ userName = "/login"
 "#,
     );
     let f: Filter = r#"emails[type eq "work"].value eq "Ann@X.io""#.parse().unwrap();
-    assert_eq!(m.push_down(&f), Some(("email".into(), "Ann@X.io".into())));
+    let mut ignoring = m.clone();
+    ignoring.unmapped = Unmapped::Ignore;
+    assert_eq!(
+        ignoring.push_down(&f),
+        Some(("email".into(), "Ann@X.io".into()))
+    );
+    // Kept by the store: other emails (a home one) are not in the downstream's search.
+    assert_eq!(m.push_down(&f), None);
 }
 
 #[test]
@@ -246,4 +255,226 @@ nickName = { path = "/nick", allowed = ["ann"] }
         .unwrap_err()
         .to_string();
     assert!(refused.contains("bob"), "{refused}");
+}
+
+/// A mapping shaped like the demo's: a stored userName, a template, selected elements.
+fn demo_like(unmapped: &str) -> ResourceMapping {
+    mapping(&format!(
+        r#"
+unmapped = "{unmapped}"
+[search]
+"userName eq" = "email"
+"title eq" = "title"
+[attributes]
+userName = {{ store = true, default_from = "emails[type eq \"work\"].value" }}
+"emails[type eq \"work\"].value" = {{ path = "/email", default_from = "userName" }}
+"name.givenName" = "/first_name"
+"name.familyName" = "/last_name"
+displayName = {{ template = "{{/first_name}} {{/last_name}}" }}
+"phoneNumbers[type eq \"work\"].value" = "/phone"
+active = {{ path = "/status", map = {{ true = "active", false = "suspended" }} }}
+"#
+    ))
+}
+
+/// Entra ID's default attribute set for a custom app, plus what Okta adds.
+fn entra_default_set() -> Value {
+    json!({
+        "userName": "ann@example.com",
+        "active": true,
+        "displayName": "Ann Lee (HR)",
+        "title": "Engineer",
+        "nickName": "Annie",
+        "preferredLanguage": "en-GB",
+        "name": {"formatted": "Ann M Lee", "givenName": "Ann", "middleName": "M",
+                 "familyName": "Lee"},
+        "emails": [{"primary": true, "type": "work", "value": "ann@example.com"},
+                   {"type": "home", "value": "ann@home.example"}],
+        "addresses": [{"type": "work", "formatted": "1 Main St\nSpringfield", "streetAddress":
+                       "1 Main St", "locality": "Springfield", "region": "IL", "postalCode":
+                       "62701", "country": "US"}],
+        "phoneNumbers": [{"type": "mobile", "value": "+1 555 0101"},
+                         {"type": "work", "value": "+1 555 0100"},
+                         {"type": "fax", "value": "+1 555 0102"}]
+    })
+}
+
+#[test]
+fn store_keeps_what_no_rule_maps_and_reads_it_back_in_order() {
+    let m = demo_like("store");
+    let resource = entra_default_set();
+    let body = m.to_downstream_create(&resource).unwrap();
+    let split = m.split(&resource, &m.to_scim(&body));
+    assert_eq!(split.dropped, []);
+    // The downstream's values are not kept twice; the placeholders keep their position.
+    assert_eq!(
+        split.kept["emails"][0],
+        json!({"primary": true, "type": "work"})
+    );
+    assert_eq!(split.kept["phoneNumbers"][1], json!({"type": "work"}));
+    assert_eq!(
+        split.kept["name"],
+        json!({"formatted": "Ann M Lee", "middleName": "M"})
+    );
+    assert_eq!(m.read(&body, &split.kept), resource);
+    // The downstream changed the work phone: its value shows, at its place.
+    let mut changed = body.clone();
+    changed["phone"] = json!("+1 555 0199");
+    let read = m.read(&changed, &split.kept);
+    assert_eq!(
+        read["phoneNumbers"][1],
+        json!({"type": "work", "value": "+1 555 0199"})
+    );
+    // The downstream cleared it: no element is left holding only its type.
+    changed["phone"] = Value::Null;
+    let read = m.read(&changed, &split.kept);
+    assert_eq!(
+        read["phoneNumbers"],
+        json!([{"type": "mobile", "value": "+1 555 0101"},
+               {"type": "fax", "value": "+1 555 0102"}])
+    );
+}
+
+#[test]
+fn a_read_only_rule_keeps_only_a_value_other_than_the_computed_one() {
+    let m = demo_like("store");
+    let record = json!({"first_name": "Ann", "last_name": "Lee", "email": "a@x.io"});
+    let computed = m.to_scim(&record);
+    let same = json!({"userName": "a@x.io", "displayName": "Ann Lee"});
+    assert_eq!(
+        m.split(&same, &computed).kept,
+        json!({"userName": "a@x.io"})
+    );
+    let own = json!({"userName": "a@x.io", "displayName": "Boss"});
+    let kept = m.split(&own, &computed).kept;
+    assert_eq!(kept["displayName"], "Boss");
+    assert_eq!(m.read(&record, &kept)["displayName"], "Boss");
+    // Without a kept value, the template shows.
+    assert_eq!(m.read(&record, &Value::Null)["displayName"], "Ann Lee");
+}
+
+#[test]
+fn ignore_and_reject_name_what_is_dropped_and_keep_only_stored_rules() {
+    let m = demo_like("ignore");
+    let resource = entra_default_set();
+    let body = m.to_downstream_create(&resource).unwrap();
+    let split = m.split(&resource, &m.to_scim(&body));
+    assert_eq!(split.kept, json!({"userName": "ann@example.com"}));
+    let names: Vec<(&str, bool)> = split
+        .dropped
+        .iter()
+        .map(|d| (d.attribute.as_str(), d.read_only))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("displayName", true),
+            ("title", false),
+            ("nickName", false),
+            ("preferredLanguage", false),
+            ("name.formatted", false),
+            ("name.middleName", false),
+            ("emails", false),
+            ("addresses", false),
+            ("phoneNumbers", false),
+        ]
+    );
+    // What the rules carry (the work email's `primary` included) is not reported.
+    let mapped = json!({"userName": "a@x.io", "name": {"givenName": "Ann"},
+                        "emails": [{"primary": true, "type": "work", "value": "a@x.io"}]});
+    let body = m.to_downstream_create(&mapped).unwrap();
+    assert_eq!(m.split(&mapped, &m.to_scim(&body)).dropped, []);
+}
+
+#[test]
+fn store_advertises_the_whole_catalog_but_what_it_cannot_give_back() {
+    let m = demo_like("store");
+    let schema = m.advertised_schema(&[]);
+    let core = |name: &str| schema.core.attributes.iter().find(|a| a.name == name);
+    for kept in [
+        "title",
+        "nickName",
+        "addresses",
+        "x509Certificates",
+        "displayName",
+    ] {
+        assert!(core(kept).is_some(), "{kept} is advertised");
+    }
+    assert!(core("password").is_none() && core("groups").is_none());
+    // A client's displayName is kept, so it is writable; every phone type is kept too.
+    assert_eq!(
+        core("displayName").unwrap().mutability,
+        Mutability::ReadWrite
+    );
+    let phone_type = core("phoneNumbers")
+        .unwrap()
+        .sub_attributes
+        .iter()
+        .find(|s| s.name == "type")
+        .unwrap();
+    assert!(phone_type.canonical_values.len() > 1);
+    assert_eq!(schema.extensions[0].attributes.len(), 6);
+}
+
+#[test]
+fn a_filter_on_a_store_kept_attribute_is_not_pushed_down() {
+    let title: Filter = r#"title eq "x""#.parse().unwrap();
+    let user: Filter = r#"userName eq "a@x.io""#.parse().unwrap();
+    let store = demo_like("store");
+    assert_eq!(store.push_down(&title), None);
+    assert_eq!(
+        store.push_down(&user),
+        Some(("email".into(), "a@x.io".into()))
+    );
+    assert_eq!(
+        demo_like("ignore").push_down(&title),
+        Some(("title".into(), "x".into()))
+    );
+}
+
+#[test]
+fn a_password_is_never_kept() {
+    let m = demo_like("store");
+    let split = m.split(&json!({"userName": "a", "password": "s3cret"}), &json!({}));
+    assert_eq!(split.kept, json!({"userName": "a"}));
+    assert_eq!(split.dropped[0].attribute, "password");
+}
+
+#[test]
+fn unmapped_takes_three_words() {
+    let text = format!("{OPS}\nunmapped = \"keep\"\n[attributes]\nuserName = \"/u\"\n");
+    let raw: RawResource = toml::from_str(&text).unwrap();
+    let src = Source {
+        file: "t.toml",
+        text: &text,
+    };
+    let err = ResourceMapping::compile("users", &raw, user_schema(), &src)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("t.toml:9:12: users.unmapped") && err.contains("store, ignore or reject"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_work_email_made_up_from_user_name_is_not_shown_beside_the_emails_written() {
+    let m = demo_like("store");
+    let resource = json!({"userName": "ann@x.io",
+                          "emails": [{"type": "other", "value": "o@x.io", "primary": true}]});
+    let body = m.to_downstream_create(&resource).unwrap();
+    assert_eq!(body["email"], "ann@x.io", "the downstream still gets one");
+    let kept = m.split(&resource, &m.to_scim(&body)).kept;
+    let mut read = m.read(&body, &kept);
+    m.fill_shown_defaults(&mut read);
+    assert_eq!(read, resource);
+    // A client that sends no emails reads the stand-in back, as before.
+    let bare = json!({"userName": "ann@x.io"});
+    let body = m.to_downstream_create(&bare).unwrap();
+    let mut read = m.read(&body, &m.split(&bare, &m.to_scim(&body)).kept);
+    m.fill_shown_defaults(&mut read);
+    assert_eq!(
+        read["emails"],
+        json!([{"type": "work", "value": "ann@x.io"}])
+    );
 }

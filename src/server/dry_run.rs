@@ -122,6 +122,7 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) 
         ids: real.ids,
         groups: real.groups.clone(),
         turns: Default::default(),
+        dropped: crate::service::dropped::DroppedAttributes::new(&real.tenant),
     });
     let groups = state.groups.as_ref().map(|g| GroupsService {
         store,

@@ -42,6 +42,10 @@ impl From<ServiceError> for ScimError {
             ServiceError::Busy(_) => {
                 ScimError::new(503, None, detail).with_retry_after(whole_seconds(RETRY_LATER))
             }
+            ServiceError::Unmapped(d) if d.read_only => {
+                ScimError::bad_request(ScimType::Mutability, detail)
+            }
+            ServiceError::Unmapped(_) => ScimError::bad_request(ScimType::InvalidValue, detail),
         }
     }
 }

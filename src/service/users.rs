@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use self::adopt::Created;
+use super::dropped::DroppedAttributes;
 use super::turns::Turns;
 use super::{RequestContext, ScimService, ServiceError, check_version};
 use crate::cache::{RecordCache, Ticket};
@@ -23,7 +24,7 @@ use crate::config::{GroupsConfig, IdStyle};
 use crate::downstream::endpoints::{DeleteMode, UpdateStyle};
 use crate::downstream::records::RecordApi;
 use crate::downstream::{DownstreamError, budget};
-use crate::mapping::ResourceMapping;
+use crate::mapping::{ResourceMapping, Unmapped};
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
 use crate::scim::list::{ListParamError, ListParams, Projection};
 use crate::scim::patch::{PatchRequest, apply};
@@ -57,6 +58,8 @@ pub struct UsersService {
     pub groups: GroupsConfig,
     /// One write at a time per user.
     pub turns: Turns,
+    /// Reports the attributes writes lose (`[users] unmapped`).
+    pub dropped: DroppedAttributes,
 }
 
 /// A user as loaded for a write: its store row (if any) and its downstream record.
@@ -80,7 +83,10 @@ impl UsersService {
         self.mapping.rule_for("externalId").is_none()
     }
 
-    fn row_data(&self, downstream_id: &str, resource: &Value) -> ResourceData {
+    /// The store row of a user: its correlation, externalId (unless mapped), lookup key and
+    /// `kept`, the attributes the store keeps (from [`admit`](Self::admit) or
+    /// [`kept_of_record`](Self::kept_of_record)).
+    fn row_data(&self, downstream_id: &str, resource: &Value, kept: Value) -> ResourceData {
         let external_id = if self.external_id_stored() {
             resource
                 .get("externalId")
@@ -93,8 +99,29 @@ impl UsersService {
             downstream_id: Some(downstream_id.to_owned()),
             external_id,
             lookup_key: Self::user_name_of(resource).map(|n| n.to_lowercase()),
-            attributes: self.mapping.stored_part(resource),
+            attributes: kept,
         }
+    }
+
+    /// What the store keeps of a resource about to be written, after `[users] unmapped` has
+    /// had its say about the rest: `reject` refuses the write (before anything is written),
+    /// `ignore` and the never-kept attributes of `store` are logged and counted. `computed`
+    /// is what the rules show for the record before the write.
+    fn admit(&self, resource: &Value, computed: &Value) -> Result<Value, ServiceError> {
+        let split = self.mapping.split(resource, computed);
+        match (self.mapping.unmapped, split.dropped.first()) {
+            (Unmapped::Reject, Some(first)) => Err(ServiceError::Unmapped(first.clone())),
+            _ => {
+                self.dropped.record(&split.dropped);
+                Ok(split.kept)
+            }
+        }
+    }
+
+    /// What the store keeps of a resource read from the downstream (a user made outside the
+    /// gateway, or settled after a crash): values of `store = true` rules at most.
+    fn kept_of_record(&self, resource: &Value) -> Value {
+        self.mapping.split(resource, resource).kept
     }
 
     /// Refuses a userName already taken (case-insensitively) by another live user; returns
@@ -299,7 +326,8 @@ impl UsersService {
                 (None, IdStyle::Downstream) => None,
                 (None, IdStyle::Uuid) => {
                     let resource = self.mapping.to_scim(&record);
-                    let data = self.row_data(&downstream_id, &resource);
+                    let data =
+                        self.row_data(&downstream_id, &resource, self.kept_of_record(&resource));
                     let id = uuid::Uuid::new_v4().to_string();
                     Some(
                         self.store
@@ -383,7 +411,8 @@ impl UsersService {
                             IdStyle::Downstream => found.downstream_id.clone(),
                             IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
                         };
-                        let data = self.row_data(&found.downstream_id, &found.resource);
+                        let kept = self.kept_of_record(&found.resource);
+                        let data = self.row_data(&found.downstream_id, &found.resource, kept);
                         self.store
                             .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
                             .await?;
@@ -460,7 +489,8 @@ impl UsersService {
                     IdStyle::Downstream => downstream_id.clone(),
                     IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
                 };
-                let data = self.row_data(&downstream_id, &resource);
+                let kept = self.kept_of_record(&resource);
+                let data = self.row_data(&downstream_id, &resource, kept);
                 self.store
                     .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
                     .await?;
@@ -537,6 +567,7 @@ impl UsersService {
         check_version(loaded.row.as_ref(), if_match)?;
         let groups = self.store.groups_of(&self.tenant, &loaded.scim_id).await?;
         self.entitle(&mut resource, &groups).await?;
+        let kept = self.admit(&resource, &self.mapping.to_scim(&loaded.record))?;
         let body = match self.api.endpoints.update_style {
             UpdateStyle::Full => {
                 let body = self
@@ -552,7 +583,13 @@ impl UsersService {
                     .then_some(body)
             }
         };
-        let data = self.row_data(&loaded.downstream_id, &resource);
+        let data = self.row_data(&loaded.downstream_id, &resource, kept);
+        if let (None, Some(row)) = (&body, &loaded.row)
+            && row.holds(&data)
+        {
+            // Nothing changed, here or downstream: no write, no new version.
+            return Ok(self.resource_of(ctx, &loaded.scim_id, Some(row), &loaded.record));
+        }
         let (row, previous) = match &loaded.row {
             Some(row) => {
                 let previous = ResourceData {
@@ -628,16 +665,15 @@ impl UsersService {
 
     /// The SCIM attributes of a user: mapped from the record, plus what the store keeps.
     fn attributes_of(&self, row: Option<&Resource>, record: &Value) -> Value {
-        let mut attributes = self.mapping.to_scim(record);
-        if let Some(row) = row {
-            self.mapping.merge_stored(&mut attributes, &row.attributes);
-            if self.external_id_stored()
-                && let (Some(ext), Value::Object(m)) = (&row.external_id, &mut attributes)
-            {
-                m.insert("externalId".into(), Value::String(ext.clone()));
-            }
+        let kept = row.map_or(&Value::Null, |r| &r.attributes);
+        let mut attributes = self.mapping.read(record, kept);
+        if let Some(row) = row
+            && self.external_id_stored()
+            && let (Some(ext), Value::Object(m)) = (&row.external_id, &mut attributes)
+        {
+            m.insert("externalId".into(), Value::String(ext.clone()));
         }
-        self.mapping.fill_defaults(&mut attributes);
+        self.mapping.fill_shown_defaults(&mut attributes);
         attributes
     }
 
@@ -700,11 +736,12 @@ impl ScimService for UsersService {
                 return Ok(back);
             }
         }
+        let body = self.mapping.to_downstream_create(&resource)?;
+        let kept = self.admit(&resource, &self.mapping.to_scim(&body))?;
         let intent = self
             .store
             .begin_intent(&self.tenant, "create-user", &json!({"userName": user_name}))
             .await?;
-        let body = self.mapping.to_downstream_create(&resource)?;
         let Created { record, adopted } = match self.create_downstream(&user_name, &body).await {
             Ok(created) => created,
             Err(failed) => {
@@ -720,7 +757,7 @@ impl ScimService for UsersService {
             IdStyle::Downstream => downstream_id.clone(),
             IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
         };
-        let data = self.row_data(&downstream_id, &resource);
+        let data = self.row_data(&downstream_id, &resource, kept);
         let row = match self
             .store
             .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
@@ -885,9 +922,11 @@ impl ScimService for UsersService {
                     fields.insert("active".into(), Value::Bool(false));
                 }
                 let downstream_id = loaded.downstream_id.clone();
+                let computed = self.mapping.to_scim(&loaded.record);
                 self.write(ctx, loaded, resource.clone(), if_match).await?;
                 self.records.forget(&downstream_id);
-                let mut data = self.row_data(&downstream_id, &resource);
+                let kept = self.mapping.split(&resource, &computed).kept;
+                let mut data = self.row_data(&downstream_id, &resource, kept);
                 if let Value::Object(attrs) = &mut data.attributes {
                     attrs.insert(TOMBSTONE.into(), Value::Bool(true));
                 }

@@ -86,6 +86,17 @@ pub struct Resource {
 }
 
 impl Resource {
+    /// True when writing `data` would change nothing, so a repeated request (Entra and Okta
+    /// send the same update again) makes no write and no new version.
+    pub fn holds(&self, data: &ResourceData) -> bool {
+        let empty = |v: &Value| v.is_null() || v.as_object().is_some_and(|o| o.is_empty());
+        self.downstream_id == data.downstream_id
+            && self.external_id == data.external_id
+            && self.lookup_key == data.lookup_key
+            && (self.attributes == data.attributes
+                || empty(&self.attributes) && empty(&data.attributes))
+    }
+
     /// The weak ETag of this version: `W/"<version>"`.
     pub fn etag(&self) -> String {
         etag(self.version)

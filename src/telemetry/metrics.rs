@@ -20,6 +20,9 @@ pub const DOWNSTREAM_DURATION: &str = "downstream_request_duration_seconds";
 pub const DOWNSTREAM_ERRORS: &str = "downstream_errors_total";
 /// Lookups in the in-memory caches, by `cache` and `result` (`hit` or `miss`).
 pub const CACHE_REQUESTS: &str = "cache_requests_total";
+/// Attributes of SCIM writes that nothing keeps, by `attribute` (a schema path from the
+/// catalog, never a value) and `tenant`.
+pub const ATTRIBUTES_DROPPED: &str = "scim_attributes_dropped_total";
 
 /// Histogram buckets in seconds: from a cached read (milliseconds) to a request deadline.
 const BUCKETS: [f64; 12] = [
@@ -94,6 +97,10 @@ fn describe() {
         "Downstream calls that failed through no fault of the SCIM client, by tenant and kind"
     );
     describe_counter!(
+        ATTRIBUTES_DROPPED,
+        "Attributes of SCIM writes that neither the downstream nor the store keeps, by attribute and tenant"
+    );
+    describe_counter!(
         CACHE_REQUESTS,
         "Lookups in the in-memory caches, by cache and result (hit or miss)"
     );
@@ -141,6 +148,16 @@ pub fn downstream_call(tenant: &str, method: &str, status: Option<u16>, elapsed:
 pub fn downstream_error(tenant: &str, kind: &'static str) {
     ::metrics::counter!(DOWNSTREAM_ERRORS, "tenant" => tenant.to_owned(), "kind" => kind)
         .increment(1);
+}
+
+/// Counts one attribute a SCIM write lost (`[users] unmapped`).
+pub fn attribute_dropped(tenant: &str, attribute: &str) {
+    ::metrics::counter!(
+        ATTRIBUTES_DROPPED,
+        "attribute" => attribute.to_owned(),
+        "tenant" => tenant.to_owned(),
+    )
+    .increment(1);
 }
 
 /// Records a lookup in the cache named `cache`.

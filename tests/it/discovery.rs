@@ -16,9 +16,61 @@ async fn service_provider_config_says_what_is_supported() {
     assert_eq!(spc["authenticationSchemes"][0]["type"], "oauthbearertoken");
 }
 
+/// The demo config with `[users] unmapped` set.
+async fn unmapped(policy: &str) -> Stack {
+    Stack::start_with(|text| {
+        text.replace("[users]\n", &format!("[users]\nunmapped = \"{policy}\"\n"))
+    })
+    .await
+}
+
+fn names(schema: &serde_json::Value) -> Vec<&str> {
+    schema["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect()
+}
+
+/// `unmapped = "store"` (the default): the gateway keeps what no rule maps, so it offers the
+/// whole schemas, but what it cannot give back (a password, the read-only `groups`).
 #[tokio::test]
-async fn schemas_list_only_mapped_attributes() {
+async fn schemas_list_every_attribute_the_gateway_keeps() {
     let stack = Stack::start().await;
+    let (_, schemas) = stack.get("/Schemas").await;
+    assert_eq!(schemas["totalResults"], 3);
+    let user = names(&schemas["Resources"][0]);
+    for kept in [
+        "userName",
+        "title",
+        "nickName",
+        "addresses",
+        "x509Certificates",
+    ] {
+        assert!(user.contains(&kept), "{kept} in {user:?}");
+    }
+    assert!(
+        !user.contains(&"password") && !user.contains(&"groups"),
+        "{user:?}"
+    );
+    let enterprise = names(&schemas["Resources"][1]);
+    assert_eq!(
+        enterprise,
+        [
+            "employeeNumber",
+            "costCenter",
+            "organization",
+            "division",
+            "department",
+            "manager"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn schemas_list_only_mapped_attributes_when_the_rest_is_ignored() {
+    let stack = unmapped("ignore").await;
     let (_, schemas) = stack.get("/Schemas").await;
     assert_eq!(schemas["totalResults"], 3);
     assert_eq!(
@@ -27,28 +79,22 @@ async fn schemas_list_only_mapped_attributes() {
     );
     let user = &schemas["Resources"][0];
     assert_eq!(user["id"], "urn:ietf:params:scim:schemas:core:2.0:User");
-    let names: Vec<&str> = user["attributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["name"].as_str().unwrap())
-        .collect();
+    let core = names(user);
     assert!(
-        names.contains(&"userName") && names.contains(&"active"),
-        "{names:?}"
+        core.contains(&"userName") && core.contains(&"active"),
+        "{core:?}"
     );
     assert!(
-        !names.contains(&"password") && !names.contains(&"x509Certificates"),
-        "{names:?}"
+        !core.contains(&"password")
+            && !core.contains(&"x509Certificates")
+            && !core.contains(&"title"),
+        "{core:?}"
     );
     let enterprise = &schemas["Resources"][1];
-    let names: Vec<&str> = enterprise["attributes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["employeeNumber", "department", "manager"]);
+    assert_eq!(
+        names(enterprise),
+        ["employeeNumber", "department", "manager"]
+    );
     let (status, one) = stack
         .get("/Schemas/urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
         .await;
@@ -96,9 +142,7 @@ async fn http2_clients_are_served_too() {
     assert_eq!(response.status(), 200);
 }
 
-#[tokio::test]
-async fn only_the_mapped_element_types_are_advertised() {
-    let stack = Stack::start().await;
+async fn phone_types(stack: &Stack) -> serde_json::Value {
     let (_, user) = stack
         .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
         .await;
@@ -107,12 +151,28 @@ async fn only_the_mapped_element_types_are_advertised() {
         .unwrap()
         .iter()
         .find(|a| a["name"] == "phoneNumbers")
-        .unwrap();
-    let kind = phones["subAttributes"]
+        .unwrap()
+        .clone();
+    phones["subAttributes"]
         .as_array()
         .unwrap()
         .iter()
         .find(|a| a["name"] == "type")
-        .unwrap();
-    assert_eq!(kind["canonicalValues"], json!(["work"]));
+        .unwrap()["canonicalValues"]
+        .clone()
+}
+
+#[tokio::test]
+async fn only_the_mapped_element_types_are_advertised_when_the_rest_is_rejected() {
+    let stack = unmapped("reject").await;
+    assert_eq!(phone_types(&stack).await, json!(["work"]));
+}
+
+#[tokio::test]
+async fn every_element_type_is_advertised_when_the_store_keeps_the_rest() {
+    let stack = Stack::start().await;
+    assert_eq!(
+        phone_types(&stack).await,
+        json!(["work", "home", "mobile", "fax", "pager", "other"])
+    );
 }

@@ -295,16 +295,19 @@ async fn create_with_the_enterprise_extension_writes_its_attributes_downstream()
     assert_eq!(record["manager_id"].to_string(), boss_id);
 }
 
-/// The fixture maps no enterprise attribute: Entra's extension object is accepted and
-/// ignored (README: known attributes the mapping does not map are accepted and ignored).
+/// The fixture maps no enterprise attribute: Entra's extension object is kept by the gateway
+/// (`[users] unmapped = "store"`, the default) and read back as sent.
 #[tokio::test]
-async fn fixture_create_with_the_enterprise_extension_accepts_and_ignores_it() {
+async fn fixture_create_with_the_enterprise_extension_keeps_it() {
     let f = fixture().await;
     let created = f
         .gateway
         .create_user(create_user_with_enterprise(None))
         .await;
-    assert!(created.get(ENTERPRISE).is_none(), "{created}");
+    let sent = json!({"department": "Human Resources US", "employeeNumber": "100009"});
+    assert_eq!(created[ENTERPRISE], sent, "{created}");
+    let (_, read) = f.gateway.get(&format!("/Users/{}", id_of(&created))).await;
+    assert_eq!(read[ENTERPRISE], sent, "{read}");
     assert_eq!(login(&f, SAMPLE_USER_NAME)["enabled"], true);
 }
 

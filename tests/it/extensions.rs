@@ -33,7 +33,11 @@ async fn a_declared_extension_is_advertised() {
     let (_, types) = f.gateway.get("/ResourceTypes/User").await;
     assert_eq!(
         types["schemaExtensions"],
-        json!([{"schema": CUSTOM, "required": false}])
+        json!([
+            {"schema": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", "required": false},
+            {"schema": CUSTOM, "required": false}
+        ]),
+        "the enterprise extension is kept by the store (unmapped = \"store\")"
     );
     let (status, schema) = f.gateway.get(&format!("/Schemas/{CUSTOM}")).await;
     assert_eq!(status, StatusCode::OK);

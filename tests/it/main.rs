@@ -28,4 +28,5 @@ mod resilience;
 mod security;
 mod tenants;
 mod tls;
+mod unmapped;
 mod users;

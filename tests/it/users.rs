@@ -31,7 +31,8 @@ async fn create_stores_the_mapped_record_and_answers_the_scim_resource() {
     assert_eq!(created["active"], true);
     assert_eq!(
         created["emails"],
-        json!([{"type": "work", "value": "ann.lee@example.com"}])
+        json!([{"primary": true, "type": "work", "value": "ann.lee@example.com"}]),
+        "the downstream's lowercased email, with the `primary` the gateway kept"
     );
     assert_eq!(created["meta"]["resourceType"], "User");
     assert_eq!(

@@ -63,6 +63,12 @@ impl LegacyApi {
         routes::router(Arc::clone(&self.state))
     }
 
+    /// Makes the API accept an email already taken (an API without a uniqueness check), so
+    /// a test can see a duplicate the gateway made instead of the API refusing it.
+    pub fn accept_duplicates(&self, accept: bool) {
+        self.state.store.accept_duplicates(accept);
+    }
+
     /// Snapshot of all accounts, ordered by id, as the JSON the API returns for each.
     pub fn accounts(&self) -> Vec<serde_json::Value> {
         self.state

@@ -14,7 +14,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use eval::{matches, matches_value};
+pub use eval::{matches, matches_value, values_at};
 pub use parser::{MAX_COMPARISONS, MAX_DEPTH};
 pub use validate::{validate, validate_value_filter};
 

@@ -405,19 +405,7 @@ impl UsersService {
                     .unwrap_or_default()
             };
             match intent.kind.as_str() {
-                "create-user" => {
-                    for found in self.uncorrelated_named(text("userName")).await? {
-                        let scim_id = match self.ids {
-                            IdStyle::Downstream => found.downstream_id.clone(),
-                            IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
-                        };
-                        let kept = self.kept_of_record(&found.resource);
-                        let data = self.row_data(&found.downstream_id, &found.resource, kept);
-                        self.store
-                            .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
-                            .await?;
-                    }
-                }
+                "create-user" => self.settle_create(&intent.payload).await?,
                 "delete-user" => match self.api.get(text("downstreamId")).await {
                     // The downstream delete happened: finish it in the store.
                     Err(DownstreamError::NotFound(_)) => {
@@ -435,6 +423,54 @@ impl UsersService {
             tracing::warn!(kind = %intent.kind, id = %intent.id, "settled a write a crash interrupted");
         }
         Ok(pending.len())
+    }
+
+    /// Finishes a create a crash interrupted: the record it made, found as the journal says
+    /// (by what the downstream holds), is correlated with the client's view of the user (its
+    /// userName, externalId and what the store keeps). A second match, if the API took a
+    /// duplicate, is left for `reconcile` to report.
+    async fn settle_create(&self, journaled: &Value) -> Result<(), ServiceError> {
+        let user_name = journaled
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let held = journaled
+            .get("identity")
+            .and_then(Value::as_str)
+            .and_then(|text| text.parse::<Filter>().ok());
+        let identity = held.clone().unwrap_or_else(|| Self::named(user_name));
+        let Some(found) = self.uncorrelated(&identity).await?.into_iter().next() else {
+            if held.is_none() {
+                tracing::warn!(
+                    "an interrupted create could not be looked up by what the API holds (no \
+                     [users.search] term for a field the create sends); `reconcile` lists \
+                     records without a correlation"
+                );
+            }
+            // Otherwise the look-up ruled the record out: the create never reached the API.
+            return Ok(());
+        };
+        let mut resource = found.resource;
+        if let Value::Object(fields) = &mut resource {
+            for key in ["userName", "externalId"] {
+                if let Some(value) = journaled.get(key).filter(|v| v.is_string()) {
+                    fields.insert(key.into(), value.clone());
+                }
+            }
+        }
+        let kept = journaled
+            .get("kept")
+            .cloned()
+            .unwrap_or_else(|| self.kept_of_record(&resource));
+        let scim_id = match self.ids {
+            IdStyle::Downstream => found.downstream_id.clone(),
+            IdStyle::Uuid => uuid::Uuid::new_v4().to_string(),
+        };
+        let data = self.row_data(&found.downstream_id, &resource, kept);
+        self.store
+            .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
+            .await?;
+        Ok(())
     }
 
     /// Compares the store with the downstream: correlations whose record is gone (`missing`)
@@ -738,11 +774,20 @@ impl ScimService for UsersService {
         }
         let body = self.mapping.to_downstream_create(&resource)?;
         let kept = self.admit(&resource, &self.mapping.to_scim(&body))?;
+        // The journal keeps how to find the record and the client's view of it, for `recover`.
+        let identity = self.identity(&resource, &body);
+        let journaled = json!({
+            "userName": user_name,
+            "externalId": resource.get("externalId"),
+            "identity": identity.as_ref().map(Filter::to_string),
+            "kept": kept,
+        });
         let intent = self
             .store
-            .begin_intent(&self.tenant, "create-user", &json!({"userName": user_name}))
+            .begin_intent(&self.tenant, "create-user", &journaled)
             .await?;
-        let Created { record, adopted } = match self.create_downstream(&user_name, &body).await {
+        let identity = identity.unwrap_or_else(|| Self::named(&user_name));
+        let Created { record, adopted } = match self.create_downstream(&identity, &body).await {
             Ok(created) => created,
             Err(failed) => {
                 // A record that may exist downstream is left to `recover`, which correlates it.

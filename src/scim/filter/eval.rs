@@ -58,6 +58,16 @@ fn eval(filter: &Filter, node: &Value, scope: Scope<'_>) -> bool {
     }
 }
 
+/// The non-null values `path` designates in a resource (arrays flattened): what a filter on
+/// `path` compares.
+pub fn values_at<'v>(
+    resource: &'v Value,
+    path: &AttrPath,
+    schema: &ResourceSchema,
+) -> Vec<&'v Value> {
+    lookup(resource, path, Scope::Resource(schema)).0
+}
+
 /// The non-null values `path` designates in `node` (arrays flattened), and their definition.
 fn lookup<'v, 'a>(
     node: &'v Value,

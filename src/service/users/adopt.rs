@@ -1,8 +1,13 @@
 //! A user create that leaves one downstream record even when the API fails half-way. A POST
 //! is never sent again blindly: when its outcome is unknown (a timeout, a connection broken
-//! after sending, a 5xx), the user is looked up by userName (pushed down as `[users.search]`
-//! says) and a record that nobody correlated yet is adopted instead of posted again. The same
-//! look-up settles the journaled creates a crash interrupted.
+//! after sending, a 5xx), the record is looked up and a record that nobody correlated yet is
+//! adopted instead of posted again. The same look-up settles the journaled creates a crash
+//! interrupted (the journal entry keeps the look-up's filter).
+//!
+//! The look-up asks for what the downstream holds, not what the client sent: Entra's userName
+//! is the userPrincipalName, which an API keyed on email never stores, so the filter is the
+//! first `[users.search]` term whose value comes back from the record the create sends
+//! ([`UsersService::identity`]), e.g. `emails.value eq` the work email.
 //!
 //! What remains: a downstream that has not finished a timed-out create when the look-up runs
 //! and that does not refuse duplicates could still get two records; the journal entry of such
@@ -14,12 +19,12 @@ use serde_json::Value;
 
 use super::UsersService;
 use crate::downstream::DownstreamError;
-use crate::scim::filter::{CompValue, CompareOp, Filter, matches};
+use crate::scim::filter::{CompValue, CompareOp, Filter, matches, values_at};
 use crate::scim::path::AttrPath;
 use crate::service::ServiceError;
 use crate::store::ResourceType;
 
-/// A downstream record with this userName that no SCIM user is correlated with.
+/// A downstream record that a look-up found and no SCIM user is correlated with.
 pub(super) struct Uncorrelated {
     pub downstream_id: String,
     pub record: Value,
@@ -43,14 +48,48 @@ pub(super) struct CreateFailed {
 }
 
 impl UsersService {
+    /// The filter that finds the record a create of `resource` makes: the first `eq` term of
+    /// `[users.search]` whose value in `resource` the record `body` shows again once mapped
+    /// back (so not a userName only the gateway keeps). `None` when no term is held so.
+    pub(super) fn identity(&self, resource: &Value, body: &Value) -> Option<Filter> {
+        let catalog = &self.mapping.catalog;
+        let mut shown = self.mapping.to_scim(body);
+        self.mapping.fill_defaults(&mut shown);
+        self.mapping
+            .search
+            .iter()
+            .filter(|term| term.op == CompareOp::Eq)
+            .filter_map(|term| term.target.display_name().parse::<AttrPath>().ok())
+            .flat_map(|path| {
+                values_at(resource, &path, catalog)
+                    .into_iter()
+                    .filter_map(Value::as_str)
+                    .map(|value| {
+                        Filter::Compare(path.clone(), CompareOp::Eq, CompValue::Str(value.into()))
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .find(|filter| matches(filter, &shown, catalog))
+    }
+
+    /// `userName eq` the name: the look-up when no [`identity`](Self::identity) is held
+    /// downstream, which finds the record only where the API keeps the userName.
+    pub(super) fn named(user_name: &str) -> Filter {
+        Filter::Compare(
+            AttrPath::simple("userName"),
+            CompareOp::Eq,
+            CompValue::Str(user_name.to_owned()),
+        )
+    }
+
     /// Creates `record` downstream: the record a POST answered, or the uncorrelated record
-    /// named `user_name` that an unsure attempt made.
+    /// matching `identity` that an unsure attempt made.
     /// Retries follow `[downstream] retries`: a POST that surely did nothing (never sent, or
     /// 429) is sent again; one that may have created the record only once the look-up finds
     /// nothing; a conflict after an unsure attempt is that attempt's record, looked up too.
     pub(super) async fn create_downstream(
         &self,
-        user_name: &str,
+        identity: &Filter,
         record: &Value,
     ) -> Result<Created, CreateFailed> {
         let maybe_created = AtomicBool::new(false);
@@ -77,7 +116,7 @@ impl UsersService {
                         return Err(error.into());
                     }
                     maybe_created.store(true, Ordering::SeqCst);
-                    match self.uncorrelated_named(user_name).await?.into_iter().next() {
+                    match self.uncorrelated(identity).await?.into_iter().next() {
                         Some(found) => {
                             tracing::warn!(
                                 downstream_id = %found.downstream_id, %error,
@@ -106,24 +145,19 @@ impl UsersService {
         })
     }
 
-    /// The downstream records whose userName is `user_name` and that no SCIM user is
-    /// correlated with: found by the `userName eq` search (pushed down where gateway.toml
-    /// allows), checked against the whole filter here.
-    pub(super) async fn uncorrelated_named(
+    /// The downstream records matching `filter` (an [`identity`](Self::identity)) that no SCIM
+    /// user is correlated with: searched for as `[users.search]` allows, checked against the
+    /// whole filter here.
+    pub(super) async fn uncorrelated(
         &self,
-        user_name: &str,
+        filter: &Filter,
     ) -> Result<Vec<Uncorrelated>, ServiceError> {
-        let filter = Filter::Compare(
-            AttrPath::simple("userName"),
-            CompareOp::Eq,
-            CompValue::Str(user_name.to_owned()),
-        );
-        let search = self.mapping.push_down(&filter);
+        let search = self.mapping.push_down(filter);
         let mut found = Vec::new();
         for record in self.api.list(search.as_ref(), None).await?.records {
             let mut resource = self.mapping.to_scim(&record);
             self.mapping.fill_defaults(&mut resource);
-            if !matches(&filter, &resource, &self.mapping.catalog) {
+            if !matches(filter, &resource, &self.mapping.catalog) {
                 continue;
             }
             let downstream_id = self.api.id_of(&record)?;

@@ -14,6 +14,7 @@ pub mod watch;
 mod tests;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_spanned::Spanned;
@@ -184,17 +185,41 @@ pub enum IdStyle {
 
 impl Config {
     /// Reads and checks a gateway.toml, interpolating `${ENV}` from the process environment.
-    pub fn load(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+    /// Relative file paths in it (the SQLite store, the TLS files) are resolved against the
+    /// file's own folder, made absolute and canonical, so every command that loads the same file uses the
+    /// same files whatever its working directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let read_error = |source| ConfigError::Read {
             path: path.display().to_string(),
             source,
-        })?;
-        Self::parse(&path.display().to_string(), &text, &interpolate::from_env)
+        };
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
+        let absolute = std::fs::canonicalize(path).map_err(read_error)?;
+        let dir = absolute.parent().unwrap_or(Path::new("/"));
+        Self::parse_in(
+            &path.display().to_string(),
+            dir,
+            &text,
+            &interpolate::from_env,
+        )
     }
 
-    /// Checks gateway.toml text; `env` resolves `${NAME}` references.
+    /// Checks gateway.toml text; `env` resolves `${NAME}` references. Relative file paths are
+    /// resolved against the folder of `file` (see [`Config::parse_in`]).
     pub fn parse(
         file: &str,
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let dir = Path::new(file).parent().unwrap_or(Path::new(""));
+        Self::parse_in(file, dir, text, env)
+    }
+
+    /// Checks gateway.toml text named `file` in messages; relative file paths in it (a
+    /// `sqlite:` store URL, `server.tls.cert` and `.key`) are resolved against `dir`.
+    pub fn parse_in(
+        file: &str,
+        dir: &Path,
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
@@ -212,8 +237,8 @@ impl Config {
             interpolate::interpolate(v.get_ref(), env)
                 .map_err(|e| src.invalid(v.span(), key, e.to_string()))
         };
-        let server = compile_server(&raw, file, &src, &interp)?;
-        let store_url = compile_store_url(&raw.store, file, &src, &interp)?;
+        let server = compile_server(&raw, dir, &src, &interp)?;
+        let store_url = compile_store_url(&raw.store, dir, &src, &interp)?;
         let tenants = if raw.tenants.is_empty() {
             let limits = compile_limits(&raw.limits, &RawLimits::default(), &src)?;
             vec![compile_tenant(
@@ -707,14 +732,11 @@ fn compile_group_endpoints(
 
 fn compile_store_url(
     raw: &raw::RawStore,
-    file: &str,
+    dir: &Path,
     src: &Source,
     interp: &Interp,
 ) -> Result<String, ConfigError> {
     let Some(url) = &raw.url else {
-        let dir = std::path::Path::new(file)
-            .parent()
-            .unwrap_or(std::path::Path::new(""));
         return Ok(format!("sqlite://{}", dir.join("gateway.db").display()));
     };
     let value = interp("store.url", url)?;
@@ -728,18 +750,41 @@ fn compile_store_url(
             "use sqlite://FILE, sqlite::memory: or postgres://...",
         ));
     }
-    Ok(value)
+    Ok(resolve_sqlite_url(&value, dir))
+}
+
+/// A `sqlite:` URL whose file path is relative, with the path joined to `dir`; an absolute
+/// path, an in-memory database and any other URL stay as written.
+pub(crate) fn resolve_sqlite_url(url: &str, dir: &Path) -> String {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
+        return url.to_owned();
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    let in_memory = path.is_empty()
+        || path.starts_with(":memory:")
+        || query.is_some_and(|q| q.split('&').any(|p| p == "mode=memory"));
+    if in_memory || Path::new(path).is_absolute() {
+        return url.to_owned();
+    }
+    let query = query.map(|q| format!("?{q}")).unwrap_or_default();
+    format!("sqlite://{}{query}", dir.join(path).display())
 }
 
 fn compile_server(
     raw: &RawConfig,
-    file: &str,
+    dir: &Path,
     src: &Source,
     interp: &Interp,
 ) -> Result<ServerConfig, ConfigError> {
     let s = &raw.server;
     let listen = match &s.listen {
-        Some(l) => l.get_ref().parse().map_err(|e| {
+        Some(l) => interp("server.listen", l)?.trim().parse().map_err(|e| {
             src.invalid(
                 l.span(),
                 "server.listen",
@@ -750,7 +795,8 @@ fn compile_server(
     };
     let base_path = match &s.base_path {
         Some(p) => {
-            let path = p.get_ref().trim_end_matches('/');
+            let path = interp("server.base_path", p)?;
+            let path = path.trim_end_matches('/');
             if !path.starts_with('/') {
                 return Err(src.invalid(
                     p.span(),
@@ -777,7 +823,7 @@ fn compile_server(
         tls: s
             .tls
             .as_ref()
-            .map(|t| compile_tls(t, file, src, interp))
+            .map(|t| compile_tls(t, dir, src, interp))
             .transpose()?,
         header_read_timeout: match &s.header_read_timeout_ms {
             Some(t) if *t.get_ref() == 0 => {
@@ -815,13 +861,10 @@ fn compile_server(
 /// certificate and key pair, so a bad file fails at start-up rather than at the first handshake.
 fn compile_tls(
     raw: &Spanned<raw::RawTls>,
-    file: &str,
+    dir: &Path,
     src: &Source,
     interp: &Interp,
 ) -> Result<TlsFiles, ConfigError> {
-    let dir = std::path::Path::new(file)
-        .parent()
-        .unwrap_or(std::path::Path::new(""));
     let tls = raw.get_ref();
     let files = TlsFiles {
         cert: dir.join(interp("server.tls.cert", &tls.cert)?),

@@ -185,6 +185,8 @@ fn main() -> ExitCode {
             Command::Check { config } => Config::load(&config)
                 .map(|c| {
                     println!("{}: ok", config.display());
+                    println!("  listen: {}", c.server.listen);
+                    println!("  store: {}", scim_gateway::store::redact_url(&c.store_url));
                     for t in &c.tenants {
                         println!(
                             "  tenant {}: SCIM at {}, {} attribute rules",

@@ -14,6 +14,7 @@ mod metrics;
 pub mod reload;
 pub mod rescue;
 mod routes;
+mod scim_errors;
 mod scim_id;
 mod settler;
 pub mod tls;
@@ -145,7 +146,8 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(trace)
             .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(axum::middleware::from_fn(layers::in_request_id_scope)),
+            .layer(axum::middleware::from_fn(layers::in_request_id_scope))
+            .layer(axum::middleware::from_fn(scim_errors::scim_error_bodies)),
     ))
 }
 

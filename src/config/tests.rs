@@ -13,6 +13,8 @@ fn env(name: &str) -> Option<String> {
         "LEGACY_API_KEY" => Some("legacy-key".into()),
         "SCIM_TOKEN" => Some("0123456789abcdef0123".into()),
         "SITE" => Some("global".into()),
+        "LISTEN" => Some("0.0.0.0:9090".into()),
+        "DATA" => Some("data".into()),
         _ => None,
     }
 }
@@ -671,4 +673,97 @@ fn downstream_member_calls_are_either_per_member_or_a_whole_list() {
         "mode = \"virtual\"\nmembers_field = \"/m\"",
     ));
     assert!(err.contains("downstream calls need"), "{err}");
+}
+
+#[test]
+fn server_listen_and_base_path_take_variables() {
+    let text = example_with("listen = \"127.0.0.1:8080\"", "listen = \"${LISTEN}\"");
+    let config = Config::parse("gateway.toml", &text, &env).unwrap();
+    assert_eq!(config.server.listen, "0.0.0.0:9090".parse().unwrap());
+
+    let text = example_with(
+        "base_path = \"/scim/v2\"",
+        "base_path = \"/${SITE}/scim/v2\"",
+    );
+    let config = Config::parse("gateway.toml", &text, &env).unwrap();
+    assert_eq!(config.server.base_path, "/global/scim/v2");
+
+    let text = example_with("listen = \"127.0.0.1:8080\"", "listen = \"${NO_LISTEN}\"");
+    let err = error_of(&text);
+    assert!(
+        err.contains("server.listen: environment variable NO_LISTEN is not set"),
+        "{err}"
+    );
+}
+
+/// The store URL the example config gets with `[store] url = <url>`, in folder `/etc/scim`.
+fn store_url_in_etc(url: Option<&str>) -> String {
+    let text = match url {
+        Some(url) => format!("{EXAMPLE_CONFIG}\n[store]\nurl = \"{url}\"\n"),
+        None => EXAMPLE_CONFIG.to_owned(),
+    };
+    Config::parse_in("gateway.toml", Path::new("/etc/scim"), &text, &env)
+        .unwrap()
+        .store_url
+}
+
+#[test]
+fn relative_sqlite_paths_resolve_against_the_folder_of_gateway_toml() {
+    let cases = [
+        (Some("sqlite://gateway.db"), "sqlite:///etc/scim/gateway.db"),
+        (
+            Some("sqlite:${DATA}/g.db?mode=rwc"),
+            "sqlite:///etc/scim/data/g.db?mode=rwc",
+        ),
+        (None, "sqlite:///etc/scim/gateway.db"),
+        // As written: absolute paths, in-memory databases, other stores.
+        (
+            Some("sqlite:///var/lib/scim/g.db"),
+            "sqlite:///var/lib/scim/g.db",
+        ),
+        (
+            Some("sqlite:/var/lib/scim/g.db"),
+            "sqlite:/var/lib/scim/g.db",
+        ),
+        (Some("sqlite::memory:"), "sqlite::memory:"),
+        (Some("sqlite://:memory:"), "sqlite://:memory:"),
+        (
+            Some("sqlite://shared?mode=memory&cache=shared"),
+            "sqlite://shared?mode=memory&cache=shared",
+        ),
+        (
+            Some("postgres://scim:pw@db.internal/scim"),
+            "postgres://scim:pw@db.internal/scim",
+        ),
+        (
+            Some("postgresql://db.internal/scim?sslmode=require"),
+            "postgresql://db.internal/scim?sslmode=require",
+        ),
+    ];
+    for (url, want) in cases {
+        assert_eq!(store_url_in_etc(url), want, "{url:?}");
+    }
+}
+
+#[test]
+fn tls_paths_resolve_against_the_given_folder_and_absolute_ones_stay() {
+    let folder = TlsFolder::new("parse-in");
+    let config = Config::parse_in("gateway.toml", &folder.dir, &folder.text, &env).unwrap();
+    let files = config.server.tls.as_ref().unwrap();
+    assert_eq!(files.cert, folder.dir.join("cert.pem"));
+
+    let absolute = folder
+        .text
+        .replace(
+            "cert = \"cert.pem\"",
+            &format!("cert = \"{}\"", folder.dir.join("cert.pem").display()),
+        )
+        .replace(
+            "key = \"key.pem\"",
+            &format!("key = \"{}\"", folder.dir.join("key.pem").display()),
+        );
+    let config = Config::parse_in("gateway.toml", Path::new("/nowhere"), &absolute, &env).unwrap();
+    let files = config.server.tls.as_ref().unwrap();
+    assert_eq!(files.cert, folder.dir.join("cert.pem"));
+    assert_eq!(files.key, folder.dir.join("key.pem"));
 }

@@ -1,6 +1,7 @@
 //! The accept loop of the SCIM side: plain TCP or TLS, HTTP/1.1 and HTTP/2 on one port, limits
 //! on how long and how large a request head may be, and a bounded drain on shutdown.
 
+mod parse_errors;
 mod preface;
 
 use std::net::SocketAddr;
@@ -8,7 +9,8 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderValue, Request, header};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Request, Version, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -22,6 +24,8 @@ use tower::ServiceExt;
 use super::live::LiveApp;
 use super::tls::{self, TlsError};
 use crate::config::ServerConfig;
+use crate::scim::error::ScimError;
+use parse_errors::ScimParseErrors;
 use preface::PrefaceDeadline;
 
 /// How long the loop pauses after a failed accept (e.g. EMFILE), so that a full file table
@@ -81,6 +85,7 @@ async fn run(
                         app: app.clone(),
                         watcher: graceful.watcher(),
                         head_timeout: config.header_read_timeout,
+                        max_header_bytes: config.max_header_bytes,
                     }));
                 }
                 Err(e) => {
@@ -114,13 +119,21 @@ fn http_builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
-        // A head that does not fit the read buffer gets 431 from hyper.
+        // A head that does not fit the read buffer gets 431 from hyper (with a SCIM body
+        // written in by `ScimParseErrors`); one that does but is over the limit gets it
+        // from `oversized_head`.
         .max_buf_size(config.max_header_bytes);
-    builder
-        .http2()
-        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX));
+    // h2 answers a header list over its limit with a bare 431 of its own, which no layer can
+    // give a body; so its limit is a backstop at twice the configured one, and a head between
+    // the two gets the SCIM 431 of `oversized_head`.
+    builder.http2().max_header_list_size(
+        u32::try_from(config.max_header_bytes.saturating_mul(H2_BACKSTOP)).unwrap_or(u32::MAX),
+    );
     builder
 }
+
+/// How many times `server.max_header_bytes` h2 itself accepts (see [`http_builder`]).
+const H2_BACKSTOP: usize = 2;
 
 /// One accepted TCP connection and what serving it needs.
 struct Connection {
@@ -133,17 +146,20 @@ struct Connection {
     watcher: Watcher,
     /// Bounds the TLS handshake and the first bytes, like the request head.
     head_timeout: Duration,
+    /// The largest request head served (`server.max_header_bytes`).
+    max_header_bytes: usize,
 }
 
 async fn connection(c: Connection) {
+    let limit = c.max_header_bytes;
     let Some(acceptor) = c.tls else {
-        let io = PrefaceDeadline::new(c.tcp, c.head_timeout);
-        return serve_http(io, &c.http, c.app, c.watcher, c.peer).await;
+        let io = ScimParseErrors::new(PrefaceDeadline::new(c.tcp, c.head_timeout), limit);
+        return serve_http(io, &c.http, c.app, c.watcher, c.peer, limit).await;
     };
     match tokio::time::timeout(c.head_timeout, acceptor.accept(c.tcp)).await {
         Ok(Ok(stream)) => {
-            let io = PrefaceDeadline::new(stream, c.head_timeout);
-            serve_http(io, &c.http, c.app, c.watcher, c.peer).await;
+            let io = ScimParseErrors::new(PrefaceDeadline::new(stream, c.head_timeout), limit);
+            serve_http(io, &c.http, c.app, c.watcher, c.peer, limit).await;
         }
         Ok(Err(e)) => tracing::debug!(peer = %c.peer, error = %e, "TLS handshake failed"),
         Err(_) => tracing::debug!(peer = %c.peer, "TLS handshake timed out"),
@@ -156,18 +172,72 @@ async fn serve_http<I>(
     app: LiveApp,
     watcher: Watcher,
     peer: SocketAddr,
+    max_header_bytes: usize,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     // The app is taken per request, not per connection: a keep-alive connection opened
     // before a reload gets the new configuration on its next request.
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        app.current().oneshot(host_from_authority(request))
+        let refused = oversized_head(&request, max_header_bytes);
+        let app = app.current();
+        async move {
+            match refused {
+                Some(answer) => Ok(answer),
+                None => app.oneshot(host_from_authority(request)).await,
+            }
+        }
     });
     let served = watcher.watch(http.serve_connection(TokioIo::new(io), service));
     if let Err(e) = served.await {
         tracing::debug!(%peer, error = %e, "connection closed with an error");
     }
+}
+
+/// A SCIM 431 for a request whose head is larger than `limit` (`server.max_header_bytes`).
+/// hyper's own bounds are backstops only: its HTTP/1.1 read buffer lets a somewhat larger head
+/// through when it arrives in one read, and h2 (at twice the limit) answers a bare 431. An
+/// HTTP/1.1 head is counted as sent (request line, `name: value` lines, blank line); an
+/// HTTP/2 one as h2 counts it (RFC 9113 §6.5.2: name, value and 32 bytes per field,
+/// pseudo-header fields included).
+fn oversized_head<B>(request: &Request<B>, limit: usize) -> Option<Response> {
+    let uri = request.uri();
+    let method = request.method().as_str().len();
+    let target = uri.path_and_query().map_or(1, |p| p.as_str().len());
+    let size = if request.version() == Version::HTTP_2 {
+        const FIELD: usize = 32;
+        let pseudo = [
+            ":method".len() + method,
+            ":scheme".len() + uri.scheme_str().map_or(0, str::len),
+            ":authority".len() + uri.authority().map_or(0, |a| a.as_str().len()),
+            ":path".len() + target,
+        ];
+        let fields = request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len());
+        pseudo.into_iter().chain(fields).map(|n| n + FIELD).sum()
+    } else {
+        // "GET /target HTTP/1.1\r\n" … "\r\n"
+        let request_line = method + 1 + target + " HTTP/1.1\r\n".len();
+        let fields: usize = request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + ": \r\n".len() + value.len())
+            .sum();
+        request_line + fields + "\r\n".len()
+    };
+    (size > limit).then(|| {
+        ScimError::new(
+            431,
+            None,
+            format!(
+                "the request line and headers are larger than the {limit} bytes this gateway \
+                 accepts (server.max_header_bytes)"
+            ),
+        )
+        .into_response()
+    })
 }
 
 /// HTTP/2 requests carry the host in `:authority`, not `Host` (RFC 9113 §8.3.1); handlers

@@ -123,3 +123,85 @@ async fn demo_prints_a_tenant_url_and_token_that_work() {
     assert_eq!(list["totalResults"], 1);
     assert_eq!(list["Resources"][0]["userName"], "demo@example.com");
 }
+
+/// Runs the binary in `cwd` with the sample API's variables; returns success and stdout.
+fn run_in(cwd: &std::path::Path, args: &[&str], env: &[(&str, String)]) -> (bool, String) {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .current_dir(cwd)
+        .env("SCIM_TOKEN", crate::support::TOKEN)
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {text}{err}");
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn every_command_finds_the_store_beside_gateway_toml_and_listen_takes_a_variable() {
+    use crate::support::process::{TempDir, free_port, spawn_gateway};
+
+    let stack = crate::support::Stack::start().await;
+    let home = TempDir::new("beside");
+    let elsewhere = TempDir::new("elsewhere");
+    let port = free_port();
+    let text = scim_gateway::demo::EXAMPLE_CONFIG
+        .replace("listen = \"127.0.0.1:8080\"", "listen = \"${LISTEN}\"")
+        .replace(
+            "bearer = [\"${SCIM_TOKEN}\"]",
+            "bearer = [\"${SCIM_TOKEN}\"]\nissued_tokens = true",
+        )
+        + "\n[store]\nurl = \"sqlite://gateway.db\"\n";
+    std::fs::write(home.0.join("gateway.toml"), text).unwrap();
+    // Named relative to another working directory, as an operator in another shell would.
+    let config = format!(
+        "../{}/gateway.toml",
+        home.0.file_name().unwrap().to_string_lossy()
+    );
+    let mut env = stack.legacy_env().to_vec();
+    env.push(("LISTEN", format!("127.0.0.1:{port}")));
+
+    let (_, created) = run_in(
+        &elsewhere.0,
+        &["token", "create", "--name", "entra", "--config", &config],
+        &env,
+    );
+    let issued = created.lines().last().unwrap().trim().to_owned();
+    assert!(
+        home.0.join("gateway.db").exists(),
+        "no store beside gateway.toml"
+    );
+    assert!(
+        !elsewhere.0.join("gateway.db").exists(),
+        "a store in the working directory"
+    );
+
+    let (_, checked) = run_in(&elsewhere.0, &["check", "--config", &config], &env);
+    let beside = std::fs::canonicalize(&home.0).unwrap().join("gateway.db");
+    let store = format!("store: sqlite://{}", beside.display());
+    assert!(checked.contains(&store), "{checked}");
+    assert!(
+        checked.contains(&format!("listen: 127.0.0.1:{port}")),
+        "{checked}"
+    );
+
+    // `serve` from the test's own working directory reads the token `token create` wrote.
+    let config = home.0.join("gateway.toml");
+    let _gateway = spawn_gateway(&config, &env, port, None).await;
+    let answer = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/scim/v2/Users"))
+        .bearer_auth(&issued)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        200,
+        "the issued token is not in serve's store"
+    );
+}

@@ -279,3 +279,163 @@ async fn wrong_downstream_credentials_are_a_502_that_says_so() {
         "{body}"
     );
 }
+
+/// Asserts that an answer is a SCIM error with this status: its media type and its body.
+async fn assert_scim_answer(response: reqwest::Response, want: u16) -> Value {
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let text = response.text().await.unwrap();
+    assert_eq!(content_type, "application/scim+json", "{status}: {text:?}");
+    let body: Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON: {text:?}: {e}"));
+    assert_scim_error(status, &body, want, None);
+    body
+}
+
+#[tokio::test]
+async fn refusals_before_any_handler_are_scim_errors_over_http1_and_http2() {
+    let stack =
+        Stack::start_with(|t| t.replace("max_body_bytes = 1048576", "max_body_bytes = 1024")).await;
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    // Over the 16 KiB of server.max_header_bytes.
+    let long = "a".repeat(20 * 1024);
+    for (client, version) in [
+        (&stack.client, reqwest::Version::HTTP_11),
+        (&h2, reqwest::Version::HTTP_2),
+    ] {
+        let users = format!("{}/Users", stack.base);
+        let cases = [
+            (
+                "an id that is not UTF-8 (it names nothing)",
+                client.get(format!("{users}/%FF%FE")).bearer_auth(TOKEN),
+                404,
+            ),
+            (
+                "a URL over the head limit",
+                client
+                    .get(format!("{users}?filter={long}"))
+                    .bearer_auth(TOKEN),
+                431,
+            ),
+            (
+                "a header over the head limit",
+                client.get(&users).bearer_auth(TOKEN).header("x-big", &long),
+                431,
+            ),
+            (
+                "a wrong method at the root",
+                client.post(format!("{}/healthz", stack.root)),
+                405,
+            ),
+            (
+                "a wrong method on a collection",
+                client.put(&users).bearer_auth(TOKEN),
+                405,
+            ),
+            (
+                "an unknown route under the tenant",
+                client
+                    .get(format!("{}/Nope", stack.base))
+                    .bearer_auth(TOKEN),
+                404,
+            ),
+            (
+                "an unknown route at the root",
+                client.get(format!("{}/nope", stack.root)),
+                404,
+            ),
+            (
+                "a body over the limit",
+                client
+                    .post(&users)
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/scim+json")
+                    .body("x".repeat(4096)),
+                413,
+            ),
+        ];
+        for (case, request, want) in cases {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.version(), version, "{case}");
+            let allow = response.headers().get("allow").cloned();
+            let body = assert_scim_answer(response, want).await;
+            let detail = body["detail"].as_str().unwrap();
+            match want {
+                400 => assert!(detail.contains("UTF-8"), "{case}: {body}"),
+                431 => assert!(detail.contains("16384"), "{case}: {body}"),
+                405 => assert!(allow.is_some(), "{case}: no Allow header"),
+                _ => {}
+            }
+        }
+    }
+    assert!(stack.legacy.accounts().is_empty());
+}
+
+/// Sends raw bytes as an HTTP/1.1 client and reads the answer until the server closes.
+async fn raw_http1(stack: &Stack, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(stack.addr).await.unwrap();
+    // The server may stop reading (and reset) before all of it is written.
+    let _ = stream.write_all(request).await;
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut received))
+        .await
+        .expect("the gateway closes the connection");
+    assert!(read.is_ok() || !received.is_empty(), "no answer: {read:?}");
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// Splits a raw HTTP/1.1 answer into its status, lower-cased head and JSON body.
+fn parse_raw(answer: &str) -> (StatusCode, String, Value) {
+    let (head, body) = answer
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no head: {answer:?}"));
+    let status = head
+        .get(9..12)
+        .and_then(|code| code.parse().ok())
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or_else(|| panic!("no status: {answer:?}"));
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{answer:?}: {e}"));
+    (status, head.to_ascii_lowercase(), body)
+}
+
+#[tokio::test]
+async fn heads_hyper_refuses_itself_get_scim_errors_and_the_gateway_keeps_serving() {
+    let stack = Stack::start().await;
+    // A header line without a colon: hyper cannot parse the head.
+    let answer = raw_http1(
+        &stack,
+        b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+    )
+    .await;
+    let (status, head, body) = parse_raw(&answer);
+    assert!(
+        head.contains("content-type: application/scim+json"),
+        "{answer}"
+    );
+    assert_scim_error(status, &body, 400, None);
+    // A URL of 1 MiB, far over the read buffer: refused however long it is.
+    let request = format!(
+        "GET /scim/v2/Users?filter={} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n",
+        "a".repeat(1024 * 1024)
+    );
+    let answer = raw_http1(&stack, request.as_bytes()).await;
+    let (status, head, body) = parse_raw(&answer);
+    assert!(
+        head.contains("content-type: application/scim+json"),
+        "{answer}"
+    );
+    assert!(head.contains("connection: close"), "{answer}");
+    assert_scim_error(status, &body, 431, None);
+
+    let (status, _) = stack.get("/ServiceProviderConfig").await;
+    assert_eq!(status, StatusCode::OK);
+}

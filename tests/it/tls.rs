@@ -262,7 +262,7 @@ async fn an_oversized_request_head_gets_431_and_the_gateway_keeps_serving() {
 }
 
 #[tokio::test]
-async fn oversized_headers_over_http2_get_431_or_lose_the_connection() {
+async fn oversized_headers_over_http2_get_a_scim_431_or_lose_the_connection() {
     let pki = Pki::new();
     pki.install(&pki.leaf("gateway A"));
     let stack = tls_stack(&pki, "").await;
@@ -274,13 +274,16 @@ async fn oversized_headers_over_http2_get_431_or_lose_the_connection() {
             .header("x-big", "a".repeat(header_bytes))
             .send()
     };
-    // Over max_header_bytes: h2 answers the stream 431.
+    // Over max_header_bytes: a SCIM 431.
     let over = send(20 * 1024).await.unwrap();
     assert_eq!(over.version(), http::Version::HTTP_2);
     assert_eq!(over.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
-    // Over four times the limit h2 calls it abuse and closes the connection (GOAWAY
-    // ENHANCE_YOUR_CALM) without reading the rest.
-    let abuse = send(64 * 1024).await;
+    assert_eq!(over.headers()["content-type"], "application/scim+json");
+    let body: serde_json::Value = over.json().await.unwrap();
+    assert_eq!(body["status"], "431", "{body}");
+    // Far over (four times h2's own limit of twice max_header_bytes) h2 calls it abuse and
+    // closes the connection (GOAWAY ENHANCE_YOUR_CALM) without reading the rest.
+    let abuse = send(160 * 1024).await;
     assert!(abuse.is_err(), "{abuse:?}");
 
     let (status, _) = stack.get("/ServiceProviderConfig").await;

@@ -30,3 +30,4 @@ mod tenants;
 mod tls;
 mod unmapped;
 mod users;
+mod versions;

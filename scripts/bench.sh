@@ -25,7 +25,7 @@
 #   BENCH_THREADS=2         wrk threads
 #   BENCH_CONNECTIONS=16    wrk connections
 #   BENCH_TIMEOUT=5         wrk per-request timeout, seconds
-#   BENCH_SCENARIOS="get search patch create"   subset and order of scenarios ("" skips wrk)
+#   BENCH_SCENARIOS="get get-cold search search-cold patch create"   subset and order ("" skips wrk)
 #   BENCH_BUILD=1           0 skips `cargo build --release` (uses the existing binary)
 #   BENCH_BUILD_TIMEOUT=1800  seconds allowed for the build
 #   BENCH_KEEP=0            1 keeps the temp dir (config, server logs, raw wrk output)
@@ -50,9 +50,12 @@
 # Notes on reading the figures:
 #   - wrk, the legacy API and the gateway share the machine's cores, so DIRECT runs have
 #     one process less competing for CPU than gateway runs.
-#   - The gateway caches records by id and ids by userName (moka, 30 s / 1 h), so GET by id
-#     and search by userName through the gateway are mostly answered from its cache or with
-#     a single downstream GET; PATCH reads and writes downstream.
+#   - The gateway caches records by id and store rows ([cache] records_ttl_ms / store_ttl_ms),
+#     so after the warm-up "GET by id (cached)" makes no downstream call at all, and "search
+#     (cached)" is a store lookup plus at most a GET, while the direct row is the API's own
+#     search. The "-cold" scenarios run on a stack whose gateway has both caches off, so each
+#     gateway request does the downstream work the direct request does, plus its own.
+#   - PATCH always reads and writes downstream.
 #   - The sample API checks email uniqueness by scanning every account, so creates slow
 #     down as the store grows; each create run therefore starts on a fresh, freshly seeded
 #     stack, and its req/s is an average over a growing store.
@@ -68,7 +71,7 @@ warmup=${BENCH_WARMUP:-2}
 threads=${BENCH_THREADS:-2}
 connections=${BENCH_CONNECTIONS:-16}
 req_timeout=${BENCH_TIMEOUT:-5}
-scenarios=${BENCH_SCENARIOS-get search patch create}
+scenarios=${BENCH_SCENARIOS-get get-cold search search-cold patch create}
 do_build=${BENCH_BUILD:-1}
 build_timeout=${BENCH_BUILD_TIMEOUT:-1800}
 keep=${BENCH_KEEP:-0}
@@ -100,7 +103,7 @@ done
 ((cycle_concurrency >= 1)) || die "BENCH_CYCLE_CONCURRENCY must be at least 1"
 ((paced_rate >= 1 && paced_burst >= 1)) || die "BENCH_PACED_RATE and BENCH_PACED_BURST must be at least 1"
 for s in $scenarios; do
-    case $s in get | search | patch | create) ;; *) die "unknown scenario '$s' (get search patch create)" ;; esac
+    case $s in get | get-cold | search | search-cold | patch | create) ;; *) die "unknown scenario '$s' (get get-cold search search-cold patch create)" ;; esac
 done
 command -v curl >/dev/null || die "curl is required"
 
@@ -193,6 +196,8 @@ fi
 # --- stack -------------------------------------------------------------------------------------
 
 downstream_extra="" # a line added to the gateway's [downstream] (the paced burst sets one)
+cache_extra=""      # a [cache] section appended to the gateway's config (the -cold scenarios)
+cold_cache=$'[cache]\nrecords_ttl_ms = 0\nstore_ttl_ms = 0'
 api_key="bench-key-$RANDOM$RANDOM"
 token="bench-token-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 legacy_port=""
@@ -260,6 +265,8 @@ start_gateway() {
             gateway.toml >"$config"
         grep -q "^[[:space:]]*listen[[:space:]]*=[[:space:]]*\"127.0.0.1:$gateway_port\"" "$config" ||
             die "could not set the listen address in a copy of gateway.toml"
+        # The -cold scenarios: every cache of the gateway off.
+        [[ -n $cache_extra ]] && printf '\n%s\n' "$cache_extra" >>"$config"
         if [[ -n $downstream_extra ]]; then
             # Into [downstream], after its timeout_ms line.
             awk -v extra="$downstream_extra" '{ print } !done && /^timeout_ms[[:space:]]*=/ { print extra; done = 1 }' \
@@ -374,7 +381,7 @@ run_wrk() {
         BENCH_TAG="${side:0:1}$((++wrk_runs))x$RANDOM" \
         timeout $((secs + req_timeout + 30)) \
         wrk -t "$threads" -c "$connections" -d "${secs}s" --timeout "${req_timeout}s" --latency \
-        -s "$lua_dir/$scenario.lua" "http://127.0.0.1:$port/" >"$outfile" 2>&1 &
+        -s "$lua_dir/${scenario%-cold}.lua" "http://127.0.0.1:$port/" >"$outfile" 2>&1 &
     # In the background so that INT/TERM reach the trap at once, not after the run.
     wrk_pid=$!
     wait "$wrk_pid" || die "wrk failed for $scenario/$side: $(tail -n 5 "$outfile")"
@@ -460,6 +467,15 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
     log "smoke check passed (GET, search and PATCH on both sides)"
     for scenario in $scenarios; do
         log "scenario $scenario"
+        # A -cold scenario needs a stack whose gateway caches nothing, the others the default.
+        want_cache=""
+        [[ $scenario == *-cold ]] && want_cache=$cold_cache
+        if [[ $want_cache != "$cache_extra" ]]; then
+            log "  fresh stack with the gateway's caches ${want_cache:+off}${want_cache:-on}"
+            stop_stack
+            cache_extra=$want_cache
+            start_stack
+        fi
         check_quiet "$scenario"
         for side in direct gateway; do
             if [[ $scenario == create ]]; then
@@ -476,8 +492,10 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
     # --- table -------------------------------------------------------------------------------------
 
     declare -A label=(
-        [get]="GET by id"
-        [search]="search by email"
+        [get]="GET id (cached)"
+        [get-cold]="GET id (no cache)"
+        [search]="search (cached)"
+        [search-cold]="search (no cache)"
         [patch]="PATCH name"
         [create]="POST create"
     )

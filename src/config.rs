@@ -42,9 +42,28 @@ pub struct Config {
     pub server: ServerConfig,
     /// Store URL: `sqlite://...`, `sqlite::memory:` or `postgres://...`.
     pub store_url: String,
+    pub cache: CacheConfig,
     /// Never empty: a file without `[[tenants]]` describes one tenant named
     /// [`DEFAULT_TENANT`] at `base_path`.
     pub tenants: Vec<TenantConfig>,
+}
+
+/// How long answers are kept in memory (`[cache]`); zero keeps nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// Downstream records by downstream id: a GET within this time makes no downstream call.
+    pub records_ttl: Duration,
+    /// Store rows and lookups: a request within this time does not ask the database.
+    pub store_ttl: Duration,
+}
+
+impl CacheConfig {
+    fn compile(raw: &raw::RawCache) -> Self {
+        Self {
+            records_ttl: Duration::from_millis(raw.records_ttl_ms.unwrap_or(30_000)),
+            store_ttl: Duration::from_millis(raw.store_ttl_ms.unwrap_or(60_000)),
+        }
+    }
 }
 
 /// The tenant name of a single-tenant configuration.
@@ -307,6 +326,7 @@ impl Config {
         Ok(Self {
             server,
             store_url,
+            cache: CacheConfig::compile(&raw.cache),
             tenants,
         })
     }

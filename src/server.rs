@@ -20,7 +20,6 @@ mod settler;
 pub mod tls;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -31,7 +30,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::Authenticator;
 use crate::cache::MemoryRecordCache;
-use crate::config::{Config, GroupsMode, TenantConfig};
+use crate::config::{CacheConfig, Config, GroupsMode, TenantConfig};
 use crate::downstream::DownstreamError;
 use crate::downstream::client::DownstreamClient;
 use crate::downstream::groups::GroupApi;
@@ -87,13 +86,14 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     Ok(Arc::new(CachedStore::new(
         store,
         100_000,
-        Duration::from_secs(60),
+        config.cache.store_ttl,
     )))
 }
 
 /// The Users service of one tenant's downstream (also used by `reconcile`).
 pub fn users_service(
     tenant: &TenantConfig,
+    cache: CacheConfig,
     store: Arc<dyn Store>,
 ) -> Result<Arc<UsersService>, StartError> {
     Ok(Arc::new(UsersService {
@@ -102,7 +102,7 @@ pub fn users_service(
             endpoints: tenant.users.endpoints.clone(),
         },
         mapping: tenant.users.mapping.clone(),
-        records: Arc::new(MemoryRecordCache::new(100_000, Duration::from_secs(30))),
+        records: Arc::new(MemoryRecordCache::new(100_000, cache.records_ttl)),
         store,
         tenant: tenant.name.clone(),
         ids: tenant.users.ids,
@@ -210,7 +210,7 @@ pub fn tenant_state(
     tenant: &TenantConfig,
     store: Arc<dyn Store>,
 ) -> Result<AppState, StartError> {
-    let users = users_service(tenant, store.clone())?;
+    let users = users_service(tenant, config.cache, store.clone())?;
     let groups = match (tenant.groups.mode, &tenant.groups.endpoints) {
         (GroupsMode::Disabled, _) => None,
         (_, endpoints) => Some(GroupsService {

@@ -21,6 +21,8 @@ pub struct RawConfig {
     pub groups: RawGroups,
     #[serde(default)]
     pub store: RawStore,
+    #[serde(default)]
+    pub cache: RawCache,
     /// Default request limits of every tenant.
     #[serde(default)]
     pub limits: RawLimits,
@@ -67,6 +69,18 @@ pub struct RawStore {
     /// `sqlite://gateway.db` (default, relative to gateway.toml), `sqlite::memory:` or
     /// `postgres://user@host/db` for several gateway instances sharing state.
     pub url: Option<Spanned<String>>,
+}
+
+/// `[cache]`: how long the gateway answers from memory instead of asking again.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    /// Milliseconds a downstream record read or written answers a plain GET without a
+    /// downstream call (default 30000; 0 turns the record cache off).
+    pub records_ttl_ms: Option<u64>,
+    /// Milliseconds a store row or lookup is answered without the database (default 60000;
+    /// 0 turns the store cache off).
+    pub store_ttl_ms: Option<u64>,
 }
 
 /// `[groups]`: the Group resource and the rules from groups to user attributes.

@@ -187,3 +187,28 @@ async fn a_patch_that_changes_nothing_makes_no_downstream_write() {
     let counts = stack.legacy.request_count();
     assert_eq!((counts.patches, counts.puts), (0, 0));
 }
+
+/// A repeated GET is answered from the record cache; `[cache] records_ttl_ms = 0` turns it
+/// off, and every GET reads the downstream.
+#[tokio::test]
+async fn repeated_gets_read_the_downstream_once_unless_the_record_cache_is_off() {
+    for (ttl, reads) in [(None, 0), (Some(0), 3)] {
+        let stack = Stack::start_with(|t| match ttl {
+            Some(ms) => format!("{t}\n[cache]\nrecords_ttl_ms = {ms}\n"),
+            None => t.to_owned(),
+        })
+        .await;
+        let created = stack
+            .create_user(entra_user("cached@example.com", "Ca", "Ched"))
+            .await;
+        let path = format!("/Users/{}", created["id"].as_str().unwrap());
+        stack.get(&path).await;
+        stack.legacy.reset_request_count();
+        for _ in 0..3 {
+            let (status, _) = stack.get(&path).await;
+            assert_eq!(status, StatusCode::OK);
+        }
+        let gets = stack.legacy.request_count().gets;
+        assert_eq!(gets, reads, "downstream reads with records_ttl_ms {ttl:?}");
+    }
+}

@@ -90,6 +90,12 @@ impl LegacyApi {
         self.state.control.counts()
     }
 
+    /// `METHOD /path?query` of each request since the count was last reset (the most
+    /// recent 100,000), oldest first: which calls a test's SCIM requests made.
+    pub fn requests(&self) -> Vec<String> {
+        self.state.control.seen()
+    }
+
     /// Sets every request counter back to zero and forgets the arrival times.
     pub fn reset_request_count(&self) {
         self.state.control.reset_counts();

@@ -82,7 +82,12 @@ pub(crate) struct Control {
     faults_played: AtomicU64,
     delay_nanos: AtomicU64,
     arrivals: Mutex<VecDeque<Instant>>,
+    /// `METHOD /path?query` of each request (the most recent [`MAX_SEEN`]), oldest first.
+    seen: Mutex<VecDeque<String>>,
 }
+
+/// How many requests [`Control::seen`] remembers.
+const MAX_SEEN: usize = 100_000;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -105,6 +110,7 @@ impl Control {
             counter.store(0, Ordering::Relaxed);
         }
         lock(&self.arrivals).clear();
+        lock(&self.seen).clear();
     }
 
     pub(crate) fn inject(&self, n: usize, method: Option<Method>, fault: Fault) {
@@ -124,6 +130,11 @@ impl Control {
         lock(&self.arrivals).iter().copied().collect()
     }
 
+    /// `METHOD /path?query` of each request since the counts were reset, oldest first.
+    pub(crate) fn seen(&self) -> Vec<String> {
+        lock(&self.seen).iter().cloned().collect()
+    }
+
     pub(crate) fn set_delay(&self, d: Duration) {
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         self.delay_nanos.store(nanos, Ordering::SeqCst);
@@ -140,7 +151,7 @@ impl Control {
         ]
     }
 
-    fn count(&self, method: &Method) {
+    fn count(&self, method: &Method, uri: &axum::http::Uri) {
         let counter = match *method {
             Method::GET => &self.gets,
             Method::POST => &self.posts,
@@ -155,6 +166,12 @@ impl Control {
             arrivals.pop_front();
         }
         arrivals.push_back(Instant::now());
+        drop(arrivals);
+        let mut seen = lock(&self.seen);
+        if seen.len() == MAX_SEEN {
+            seen.pop_front();
+        }
+        seen.push_back(format!("{method} {uri}"));
     }
 
     /// Takes one injected fault for a request with `method`, if any is pending.
@@ -199,7 +216,7 @@ pub(crate) async fn guard(
     next: Next,
 ) -> Response {
     let control = &state.control;
-    control.count(request.method());
+    control.count(request.method(), request.uri());
     let delay = control.delay();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

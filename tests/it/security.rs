@@ -195,6 +195,9 @@ async fn logged_session(format: &str) -> LoggedSession {
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.lines().count() > 10, "the log is empty: {text}");
     let legacy_key = stack.legacy_env()[1].1.clone();
+    // The client secret travels to the token endpoint as HTTP Basic (client_auth = basic).
+    let client_pair =
+        base64::engine::general_purpose::STANDARD.encode(format!("{OAUTH_CLIENT_ID}:{legacy_key}"));
     let downstream_tokens = stack.legacy.valid_tokens();
     assert_eq!(
         downstream_tokens.len(),
@@ -213,6 +216,7 @@ async fn logged_session(format: &str) -> LoggedSession {
                 basic,
                 wrong.to_owned(),
                 legacy_key,
+                client_pair,
             ])
             .collect(),
         created: created.unwrap(),

@@ -66,6 +66,19 @@ impl CacheConfig {
     }
 }
 
+/// The rates a config may name (requests or calls per second): one per ~17 minutes up to a
+/// million a second. Outside it a pace is meaningless, and its period (1 / rate) would not
+/// even fit a `Duration`.
+const RATES: std::ops::RangeInclusive<f64> = 0.001..=1_000_000.0;
+
+/// How [`RATES`] reads in an error.
+pub(crate) const RATE_RANGE: &str = "between 0.001 and 1000000, e.g. 20 or 0.5";
+
+/// Whether a configured rate is one the gateway can pace by.
+pub(crate) fn rate_in_range(per_second: f64) -> bool {
+    RATES.contains(&per_second)
+}
+
 /// The tenant name of a single-tenant configuration.
 pub const DEFAULT_TENANT: &str = "default";
 
@@ -425,11 +438,11 @@ fn compile_limits(
         None => None,
         Some(r) => {
             let per_second = *r.get_ref();
-            if !(per_second.is_finite() && per_second > 0.0) {
+            if !rate_in_range(per_second) {
                 return Err(src.invalid(
                     r.span(),
                     "limits.requests_per_second",
-                    "a positive number of requests per second",
+                    format!("requests per second {RATE_RANGE}"),
                 ));
             }
             let burst = match burst {

@@ -181,11 +181,11 @@ fn compile_pacing(raw: &RawConfig, numbers: &Numbers) -> Result<PacingSettings, 
             let r = r.get_ref();
             let key = "downstream.rate_limit.requests_per_second";
             let per_second = numbers.decimal(key, &r.requests_per_second)?;
-            if !(per_second.is_finite() && per_second > 0.0) {
+            if !super::rate_in_range(per_second) {
                 return Err(numbers.src.invalid(
                     r.requests_per_second.span(),
                     key,
-                    "a positive number of calls per second, e.g. 20 or 0.5",
+                    format!("calls per second {}", super::RATE_RANGE),
                 ));
             }
             let burst = numbers.whole("downstream.rate_limit.burst", r.burst.as_ref(), 1, 1)?;

@@ -109,8 +109,11 @@ fn tenant_mistakes_are_named() {
     assert!(err.contains("no way to authenticate"), "{err}");
     let with_auth = two_tenants("").replace("[auth]\n", "[auth]\nissued_tokens = true\n");
     assert!(error_of(&with_auth).contains("give each tenant its own"));
-    let err = error_of(&two_tenants("").replace("2.5", "0"));
-    assert!(err.contains("limits.requests_per_second"), "{err}");
+    for rate in ["0", "1e-300", "1e300"] {
+        let err = error_of(&two_tenants("").replace("2.5", rate));
+        assert!(err.contains("limits.requests_per_second"), "{err}");
+        assert!(err.contains("between 0.001 and 1000000"), "{err}");
+    }
 }
 
 #[test]
@@ -524,7 +527,13 @@ fn bad_downstream_limits_name_their_key_and_position() {
         (
             "rate_limit = { requests_per_second = 0 }",
             "downstream.rate_limit.requests_per_second",
-            "a positive number",
+            "between 0.001 and 1000000",
+        ),
+        // Its period (1 / rate) would overflow a Duration: a panic at start-up before.
+        (
+            "rate_limit = { requests_per_second = 1e-300 }",
+            "downstream.rate_limit.requests_per_second",
+            "between 0.001 and 1000000",
         ),
         (
             "rate_limit = { requests_per_second = 5, burst = 0 }",

@@ -10,6 +10,7 @@
 //! [`crate::cache`]).
 
 mod adopt;
+pub mod rules;
 
 use std::sync::Arc;
 

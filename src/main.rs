@@ -88,6 +88,11 @@ enum Command {
         #[arg(long)]
         fix: bool,
     },
+    /// Group rules: apply the configured rules to users already provisioned.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
     /// Issue, list, revoke and rotate a tenant's Secret Tokens (the tenant needs
     /// `issued_tokens = true`). A running gateway sees every change on its next request.
     Token {
@@ -112,6 +117,22 @@ enum Command {
         /// Start of every userName.
         #[arg(long, default_value = "cycle")]
         prefix: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Give every user the role and licences its groups earn under gateway.toml's rules (as a
+    /// reload that changes the rules does); only users who change are written.
+    Apply {
+        #[arg(long, default_value = "gateway.toml")]
+        config: PathBuf,
+        /// The tenant (needed when several are configured).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// List who would change (userName, old -> new role and licences); write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -221,6 +242,14 @@ fn main() -> ExitCode {
                 fix,
             } => run_reconcile(config, tenant, fix).await,
             Command::Token { command } => run_token(command).await,
+            Command::Rules {
+                command:
+                    RulesCommand::Apply {
+                        config,
+                        tenant,
+                        dry_run,
+                    },
+            } => run_rules_apply(config, tenant, dry_run).await,
             Command::EntraCycle {
                 url,
                 token,
@@ -340,6 +369,56 @@ async fn run_reconcile(path: PathBuf, tenant: Option<String>, fix: bool) -> Resu
         (false, false) => println!("run again with --fix to repair"),
     }
     Ok(())
+}
+
+async fn run_rules_apply(
+    path: PathBuf,
+    tenant: Option<String>,
+    dry_run: bool,
+) -> Result<(), String> {
+    let config = Config::load(&path).map_err(|e| e.to_string())?;
+    let tenant = config
+        .select_tenant(tenant.as_deref())
+        .map_err(|e| e.to_string())?;
+    if !tenant.groups.rules.is_active() {
+        println!(
+            "tenant {}: no group rules configured; nobody's role or licences are touched",
+            tenant.name
+        );
+        return Ok(());
+    }
+    let store = server::open_store(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let users =
+        server::users_service(tenant, config.cache, store.clone()).map_err(|e| e.to_string())?;
+    let report = users.apply_rules(dry_run).await;
+    store.close().await;
+    let report = report.map_err(|e| e.to_string())?;
+    let verb = if dry_run { "would change" } else { "changed" };
+    for change in &report.changes {
+        println!("  {change}");
+    }
+    for (user, error) in &report.failed {
+        println!("  failed {user}: {error}");
+    }
+    println!(
+        "tenant {}: checked {} users, {} {verb}{}",
+        tenant.name,
+        report.checked,
+        report.changes.len(),
+        if dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
+    );
+    match report.failed.len() {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} users could not be updated; run again to retry them"
+        )),
+    }
 }
 
 async fn run_legacy(listen: SocketAddr, api_key: String) -> Result<(), String> {

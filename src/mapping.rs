@@ -2,9 +2,11 @@
 //! `[users]` rules of gateway.toml. Pure functions: no I/O, so every rule is testable alone.
 
 mod compile;
+pub mod free_keys;
 pub mod group_rules;
 pub mod pointer;
 pub mod rule;
+pub mod serialized;
 pub mod target;
 pub mod template;
 pub mod transform;

@@ -117,11 +117,22 @@ pub fn users_service(
 /// `/healthz`, `/readyz` and (unless `server.metrics = false`) `/metrics` at the root, without
 /// authentication.
 pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, StartError> {
+    Ok(app_with_users(config, store).await?.0)
+}
+
+/// [`app`], with the Users service of each tenant (by name) the app serves: a reload applies
+/// changed group rules through them, so that those writes take turns with the app's requests.
+pub async fn app_with_users(
+    config: &Config,
+    store: Arc<dyn Store>,
+) -> Result<(Router, Vec<(String, Arc<UsersService>)>), StartError> {
     let mut router = Router::new();
     let mut downstreams = Vec::new();
+    let mut services = Vec::new();
     for tenant in &config.tenants {
-        let (scim, client) = tenant_router(config, tenant, store.clone()).await?;
-        downstreams.push((tenant.name.clone(), client));
+        let (scim, users) = tenant_router(config, tenant, store.clone()).await?;
+        downstreams.push((tenant.name.clone(), users.api.client.clone()));
+        services.push((tenant.name.clone(), users));
         router = router.nest(&tenant.base_path, scim);
     }
     let readiness = Arc::new(Readiness::new(store, downstreams));
@@ -140,7 +151,7 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
             .unwrap_or("-");
         tracing::info_span!("request", request_id, method = %request.method(), path = %request.uri().path())
     });
-    Ok(router.fallback(routes::not_found).layer(
+    let router = router.fallback(routes::not_found).layer(
         ServiceBuilder::new()
             .map_request(request_id::drop_unfit::<axum::body::Body>)
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -148,18 +159,19 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(axum::middleware::from_fn(layers::in_request_id_scope))
             .layer(axum::middleware::from_fn(scim_errors::scim_error_bodies)),
-    ))
+    );
+    Ok((router, services))
 }
 
 /// One tenant's SCIM endpoints behind (outermost first) its metrics, the request deadline,
 /// its authentication, limits, dry runs and audit log, with the writes a crash interrupted
-/// settled first and then every request deadline. Returns its downstream client too (for
-/// readiness).
+/// settled first and then every request deadline. Returns its Users service too (its
+/// downstream client serves readiness).
 async fn tenant_router(
     config: &Config,
     tenant: &TenantConfig,
     store: Arc<dyn Store>,
-) -> Result<(Router, DownstreamClient), StartError> {
+) -> Result<(Router, Arc<UsersService>), StartError> {
     let mut state = tenant_state(config, tenant, store.clone())?;
     // Writes older than the request deadline cannot be in flight any more: settle them now
     // and every deadline from now on.
@@ -169,7 +181,7 @@ async fn tenant_router(
     let state = Arc::new(state);
     let authenticator = Arc::new(Authenticator::new(tenant, store));
     let limiter = Arc::new(TenantLimiter::new(&tenant.limits));
-    let client = state.users.api.client.clone();
+    let users = state.users.clone();
     let router = scim_routes()
         .with_state(state.clone())
         .layer(axum::middleware::from_fn_with_state(
@@ -199,7 +211,7 @@ async fn tenant_router(
             }),
             metrics::measure,
         ));
-    Ok((router, client))
+    Ok((router, users))
 }
 
 /// What one tenant's handlers run on: its services over `store` and the settings they read.

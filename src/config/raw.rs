@@ -473,6 +473,9 @@ pub struct RawRuleTable {
     /// Another SCIM attribute whose value stands in when this one has none, both ways: e.g.
     /// the work email taken from userName when a client sends no emails.
     pub default_from: Option<String>,
+    /// `first` or `highest`: one value of a multi-valued SCIM attribute goes to a single
+    /// downstream field (e.g. the one role a product keeps, from Entra's list of app roles).
+    pub pick: Option<String>,
 }
 
 impl<'de> Deserialize<'de> for RawRule {

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::pointer::JsonPointer;
-use super::rule::{AttributeRule, Direction, Source};
+use super::rule::{AttributeRule, Direction, Pick, Source};
 use super::target::ScimTarget;
 use super::template::Template;
 use super::transform::{Case, DownstreamType, ValueMap};
@@ -210,6 +210,31 @@ fn compile_rule(
     if table.separator.is_some() && !(target.attr_def.multi_valued && target.sub.is_none()) {
         return Err("separator joins a multi-valued attribute: use it on one".into());
     }
+    let pick = match table.pick.as_deref() {
+        None => None,
+        Some(_)
+            if !(target.attr_def.multi_valued
+                && target.sub.is_none()
+                && target.selector.is_empty()) =>
+        {
+            return Err(
+                "pick takes one value of a whole multi-valued attribute (e.g. roles)".into(),
+            );
+        }
+        Some(_) if table.separator.is_some() => {
+            return Err(
+                "pick sends one value; separator joins them all: use one of the two".into(),
+            );
+        }
+        Some("first") => Some(Pick::First),
+        Some("highest") if allowed.is_empty() => {
+            return Err(
+                "pick = \"highest\" ranks by allowed: list the values, lowest first".into(),
+            );
+        }
+        Some("highest") => Some(Pick::Highest),
+        Some(other) => return Err(format!("pick {other:?}: use first or highest")),
+    };
     let sensitive = table.sensitive.unwrap_or(false) || target.leaf.returned == Returned::Never;
     Ok(AttributeRule {
         target,
@@ -230,6 +255,7 @@ fn compile_rule(
                 ScimTarget::resolve(from, catalog).map_err(|e| format!("default_from: {e}"))
             })
             .transpose()?,
+        pick,
     })
 }
 

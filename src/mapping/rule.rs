@@ -51,6 +51,18 @@ pub struct AttributeRule {
     pub sensitive: bool,
     /// The SCIM attribute whose value stands in when this one has none.
     pub default_from: Option<ScimTarget>,
+    /// For a whole multi-valued attribute sent to a single downstream field: which value.
+    pub pick: Option<Pick>,
+}
+
+/// Which one value of a list a rule sends, for products that keep one where SCIM has many
+/// (Entra's `AppRoleAssignmentsComplex` sends every assigned app role, none of them primary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// The primary element's value, else the first.
+    First,
+    /// The value listed last in `allowed` (the file lists them lowest first).
+    Highest,
 }
 
 impl AttributeRule {
@@ -113,6 +125,18 @@ impl AttributeRule {
         }
     }
 
+    /// True for a `pick` rule when the list kept in `resource` picks the value `record`
+    /// holds: the list the client wrote is shown, not just the one value the downstream has.
+    pub fn picks_held(&self, resource: &Value, record: &Value) -> bool {
+        let (Some(_), Source::Field(field)) = (self.pick, &self.source) else {
+            return false;
+        };
+        match (self.write(resource), field.get(record)) {
+            (Ok(Some(picked)), Some(held)) => text_of(&picked) == text_of(held),
+            _ => false,
+        }
+    }
+
     /// The downstream value for a SCIM resource: `Ok(None)` when the resource has no value and
     /// the rule no default.
     pub fn write(&self, resource: &Value) -> Result<Option<Value>, MappingError> {
@@ -124,19 +148,35 @@ impl AttributeRule {
     }
 
     fn write_value(&self, resource: &Value) -> Result<Option<Value>, MappingError> {
-        let name = || self.target.display_name();
         let present = |v: &&Value| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty());
         let value = match self.target.get(resource).filter(present) {
             Some(v) => {
-                let v = from_scim_shape(v.clone(), self.is_whole_multi());
-                self.check_allowed(&v)?;
-                v
+                let primary_first = self.primary_first(v);
+                let v = from_scim_shape(primary_first, self.is_whole_multi());
+                let v = self.canonical(v)?;
+                match self.pick {
+                    Some(pick) => match self.picked(pick, v) {
+                        Some(one) => one,
+                        None => return self.default_value(),
+                    },
+                    None => v,
+                }
             }
-            None => match &self.default {
-                Some(d) => d.clone(),
-                None => return Ok(None),
-            },
+            None => return self.default_value(),
         };
+        self.transformed(value)
+    }
+
+    fn default_value(&self) -> Result<Option<Value>, MappingError> {
+        match &self.default {
+            Some(d) => self.transformed(d.clone()),
+            None => Ok(None),
+        }
+    }
+
+    /// The value sent downstream for a SCIM value: joined, cased, mapped and typed.
+    fn transformed(&self, value: Value) -> Result<Option<Value>, MappingError> {
+        let name = || self.target.display_name();
         let joined = match &self.separator {
             Some(sep) => join(value, sep),
             None => value,
@@ -155,32 +195,75 @@ impl AttributeRule {
         }
     }
 
-    /// Refuses a value (or any element of a list) outside `allowed`.
-    fn check_allowed(&self, v: &Value) -> Result<(), MappingError> {
+    /// A value (or each element of a list) in the spelling `allowed` gives it: matching is
+    /// case-insensitive, but a product that accepts exactly "Premium" must not get "premium".
+    /// A value outside `allowed` is refused.
+    fn canonical(&self, v: Value) -> Result<Value, MappingError> {
         if self.allowed.is_empty() {
-            return Ok(());
+            return Ok(v);
         }
-        let items = match v {
-            Value::Array(items) => items.as_slice(),
-            single => std::slice::from_ref(single),
+        let spell = |item: Value| {
+            let text = text_of(&item);
+            match self.allowed.iter().find(|a| a.eq_ignore_ascii_case(&text)) {
+                Some(a) if item.is_string() => Ok(Value::String(a.clone())),
+                Some(_) => Ok(item),
+                None => Err(MappingError::UnmappedValue {
+                    attribute: self.target.display_name(),
+                    value: text,
+                    allowed: self.allowed.clone(),
+                }),
+            }
         };
-        match items
-            .iter()
-            .map(text_of)
-            .find(|t| !self.allowed.iter().any(|a| a.eq_ignore_ascii_case(t)))
-        {
-            Some(bad) => Err(MappingError::UnmappedValue {
-                attribute: self.target.display_name(),
-                value: bad,
-                allowed: self.allowed.clone(),
+        match v {
+            Value::Array(items) => items
+                .into_iter()
+                .map(spell)
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
+            single => spell(single),
+        }
+    }
+
+    /// A whole list with its primary element moved to the front, for `pick = "first"`.
+    fn primary_first(&self, v: &Value) -> Value {
+        match (self.pick, v) {
+            (Some(Pick::First), Value::Array(items)) => {
+                let mut items = items.clone();
+                if let Some(i) = items
+                    .iter()
+                    .position(|e| e.get("primary") == Some(&Value::Bool(true)))
+                {
+                    let primary = items.remove(i);
+                    items.insert(0, primary);
+                }
+                Value::Array(items)
+            }
+            _ => v.clone(),
+        }
+    }
+
+    /// The one value `pick` takes from a list (of values in their allowed spelling).
+    fn picked(&self, pick: Pick, v: Value) -> Option<Value> {
+        let items = match v {
+            Value::Array(items) => items,
+            single => vec![single],
+        };
+        let items = items.into_iter().filter(|i| !i.is_null());
+        match pick {
+            Pick::First => items.into_iter().next(),
+            Pick::Highest => items.max_by_key(|i| {
+                let text = text_of(i);
+                self.allowed.iter().position(|a| *a == text)
             }),
-            None => Ok(()),
         }
     }
 
     /// The downstream value that clears this rule's field: an empty list (or empty joined
     /// string) for a multi-valued attribute, else null.
     pub fn cleared(&self) -> Value {
+        if self.pick.is_some() {
+            return Value::Null;
+        }
         match (&self.separator, self.is_whole_multi()) {
             (Some(_), _) => Value::String(String::new()),
             (None, true) => Value::Array(Vec::new()),

@@ -478,3 +478,101 @@ fn a_work_email_made_up_from_user_name_is_not_shown_beside_the_emails_written() 
         json!([{"type": "work", "value": "ann@x.io"}])
     );
 }
+
+#[test]
+fn allowed_values_reach_the_downstream_in_their_listed_spelling() {
+    let m = mapping(
+        r#"
+[attributes]
+userName = "/email"
+userType = { path = "/plan", allowed = ["Premium", "Standard"], default = "standard" }
+"#,
+    );
+    let body = m
+        .to_downstream_create(&json!({"userName": "a", "userType": "PREMIUM"}))
+        .unwrap();
+    assert_eq!(body["plan"], "Premium");
+    let body = m.to_downstream_create(&json!({"userName": "a"})).unwrap();
+    assert_eq!(
+        body["plan"], "standard",
+        "a default is the file's own value"
+    );
+}
+
+#[test]
+fn pick_sends_one_value_of_a_list_and_keeps_the_list() {
+    let m = mapping(
+        r#"
+[attributes]
+userName = "/email"
+roles = { path = "/role", allowed = ["ReadOnly", "User", "Admin"], pick = "highest" }
+"#,
+    );
+    let roles = json!([
+        {"primary": false, "value": "admin", "display": "Admin"},
+        {"primary": false, "value": "User"}
+    ]);
+    let resource = json!({"userName": "a", "roles": roles});
+    let body = m.to_downstream_create(&resource).unwrap();
+    assert_eq!(body["role"], "Admin", "the highest, spelled as allowed");
+    let without = m.to_downstream_create(&json!({"userName": "a"})).unwrap();
+    assert!(without.get("role").is_none(), "no role: none is sent");
+    assert_eq!(
+        m.changed_fields(&resource, &json!({"userName": "a"}))
+            .unwrap()["role"],
+        Value::Null,
+        "the last role removed clears the field"
+    );
+    // The store keeps the list the client wrote; reading shows it while the downstream agrees.
+    let kept = m.split(&resource, &Value::Null).kept;
+    assert_eq!(kept["roles"], roles);
+    assert_eq!(
+        m.read(&json!({"email": "a", "role": "Admin"}), &kept)["roles"],
+        roles
+    );
+    assert_eq!(
+        m.read(&json!({"email": "a", "role": "ReadOnly"}), &kept)["roles"],
+        json!([{"value": "ReadOnly"}]),
+        "a role changed in the product is shown as the product has it"
+    );
+
+    let first = mapping(
+        r#"
+[attributes]
+userName = "/email"
+roles = { path = "/role", pick = "first" }
+"#,
+    );
+    let body = first
+        .to_downstream_create(&json!({"userName": "a", "roles": [
+            {"value": "b"}, {"value": "c", "primary": true}]}))
+        .unwrap();
+    assert_eq!(body["role"], "c", "the primary one first");
+}
+
+#[test]
+fn pick_is_checked_where_it_cannot_work() {
+    for (rule, message) in [
+        (
+            r#""roles[primary eq true].value" = { path = "/r", pick = "first" }"#,
+            "whole multi-valued",
+        ),
+        (
+            r#"roles = { path = "/r", pick = "highest" }"#,
+            "lowest first",
+        ),
+        (
+            r#"roles = { path = "/r", pick = "last" }"#,
+            "use first or highest",
+        ),
+    ] {
+        let text = format!("{OPS}\n[attributes]\nuserName = \"/email\"\n{rule}\n");
+        let raw: RawResource = toml::from_str(&text).unwrap();
+        let src = Source {
+            file: "t.toml",
+            text: &text,
+        };
+        let err = ResourceMapping::compile("users", &raw, user_schema(), &src).unwrap_err();
+        assert!(err.to_string().contains(message), "{rule}: {err}");
+    }
+}

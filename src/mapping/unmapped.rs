@@ -117,7 +117,7 @@ impl ResourceMapping {
             if is_read_only(rule) && rule.target.get(&resource).is_some_and(|v| !v.is_null()) {
                 continue;
             }
-            if self.stands_in(rule, &v, &resource) {
+            if self.stands_in(rule, &v, &resource) || rule.picks_held(&resource, record) {
                 continue;
             }
             rule.target.set(&mut resource, v);
@@ -394,6 +394,10 @@ fn is_read_only(rule: &AttributeRule) -> bool {
 /// keeping: it is sent downstream (or stored by the rule, for [`Cover::AnyRule`]), or it is what
 /// a read-only rule computes (`computed` being the rules' view of the record).
 fn covers(rule: &AttributeRule, cover: Cover, value: &Value, computed: &Value) -> bool {
+    if rule.pick.is_some() && cover == Cover::Downstream {
+        // One value of the list goes downstream: the list itself is the store's to keep.
+        return false;
+    }
     if rule.written_field().is_some() || (cover == Cover::AnyRule && rule.is_stored()) {
         return true;
     }

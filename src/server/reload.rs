@@ -4,13 +4,19 @@
 //! of them is done. A file that does not load, or an app that cannot be built, leaves the
 //! running configuration in place, with the error (file:line:col) in the log. Settings bound
 //! at start-up keep their running values, with a warning (see `Config::keep_restart_settings`).
+//! A tenant whose group rules changed has them applied to its existing users in the
+//! background (see [`crate::service::users::rules`]).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use tokio::task::JoinHandle;
+
 use super::{LiveApp, StartError};
 use crate::config::watch::ConfigWatch;
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, TenantConfig};
+use crate::service::users::UsersService;
 use crate::store::Store;
 
 /// Why a new gateway.toml was not taken.
@@ -35,12 +41,22 @@ pub async fn follow(
     store: Arc<dyn Store>,
     live: LiveApp,
 ) {
+    // One run per tenant: a newer reload's run replaces an older one, which could otherwise
+    // write the older rules after the newer.
+    let mut runs: HashMap<String, JoinHandle<()>> = HashMap::new();
     loop {
         let trigger = watch.changed().await;
         match reload(&path, &running, &store, &live).await {
-            Ok(config) => {
+            Ok(Reloaded { config, users }) => {
                 let tenants: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();
                 tracing::info!(%trigger, tenants = %tenants.join(", "), "configuration reloaded");
+                for (tenant, service) in users {
+                    if let Some(previous) =
+                        runs.insert(tenant.clone(), apply_rules(tenant, service))
+                    {
+                        previous.abort();
+                    }
+                }
                 running = config;
             }
             Err(e) => tracing::error!(
@@ -52,14 +68,22 @@ pub async fn follow(
     }
 }
 
-/// Loads `path`, builds its app and sends new requests to it; returns the configuration
-/// now served.
+/// A configuration taken by [`reload`].
+pub struct Reloaded {
+    /// The configuration now served.
+    pub config: Config,
+    /// The Users services (by tenant) of the tenants whose group rules changed: their users
+    /// are to be re-evaluated.
+    pub users: Vec<(String, Arc<UsersService>)>,
+}
+
+/// Loads `path`, builds its app and sends new requests to it.
 pub async fn reload(
     path: &Path,
     running: &Config,
     store: &Arc<dyn Store>,
     live: &LiveApp,
-) -> Result<Config, ReloadError> {
+) -> Result<Reloaded, ReloadError> {
     let mut config = Config::load(path)?;
     for key in config.keep_restart_settings(running) {
         tracing::warn!(
@@ -67,7 +91,47 @@ pub async fn reload(
             "changed in gateway.toml, but takes effect only after a restart; the running value stays"
         );
     }
-    let app = super::app(&config, store.clone()).await?;
+    let (app, users) = super::app_with_users(&config, store.clone()).await?;
     live.replace(app);
-    Ok(config)
+    let users = users
+        .into_iter()
+        .filter(|(name, _)| {
+            let before = running.tenants.iter().find(|t| t.name == *name);
+            let after = config.tenants.iter().find(|t| t.name == *name);
+            matches!((before, after), (Some(b), Some(a)) if rules_changed(b, a))
+        })
+        .collect();
+    Ok(Reloaded { config, users })
+}
+
+/// True when a tenant's users may get another role or licences under `after`.
+fn rules_changed(before: &TenantConfig, after: &TenantConfig) -> bool {
+    let (b, a) = (&before.groups, &after.groups);
+    b.rules != a.rules || b.role_target != a.role_target || b.licence_target != a.licence_target
+}
+
+/// Applies a tenant's new group rules to its existing users, in the background.
+fn apply_rules(tenant: String, users: Arc<UsersService>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        match users.apply_rules(false).await {
+            Ok(report) => {
+                for change in &report.changes {
+                    tracing::info!(%tenant, %change, "group rules applied to a user");
+                }
+                for (user, error) in &report.failed {
+                    tracing::warn!(%tenant, %user, %error, "group rules not applied to a user; `scim-gateway rules apply` retries");
+                }
+                tracing::info!(
+                    %tenant,
+                    checked = report.checked,
+                    changed = report.changes.len(),
+                    failed = report.failed.len(),
+                    "group rules changed: existing users re-evaluated"
+                );
+            }
+            Err(e) => {
+                tracing::error!(%tenant, error = %e, "group rules changed, but existing users could not be re-evaluated; run `scim-gateway rules apply`")
+            }
+        }
+    })
 }

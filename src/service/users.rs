@@ -10,6 +10,7 @@
 //! [`crate::cache`]).
 
 mod adopt;
+pub mod rules;
 
 use std::sync::Arc;
 
@@ -24,6 +25,8 @@ use crate::config::{GroupsConfig, IdStyle};
 use crate::downstream::endpoints::{DeleteMode, UpdateStyle};
 use crate::downstream::records::RecordApi;
 use crate::downstream::{DownstreamError, budget};
+use crate::mapping::free_keys::{stringify_patch, stringify_resource};
+use crate::mapping::serialized::{decode_patch, decode_resource};
 use crate::mapping::{ResourceMapping, Unmapped};
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
 use crate::scim::list::{ListParamError, ListParams, Projection};
@@ -101,6 +104,16 @@ impl UsersService {
             lookup_key: Self::user_name_of(resource).map(|n| n.to_lowercase()),
             attributes: kept,
         }
+    }
+
+    /// A client's resource (create, replace) as the rules take it: canonical, with numbers and
+    /// booleans of free keys as text and elements Entra serialises into a `value` decoded.
+    fn resource_in(&self, body: &Value) -> Result<Value, ServiceError> {
+        let mut body = body.clone();
+        stringify_resource(&mut body, &self.mapping.catalog);
+        let mut resource = canonicalize(&body, &self.mapping.catalog.widened(&[&body]))?;
+        decode_resource(&mut resource, &self.mapping.catalog);
+        Ok(resource)
     }
 
     /// What the store keeps of a resource about to be written, after `[users] unmapped` has
@@ -761,7 +774,7 @@ fn is_tombstone(row: &Resource) -> bool {
 impl ScimService for UsersService {
     /// POST /Users.
     async fn create(&self, ctx: &RequestContext, body: &Value) -> Result<Value, ServiceError> {
-        let mut resource = canonicalize(body, &self.mapping.catalog.widened(&[body]))?;
+        let mut resource = self.resource_in(body)?;
         let user_name = Self::user_name_of(&resource).unwrap_or_default();
         let reused = self.check_unique(&user_name, None).await?;
         self.entitle(&mut resource, &[]).await?;
@@ -885,7 +898,7 @@ impl ScimService for UsersService {
         body: &Value,
         if_match: Option<i64>,
     ) -> Result<Value, ServiceError> {
-        let resource = canonicalize(body, &self.mapping.catalog.widened(&[body]))?;
+        let resource = self.resource_in(body)?;
         let user_name = Self::user_name_of(&resource).unwrap_or_default();
         self.retrying(id, if_match, || async {
             let loaded = self.load(id).await?;
@@ -904,6 +917,10 @@ impl ScimService for UsersService {
         body: &Value,
         if_match: Option<i64>,
     ) -> Result<Option<Value>, ServiceError> {
+        let mut body = body.clone();
+        stringify_patch(&mut body, &self.mapping.catalog);
+        decode_patch(&mut body, &self.mapping.catalog);
+        let body = &body;
         let request = PatchRequest::parse(body, &self.mapping.catalog.widened(&[body]))?;
         self.retrying(id, if_match, || async {
             let loaded = self.load(id).await?;

@@ -182,10 +182,16 @@ async fn an_open_metadata_extension_takes_free_string_keys() {
         .get(&format!("/Users?filter={METADATA}:site%20eq%20%22york%22"))
         .await;
     assert_eq!(found["totalResults"], 1, "{found}");
-    let mut bad = crate::support::entra_user("meta2@example.com", "Me", "Ta");
-    bad[METADATA] = json!({"floor": 3});
+    // A number is converted to text; an object is refused, naming the key.
+    let mut number = crate::support::entra_user("meta2@example.com", "Me", "Ta");
+    number[METADATA] = json!({"floor": 3});
+    let created = stack.create_user(number).await;
+    assert_eq!(created[METADATA], json!({"floor": "3"}));
+    let mut bad = crate::support::entra_user("meta3@example.com", "Me", "Ta");
+    bad[METADATA] = json!({"desk": {"row": 1}});
     let (status, body) = stack.call(Method::POST, "/Users", Some(bad)).await;
     assert_scim_error(status, &body, 400, Some("invalidValue"));
+    assert!(body["detail"].as_str().unwrap().contains("desk"), "{body}");
     let (_, schema) = stack.get(&format!("/Schemas/{METADATA}")).await;
     assert_eq!(schema["attributes"], json!([]));
 }
@@ -207,11 +213,12 @@ async fn multi_valued_roles_from_an_allowed_set_reach_the_downstream() {
     let created = stack.create_user(user).await;
     assert_eq!(
         stack.account("roles@example.com").unwrap()["licences"],
-        json!(["Admin", "readonly"])
+        json!(["Admin", "ReadOnly"]),
+        "spelled as the allowed set lists them"
     );
     assert_eq!(
         created["roles"],
-        json!([{"value": "Admin"}, {"value": "readonly"}])
+        json!([{"value": "Admin"}, {"value": "ReadOnly"}])
     );
     let mut bad = crate::support::entra_user("root@example.com", "Ro", "Ot");
     bad["roles"] = json!([{"value": "Root"}]);

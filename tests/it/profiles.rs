@@ -15,8 +15,8 @@ use std::process::Command;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::process::TempDir;
-use crate::support::{Gateway, TOKEN, start_gateway};
+use crate::support::process::{SpawnedGateway, TempDir, free_port, spawn_gateway};
+use crate::support::{Gateway, TOKEN, call_with, start_gateway};
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -29,7 +29,10 @@ fn example_path(profile: &str) -> PathBuf {
 
 /// A profile's gateway, running on its own example file.
 pub struct Deployed {
-    pub gateway: Gateway,
+    /// The in-process gateway; `None` when the process serves (see [`Deployed::spawn`]).
+    _gateway: Option<Gateway>,
+    /// Scheme and address the gateway answers on.
+    root: String,
     config: PathBuf,
     env: Vec<(&'static str, String)>,
     _dir: TempDir,
@@ -58,10 +61,39 @@ impl Deployed {
         std::fs::write(&config, &text).unwrap();
         let gateway = start_gateway(&text, &env).await;
         Self {
-            gateway,
+            root: gateway.root.clone(),
+            _gateway: Some(gateway),
             config,
             env,
             _dir: dir,
+        }
+    }
+
+    /// The profile served by the `scim-gateway serve` process on its example file, edited
+    /// by `edit` (listening on a free loopback port): for what needs the real process, a
+    /// reload of the file above all. Stopped when dropped.
+    pub async fn spawn(
+        profile: &str,
+        env: Vec<(&'static str, String)>,
+        edit: impl FnOnce(&str) -> String,
+    ) -> Spawned {
+        scim_gateway::downstream::client::install_crypto_provider();
+        let dir = TempDir::new(profile);
+        let port = free_port();
+        let config = dir.0.join("gateway.toml");
+        let text = Spawned::localised(&dir, port, &edit(&example(profile)));
+        std::fs::write(&config, text).unwrap();
+        let process = spawn_gateway(&config, &env, port, None).await;
+        Spawned {
+            deployed: Self {
+                _gateway: None,
+                root: format!("http://127.0.0.1:{port}"),
+                config,
+                env,
+                _dir: dir,
+            },
+            port,
+            process,
         }
     }
 
@@ -100,32 +132,120 @@ impl Deployed {
     }
 
     /// The SCIM client Entra is, for one Tenant URL path and `Authorization` value.
-    pub fn client(&self, path: &str, authorization: String) -> Scim<'_> {
+    pub fn client(&self, path: &str, authorization: String) -> Scim {
+        scim_gateway::downstream::client::install_crypto_provider();
         Scim {
-            gateway: &self.gateway,
-            base: format!("{}{path}", self.gateway.root),
+            client: reqwest::Client::new(),
+            base: format!("{}{path}", self.root),
             authorization,
         }
     }
 }
 
+fn example(profile: &str) -> String {
+    std::fs::read_to_string(example_path(profile)).unwrap()
+}
+
+/// A profile served by the gateway process.
+pub struct Spawned {
+    pub deployed: Deployed,
+    port: u16,
+    process: SpawnedGateway,
+}
+
+impl Spawned {
+    /// The file as deployed: listening on `port`, its store in `dir`.
+    fn localised(dir: &TempDir, port: u16, text: &str) -> String {
+        text.replace(
+            "listen = \"0.0.0.0:8080\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        )
+        .replace(
+            "url = \"sqlite://gateway.db\"",
+            &format!("url = \"sqlite://{}\"", dir.0.join("gateway.db").display()),
+        )
+    }
+
+    /// Writes the example file, edited by `edit`, over the served one and sends SIGHUP, as an
+    /// operator reloading it would.
+    pub fn reload(&self, profile: &str, edit: impl FnOnce(&str) -> String) {
+        let text = Self::localised(&self.deployed._dir, self.port, &edit(&example(profile)));
+        std::fs::write(&self.deployed.config, text).unwrap();
+        let status = Command::new("kill")
+            .args(["-HUP", &self.process.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -HUP failed");
+    }
+
+    /// Runs `scim-gateway <args> --config <file>` on the example file edited by `edit`, with
+    /// the served store (the served file is not touched: no reload) and returns its stdout.
+    pub async fn cli(
+        &self,
+        profile: &str,
+        edit: impl FnOnce(&str) -> String,
+        args: &[&str],
+    ) -> String {
+        let file = self.deployed._dir.0.join("cli.toml");
+        let text = Self::localised(&self.deployed._dir, self.port, &edit(&example(profile)));
+        std::fs::write(&file, text).unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_scim-gateway"));
+        command
+            .args(args)
+            .arg("--config")
+            .arg(file)
+            .env("RUST_LOG", "warn");
+        for (k, v) in &self.deployed.env {
+            command.env(k, v);
+        }
+        let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+}
+
+/// Waits up to 10 s for `done` to hold (a reload is seen within a second or so).
+pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(10) {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("not within 10 s: {what}");
+}
+
 /// Entra ID's side of one app: its Tenant URL and credentials.
-pub struct Scim<'a> {
-    gateway: &'a Gateway,
+pub struct Scim {
+    client: reqwest::Client,
     base: String,
     authorization: String,
 }
 
-impl Scim<'_> {
+impl Scim {
     pub async fn call(
         &self,
         method: Method,
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        self.gateway
-            .call_at(&self.base, &self.authorization, method, path, body)
-            .await
+        call_with(
+            &self.client,
+            &self.base,
+            &self.authorization,
+            method,
+            path,
+            body,
+        )
+        .await
     }
 
     /// POSTs a resource and returns it, asserting 201.

@@ -25,8 +25,8 @@ fn member(api: &ProfileApi, username: &str) -> Value {
         .expect("member exists")
 }
 
-#[tokio::test]
-async fn basic_auth_extensions_and_group_membership_sync() {
+/// The product's API and the profile's gateway in front of it.
+async fn deploy() -> (ProfileApi, Deployed) {
     let api = ProfileApi::start(Shape {
         users: "/v3/members",
         groups: Some("/v3/teams"),
@@ -48,6 +48,12 @@ async fn basic_auth_extensions_and_group_membership_sync() {
         ],
     )
     .await;
+    (api, deployed)
+}
+
+#[tokio::test]
+async fn basic_auth_extensions_and_group_membership_sync() {
+    let (api, deployed) = deploy().await;
     let entra = deployed.client("/scim/v2", basic("entra", PASSWORD));
     let wrong = deployed.client("/scim/v2", basic("entra", "not-the-password"));
     let (status, body) = wrong.call(Method::GET, "/Users", None).await;
@@ -143,4 +149,153 @@ async fn basic_auth_extensions_and_group_membership_sync() {
     assert!(api.groups().is_empty());
     entra.delete(&format!("/Users/{mia_id}")).await;
     assert!(api.user_where("", "username", "mia@example.com").is_none());
+}
+
+/// A role as Entra's `AppRoleAssignmentsComplex -> roles` mapping writes it, PATCH-style: the
+/// app role serialised as JSON into the element's value.
+fn app_role(op: &str, role: &str) -> Value {
+    let serialised = json!({"id": format!("id-{role}"), "value": role, "displayName": role});
+    json!({"op": op, "path": "roles", "value": [{"value": serialised.to_string()}]})
+}
+
+/// Guide: roles ReadOnly, User, Admin, EnterpriseAdmin give web portal access; a user
+/// without one gets app login only. Entra sends every assigned app role with
+/// `primary: false` on create, and adds or removes one at a time as JSON-in-a-string.
+#[tokio::test]
+async fn roles_arrive_as_entra_app_role_assignments() {
+    let (api, deployed) = deploy().await;
+    let entra = deployed.client("/scim/v2", super::bearer(PASSWORD));
+
+    // No role assigned: app login only, no portal role reaches the product.
+    let kai = entra
+        .create("/Users", entra_user("kai@example.com", "Kai", "Sato"))
+        .await;
+    let kai_path = format!("/Users/{}", kai["id"].as_str().unwrap());
+    assert!(member(&api, "kai@example.com")["role"].is_null());
+
+    // Create with two app roles, none primary: the higher one is the member's role.
+    let mut user = entra_user("ida@example.com", "Ida", "Berg");
+    user["roles"] = json!([
+        {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "User", "value": "User"},
+        {"primary": false, "type": "WindowsAzureActiveDirectoryRole", "display": "Admin", "value": "admin"}
+    ]);
+    let ida = entra.create("/Users", user).await;
+    let ida_path = format!("/Users/{}", ida["id"].as_str().unwrap());
+    assert_eq!(
+        member(&api, "ida@example.com")["role"],
+        "Admin",
+        "the allowed set's spelling"
+    );
+
+    // PATCH: Entra adds an app role to the user without one, then a higher one to Ida.
+    entra
+        .patch(&kai_path, json!([app_role("Add", "ReadOnly")]))
+        .await;
+    assert_eq!(member(&api, "kai@example.com")["role"], "ReadOnly");
+    entra
+        .patch(&ida_path, json!([app_role("Add", "EnterpriseAdmin")]))
+        .await;
+    assert_eq!(member(&api, "ida@example.com")["role"], "EnterpriseAdmin");
+
+    // Unassigning removes it by the same serialised shape: back to the next highest, then none.
+    entra
+        .patch(&ida_path, json!([app_role("Remove", "EnterpriseAdmin")]))
+        .await;
+    assert_eq!(member(&api, "ida@example.com")["role"], "Admin");
+    entra
+        .patch(
+            &ida_path,
+            json!([app_role("Remove", "Admin"), app_role("Remove", "User")]),
+        )
+        .await;
+    assert!(member(&api, "ida@example.com")["role"].is_null());
+
+    // A role outside the four is refused and changes nothing.
+    let (status, body) = entra
+        .call(
+            Method::PATCH,
+            &kai_path,
+            Some(json!({"schemas": [super::PATCH_OP], "Operations": [app_role("Add", "Owner")]})),
+        )
+        .await;
+    assert_scim_error(status, &body, 400, Some("invalidValue"));
+    assert_eq!(member(&api, "kai@example.com")["role"], "ReadOnly");
+}
+
+/// Guide: first name, last name and a unique email (the user name) are required; userType is
+/// exactly Premium or Standard; folders come from Split() and shrink with it; Metadata values
+/// of other types are converted to strings.
+#[tokio::test]
+async fn names_email_user_type_folders_and_metadata_as_the_guide_says() {
+    let (api, deployed) = deploy().await;
+    let entra = deployed.client("/scim/v2", super::bearer(PASSWORD));
+
+    // A missing given name is refused; nothing is created.
+    let mut nameless = entra_user("nogiven@example.com", "No", "Given");
+    nameless["name"] = json!({"familyName": "Given"});
+    let (status, body) = entra.call(Method::POST, "/Users", Some(nameless)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(api.users_in("").is_empty());
+
+    // userPrincipalName differs from mail: the product's user name is the mail.
+    let mut user = entra_user("zoe.upn@contoso.onmicrosoft.com", "Zoe", "Hart");
+    user["emails"] = json!([{"primary": true, "type": "work", "value": "Zoe@Contoso.com"}]);
+    user["userType"] = json!("premium");
+    user[CUSTOM] = json!({"folders": ["Inbox", "Reports", "Archive"]});
+    user[METADATA] = json!({"floor": 3, "vip": true, "team": "Blue"});
+    let zoe = entra.create("/Users", user).await;
+    let path = format!("/Users/{}", zoe["id"].as_str().unwrap());
+    let record = member(&api, "zoe@contoso.com");
+    assert_eq!(
+        record["plan"], "Premium",
+        "exactly as the product spells it"
+    );
+    assert_eq!(
+        record["metadata"],
+        json!({"floor": "3", "vip": "true", "team": "Blue"})
+    );
+    assert_eq!(zoe["userName"], "zoe.upn@contoso.onmicrosoft.com");
+
+    // A folder removed through Remove, then a smaller Split() list replacing the whole list.
+    entra
+        .patch(
+            &path,
+            json!([{"op": "Remove", "path": format!("{CUSTOM}:folders"), "value": ["Reports"]}]),
+        )
+        .await;
+    assert_eq!(
+        member(&api, "zoe@contoso.com")["folders"],
+        json!(["Inbox", "Archive"])
+    );
+    entra
+        .patch(
+            &path,
+            json!([{"op": "Replace", "path": format!("{CUSTOM}:folders"), "value": ["Inbox"]}]),
+        )
+        .await;
+    assert_eq!(member(&api, "zoe@contoso.com")["folders"], json!(["Inbox"]));
+
+    // Metadata: a number by PATCH becomes text; an object is refused, naming the key.
+    entra
+        .patch(
+            &path,
+            json!([{"op": "Replace", "path": format!("{METADATA}:floor"), "value": 4}]),
+        )
+        .await;
+    assert_eq!(member(&api, "zoe@contoso.com")["metadata"]["floor"], "4");
+    let (status, body) = entra
+        .call(
+            Method::PATCH,
+            &path,
+            Some(json!({"schemas": [super::PATCH_OP], "Operations": [
+                {"op": "Replace", "path": format!("{METADATA}:desk"), "value": {"row": 1}}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("desk"), "{body}");
+    assert!(
+        member(&api, "zoe@contoso.com")["metadata"]
+            .get("desk")
+            .is_none()
+    );
 }

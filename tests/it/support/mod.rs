@@ -210,24 +210,7 @@ impl Gateway {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut request = self
-            .client
-            .request(method, format!("{base}{path}"))
-            .header("authorization", authorization);
-        if let Some(body) = body {
-            request = request
-                .header("content-type", "application/scim+json")
-                .body(body.to_string());
-        }
-        let response = request.send().await.expect("gateway answers");
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON answer {text:?}: {e}"))
-        };
-        (status, json)
+        call_with(&self.client, base, authorization, method, path, body).await
     }
 
     /// Sends a request to `url` with this `Authorization` header (none when `None`); returns
@@ -305,6 +288,35 @@ pub fn entra_user(user_name: &str, given: &str, family: &str) -> Value {
         "name": {"formatted": format!("{given} {family}"), "familyName": family, "givenName": given},
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales", "employeeNumber": "E-1"}
     })
+}
+
+/// A SCIM request to `{base}{path}` with this `Authorization` value; the status and the
+/// JSON body (null when empty).
+pub async fn call_with(
+    client: &reqwest::Client,
+    base: &str,
+    authorization: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = client
+        .request(method, format!("{base}{path}"))
+        .header("authorization", authorization);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.expect("gateway answers");
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("non-JSON answer {text:?}: {e}"))
+    };
+    (status, json)
 }
 
 /// Asserts a SCIM error body with this status and scimType.

@@ -10,6 +10,14 @@
 //! with it; every write stamps the stripe of its id with a new sequence number, and a fill is
 //! dropped when its stripe was stamped after the ticket. A ticket is one number, so a list
 //! call takes one for all the records it returns.
+//!
+//! Across instances (a shared PostgreSQL store): every entry carries the store version of the
+//! user it was read or written for, and a lookup names the version the request just read from
+//! the store, so a write by another instance (which moved the version on) is never answered
+//! from here. Reads there do not fill the cache at all ([`MemoryRecordCache::new`] with
+//! `fills = false`): another instance may be between its store write and its downstream
+//! write, so what a read sees may be older than the version it read; only a write knows that
+//! its record and its version belong together.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -26,14 +34,15 @@ pub struct Ticket(u64);
 
 /// Recently read or written downstream records.
 pub trait RecordCache: Send + Sync + 'static {
-    /// The record with this downstream id, if still fresh.
-    fn record(&self, downstream_id: &str) -> Option<Arc<Value>>;
+    /// The record with this downstream id as it was at store `version`, if still fresh.
+    fn record(&self, downstream_id: &str, version: i64) -> Option<Arc<Value>>;
     /// Taken before reading records downstream, for [`fill`](Self::fill).
     fn ticket(&self) -> Ticket;
-    /// Caches a record read downstream, unless a write to it began or ended since `ticket`.
-    fn fill(&self, downstream_id: &str, record: Arc<Value>, ticket: Ticket);
-    /// Caches a record as a write just left it (the newest state there is).
-    fn remember(&self, downstream_id: &str, record: Arc<Value>);
+    /// Caches a record read downstream for a user at store `version`, unless a write to it
+    /// began or ended since `ticket` (or reads do not fill this cache).
+    fn fill(&self, downstream_id: &str, version: i64, record: Arc<Value>, ticket: Ticket);
+    /// Caches a record as a write just left it, at the store `version` the write made.
+    fn remember(&self, downstream_id: &str, version: i64, record: Arc<Value>);
     /// Forgets a record about to change, or gone.
     fn forget(&self, downstream_id: &str);
 }
@@ -48,15 +57,20 @@ struct Stamps {
     stripes: [u64; STRIPES],
 }
 
+/// A cached record and the store version it belongs to.
+type Entry = (i64, Arc<Value>);
+
 /// The moka-backed [`RecordCache`].
 pub struct MemoryRecordCache {
-    records: Cache<String, Arc<Value>>,
+    records: Cache<String, Entry>,
     stamps: Mutex<Stamps>,
+    /// Whether reads may fill the cache (not where other instances write the same users).
+    fills: bool,
 }
 
 impl MemoryRecordCache {
-    /// At most `capacity` records, each for `ttl`.
-    pub fn new(capacity: u64, ttl: Duration) -> Self {
+    /// At most `capacity` records, each for `ttl`; reads fill it when `fills`.
+    pub fn new(capacity: u64, ttl: Duration, fills: bool) -> Self {
         Self {
             records: Cache::builder()
                 .max_capacity(capacity)
@@ -66,6 +80,7 @@ impl MemoryRecordCache {
                 last: 0,
                 stripes: [0; STRIPES],
             }),
+            fills,
         }
     }
 
@@ -93,8 +108,12 @@ fn stripe(downstream_id: &str) -> usize {
 }
 
 impl RecordCache for MemoryRecordCache {
-    fn record(&self, downstream_id: &str) -> Option<Arc<Value>> {
-        let found = self.records.get(downstream_id);
+    fn record(&self, downstream_id: &str, version: i64) -> Option<Arc<Value>> {
+        let found = self
+            .records
+            .get(downstream_id)
+            .filter(|(at, _)| *at == version)
+            .map(|(_, record)| record);
         metrics::cache_lookup("records", found.is_some());
         found
     }
@@ -103,16 +122,18 @@ impl RecordCache for MemoryRecordCache {
         Ticket(self.stamps().last)
     }
 
-    fn fill(&self, downstream_id: &str, record: Arc<Value>, ticket: Ticket) {
+    fn fill(&self, downstream_id: &str, version: i64, record: Arc<Value>, ticket: Ticket) {
         let stamps = self.stamps();
-        if stamps.stripes[stripe(downstream_id)] <= ticket.0 {
-            self.records.insert(downstream_id.to_owned(), record);
+        if self.fills && stamps.stripes[stripe(downstream_id)] <= ticket.0 {
+            self.records
+                .insert(downstream_id.to_owned(), (version, record));
         }
     }
 
-    fn remember(&self, downstream_id: &str, record: Arc<Value>) {
+    fn remember(&self, downstream_id: &str, version: i64, record: Arc<Value>) {
         self.write(downstream_id, || {
-            self.records.insert(downstream_id.to_owned(), record)
+            self.records
+                .insert(downstream_id.to_owned(), (version, record))
         });
     }
 
@@ -127,16 +148,16 @@ mod tests {
     use serde_json::json;
 
     fn cache() -> MemoryRecordCache {
-        MemoryRecordCache::new(100, Duration::from_secs(60))
+        MemoryRecordCache::new(100, Duration::from_secs(60), true)
     }
 
     #[test]
     fn remembers_until_forgotten() {
         let cache = cache();
-        cache.remember("7", Arc::new(json!({"id": 7})));
-        assert_eq!(cache.record("7").as_deref(), Some(&json!({"id": 7})));
+        cache.remember("7", 1, Arc::new(json!({"id": 7})));
+        assert_eq!(cache.record("7", 1).as_deref(), Some(&json!({"id": 7})));
         cache.forget("7");
-        assert!(cache.record("7").is_none());
+        assert!(cache.record("7", 1).is_none());
     }
 
     /// A GET that read a user before its DELETE finished must not bring it back.
@@ -145,13 +166,13 @@ mod tests {
         let cache = cache();
         let ticket = cache.ticket();
         cache.forget("7");
-        cache.fill("7", Arc::new(json!({"id": 7, "v": "old"})), ticket);
-        assert!(cache.record("7").is_none());
+        cache.fill("7", 1, Arc::new(json!({"id": 7, "v": "old"})), ticket);
+        assert!(cache.record("7", 1).is_none());
 
         let ticket = cache.ticket();
-        cache.remember("7", Arc::new(json!({"id": 7, "v": "new"})));
-        cache.fill("7", Arc::new(json!({"id": 7, "v": "old"})), ticket);
-        assert_eq!(cache.record("7").unwrap()["v"], "new");
+        cache.remember("7", 2, Arc::new(json!({"id": 7, "v": "new"})));
+        cache.fill("7", 1, Arc::new(json!({"id": 7, "v": "old"})), ticket);
+        assert_eq!(cache.record("7", 2).unwrap()["v"], "new");
     }
 
     #[test]
@@ -163,10 +184,28 @@ mod tests {
             .find(|id| stripe(id) != stripe("7"))
             .unwrap();
         cache.forget("7");
-        cache.fill(&other, Arc::new(json!({"id": 8})), ticket);
-        assert!(cache.record(&other).is_some());
+        cache.fill(&other, 1, Arc::new(json!({"id": 8})), ticket);
+        assert!(cache.record(&other, 1).is_some());
         let fresh = cache.ticket();
-        cache.fill("7", Arc::new(json!({"id": 7})), fresh);
-        assert!(cache.record("7").is_some());
+        cache.fill("7", 1, Arc::new(json!({"id": 7})), fresh);
+        assert!(cache.record("7", 1).is_some());
+    }
+
+    /// Another instance's write moved the store version on: the entry no longer answers.
+    #[test]
+    fn an_entry_answers_only_for_its_store_version() {
+        let cache = cache();
+        cache.remember("7", 3, Arc::new(json!({"id": 7})));
+        assert!(cache.record("7", 4).is_none());
+        assert!(cache.record("7", 3).is_some());
+    }
+
+    #[test]
+    fn a_shared_cache_is_filled_by_writes_only() {
+        let cache = MemoryRecordCache::new(100, Duration::from_secs(60), false);
+        cache.fill("7", 1, Arc::new(json!({"id": 7})), cache.ticket());
+        assert!(cache.record("7", 1).is_none());
+        cache.remember("7", 2, Arc::new(json!({"id": 7})));
+        assert!(cache.record("7", 2).is_some());
     }
 }

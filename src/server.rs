@@ -39,6 +39,7 @@ use crate::scim::catalog::group_schema;
 use crate::scim::schema::ResourceSchema;
 use crate::service::ServiceError;
 use crate::service::groups::GroupsService;
+use crate::service::turns::Turns;
 use crate::service::users::UsersService;
 use crate::store::{CachedStore, Store, StoreError};
 use crate::telemetry::metrics::MetricsError;
@@ -83,6 +84,10 @@ pub enum StartError {
 /// Opens the store a config names, with the lookup cache in front.
 pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     let store = crate::store::open(&config.store_url).await?;
+    if store.shared() {
+        // Other instances write the same rows: every request reads them from the database.
+        return Ok(store);
+    }
     Ok(Arc::new(CachedStore::new(
         store,
         100_000,
@@ -102,12 +107,16 @@ pub fn users_service(
             endpoints: tenant.users.endpoints.clone(),
         },
         mapping: tenant.users.mapping.clone(),
-        records: Arc::new(MemoryRecordCache::new(100_000, cache.records_ttl)),
-        store,
+        records: Arc::new(MemoryRecordCache::new(
+            100_000,
+            cache.records_ttl,
+            !store.shared(),
+        )),
+        store: store.clone(),
         tenant: tenant.name.clone(),
         ids: tenant.users.ids,
         groups: tenant.groups.clone(),
-        turns: Default::default(),
+        turns: Turns::new(&store, format!("{}/User", tenant.name)),
         dropped: crate::service::dropped::DroppedAttributes::new(&tenant.name),
     }))
 }
@@ -226,7 +235,7 @@ pub fn tenant_state(
     let groups = match (tenant.groups.mode, &tenant.groups.endpoints) {
         (GroupsMode::Disabled, _) => None,
         (_, endpoints) => Some(GroupsService {
-            store,
+            store: store.clone(),
             tenant: tenant.name.clone(),
             schema: group_schema(),
             users: users.clone(),
@@ -234,7 +243,7 @@ pub fn tenant_state(
             api: endpoints
                 .clone()
                 .map(|endpoints| GroupApi::new(users.api.client.clone(), endpoints)),
-            turns: Default::default(),
+            turns: Turns::new(&store, format!("{}/Group", tenant.name)),
         }),
     };
     Ok(AppState {

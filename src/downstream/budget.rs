@@ -12,6 +12,7 @@ use tokio::time::Instant;
 
 tokio::task_local! {
     static SPEND_UNTIL: Instant;
+    static ENDS_AT: Instant;
 }
 
 /// The share of a request's time kept back from its downstream calls, for what follows a
@@ -21,8 +22,16 @@ const KEPT_BACK: u32 = 5;
 /// Runs `future`, the work of a request that must answer within `limit`, with a budget of
 /// four fifths of `limit` for its downstream calls.
 pub async fn scope<F: Future>(limit: Duration, future: F) -> F::Output {
-    let until = Instant::now() + limit - limit / KEPT_BACK;
-    SPEND_UNTIL.scope(until, future).await
+    let start = Instant::now();
+    let until = start + limit - limit / KEPT_BACK;
+    ENDS_AT
+        .scope(start + limit, SPEND_UNTIL.scope(until, future))
+        .await
+}
+
+/// When the current request must have answered; `None` outside a request.
+pub fn request_ends() -> Option<Instant> {
+    ENDS_AT.try_with(|at| *at).ok()
 }
 
 /// When the downstream calls of the current request must be done; `None` outside a request.

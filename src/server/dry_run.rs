@@ -116,7 +116,7 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) 
         },
         mapping: real.mapping.clone(),
         // Its own: what a dry run "wrote" must never answer a real read.
-        records: Arc::new(MemoryRecordCache::new(1_000, Duration::from_secs(60))),
+        records: Arc::new(MemoryRecordCache::new(1_000, Duration::from_secs(60), true)),
         store: store.clone(),
         tenant: real.tenant.clone(),
         ids: real.ids,

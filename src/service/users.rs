@@ -237,8 +237,14 @@ impl UsersService {
             DownstreamError::NotFound(_) => DownstreamError::NotFound(scim_id.to_owned()),
             other => other,
         })?;
-        self.records
-            .fill(&downstream_id, Arc::new(record.clone()), ticket);
+        if let Some(row) = &row {
+            self.records.fill(
+                &downstream_id,
+                row.version,
+                Arc::new(record.clone()),
+                ticket,
+            );
+        }
         Ok(Loaded {
             scim_id: scim_id.to_owned(),
             downstream_id,
@@ -352,8 +358,14 @@ impl UsersService {
             let scim_id = row
                 .as_ref()
                 .map_or_else(|| downstream_id.clone(), |r| r.scim_id.clone());
-            self.records
-                .fill(&downstream_id, Arc::new(record.clone()), ticket);
+            if let Some(row) = &row {
+                self.records.fill(
+                    &downstream_id,
+                    row.version,
+                    Arc::new(record.clone()),
+                    ticket,
+                );
+            }
             out.push(self.resource_of(ctx, &scim_id, row.as_ref(), &record));
         }
         Ok(out)
@@ -679,7 +691,7 @@ impl UsersService {
             None => loaded.record,
         };
         self.records
-            .remember(&loaded.downstream_id, Arc::new(record.clone()));
+            .remember(&loaded.downstream_id, row, Arc::new(record.clone()));
         let row = self
             .store
             .resource_by_scim_id(&self.tenant, ResourceType::User, &loaded.scim_id)
@@ -836,7 +848,7 @@ impl ScimService for UsersService {
         };
         self.store.complete_intent(intent).await?;
         self.records
-            .remember(&downstream_id, Arc::new(record.clone()));
+            .remember(&downstream_id, row.version, Arc::new(record.clone()));
         Ok(self.resource_of(ctx, &scim_id, Some(&row), &record))
     }
 
@@ -853,7 +865,11 @@ impl ScimService for UsersService {
         let downstream_id = self
             .downstream_id_for(id, row.as_ref())
             .ok_or_else(|| DownstreamError::NotFound(id.to_owned()))?;
-        let record = match self.records.record(&downstream_id) {
+        // Only a user with a store row has a version to check the cached record against.
+        let cached = row
+            .as_ref()
+            .and_then(|r| self.records.record(&downstream_id, r.version));
+        let record = match cached {
             Some(r) => (*r).clone(),
             None => {
                 let loaded = self.load(id).await?;

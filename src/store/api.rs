@@ -24,6 +24,13 @@ pub trait Store: Send + Sync {
     /// The backend's name for logs: "sqlite", "postgres", or a wrapper's.
     fn backend(&self) -> &'static str;
 
+    /// Whether other gateway instances may write the same rows (PostgreSQL): then nothing
+    /// read from the store or the downstream may be kept in memory past the request, unless
+    /// checked against the store's version.
+    fn shared(&self) -> bool {
+        self.backend() == "postgres"
+    }
+
     /// Creates or replaces the resource `scim_id`: version 1 when new, else the stored
     /// version plus one (`created` is kept). Returns the stored row.
     /// [`StoreError::Conflict`] when another resource already has this `downstream_id`.
@@ -235,6 +242,24 @@ pub trait Store: Send + Sync {
         id: &'a str,
         at: i64,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Takes the lease `key` for `holder` until `expires_ms` (Unix milliseconds) when nobody
+    /// holds it or its holder's lease ended before `now_ms`; true when taken. Writers of one
+    /// resource in several instances take turns by it (`service::turns`).
+    fn take_lease<'a>(
+        &'a self,
+        key: &'a str,
+        holder: &'a str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Gives the lease `key` back, if `holder` still holds it.
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a str,
+        holder: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
 
     /// Runs the cheapest query there is: `/readyz` asks it to tell whether the database
     /// answers, without touching any table.

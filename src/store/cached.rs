@@ -478,6 +478,24 @@ impl Store for CachedStore {
         self.inner.touch_token(tenant, id, at)
     }
 
+    fn take_lease<'a>(
+        &'a self,
+        key: &'a str,
+        holder: &'a str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner.take_lease(key, holder, now_ms, expires_ms)
+    }
+
+    fn release_lease<'a>(
+        &'a self,
+        key: &'a str,
+        holder: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.release_lease(key, holder)
+    }
+
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         self.inner.ping()
     }

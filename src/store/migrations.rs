@@ -59,6 +59,7 @@ pub const SQLITE: &[Migration] = &[
     },
     TOKENS,
     LOOKUP_ORDER,
+    LEASES,
 ];
 
 /// The PostgreSQL schema.
@@ -103,6 +104,7 @@ pub const POSTGRES: &[Migration] = &[
     },
     TOKENS,
     LOOKUP_ORDER,
+    LEASES,
 ];
 
 /// Issued tokens: the same statements on both backends (SQLite reads BIGINT as INTEGER).
@@ -139,6 +141,18 @@ const LOOKUP_ORDER: Migration = Migration {
         "CREATE INDEX resources_external_id \
             ON resources (tenant, resource_type, external_id, scim_id)",
     ],
+};
+
+/// Leases that make writers of one resource in several instances take turns (same on both
+/// backends; expiry in Unix milliseconds).
+const LEASES: Migration = Migration {
+    version: 4,
+    description: "write leases",
+    statements: &["CREATE TABLE leases (
+            key TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at BIGINT NOT NULL
+        )"],
 };
 
 /// The table recording applied versions (same on both backends).

@@ -567,6 +567,25 @@ impl Store for ScratchStore {
         Box::pin(async { Err(StoreError::ReadOnly("a dry run changes no token")) })
     }
 
+    /// A dry run writes nothing others could race: every lease is its own.
+    fn take_lease<'a>(
+        &'a self,
+        _key: &'a str,
+        _holder: &'a str,
+        _now_ms: i64,
+        _expires_ms: i64,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Ok(true) })
+    }
+
+    fn release_lease<'a>(
+        &'a self,
+        _key: &'a str,
+        _holder: &'a str,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async { Ok(()) })
+    }
+
     /// Drops the scratch database; the real store stays open for its owner.
     fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
         self.real.ping()

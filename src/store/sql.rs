@@ -149,6 +149,14 @@ pub(super) const SHORTEN_TOKEN: &str = "UPDATE tokens SET expires_at = $3 \
 pub(super) const TOUCH_TOKEN: &str =
     "UPDATE tokens SET last_used_at = $3 WHERE tenant = $1 AND id = $2";
 
+/// Takes a lease nobody holds, or one whose holder's time ran out; one row changed when taken.
+pub(super) const TAKE_LEASE: &str = "INSERT INTO leases (key, holder, expires_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (key) DO UPDATE \
+     SET holder = excluded.holder, expires_at = excluded.expires_at \
+     WHERE leases.expires_at < $4";
+
+pub(super) const RELEASE_LEASE: &str = "DELETE FROM leases WHERE key = $1 AND holder = $2";
+
 pub(super) const APPLIED_MIGRATION: &str =
     "SELECT COUNT(*) FROM schema_migrations WHERE version = $1";
 
@@ -874,6 +882,40 @@ macro_rules! impl_sql_store {
                 at: i64,
             ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
                 Box::pin(self.set_token_time($crate::store::sql::TOUCH_TOKEN, tenant, id, at))
+            }
+
+            fn take_lease<'a>(
+                &'a self,
+                key: &'a str,
+                holder: &'a str,
+                now_ms: i64,
+                expires_ms: i64,
+            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let done = sqlx::query($crate::store::sql::TAKE_LEASE)
+                        .bind(key)
+                        .bind(holder)
+                        .bind(expires_ms)
+                        .bind(now_ms)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(done.rows_affected() == 1)
+                })
+            }
+
+            fn release_lease<'a>(
+                &'a self,
+                key: &'a str,
+                holder: &'a str,
+            ) -> $crate::store::BoxFuture<'a, Result<(), $crate::store::StoreError>> {
+                Box::pin(async move {
+                    sqlx::query($crate::store::sql::RELEASE_LEASE)
+                        .bind(key)
+                        .bind(holder)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                })
             }
 
             fn ping(&self) -> $crate::store::BoxFuture<'_, Result<(), $crate::store::StoreError>> {

@@ -193,7 +193,7 @@ async fn fifty_parallel_adds_all_reach_the_team(stack: &Stack) {
 
 /// The example's groups made downstream on an API that takes a team's whole member list
 /// (`member_ids`, integers) with its update call instead of a call per member.
-fn member_list_groups(config: &str) -> String {
+pub(crate) fn member_list_groups(config: &str) -> String {
     downstream_groups(config).replace(
         "add_member = \"PUT /api/v1/teams/{id}/members/{member}\"
 remove_member = \"DELETE /api/v1/teams/{id}/members/{member}\"",

@@ -25,6 +25,7 @@ mod races;
 mod reconcile;
 mod reload;
 mod resilience;
+mod scale_out;
 mod security;
 mod tenants;
 mod tls;

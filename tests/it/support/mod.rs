@@ -2,6 +2,7 @@
 //! of it on loopback, and speak SCIM to it.
 
 pub mod fake_downstream;
+pub mod pg;
 pub mod pki;
 pub mod process;
 pub mod profile_api;

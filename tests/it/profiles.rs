@@ -16,7 +16,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::process::{SpawnedGateway, TempDir, free_port, spawn_gateway};
-use crate::support::{Gateway, TOKEN, call_with, start_gateway};
+use crate::support::profile_api::ProfileApi;
+use crate::support::{Gateway, TOKEN, call_with, entra_user, start_gateway};
 
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -213,9 +214,14 @@ impl Spawned {
 
 /// Waits up to 10 s for `done` to hold (a reload is seen within a second or so).
 pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    until(what, || std::future::ready(done())).await;
+}
+
+/// Like [`eventually`], for a check that has to ask over HTTP (a tenant a reload adds).
+pub async fn until<F: Future<Output = bool>>(what: &str, mut done: impl FnMut() -> F) {
     let started = std::time::Instant::now();
     while started.elapsed() < std::time::Duration::from_secs(10) {
-        if done() {
+        if done().await {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -272,6 +278,74 @@ impl Scim {
         let (status, body) = self.call(Method::DELETE, path, None).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     }
+}
+
+/// Guides 001, 003 and 004: a user's userPrincipalName is not always their mail, and a product
+/// that keys people on email (its `field`) must get the mail whichever source the admin gives
+/// userName in Entra (userPrincipalName, or mail as the guides advise). Drives `entra` with
+/// Entra's shapes and checks the records of `location` ("" for an API without locations).
+pub async fn mail_reaches_the_product_whatever_feeds_user_name(
+    entra: &Scim,
+    api: &ProfileApi,
+    location: &str,
+    field: &str,
+) {
+    let count = || api.users_in(location).len();
+    let before = count();
+    let record = |mail: &str| {
+        api.user_where(location, field, mail)
+            .unwrap_or_else(|| panic!("a record with {field} {mail}: {:?}", api.users_in(location)))
+    };
+
+    // userName from userPrincipalName, which is not the mail: the product gets the mail.
+    let upn = "kim.upn@contoso.onmicrosoft.com";
+    let mut kim = entra_user(upn, "Kim", "Lee");
+    kim["emails"] = json!([{"primary": true, "type": "work", "value": "Kim.Lee@Contoso.com"}]);
+    let created = entra.create("/Users", kim).await;
+    let kim_id = record("kim.lee@contoso.com")["id"].clone();
+    assert_eq!(
+        created["userName"], upn,
+        "userName is kept as Entra sent it"
+    );
+    assert!(
+        api.user_where(location, field, upn).is_none(),
+        "the UPN is not the product's {field}"
+    );
+    // Entra's matching query (by userName) before its next write finds her.
+    let (status, found) = entra
+        .call(
+            Method::GET,
+            "/Users?filter=userName%20eq%20%22kim.upn%40contoso.onmicrosoft.com%22",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    assert_eq!(found["totalResults"], 1, "{found}");
+    assert_eq!(found["Resources"][0]["id"], created["id"]);
+    // Her mail changes in Entra: the same record follows.
+    entra
+        .patch(
+            &format!("/Users/{}", created["id"].as_str().unwrap()),
+            json!([{"op": "Replace", "path": "emails[type eq \"work\"].value",
+                    "value": "Kim.Park@Contoso.com"}]),
+        )
+        .await;
+    assert_eq!(record("kim.park@contoso.com")["id"], kim_id);
+    assert_eq!(count(), before + 1);
+
+    // userName from mail (the guides' advice): the same mail either way.
+    let ray = entra
+        .create("/Users", entra_user("Ray.Mail@Contoso.com", "Ray", "Mail"))
+        .await;
+    record("ray.mail@contoso.com");
+    assert_eq!(ray["userName"], "Ray.Mail@Contoso.com");
+
+    // No mail in Entra at all: userName stands in.
+    let mut bare = entra_user("no.mail@contoso.com", "No", "Mail");
+    bare.as_object_mut().unwrap().remove("emails");
+    entra.create("/Users", bare).await;
+    record("no.mail@contoso.com");
+    assert_eq!(count(), before + 3);
 }
 
 /// Entra's group create: displayName and members.

@@ -128,27 +128,134 @@ impl UsersService {
 
     /// The role and licences of a resource, read where the rules write them.
     fn access(&self, resource: &Value) -> Access {
-        let texts = |target: &Option<ScimTarget>| -> Vec<String> {
-            let value = target.as_ref().and_then(|t| t.get(resource));
-            let items = match value {
-                Some(Value::Array(items)) => items.clone(),
-                Some(Value::Null) | None => Vec::new(),
-                Some(single) => vec![single.clone()],
-            };
-            items
-                .iter()
-                .filter_map(|item| match item {
-                    Value::Object(o) => o.get("value").cloned(),
-                    other => Some(other.clone()),
-                })
-                .filter(|v| !v.is_null())
-                .map(|v| crate::mapping::transform::text_of(&v))
-                .collect()
+        access_at(
+            resource,
+            self.groups.role_target.as_ref(),
+            self.groups.licence_target.as_ref(),
+        )
+    }
+}
+
+/// The role and licences `resource` holds at the rules' targets, as text, licences sorted and
+/// without duplicates: what the downstream holds and what the rules compute compare equal
+/// whenever they grant the same, whatever order or JSON type the API keeps them in, so a run
+/// writes only users whose access really differs (and a second run writes nobody).
+fn access_at(resource: &Value, role: Option<&ScimTarget>, licences: Option<&ScimTarget>) -> Access {
+    let texts = |target: Option<&ScimTarget>| -> Vec<String> {
+        let items = match target.and_then(|t| t.get(resource)) {
+            Some(Value::Array(items)) => items.clone(),
+            Some(Value::Null) | None => Vec::new(),
+            Some(single) => vec![single.clone()],
         };
-        let licences: BTreeSet<String> = texts(&self.groups.licence_target).into_iter().collect();
+        items
+            .iter()
+            .filter_map(|item| match item {
+                Value::Object(o) => o.get("value").cloned(),
+                other => Some(other.clone()),
+            })
+            .filter(|v| !v.is_null())
+            .map(|v| crate::mapping::transform::text_of(&v))
+            .collect()
+    };
+    let licences: BTreeSet<String> = texts(licences).into_iter().collect();
+    Access {
+        role: texts(role).into_iter().next(),
+        licences: licences.into_iter().collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::scim::catalog::user_schema;
+
+    fn target(key: &str) -> ScimTarget {
+        ScimTarget::resolve(key, &user_schema()).expect("a User attribute")
+    }
+
+    /// Access as read at roles-and-licences' targets.
+    fn access(resource: Value) -> Access {
+        access_at(
+            &resource,
+            Some(&target("roles[primary eq true].value")),
+            Some(&target("entitlements")),
+        )
+    }
+
+    fn granted(role: Option<&str>, licences: &[&str]) -> Access {
         Access {
-            role: texts(&self.groups.role_target).into_iter().next(),
-            licences: licences.into_iter().collect(),
+            role: role.map(str::to_owned),
+            licences: licences.iter().map(|l| (*l).to_owned()).collect(),
         }
+    }
+
+    #[test]
+    fn the_primary_role_and_every_licence_are_read() {
+        let got = access(json!({
+            "roles": [{"value": "user"}, {"primary": true, "value": "manager"}],
+            "entitlements": [{"value": "pro"}, {"value": "analytics"}],
+        }));
+        assert_eq!(got, granted(Some("manager"), &["analytics", "pro"]));
+    }
+
+    /// The API may keep licences in another order, repeated, or a role as a number: that is
+    /// no change, else every run would write those users again.
+    #[test]
+    fn order_duplicates_and_json_types_are_no_change() {
+        let held = access(json!({
+            "roles": [{"primary": true, "value": 3}],
+            "entitlements": [{"value": "b"}, {"value": "a"}, {"value": "b"}],
+        }));
+        let ruled = access(json!({
+            "roles": [{"primary": true, "value": "3"}],
+            "entitlements": [{"value": "a"}, {"value": "b"}],
+        }));
+        assert_eq!(held, ruled);
+        assert_eq!(held, granted(Some("3"), &["a", "b"]));
+    }
+
+    #[test]
+    fn a_real_difference_is_a_change() {
+        let held = access(json!({"roles": [{"primary": true, "value": "user"}]}));
+        let ruled = access(json!({
+            "roles": [{"primary": true, "value": "user"}],
+            "entitlements": [{"value": "pro"}],
+        }));
+        assert_ne!(held, ruled);
+    }
+
+    #[test]
+    fn nothing_held_is_no_role_and_no_licences() {
+        for resource in [
+            json!({}),
+            json!({"roles": null, "entitlements": null}),
+            json!({"roles": [], "entitlements": [{"value": null}]}),
+            // A role marked not primary is not where the rules write.
+            json!({"roles": [{"primary": false, "value": "user"}]}),
+        ] {
+            assert_eq!(access(resource.clone()), Access::default(), "{resource}");
+        }
+        let everything = json!({
+            "roles": [{"primary": true, "value": "admin"}],
+            "entitlements": [{"value": "pro"}],
+        });
+        assert_eq!(access_at(&everything, None, None), Access::default());
+    }
+
+    /// The line `rules apply --dry-run` prints for a user.
+    #[test]
+    fn a_change_reads_as_the_dry_run_lists_it() {
+        let change = RuleChange {
+            id: "42".to_owned(),
+            user_name: "ann@example.com".to_owned(),
+            before: Access::default(),
+            after: granted(Some("admin"), &["analytics", "pro"]),
+        };
+        assert_eq!(
+            change.to_string(),
+            "ann@example.com: role (none), licences [] -> role admin, licences [analytics, pro]"
+        );
     }
 }

@@ -1,9 +1,10 @@
-//! The minimal product: email, first and last name synced; permissions set in the product are
-//! never overwritten; an operator adds a mapping by editing gateway.toml alone.
+//! The minimal product: email, first and last name synced (the email is the mail even where
+//! userPrincipalName differs); permissions set in the product are never overwritten; an
+//! operator adds a mapping by editing gateway.toml alone.
 
 use serde_json::json;
 
-use super::{Deployed, bearer};
+use super::{Deployed, bearer, mail_reaches_the_product_whatever_feeds_user_name};
 use crate::support::entra_user;
 use crate::support::profile_api::{IdKind, ProfileApi, Shape};
 
@@ -71,6 +72,20 @@ async fn names_and_email_sync_and_permissions_stay_the_products() {
 
     entra.delete(&path).await;
     assert!(api.users_in("").is_empty());
+}
+
+/// The README's Entra step 3: the product's email is the user's mail whether userName comes
+/// from userPrincipalName or from mail.
+#[tokio::test]
+async fn the_product_gets_the_mail_when_the_upn_differs() {
+    let api = ProfileApi::start(shape()).await;
+    let env = vec![
+        ("PRODUCT_API_URL", api.url.clone()),
+        ("PRODUCT_API_TOKEN", API_TOKEN.to_owned()),
+    ];
+    let deployed = Deployed::start("names-and-email", env).await;
+    let entra = deployed.client("/scim/v2", bearer(&deployed.issue_token(None).await));
+    mail_reaches_the_product_whatever_feeds_user_name(&entra, &api, "", "email").await;
 }
 
 #[tokio::test]

@@ -6,6 +6,10 @@
 //! Records keep whatever JSON fields the gateway sends; PATCH merges top-level fields, PUT
 //! replaces the record (keeping its id). Lists answer `{"items": [...], "total": n}` with
 //! `offset`/`limit` and exact-match filters on any top-level field (`?mail=a@b.c`).
+//!
+//! Every request is recorded with its headers ([`ProfileApi::requests`]), so a test can
+//! assert what the gateway sent on each call (a per-location header) and what it never sent
+//! (a write to a record made by hand in the product, [`ProfileApi::add_by_hand`]).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -56,9 +60,27 @@ struct Data {
     next: u64,
 }
 
+/// One request the API received, as it arrived (before the credentials are checked).
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub method: String,
+    /// Path and query, e.g. `/api/locations/loc-leeds/employees?mail=a%40b.c`.
+    pub uri: String,
+    /// Header names lower-cased; a header sent twice keeps its last value.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl Received {
+    /// The value of header `name` (lower-case), if it was sent as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
 struct Inner {
     shape: Shape,
     data: Mutex<Data>,
+    requests: Mutex<Vec<Received>>,
 }
 
 /// A running fake API; clones share its data.
@@ -77,6 +99,7 @@ impl ProfileApi {
         let inner = Arc::new(Inner {
             shape: shape.clone(),
             data: Mutex::new(Data::default()),
+            requests: Mutex::new(Vec::new()),
         });
         let mut item = axum::routing::get(read).put(replace).delete(remove);
         if shape.patch {
@@ -135,6 +158,27 @@ impl ProfileApi {
         record[field] = value;
     }
 
+    /// Makes a record the way an admin does in the product's own UI: not through the API (so
+    /// no request is recorded), with a new id; returns the id as the API shows it in paths.
+    pub fn add_by_hand(&self, location: &str, fields: Value) -> String {
+        let mut data = lock(&self.inner);
+        let (key, id) = new_id(&self.inner, &mut data);
+        let mut record = fields;
+        record[self.inner.shape.id_field] = id;
+        data.users
+            .insert((location.to_owned(), key.clone()), record);
+        key
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<Received> {
+        self.inner
+            .requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Every group record, each with a `members` array of member ids.
     pub fn groups(&self) -> Vec<Value> {
         lock(&self.inner).groups.values().cloned().collect()
@@ -168,6 +212,20 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 async fn guard(State(inner): Shared, request: Request, next: Next) -> Response {
+    let received = Received {
+        method: request.method().to_string(),
+        uri: request.uri().to_string(),
+        headers: request
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect(),
+    };
+    inner
+        .requests
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(received);
     let (name, value) = &inner.shape.auth;
     let ok = request
         .headers()

@@ -3,18 +3,30 @@
 # `scim-gateway demo`.
 #
 # Creates (or reuses) a Python venv with the pinned tester (scripts/conformance/requirements.txt),
-# builds the release binary, starts `scim-gateway demo --listen 127.0.0.1:0`, reads the Tenant URL
-# and Secret Token from its stdout, waits until it answers, runs every check
-# (scripts/conformance/run_tester.py), prints each result and a final line
-#   SUMMARY: <n> checks: passed=<n> failed=<n> skipped=<n> error=<n> (deviation=<n>)
+# builds the release binary, starts `scim-gateway demo --listen 127.0.0.1:0 [--config FILE]`,
+# reads the Tenant URL and Secret Token from its stdout, waits until it answers, runs every check
+# (scripts/conformance/run_tester.py), prints each result and a final line naming the mapping
+# and whether the tester's values were adapted to it
+#   SUMMARY (mapping <name>, <adapted|unadapted> values): <n> checks: passed=<n> failed=<n> skipped=<n> error=<n> (deviation=<n>)
 # and stops the demo on exit. Everything printed is also written to the run's log.
 #
 # Usage: scripts/conformance.sh            (from any directory)
+#
+# Two runs matter (.ci/run does both):
+#   the demo mapping (gateway.toml), adapted: CONFORMANCE_ADAPT=1 (the default). The sample API's
+#     accounts take only email addresses as keys and integer manager ids, so the tester's random
+#     values are made to fit (see CONFORMANCE_ADAPT).
+#   the open mapping, unadapted: CONFORMANCE_CONFIG=scripts/conformance/open.toml CONFORMANCE_ADAPT=0.
+#     It maps onto the sample API's members resource, which stores any value, so the tester's
+#     own values (a UUID as userName, any phone type, a manager id naming no one) test the
+#     gateway and nothing hides behind an adaptation.
 #
 # The tester only exercises what the gateway advertises: the resource types of /ResourceTypes,
 # the attributes of /Schemas, PATCH only if /ServiceProviderConfig says patch.supported.
 #
 # Environment (defaults in brackets):
+#   CONFORMANCE_CONFIG=              gateway.toml the demo runs (`demo --config`; it gets LEGACY_URL,
+#                                    LEGACY_API_KEY and SCIM_TOKEN) [the bundled gateway.toml]
 #   CONFORMANCE_PROFILE=release      cargo profile to build and run (CI uses debug: already built)
 #   CONFORMANCE_BUILD=1              0 skips `cargo build` (uses the existing binary)
 #   CONFORMANCE_BUILD_TIMEOUT=1800   seconds allowed for the build
@@ -32,7 +44,8 @@
 #   CONFORMANCE_ADAPT=1              1 makes the tester's random values fit the demo mapping
 #                                    (userName = an email address, phoneNumbers.type = work,
 #                                    manager.value = id of a User it creates); 0 runs the tester
-#                                    unchanged (most User checks then fail on those values).
+#                                    unchanged (on the demo mapping most User checks then fail on
+#                                    the sample accounts' rules; the open mapping takes them).
 #                                    See ADAPTATIONS in scripts/conformance/run_tester.py.
 #   CONFORMANCE_SEED=                seed of the tester's random choices [fresh, printed]
 #   CONFORMANCE_OUT=<root>/target/conformance/<timestamp>-<pid>   run directory: conformance.log (this
@@ -79,6 +92,7 @@ tester_timeout=${CONFORMANCE_TIMEOUT:-600}
 request_timeout=${CONFORMANCE_REQUEST_TIMEOUT:-15}
 adapt=${CONFORMANCE_ADAPT:-1}
 seed=${CONFORMANCE_SEED:-}
+config=${CONFORMANCE_CONFIG:-}
 
 profile=${CONFORMANCE_PROFILE:-release}
 case $profile in
@@ -101,10 +115,27 @@ for var in build_timeout pip_timeout start_timeout tester_timeout request_timeou
     fi
 done
 [[ -z $seed || $seed =~ ^[0-9]+$ ]] || die "CONFORMANCE_SEED must be a whole number, got '$seed'"
+[[ $adapt == 0 || $adapt == 1 ]] || die "CONFORMANCE_ADAPT must be 0 or 1, got '$adapt'"
+demo_args=(demo --listen 127.0.0.1:0)
+if [[ -n $config ]]; then
+    [[ $config == /* ]] || config=$caller_dir/$config
+    [[ -f $config ]] || die "CONFORMANCE_CONFIG: no file $config"
+    demo_args+=(--config "$config")
+    mapping=${config#"$root"/}
+else
+    mapping="gateway.toml (bundled)"
+fi
+if [[ $adapt == 1 ]]; then
+    values="adapted values (userName = an email address, phoneNumbers.type = work, manager.value = id of a created User)"
+else
+    values="unadapted values (the tester's own random values)"
+fi
 command -v curl >/dev/null || die "curl is required"
 command -v python3 >/dev/null || die "python3 is required"
 
 log "run directory: $out"
+log "mapping: $mapping"
+log "$values"
 
 # --- demo process and cleanup ------------------------------------------------------------------
 
@@ -183,8 +214,10 @@ fi
 
 # --- start the demo ----------------------------------------------------------------------------
 
-log "starting $bin demo --listen 127.0.0.1:0"
-NO_COLOR=1 RUST_LOG=warn "$bin" demo --listen 127.0.0.1:0 >"$out/demo.log" 2>&1 </dev/null &
+log "starting $bin ${demo_args[*]}"
+# Created here, not by the background job's redirection: the loop below may read it first.
+: >"$out/demo.log"
+NO_COLOR=1 RUST_LOG=warn "$bin" "${demo_args[@]}" >"$out/demo.log" 2>&1 </dev/null &
 demo_pid=$!
 
 tenant_url=""
@@ -221,6 +254,7 @@ tester_args=(
     --exclude-tags "${CONFORMANCE_EXCLUDE_TAGS:-}"
     --trace "$out/http-trace.jsonl"
     --results "$out/results.json"
+    --mapping "$mapping"
 )
 [[ $adapt == 1 ]] && tester_args+=(--adapt)
 [[ -n $seed ]] && tester_args+=(--seed "$seed")

@@ -1,7 +1,9 @@
 //! `scim-gateway demo`: the sample legacy API and the gateway in front of it, in one process,
-//! configured by the bundled gateway.toml, with a fresh Secret Token printed once.
+//! configured by the bundled gateway.toml (or a given one), with a fresh Secret Token printed
+//! once.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use tokio::net::TcpListener;
 
@@ -12,8 +14,39 @@ use crate::{legacy, server};
 /// The example gateway.toml shipped at the top of the repository.
 pub const EXAMPLE_CONFIG: &str = include_str!("../gateway.toml");
 
-/// Runs the demo until Ctrl-C or SIGTERM.
-pub async fn run(listen: SocketAddr) -> Result<(), String> {
+/// The gateway.toml a demo runs: its name in messages and banner, the folder its relative
+/// paths are resolved against, and its text.
+struct DemoConfig {
+    name: String,
+    dir: std::path::PathBuf,
+    text: String,
+}
+
+impl DemoConfig {
+    /// `file`, or the bundled gateway.toml when `None`.
+    fn read(file: Option<&Path>) -> Result<Self, String> {
+        let Some(file) = file else {
+            return Ok(Self {
+                name: "gateway.toml (bundled)".into(),
+                dir: std::path::PathBuf::new(),
+                text: EXAMPLE_CONFIG.into(),
+            });
+        };
+        let name = file.display().to_string();
+        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let absolute = std::fs::canonicalize(file).map_err(|e| format!("{name}: {e}"))?;
+        let dir = absolute.parent().unwrap_or(Path::new("/")).to_path_buf();
+        Ok(Self { name, dir, text })
+    }
+}
+
+/// Runs the demo until Ctrl-C or SIGTERM, with the gateway configured by `config_file` (the
+/// bundled gateway.toml when `None`): a vendor can try a mapping of their own against the
+/// sample API (its accounts, or its members resource, which stores any fields) without
+/// running it separately. The file reaches the sample API through `${LEGACY_URL}` and
+/// `${LEGACY_API_KEY}`, and the token through `${SCIM_TOKEN}`, all set by the demo.
+pub async fn run(listen: SocketAddr, config_file: Option<&Path>) -> Result<(), String> {
+    let source = DemoConfig::read(config_file)?;
     let api_key = generate_token().map_err(|e| format!("no randomness for a key: {e}"))?;
     let token = generate_token().map_err(|e| format!("no randomness for a token: {e}"))?;
     let legacy_listener = TcpListener::bind("127.0.0.1:0")
@@ -37,9 +70,10 @@ pub async fn run(listen: SocketAddr) -> Result<(), String> {
         "SCIM_TOKEN" => Some(token.clone()),
         other => std::env::var(other).ok(),
     };
-    let mut config =
-        Config::parse("gateway.toml (bundled)", EXAMPLE_CONFIG, &env).map_err(|e| e.to_string())?;
-    // The demo's sample API forgets everything on exit; so does its store.
+    let mut config = Config::parse_in(&source.name, &source.dir, &source.text, &env)
+        .map_err(|e| e.to_string())?;
+    // The demo's sample API forgets everything on exit; so does its store (whatever the
+    // file's [store] says, so a demo never writes into a real gateway's store).
     config.store_url = "sqlite::memory:".into();
     let store = server::open_store(&config)
         .await
@@ -74,7 +108,7 @@ pub async fn run(listen: SocketAddr) -> Result<(), String> {
         config.server.scheme(),
         config.server.base_path
     );
-    println!("{}", banner(&tenant_url, &token, &legacy_url));
+    println!("{}", banner(&tenant_url, &token, &legacy_url, &source.name));
     crate::signals::stop_requested().await;
     println!("stopping...");
     let _ = stop.send(());
@@ -89,14 +123,16 @@ pub async fn run(listen: SocketAddr) -> Result<(), String> {
     Ok(())
 }
 
-fn banner(tenant_url: &str, token: &str, legacy_url: &str) -> String {
+fn banner(tenant_url: &str, token: &str, legacy_url: &str, config_name: &str) -> String {
     let user = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ann.lee@example.com","name":{"givenName":"Ann","familyName":"Lee"},"emails":[{"value":"ann.lee@example.com","type":"work","primary":true}],"active":true}"#;
     format!(
         "scim-gateway demo is running\n\
+         \n  Mapping:       {config_name}\
          \n  Tenant URL:    {tenant_url}\
          \n  Secret Token:  {token}\
          \n                 (shown once: it exists only in this process)\
          \n  Sample legacy API behind it: {legacy_url}/api/v1/accounts\
+         \n                 (and {legacy_url}/api/v1/members, which stores any fields)\
          \n\nTry it:\
          \n  curl -s -H 'Authorization: Bearer {token}' '{tenant_url}/Users'\
          \n  curl -s -X POST -H 'Authorization: Bearer {token}' -H 'Content-Type: application/scim+json' \\\

@@ -1,6 +1,7 @@
 //! The bundled sample legacy user API: a deliberately non-SCIM REST service
 //! (integer ids, `{"account": …}` envelopes, page/per_page paging) that the
-//! gateway's demo and tests proxy to. It also offers test controls to count
+//! gateway's demo and tests proxy to, and a permissive `members` resource that stores any
+//! JSON object as given (string ids, offset paging). It also offers test controls to count
 //! requests, record when they arrived, and simulate a failing, rate-limited or slow
 //! downstream.
 
@@ -8,6 +9,7 @@ mod account;
 mod control;
 mod error;
 mod input;
+mod members;
 mod oauth;
 mod routes;
 mod store;
@@ -30,6 +32,7 @@ struct State {
     api_key: String,
     store: Store,
     teams: teams::Teams,
+    members: members::Members,
     control: Control,
     tokens: oauth::Tokens,
 }
@@ -52,6 +55,7 @@ impl LegacyApi {
                 api_key: api_key.into(),
                 store: Store::default(),
                 teams: teams::Teams::default(),
+                members: members::Members::default(),
                 control: Control::default(),
                 tokens: oauth::Tokens::default(),
             }),
@@ -77,6 +81,12 @@ impl LegacyApi {
             .iter()
             .map(account::Account::to_json)
             .collect()
+    }
+
+    /// Snapshot of all members of the permissive resource, in creation order, as the JSON
+    /// the API returns for each.
+    pub fn members(&self) -> Vec<serde_json::Value> {
+        self.state.members.all()
     }
 
     /// Snapshot of all teams, ordered by id.

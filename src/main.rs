@@ -39,6 +39,10 @@ enum Command {
         /// Where the gateway listens (another free port is taken if this one is busy).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// The gateway.toml to run instead of the bundled one; the demo sets LEGACY_URL,
+        /// LEGACY_API_KEY and SCIM_TOKEN for it, and keeps its store in memory.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// Log lines as readable text or as one JSON object each.
         #[arg(long, value_enum, default_value_t)]
         log_format: LogFormat,
@@ -202,7 +206,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve { config, .. } => run_serve(config).await,
-            Command::Demo { listen, .. } => demo::run(listen).await,
+            Command::Demo { listen, config, .. } => demo::run(listen, config.as_deref()).await,
             Command::Check { config } => Config::load(&config)
                 .map(|c| {
                     println!("{}: ok", config.display());

@@ -227,6 +227,8 @@ def main() -> int:
     parser.add_argument("--include-tags", default="", help="comma-separated scim2-tester tags")
     parser.add_argument("--exclude-tags", default="", help="comma-separated scim2-tester tags")
     parser.add_argument("--adapt", action="store_true", help="see ADAPTATIONS in this file")
+    parser.add_argument("--mapping", default="unnamed",
+                        help="the gateway.toml the target runs, named in the output and the SUMMARY line")
     parser.add_argument("--seed", type=int, help="seed for the tester's random choices (enum values, booleans); "
                         "default: a fresh one, printed")
     parser.add_argument("--trace", help="write every HTTP exchange here (JSON lines)")
@@ -247,6 +249,10 @@ def main() -> int:
     if args.adapt:
         _install_adaptations()
 
+    # Every SUMMARY line says what it measured: which mapping, and whether the tester's values
+    # were bent to fit it (an adapted run cannot see what the adaptations hide).
+    run_label = f"mapping {args.mapping}, {'adapted' if args.adapt else 'unadapted'} values"
+
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     random.seed(seed)
 
@@ -266,7 +272,10 @@ def main() -> int:
     )
     print(f"available tags: {', '.join(scim2_tester.get_all_available_tags())}")
     print(f"seed: {seed} (rerun with the same seed to repeat the tester's random choices)")
-    print(f"adaptations: {'userName=email, phoneNumbers.type=work, manager.value=id of a created User' if args.adapt else 'none'}")
+    print(f"mapping: {args.mapping}")
+    print("values: " + ("ADAPTED to the demo mapping (userName=email, phoneNumbers.type=work, "
+                        "manager.value=id of a created User); see ADAPTATIONS in run_tester.py"
+                        if args.adapt else "unadapted (the tester's own random values)"))
     print()
 
     http = httpx2.Client(
@@ -287,7 +296,7 @@ def main() -> int:
     except Exception:  # noqa: BLE001 - report, never hide
         print("ERROR: scim2-tester raised instead of returning results:")
         traceback.print_exc(file=sys.stdout)
-        print("SUMMARY: scim2-tester could not run (0 results): passed=0 failed=0 skipped=0 error=1")
+        print(f"SUMMARY ({run_label}): scim2-tester could not run (0 results): passed=0 failed=0 skipped=0 error=1")
         return 2
     finally:
         http.close()
@@ -330,7 +339,8 @@ def main() -> int:
 
     if args.results:
         with open(args.results, "w", encoding="utf-8") as fh:
-            json.dump({"counts": counts, "adapted": ADAPTED if args.adapt else None, "results": records}, fh, indent=1)
+            json.dump({"mapping": args.mapping, "counts": counts, "adapted": ADAPTED if args.adapt else None,
+                       "results": records}, fh, indent=1)
 
     non_2xx = sum(1 for e in _exchanges if not 200 <= (e.get("status") or 0) < 300)
     deleted: set[str] = set()
@@ -345,7 +355,7 @@ def main() -> int:
           f"cleanup deleting again resources it had already deleted) in {elapsed:.1f}s"
           + (f"; adapted values: {ADAPTED}" if args.adapt else ""))
     print(
-        f"SUMMARY: {len(results)} checks: passed={counts['passed']} failed={counts['failed']} "
+        f"SUMMARY ({run_label}): {len(results)} checks: passed={counts['passed']} failed={counts['failed']} "
         f"skipped={counts['skipped']} error={counts['error']} (deviation={counts['deviation']})"
     )
     return 1 if counts["failed"] or counts["error"] else 0

@@ -1,5 +1,5 @@
-//! The sample API's HTTP surface: axum handlers for `/api/v1/accounts` (and the teams
-//! routes of `teams`) that
+//! The sample API's HTTP surface: axum handlers for `/api/v1/accounts` (and the routes of
+//! `teams` and `members`) that
 //! parse with `input`, act on the `store`, and answer in the API's envelopes.
 
 use std::collections::HashMap;
@@ -37,6 +37,7 @@ pub(crate) fn router(state: Arc<State>) -> Router {
             get(read).put(replace).patch(patch).delete(remove),
         )
         .merge(super::teams::routes())
+        .merge(super::members::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn_with_state(Arc::clone(&state), guard))

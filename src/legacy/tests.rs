@@ -543,3 +543,109 @@ async fn serve_stops_when_shutdown_resolves() {
         .unwrap()
         .unwrap();
 }
+
+#[tokio::test]
+async fn members_store_any_fields_as_given_under_string_ids() {
+    let s = start().await;
+    let sent = json!({"login": "9f4eb973-not-an-email", "id": 7, "phones": [{"type": "home",
+        "value": "x"}], "nested": {"a": [1, true, null]}, "n": 1.5});
+    let (status, created) = s.call(Method::POST, "/members", Some(sent.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["id"], "mbr-1", "the server owns the id");
+    for key in ["login", "phones", "nested", "n"] {
+        assert_eq!(created[key], sent[key], "{key}");
+    }
+    // The same login again: no uniqueness check. An empty object: no required field.
+    let (status, second) = s.call(Method::POST, "/members", Some(sent)).await;
+    assert_eq!(
+        (status, &second["id"]),
+        (StatusCode::CREATED, &json!("mbr-2"))
+    );
+    let (status, empty) = s.call(Method::POST, "/members", Some(json!({}))).await;
+    assert_eq!(
+        (status, empty),
+        (StatusCode::CREATED, json!({"id": "mbr-3"}))
+    );
+
+    let (status, read) = s.call(Method::GET, "/members/mbr-1", None).await;
+    assert_eq!((status, read), (StatusCode::OK, created));
+    assert_eq!(s.api.members().len(), 3);
+    for body in ["[1]", "\"x\"", "{"] {
+        let (status, _) = s.raw(Method::POST, "/members", body).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn members_put_replaces_patch_merges_delete_removes() {
+    let s = start().await;
+    let fields = json!({"login": "a", "name": {"given": "Ann", "family": "Lee"}, "x": 1});
+    s.call(Method::POST, "/members", Some(fields)).await;
+    let (status, patched) = s
+        .call(
+            Method::PATCH,
+            "/members/mbr-1",
+            Some(json!({"name": {"given": null, "middle": "M"}, "x": null, "y": [2]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        patched,
+        json!({"id": "mbr-1", "login": "a", "name": {"family": "Lee", "middle": "M"}, "y": [2]})
+    );
+    let (status, replaced) = s
+        .call(Method::PUT, "/members/mbr-1", Some(json!({"login": "b"})))
+        .await;
+    assert_eq!(
+        (status, replaced),
+        (StatusCode::OK, json!({"id": "mbr-1", "login": "b"}))
+    );
+
+    let (status, _) = s.call(Method::DELETE, "/members/mbr-1", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    for id in ["mbr-1", "mbr-01", "1", "mbr-x"] {
+        for method in [Method::GET, Method::DELETE, Method::PATCH] {
+            let body = (method == Method::PATCH).then(|| json!({}));
+            let (status, answer) = s
+                .call(method.clone(), &format!("/members/{id}"), body)
+                .await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {id}: {answer}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn members_list_pages_by_offset_and_filters_by_any_field() {
+    let s = start().await;
+    for i in 0..5 {
+        let team = if i % 2 == 0 { "even" } else { "odd" };
+        s.call(
+            Method::POST,
+            "/members",
+            Some(json!({"n": i.to_string(), "team": team})),
+        )
+        .await;
+    }
+    let (status, page) = s.call(Method::GET, "/members?offset=1&limit=2", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["total"], 5);
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["mbr-2", "mbr-3"]);
+
+    let (_, odd) = s.call(Method::GET, "/members?team=odd&n=3", None).await;
+    assert_eq!(odd["total"], 1);
+    assert_eq!(odd["items"][0]["id"], "mbr-4");
+    let (_, none) = s.call(Method::GET, "/members?team=Odd", None).await;
+    assert_eq!(none, json!({"items": [], "total": 0}));
+    for query in ["limit=0", "limit=501", "offset=-1", "limit=x"] {
+        let (status, _) = s
+            .call(Method::GET, &format!("/members?{query}"), None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+    }
+}

@@ -1,5 +1,6 @@
 //! The command line as a user runs it: `check` reports problems with line:col, and `demo`
-//! prints a Tenant URL and Secret Token that work as printed.
+//! (with the bundled gateway.toml or a given one) prints a Tenant URL and Secret Token that
+//! work as printed.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -26,12 +27,22 @@ fn check(path: &std::path::Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// A file of this repository.
+fn shipped(path: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// The conformance suite's unadapted run serves this mapping (scripts/conformance.sh).
+const OPEN_MAPPING: &str = "scripts/conformance/open.toml";
+
 #[test]
-fn check_accepts_the_example_and_names_the_line_of_a_mistake() {
-    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("gateway.toml");
-    let (ok, text) = check(&example);
-    assert!(ok, "{text}");
-    assert!(text.contains("ok"), "{text}");
+fn check_accepts_the_shipped_configs_and_names_the_line_of_a_mistake() {
+    for config in ["gateway.toml", OPEN_MAPPING] {
+        let (ok, text) = check(&shipped(config));
+        assert!(ok, "{config}: {text}");
+        assert!(text.contains(": ok"), "{config}: {text}");
+    }
+    let example = shipped("gateway.toml");
 
     let dir = std::env::temp_dir().join(format!("scim-gateway-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -65,17 +76,29 @@ impl Drop for Running {
     }
 }
 
-#[tokio::test]
-async fn demo_prints_a_tenant_url_and_token_that_work() {
+/// A running `scim-gateway demo` and what its banner printed.
+struct Demo {
+    url: String,
+    token: String,
+    /// The banner lines up to the token (the mapping is named before it).
+    banner: Vec<String>,
+    client: reqwest::Client,
+    _running: Running,
+}
+
+/// Starts `scim-gateway demo --listen 127.0.0.1:0` with `extra` arguments and reads the Tenant
+/// URL and Secret Token from its output.
+fn start_demo(extra: &[&str]) -> Demo {
     let mut child = Command::new(BIN)
         .args(["demo", "--listen", "127.0.0.1:0"])
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let _running = Running(child);
+    let running = Running(child);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -84,7 +107,7 @@ async fn demo_prints_a_tenant_url_and_token_that_work() {
             }
         }
     });
-    let (mut url, mut token) = (None, None);
+    let (mut url, mut token, mut banner) = (None, None, Vec::new());
     let started = Instant::now();
     while (url.is_none() || token.is_none()) && started.elapsed() < Duration::from_secs(30) {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
@@ -94,34 +117,108 @@ async fn demo_prints_a_tenant_url_and_token_that_work() {
             if let Some(t) = line.trim().strip_prefix("Secret Token:") {
                 token = Some(t.trim().to_owned());
             }
+            banner.push(line);
         }
     }
-    let (url, token) = (
-        url.expect("demo prints the Tenant URL"),
-        token.expect("and a token"),
-    );
     scim_gateway::downstream::client::install_crypto_provider();
-    let client = reqwest::Client::new();
-    let created = client
-        .post(format!("{url}/Users"))
-        .bearer_auth(&token)
-        .header("content-type", "application/scim+json")
-        .body(json!({"userName": "demo@example.com", "name": {"givenName": "De", "familyName": "Mo"}}).to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
-    let list: serde_json::Value = client
-        .get(format!("{url}/Users"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    Demo {
+        url: url.expect("demo prints the Tenant URL"),
+        token: token.expect("and a token"),
+        banner,
+        client: reqwest::Client::new(),
+        _running: running,
+    }
+}
+
+impl Demo {
+    /// Sends a SCIM request with the printed token; returns the status and the JSON body.
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or_default())
+    }
+}
+
+#[tokio::test]
+async fn demo_prints_a_tenant_url_and_token_that_work() {
+    let demo = start_demo(&[]);
+    assert!(
+        demo.banner
+            .iter()
+            .any(|l| l.trim() == "Mapping:       gateway.toml (bundled)"),
+        "{:?}",
+        demo.banner
+    );
+    let user =
+        json!({"userName": "demo@example.com", "name": {"givenName": "De", "familyName": "Mo"}});
+    let (status, created) = demo.call(reqwest::Method::POST, "/Users", Some(user)).await;
+    assert_eq!(status, 201, "{created}");
+    let (status, list) = demo.call(reqwest::Method::GET, "/Users", None).await;
+    assert_eq!(status, 200);
     assert_eq!(list["totalResults"], 1);
     assert_eq!(list["Resources"][0]["userName"], "demo@example.com");
+}
+
+/// `demo --config` runs the given mapping: the open one, onto the sample API's members, takes
+/// the values the conformance suite sends unadapted (a UUID as userName, a mobile phone, a
+/// manager id naming no one) and gives each back as written.
+#[tokio::test]
+async fn demo_runs_a_given_config_and_the_open_mapping_keeps_any_value() {
+    let demo = start_demo(&["--config", shipped(OPEN_MAPPING).to_str().unwrap()]);
+    assert!(
+        demo.banner
+            .iter()
+            .any(|l| l.trim().starts_with("Mapping:") && l.ends_with(OPEN_MAPPING)),
+        "{:?}",
+        demo.banner
+    );
+    let user_name = uuid::Uuid::new_v4().to_string();
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", enterprise],
+        "userName": user_name,
+        "title": "f0a3c2e1",
+        "phoneNumbers": [{"type": "mobile", "value": "9230614237", "primary": true},
+                         {"type": "work", "value": "5431900892"}],
+        "emails": [{"type": "home", "value": "not-an-address"}],
+        enterprise: {"manager": {"value": "a manager nobody created"}, "department": "7"},
+    });
+    let (status, created) = demo
+        .call(reqwest::Method::POST, "/Users", Some(user.clone()))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"], "mbr-1", "the members resource made it");
+    let (status, read) = demo.call(reqwest::Method::GET, "/Users/mbr-1", None).await;
+    assert_eq!(status, 200);
+    for key in ["userName", "title", "phoneNumbers", "emails"] {
+        assert_eq!(read[key], user[key], "{key} in {read}");
+    }
+    assert_eq!(
+        read[enterprise]["manager"]["value"],
+        "a manager nobody created"
+    );
+    assert_eq!(read[enterprise]["department"], "7");
+    let filter = format!("/Users?filter=userName%20eq%20%22{user_name}%22");
+    let (status, found) = demo.call(reqwest::Method::GET, &filter, None).await;
+    assert_eq!(
+        (status, &found["totalResults"]),
+        (200, &json!(1)),
+        "{found}"
+    );
 }
 
 /// Runs the binary in `cwd` with the sample API's variables; returns success and stdout.

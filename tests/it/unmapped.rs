@@ -226,7 +226,13 @@ async fn ignore_drops_counts_and_advertises_only_mapped_attributes() {
         .text()
         .await
         .unwrap();
-    for attribute in ["title", "name.middleName", "addresses", "displayName"] {
+    for attribute in [
+        "title",
+        "name.middleName",
+        "addresses",
+        "displayName",
+        "phoneNumbers",
+    ] {
         let series = format!("scim_attributes_dropped_total{{attribute=\"{attribute}\"");
         assert!(metrics.contains(&series), "{series} in {metrics}");
     }
@@ -243,6 +249,59 @@ async fn ignore_drops_counts_and_advertises_only_mapped_attributes() {
     assert!(
         !names.contains(&"title") && names.contains(&"userName"),
         "{names:?}"
+    );
+    // The mobile and fax phones were dropped: only the mapped type is advertised.
+    assert_eq!(
+        sub_attribute(&schema, "phoneNumbers", "type")["canonicalValues"],
+        json!(["work"])
+    );
+}
+
+/// The definition of `attr.sub` in a /Schemas answer.
+fn sub_attribute<'a>(schema: &'a Value, attr: &str, sub: &str) -> &'a Value {
+    let attribute = schema["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == attr)
+        .unwrap_or_else(|| panic!("{attr} in {schema}"));
+    attribute["subAttributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == sub)
+        .unwrap_or_else(|| panic!("{attr}.{sub} in {schema}"))
+}
+
+/// The core schemas' canonicalValues (phoneNumbers.type: work, home, mobile, ...) are what
+/// RFC 7643 §7 calls them, suggested values a service provider may ignore: under `store` a
+/// phone of another type is kept and read back as written, never accepted and dropped.
+#[tokio::test]
+async fn store_keeps_a_type_outside_the_core_canonical_values_as_written() {
+    let stack = Stack::start().await;
+    let (_, schema) = stack
+        .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
+        .await;
+    let advertised = &sub_attribute(&schema, "phoneNumbers", "type")["canonicalValues"];
+    assert_eq!(
+        advertised,
+        &json!(["work", "home", "mobile", "fax", "pager", "other"])
+    );
+    let phones = json!([{"type": "work", "value": "+1 555 0100"},
+                        {"type": "home", "value": "+1 555 0101"},
+                        {"type": "satellite", "value": "+1 555 0102"}]);
+    let sent = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "sat@example.com",
+        "phoneNumbers": phones,
+    });
+    let id = created_id(&stack, sent).await;
+    let (status, read) = stack.get(&format!("/Users/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(read["phoneNumbers"], phones);
+    assert_eq!(
+        stack.account("sat@example.com").unwrap()["phone"],
+        "+1 555 0100"
     );
 }
 

@@ -213,6 +213,24 @@ fn collect_open_names(v: &serde_json::Value, open: &[&str], out: &mut Vec<(Strin
     }
 }
 
+/// The most values one multi-valued attribute (emails, phoneNumbers, roles, entitlements, an
+/// extension's lists) may hold in a request or after a PATCH. RFC 7643 sets no number; people
+/// have a handful of addresses, and IdPs send at most tens of roles or entitlements, while
+/// the cost of a write grows with the values. 1,000 leaves room for an unusual API and keeps
+/// a request far from the 1 MiB body limit's 20,000 values. Group `members` are exempt: see
+/// [`value_bound`].
+pub const MAX_VALUES: usize = 1_000;
+
+/// The bound on the number of values of `def` (when multi-valued): `max` for every
+/// multi-valued attribute except Group `members`, which are bounded only by the body size.
+/// Memberships are rows of their own, each costing one store write and at most one downstream
+/// call, and Entra ID and Okta send the membership of a big group in few requests (hundreds
+/// or thousands of members in one PATCH or PUT); refusing those would break group sync with
+/// no setting on the IdP side to make it send fewer.
+pub fn value_bound(def: &AttributeDef, max: usize) -> Option<usize> {
+    (def.multi_valued && !def.name.eq_ignore_ascii_case("members")).then_some(max)
+}
+
 /// The attribute called `name` (case-insensitive) among `attributes`.
 pub fn find_attribute<'a>(attributes: &'a [AttributeDef], name: &str) -> Option<&'a AttributeDef> {
     attributes

@@ -15,6 +15,7 @@ mod fixture;
 mod groups;
 mod groups_downstream;
 mod jwt;
+mod limits;
 mod list;
 mod okta;
 mod ops;

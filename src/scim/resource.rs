@@ -55,6 +55,14 @@ pub fn canonicalize(input: &Value, schema: &ResourceSchema) -> Result<Value, Res
             let Value::Object(attrs) = value else {
                 return Err(wrong(key, "an object of extension attributes"));
             };
+            // An open extension takes any key: bound them like the values of a list.
+            if ext.open && attrs.len() > MAX_VALUES {
+                return Err(ResourceError::TooManyValues {
+                    attribute: ext.id.clone(),
+                    count: attrs.len(),
+                    max: MAX_VALUES,
+                });
+            }
             let mut ext_out = Map::new();
             for (name, v) in attrs {
                 let def = find_attribute(&ext.attributes, name)

@@ -144,10 +144,15 @@ impl ResourceSchema {
         }
         let mut schema = self.clone();
         for ext in schema.extensions.iter_mut().filter(|e| e.open) {
+            // A set of the names present, so a request naming many free keys costs time in
+            // proportion to them (each lookup in the list would be quadratic).
+            let mut known: std::collections::HashSet<String> = ext
+                .attributes
+                .iter()
+                .map(|a| a.name.to_ascii_lowercase())
+                .collect();
             for (urn, name) in &names {
-                if urn.eq_ignore_ascii_case(&ext.id)
-                    && find_attribute(&ext.attributes, name).is_none()
-                {
+                if urn.eq_ignore_ascii_case(&ext.id) && known.insert(name.to_ascii_lowercase()) {
                     ext.attributes.push(free_string(name));
                 }
             }

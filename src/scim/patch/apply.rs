@@ -120,6 +120,14 @@ fn apply_object(
         },
         _ => return Err(no_path_needs_object(kind)),
     };
+    // Each key is resolved against the schema, which an open extension widens with every
+    // free key: bound them like the values of a list.
+    if object.len() > max_values {
+        return Err(PatchError::InvalidValue(format!(
+            "the value names {} attributes, more than the {max_values} one value may name",
+            object.len()
+        )));
+    }
     for (key, v) in object {
         if key.eq_ignore_ascii_case("schemas") {
             // Some clients echo `schemas` inside a value (even an extension's): it names no

@@ -1100,3 +1100,35 @@ fn large_lists_keep_the_duplicate_rules() {
     assert_eq!(values[0], "u1@example.com");
     assert_eq!(values.last(), Some(&"new@example.com"));
 }
+
+#[test]
+fn an_open_extension_value_with_too_many_free_keys_is_refused() {
+    let urn = "urn:example:params:scim:schemas:extension:meta:2.0:User";
+    let mut schema = user_schema();
+    schema.extensions.push(crate::scim::schema::SchemaDef {
+        id: urn.into(),
+        name: "Meta".into(),
+        description: String::new(),
+        attributes: Vec::new(),
+        open: true,
+    });
+    let keys: serde_json::Map<String, Value> =
+        (0..20_000).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let ops = json!([{"op": "add", "value": {urn: keys}}]);
+    // Widening names each key once (it was a list searched for each of them).
+    let widened = schema.widened(&[&body(ops.clone())]).into_owned();
+    assert_eq!(widened.extension(urn).unwrap().attributes.len(), 20_000);
+    let mut r = user();
+    let e = run(&mut r, ops, &widened).unwrap_err();
+    assert_eq!(e.scim_type(), "invalidValue");
+    assert!(
+        e.to_string()
+            .contains("names 20000 attributes, more than the 1000"),
+        "{e}"
+    );
+    let few: serde_json::Map<String, Value> =
+        (0..10).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let ops = json!([{"op": "add", "value": {urn: few}}]);
+    run(&mut r, ops, &widened).unwrap();
+    assert_eq!(r[urn]["k9"], "v");
+}

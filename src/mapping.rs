@@ -15,6 +15,8 @@ pub mod unmapped;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 use thiserror::Error;
 
@@ -124,9 +126,9 @@ impl ResourceMapping {
 
     fn fill(&self, resource: &mut Value, shown: bool) {
         for rule in &self.rules {
-            if let Some(from) = &rule.default_from
+            if Self::fills(rule, resource)
                 && !(shown && self.lists_without(rule, resource))
-                && rule.target.get(resource).is_none_or(Value::is_null)
+                && let Some(from) = &rule.default_from
                 && let Some(v) = from.get(resource).filter(|v| !v.is_null()).cloned()
             {
                 rule.target.set(resource, v);
@@ -148,6 +150,29 @@ impl ResourceMapping {
             .and_then(|c| c.get(&rule.target.attr))
             .and_then(Value::as_array)
             .is_some_and(|list| !list.is_empty() && rule.target.picked_index(list).is_none())
+    }
+
+    /// The resource with its defaults filled (see [`fill_defaults`](Self::fill_defaults)),
+    /// copied only when a default applies: a resource can be large (a 1 MB PATCH) and every
+    /// write maps it more than once.
+    fn filled<'r>(&self, resource: &'r Value) -> Cow<'r, Value> {
+        // The first default filled is one that applies to the resource as it is, so when
+        // none does, filling changes nothing.
+        if self.rules.iter().any(|rule| Self::fills(rule, resource)) {
+            let mut filled = resource.clone();
+            self.fill_defaults(&mut filled);
+            Cow::Owned(filled)
+        } else {
+            Cow::Borrowed(resource)
+        }
+    }
+
+    /// Whether `rule` takes a default from another attribute in `resource` as it is.
+    fn fills(rule: &AttributeRule, resource: &Value) -> bool {
+        rule.default_from.as_ref().is_some_and(|from| {
+            rule.target.get(resource).is_none_or(Value::is_null)
+                && from.get(resource).is_some_and(|v| !v.is_null())
+        })
     }
 
     /// The part of a resource the gateway keeps itself: the values of `store = true` rules,
@@ -195,9 +220,8 @@ impl ResourceMapping {
 
     /// The downstream body that creates this resource.
     pub fn to_downstream_create(&self, resource: &Value) -> Result<Value, MappingError> {
-        let filled = &mut resource.clone();
-        self.fill_defaults(filled);
-        let resource = &*filled;
+        let filled = self.filled(resource);
+        let resource = filled.as_ref();
         self.check_required(resource)?;
         let mut body = Value::Object(Map::new());
         for rule in &self.rules {
@@ -217,9 +241,8 @@ impl ResourceMapping {
         resource: &Value,
         current: &Value,
     ) -> Result<Value, MappingError> {
-        let filled = &mut resource.clone();
-        self.fill_defaults(filled);
-        let resource = &*filled;
+        let filled = self.filled(resource);
+        let resource = filled.as_ref();
         self.check_required(resource)?;
         let mut body = current.clone();
         let mut values: Vec<(&JsonPointer, Value)> = Vec::new();
@@ -248,10 +271,8 @@ impl ResourceMapping {
     /// by PATCH: a rule counts as changed when its downstream value changed, and a cleared
     /// value is sent as null.
     pub fn changed_fields(&self, old: &Value, new: &Value) -> Result<Value, MappingError> {
-        let (old, new) = (&mut old.clone(), &mut new.clone());
-        self.fill_defaults(old);
-        self.fill_defaults(new);
-        let (old, new) = (&*old, &*new);
+        let (old, new) = (self.filled(old), self.filled(new));
+        let (old, new) = (old.as_ref(), new.as_ref());
         self.check_required(new)?;
         let mut body = Value::Object(Map::new());
         for rule in &self.rules {

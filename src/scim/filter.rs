@@ -15,7 +15,7 @@ mod validate;
 mod tests;
 
 pub use eval::{matches, matches_value, values_at};
-pub use parser::{MAX_COMPARISONS, MAX_DEPTH};
+pub use parser::{MAX_COMPARISONS, MAX_DEPTH, MAX_FILTER_LENGTH};
 pub use validate::{validate, validate_value_filter};
 
 /// A comparison operator (RFC 7644 §3.4.2.2).
@@ -71,6 +71,14 @@ pub enum FilterError {
     UnknownAttribute {
         /// The attribute path as written.
         attribute: String,
+    },
+    /// The filter is longer than [`MAX_FILTER_LENGTH`] bytes.
+    #[error("the filter is {length} bytes long, more than the {max} a filter may have")]
+    TooLong {
+        /// The filter's length in bytes.
+        length: usize,
+        /// The bound.
+        max: usize,
     },
     /// The operator or value does not fit the attribute's type (e.g. `active gt true`).
     #[error("{message}")]

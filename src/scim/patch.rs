@@ -6,13 +6,50 @@ use serde_json::Value;
 use super::path::{PatchPath, PathError};
 
 mod apply;
+mod index;
 mod request;
 mod value;
 
 #[cfg(test)]
 mod tests;
 
-pub use apply::apply;
+pub use apply::{apply, apply_bounded};
+
+/// The most operations one PATCH may carry. RFC 7644 sets no number. Entra ID and Okta send
+/// one operation per changed attribute (tens at most) and put a batch of group members in
+/// one operation's value; a client removing members one `members[value eq "id"]` at a time
+/// sends hundreds. Each operation re-reads the attribute it changes, so 1,000 keeps a PATCH
+/// well within its deadline while leaving room for those clients.
+pub const MAX_OPERATIONS: usize = 1_000;
+
+/// How much one PATCH may ask for. The service uses the default ([`MAX_OPERATIONS`] and
+/// [`MAX_VALUES`](super::schema::MAX_VALUES)); [`PatchBounds::NONE`] lets a bench measure the
+/// engine itself on inputs over the bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PatchBounds {
+    /// The most operations in one request.
+    pub max_operations: usize,
+    /// The most values one multi-valued attribute (other than Group `members`) may be sent
+    /// or hold after an operation.
+    pub max_values: usize,
+}
+
+impl PatchBounds {
+    /// No bound at all.
+    pub const NONE: PatchBounds = PatchBounds {
+        max_operations: usize::MAX,
+        max_values: usize::MAX,
+    };
+}
+
+impl Default for PatchBounds {
+    fn default() -> Self {
+        PatchBounds {
+            max_operations: MAX_OPERATIONS,
+            max_values: super::schema::MAX_VALUES,
+        }
+    }
+}
 
 /// The `schemas` URN a PATCH body must carry (RFC 7644 §3.5.2).
 pub const PATCH_OP_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";

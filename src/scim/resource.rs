@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 use thiserror::Error;
 
 use super::filter::datetime::parse_datetime;
-use super::schema::{AttrType, AttributeDef, Mutability, ResourceSchema, find_attribute};
+use super::schema::{
+    AttrType, AttributeDef, MAX_VALUES, Mutability, ResourceSchema, find_attribute, value_bound,
+};
 
 /// Why a resource body cannot be accepted.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -19,6 +21,13 @@ pub enum ResourceError {
     WrongType {
         attribute: String,
         expected: &'static str,
+    },
+    /// A multi-valued attribute with more values than [`MAX_VALUES`].
+    #[error("{attribute}: {count} values, more than the {max} one attribute may hold")]
+    TooManyValues {
+        attribute: String,
+        count: usize,
+        max: usize,
     },
 }
 
@@ -46,6 +55,14 @@ pub fn canonicalize(input: &Value, schema: &ResourceSchema) -> Result<Value, Res
             let Value::Object(attrs) = value else {
                 return Err(wrong(key, "an object of extension attributes"));
             };
+            // An open extension takes any key: bound them like the values of a list.
+            if ext.open && attrs.len() > MAX_VALUES {
+                return Err(ResourceError::TooManyValues {
+                    attribute: ext.id.clone(),
+                    count: attrs.len(),
+                    max: MAX_VALUES,
+                });
+            }
             let mut ext_out = Map::new();
             for (name, v) in attrs {
                 let def = find_attribute(&ext.attributes, name)
@@ -104,6 +121,15 @@ pub fn typed(def: &AttributeDef, value: &Value, name: &str) -> Result<Value, Res
             Value::Array(items) => items.as_slice(),
             single => std::slice::from_ref(single),
         };
+        if let Some(max) = value_bound(def, MAX_VALUES)
+            && items.len() > max
+        {
+            return Err(ResourceError::TooManyValues {
+                attribute: name.to_owned(),
+                count: items.len(),
+                max,
+            });
+        }
         let single = AttributeDef {
             multi_valued: false,
             ..def.clone()
@@ -185,6 +211,18 @@ mod tests {
     }
 
     #[test]
+    fn group_members_are_not_bounded_like_other_lists() {
+        let members: Vec<Value> = (0..5_000)
+            .map(|i| json!({"value": format!("u{i}")}))
+            .collect();
+        let group = json!({"displayName": "Everyone", "members": members});
+        let out = canonicalize(&group, &crate::scim::catalog::group_schema()).unwrap();
+        assert_eq!(out["members"].as_array().map(Vec::len), Some(5_000));
+        let emails = vec![json!({"value": "a@example.com"}); 1_000];
+        assert!(canonicalize(&json!({"emails": emails}), &user_schema()).is_ok());
+    }
+
+    #[test]
     fn bad_input_is_named() {
         let schema = user_schema();
         let cases = [
@@ -199,6 +237,10 @@ mod tests {
             ),
             (json!({"active": "yes"}), "active: expected a boolean"),
             (json!({"userName": 42}), "userName: expected a string"),
+            (
+                json!({"emails": vec![json!({"value": "a@example.com"}); 1_001]}),
+                "emails: 1001 values, more than the 1000 one attribute may hold",
+            ),
             (
                 json!({"schemas": ["urn:x", 1]}),
                 "schemas: expected an array of schema URNs",

@@ -144,10 +144,15 @@ impl ResourceSchema {
         }
         let mut schema = self.clone();
         for ext in schema.extensions.iter_mut().filter(|e| e.open) {
+            // A set of the names present, so a request naming many free keys costs time in
+            // proportion to them (each lookup in the list would be quadratic).
+            let mut known: std::collections::HashSet<String> = ext
+                .attributes
+                .iter()
+                .map(|a| a.name.to_ascii_lowercase())
+                .collect();
             for (urn, name) in &names {
-                if urn.eq_ignore_ascii_case(&ext.id)
-                    && find_attribute(&ext.attributes, name).is_none()
-                {
+                if urn.eq_ignore_ascii_case(&ext.id) && known.insert(name.to_ascii_lowercase()) {
                     ext.attributes.push(free_string(name));
                 }
             }
@@ -211,6 +216,24 @@ fn collect_open_names(v: &serde_json::Value, open: &[&str], out: &mut Vec<(Strin
         }
         _ => {}
     }
+}
+
+/// The most values one multi-valued attribute (emails, phoneNumbers, roles, entitlements, an
+/// extension's lists) may hold in a request or after a PATCH. RFC 7643 sets no number; people
+/// have a handful of addresses, and IdPs send at most tens of roles or entitlements, while
+/// the cost of a write grows with the values. 1,000 leaves room for an unusual API and keeps
+/// a request far from the 1 MiB body limit's 20,000 values. Group `members` are exempt: see
+/// [`value_bound`].
+pub const MAX_VALUES: usize = 1_000;
+
+/// The bound on the number of values of `def` (when multi-valued): `max` for every
+/// multi-valued attribute except Group `members`, which are bounded only by the body size.
+/// Memberships are rows of their own, each costing one store write and at most one downstream
+/// call, and Entra ID and Okta send the membership of a big group in few requests (hundreds
+/// or thousands of members in one PATCH or PUT); refusing those would break group sync with
+/// no setting on the IdP side to make it send fewer.
+pub fn value_bound(def: &AttributeDef, max: usize) -> Option<usize> {
+    (def.multi_valued && !def.name.eq_ignore_ascii_case("members")).then_some(max)
 }
 
 /// The attribute called `name` (case-insensitive) among `attributes`.

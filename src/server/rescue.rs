@@ -21,7 +21,8 @@ impl From<ServiceError> for ScimError {
         match e {
             ServiceError::Resource(r) => {
                 let t = match r {
-                    crate::scim::resource::ResourceError::WrongType { .. } => {
+                    crate::scim::resource::ResourceError::WrongType { .. }
+                    | crate::scim::resource::ResourceError::TooManyValues { .. } => {
                         ScimType::InvalidValue
                     }
                     _ => ScimType::InvalidSyntax,

@@ -16,6 +16,7 @@ mod groups;
 mod groups_downstream;
 mod hostile_ids;
 mod jwt;
+mod limits;
 mod list;
 mod okta;
 mod ops;

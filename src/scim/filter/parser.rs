@@ -14,8 +14,22 @@ pub const MAX_DEPTH: usize = 64;
 /// chains nest to the left) and so the recursion of evaluation, display and drop.
 pub const MAX_COMPARISONS: usize = 200;
 
+/// The longest filter accepted, in bytes. RFC 7644 sets no bound, but a filter's value may
+/// be pushed down into a downstream URL, and web servers refuse request lines over 8 KiB
+/// (nginx, Apache: 414 or 400, which a client would see as a 502). A value of 2,048 bytes
+/// stays under that even when every byte is percent-encoded (3 × 2,048), while IdP filters
+/// are one comparison of a userName, externalId or displayName of at most a few hundred
+/// bytes, and 200 comparisons of `a pr` fit too.
+pub const MAX_FILTER_LENGTH: usize = 2_048;
+
 /// Parses a whole filter.
 pub(crate) fn parse_filter(src: &str) -> Result<Filter, FilterError> {
+    if src.len() > MAX_FILTER_LENGTH {
+        return Err(FilterError::TooLong {
+            length: src.len(),
+            max: MAX_FILTER_LENGTH,
+        });
+    }
     let mut p = Parser::new(src, 0, false);
     let filter = p.parse_or(0)?;
     p.pos = skip_ws(src, p.pos);

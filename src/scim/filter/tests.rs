@@ -217,15 +217,45 @@ fn syntax_errors_carry_offsets() {
 }
 
 #[test]
+fn a_filter_over_the_length_bound_is_refused_naming_both_lengths() {
+    let value = "a".repeat(100 * 1024);
+    let text = format!("userName eq \"{value}\"");
+    let e = text.parse::<Filter>().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the filter is 102414 bytes long, more than the 2048 a filter may have"
+    );
+    let at_bound = format!("userName eq \"{}\"", "a".repeat(MAX_FILTER_LENGTH - 14));
+    assert_eq!(at_bound.len(), MAX_FILTER_LENGTH);
+    assert!(at_bound.parse::<Filter>().is_ok());
+    let over = format!("userName eq \"{}\"", "a".repeat(MAX_FILTER_LENGTH - 13));
+    assert!(matches!(
+        over.parse::<Filter>(),
+        Err(FilterError::TooLong {
+            length: 2049,
+            max: 2048
+        })
+    ));
+}
+
+#[test]
 fn limits_nesting_and_size() {
-    let deep = format!("{}a pr{}", "(".repeat(100_000), ")".repeat(100_000));
+    let deep = format!("{}a pr{}", "(".repeat(1_000), ")".repeat(1_000));
     let e = deep.parse::<Filter>().unwrap_err().to_string();
     assert!(e.contains("nests deeper than 64"), "{e}");
+    let huge = format!("{}a pr{}", "(".repeat(100_000), ")".repeat(100_000));
+    assert_eq!(
+        huge.parse::<Filter>(),
+        Err(FilterError::TooLong {
+            length: 200_004,
+            max: MAX_FILTER_LENGTH
+        })
+    );
     let nots = format!("{}a pr{}", "not (".repeat(100), ")".repeat(100));
     assert!(nots.parse::<Filter>().is_err());
     let ok = format!("{}a pr{}", "(".repeat(60), ")".repeat(60));
     assert!(ok.parse::<Filter>().is_ok());
-    let long = vec!["a pr"; 10_000].join(" and ");
+    let long = vec!["a pr"; 201].join(" and ");
     let e = long.parse::<Filter>().unwrap_err().to_string();
     assert!(e.contains("more than 200 comparisons"), "{e}");
     let fine = vec!["a pr"; 200].join(" or ");

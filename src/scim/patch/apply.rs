@@ -4,12 +4,15 @@
 
 use serde_json::{Map, Value};
 
+use super::index::ElementIndex;
 use super::request::kind_name;
 use super::value::{coerce_attr, coerce_scalar, coerce_single};
-use super::{PatchError, PatchOpKind, PatchOperation, PatchRequest};
+use super::{PatchBounds, PatchError, PatchOpKind, PatchOperation, PatchRequest};
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches_value};
 use crate::scim::path::{PatchPath, PatchTarget, ResolvedAttr, get_ci};
-use crate::scim::schema::{AttrType, AttributeDef, Mutability, ResourceSchema, SchemaDef};
+use crate::scim::schema::{
+    AttrType, AttributeDef, Mutability, ResourceSchema, SchemaDef, value_bound,
+};
 
 /// Applies every operation of `request` to `resource` in order, atomically: on error the
 /// resource is left unchanged. Values are stored well-typed under the schema's canonical
@@ -20,6 +23,20 @@ pub fn apply(
     request: &PatchRequest,
     schema: &ResourceSchema,
 ) -> Result<(), PatchError> {
+    apply_bounded(resource, request, schema, PatchBounds::default())
+}
+
+/// [`apply`], refusing (`invalidValue`, naming the bound) a value of more than
+/// `bounds.max_values` elements for a multi-valued attribute, and an operation that leaves
+/// one with more than that and more than it had (Group `members` excepted, see
+/// [`value_bound`]).
+pub fn apply_bounded(
+    resource: &mut Value,
+    request: &PatchRequest,
+    schema: &ResourceSchema,
+    bounds: PatchBounds,
+) -> Result<(), PatchError> {
+    let max_values = bounds.max_values;
     let mut work = resource.clone();
     let Value::Object(root) = &mut work else {
         return Err(PatchError::InvalidSyntax(
@@ -27,7 +44,7 @@ pub fn apply(
         ));
     };
     for (i, op) in request.operations.iter().enumerate() {
-        apply_operation(root, op, schema)
+        apply_operation(root, op, schema, max_values)
             .map_err(|e| e.prefixed(&format!("operation {}: ", i + 1)))?;
     }
     sync_extensions(root, schema);
@@ -40,6 +57,7 @@ fn apply_operation(
     root: &mut Map<String, Value>,
     op: &PatchOperation,
     schema: &ResourceSchema,
+    max_values: usize,
 ) -> Result<(), PatchError> {
     let Some(path) = &op.path else {
         return match (op.op, &op.value) {
@@ -47,17 +65,19 @@ fn apply_operation(
                 "\"remove\" needs a \"path\" naming what to remove".into(),
             )),
             (_, None) => Err(missing_value(op.op)),
-            (kind, Some(value)) => apply_object(root, kind, value, schema, None, 0),
+            (kind, Some(value)) => apply_object(root, kind, value, schema, None, 0, max_values),
         };
     };
     match path.target(schema)? {
         PatchTarget::Schema(def) => match (op.op, &op.value) {
             (PatchOpKind::Remove, _) => remove_schema(root, def, schema),
             (_, None) => Err(missing_value(op.op)),
-            (kind, Some(value)) => apply_object(root, kind, value, schema, Some(def), 0),
+            (kind, Some(value)) => {
+                apply_object(root, kind, value, schema, Some(def), 0, max_values)
+            }
         },
         PatchTarget::Attribute(resolved) => {
-            apply_attribute(root, op.op, path, resolved, op.value.as_ref())
+            apply_attribute(root, op.op, path, resolved, op.value.as_ref(), max_values)
         }
     }
 }
@@ -88,17 +108,26 @@ fn apply_object(
     schema: &ResourceSchema,
     within: Option<&SchemaDef>,
     nesting: usize,
+    max_values: usize,
 ) -> Result<(), PatchError> {
     let object = match value {
         Value::Object(map) => map,
         Value::Array(items) => match items.as_slice() {
             [one] if one.is_object() => {
-                return apply_object(root, kind, one, schema, within, nesting);
+                return apply_object(root, kind, one, schema, within, nesting, max_values);
             }
             _ => return Err(no_path_needs_object(kind)),
         },
         _ => return Err(no_path_needs_object(kind)),
     };
+    // Each key is resolved against the schema, which an open extension widens with every
+    // free key: bound them like the values of a list.
+    if object.len() > max_values {
+        return Err(PatchError::InvalidValue(format!(
+            "the value names {} attributes, more than the {max_values} one value may name",
+            object.len()
+        )));
+    }
     for (key, v) in object {
         if key.eq_ignore_ascii_case("schemas") {
             // Some clients echo `schemas` inside a value (even an extension's): it names no
@@ -125,10 +154,10 @@ fn apply_object(
                         def.id
                     )));
                 }
-                apply_object(root, kind, v, schema, Some(def), nesting + 1)?;
+                apply_object(root, kind, v, schema, Some(def), nesting + 1, max_values)?;
             }
             PatchTarget::Attribute(resolved) => {
-                apply_attribute(root, kind, &path, resolved, Some(v))?;
+                apply_attribute(root, kind, &path, resolved, Some(v), max_values)?;
             }
         }
     }
@@ -174,9 +203,16 @@ fn apply_attribute(
     path: &PatchPath,
     resolved: ResolvedAttr<'_>,
     value: Option<&Value>,
+    max_values: usize,
 ) -> Result<(), PatchError> {
     let attr = resolved.attr;
     let display = path.to_string();
+    let bound = value_bound(attr, max_values);
+    if let (Some(max), Some(Value::Array(items))) = (bound, value)
+        && items.len() > max
+    {
+        return Err(too_many_values(&attr.name, "has", items.len(), max));
+    }
     if let Some(sub) = resolved.sub
         && sub.mutability == Mutability::ReadOnly
     {
@@ -208,6 +244,15 @@ fn apply_attribute(
     }
     tidy(container, &attr.name);
     let new = container.get(&attr.name);
+    if let (Some(max), Some(Value::Array(items))) = (bound, new) {
+        let before = match &old {
+            Some(Value::Array(was)) => was.len(),
+            _ => 0,
+        };
+        if items.len() > max && items.len() > before {
+            return Err(too_many_values(&attr.name, "would hold", items.len(), max));
+        }
+    }
     if old.as_ref() == new {
         return Ok(());
     }
@@ -234,6 +279,14 @@ fn apply_attribute(
         )));
     }
     Ok(())
+}
+
+/// The error for a value list over [`MAX_VALUES`](crate::scim::schema::MAX_VALUES).
+fn too_many_values(name: &str, verb: &str, count: usize, max: usize) -> PatchError {
+    PatchError::InvalidValue(format!(
+        "attribute '{name}' {verb} {count} values, more than the {max} one multi-valued \
+         attribute may hold"
+    ))
 }
 
 /// What an operation addresses within the container (the resource or an extension object).
@@ -273,10 +326,12 @@ fn write(
             _ => take_array(slot),
         };
         let mut touched = Vec::new();
+        let mut index = ElementIndex::of(attr, &items, new_items.len());
         for item in new_items {
             let item = strip_nulls(item);
             let empty = item.as_object().is_some_and(Map::is_empty);
-            if !empty && !items.iter().any(|e| contains(e, &item, attr)) {
+            if !empty && !holds(&items, &index, &item, attr) {
+                index.insert(items.len(), &item);
                 touched.push(items.len());
                 items.push(item);
             }
@@ -495,7 +550,8 @@ fn remove(
                 };
                 let slot = slot(container, &attr.name);
                 let mut items = take_array(slot);
-                items.retain(|e| !listed.iter().any(|l| contains(e, l, attr)));
+                let index = ElementIndex::of(attr, &listed, 0);
+                items.retain(|e| !listed_in(&listed, &index, e, attr));
                 *slot = Value::Array(items);
             }
             _ => {
@@ -588,6 +644,28 @@ fn drop_stale_derived(
             remove_ci(object, &sub.name);
         }
     }
+}
+
+/// Whether one of `items` (indexed by `index`) already holds `item`, as [`contains`] says.
+fn holds(items: &[Value], index: &ElementIndex<'_>, item: &Value, attr: &AttributeDef) -> bool {
+    match index.may_hold(item) {
+        Some(mut candidates) => {
+            candidates.any(|i| items.get(i).is_some_and(|e| contains(e, item, attr)))
+        }
+        None => items.iter().any(|e| contains(e, item, attr)),
+    }
+}
+
+/// Whether `element` holds one of the `listed` values (indexed by `index`).
+fn listed_in(
+    listed: &[Value],
+    index: &ElementIndex<'_>,
+    element: &Value,
+    attr: &AttributeDef,
+) -> bool {
+    index
+        .may_be_held(element)
+        .any(|i| listed.get(i).is_some_and(|l| contains(element, l, attr)))
 }
 
 /// Whether element `existing` already holds `item`: equal JSON, or for complex values every
@@ -734,11 +812,11 @@ fn take_array(slot: &mut Value) -> Vec<Value> {
 }
 
 /// A new element without the `null` members that meant "unassign" during coercion.
-fn strip_nulls(item: Value) -> Value {
-    match item {
-        Value::Object(m) => Value::Object(m.into_iter().filter(|(_, v)| !v.is_null()).collect()),
-        other => other,
+fn strip_nulls(mut item: Value) -> Value {
+    if let Value::Object(m) = &mut item {
+        m.retain(|_, v| !v.is_null());
     }
+    item
 }
 
 /// After all operations: drops empty extension objects, stores extensions under their

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{PATCH_OP_URN, PatchError, PatchOpKind, PatchOperation, PatchRequest};
+use super::{PATCH_OP_URN, PatchBounds, PatchError, PatchOpKind, PatchOperation, PatchRequest};
 use crate::scim::path::{PatchPath, get_ci};
 use crate::scim::schema::ResourceSchema;
 
@@ -13,6 +13,16 @@ impl PatchRequest {
     /// tolerated); keys and `op` values are case-insensitive; `remove` needs a `path`
     /// (RFC 7644 §3.5.2.2: `noTarget`) and `add`/`replace` need a `value`.
     pub fn parse(body: &Value, schema: &ResourceSchema) -> Result<PatchRequest, PatchError> {
+        Self::parse_bounded(body, schema, PatchBounds::default())
+    }
+
+    /// [`parse`](Self::parse), refusing more than `bounds.max_operations` operations
+    /// (`invalidValue`, naming the bound) before reading any of them.
+    pub fn parse_bounded(
+        body: &Value,
+        schema: &ResourceSchema,
+        bounds: PatchBounds,
+    ) -> Result<PatchRequest, PatchError> {
         let Value::Object(body) = body else {
             return Err(PatchError::InvalidSyntax(
                 "the PATCH body must be a JSON object with \"schemas\" and \"Operations\"".into(),
@@ -45,6 +55,14 @@ impl PatchRequest {
             return Err(PatchError::InvalidSyntax(
                 "\"Operations\" is empty; send at least one operation".into(),
             ));
+        }
+        if operations.len() > bounds.max_operations {
+            return Err(PatchError::InvalidValue(format!(
+                "the PATCH has {} operations, more than the {} one request may carry; \
+                 send the changes in several requests",
+                operations.len(),
+                bounds.max_operations
+            )));
         }
         let operations = operations
             .iter()

@@ -992,3 +992,143 @@ fn schemas_inside_a_value_are_ignored() {
     assert_eq!(r["userName"], "b");
     assert_eq!(r[ext]["department"], "Ops");
 }
+
+// ---- bounds and large lists ----
+
+fn emails(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"value": format!("u{i}@example.com"), "type": "other"}))
+        .collect()
+}
+
+#[test]
+fn too_many_operations_are_refused_naming_the_bound() {
+    let ops =
+        vec![json!({"op": "replace", "path": "displayName", "value": "x"}); MAX_OPERATIONS + 1];
+    let e = PatchRequest::parse(&body(json!(ops)), &user_schema()).unwrap_err();
+    assert_eq!(e.scim_type(), "invalidValue");
+    assert_eq!(
+        e.to_string(),
+        "the PATCH has 1001 operations, more than the 1000 one request may carry; \
+         send the changes in several requests"
+    );
+    let ops = vec![json!({"op": "replace", "path": "displayName", "value": "x"}); MAX_OPERATIONS];
+    assert!(PatchRequest::parse(&body(json!(ops)), &user_schema()).is_ok());
+}
+
+#[test]
+fn a_list_over_the_value_bound_is_refused_and_leaves_the_resource_alone() {
+    let mut r = user();
+    let before = r.clone();
+    let e = run(
+        &mut r,
+        json!([{"op": "replace", "path": "emails", "value": emails(20_000)}]),
+        &user_schema(),
+    )
+    .unwrap_err();
+    assert_eq!(e.scim_type(), "invalidValue");
+    assert_eq!(
+        e.to_string(),
+        "operation 1: attribute 'emails' has 20000 values, more than the 1000 one \
+         multi-valued attribute may hold"
+    );
+    // The same through a no-path value, and by adding to what the user has.
+    let e = run(
+        &mut r,
+        json!([{"op": "add", "value": {"emails": emails(1_001)}}]),
+        &user_schema(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("has 1001 values"), "{e}");
+    let e = run(
+        &mut r,
+        json!([{"op": "add", "path": "emails", "value": emails(1_000)}]),
+        &user_schema(),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("'emails' would hold 1002 values"),
+        "{e}"
+    );
+    assert_eq!(r, before);
+    // At the bound, it is taken.
+    let r = patched(json!([{"op": "replace", "path": "emails", "value": emails(1_000)}]));
+    assert_eq!(r["emails"].as_array().map(Vec::len), Some(1_000));
+}
+
+#[test]
+fn group_members_are_exempt_from_the_value_bound() {
+    let schema = group_schema();
+    let members: Vec<Value> = (0..5_000)
+        .map(|i| json!({"value": format!("u{i}")}))
+        .collect();
+    let mut group = json!({"displayName": "Everyone"});
+    run(
+        &mut group,
+        json!([{"op": "add", "path": "members", "value": members}]),
+        &schema,
+    )
+    .unwrap();
+    assert_eq!(group["members"].as_array().map(Vec::len), Some(5_000));
+}
+
+#[test]
+fn large_lists_keep_the_duplicate_rules() {
+    // Duplicates differing only in the case of a non-caseExact value collapse, in order,
+    // keeping the first; a remove list removes case-insensitively too.
+    let mut list = emails(1_000);
+    list[10] = json!({"value": "U3@EXAMPLE.com", "type": "other"});
+    let mut r = patched(json!([{"op": "replace", "path": "emails", "value": list}]));
+    let kept = r["emails"].as_array().unwrap();
+    assert_eq!(kept.len(), 999);
+    assert_eq!(kept[3]["value"], "u3@example.com");
+    assert_eq!(kept[10]["value"], "u11@example.com");
+    run(
+        &mut r,
+        json!([{"op": "add", "path": "emails", "value": [{"value": "U999@example.COM"}, {"value": "new@example.com"}]},
+               {"op": "remove", "path": "emails", "value": [{"value": "U0@EXAMPLE.COM"}, {"type": "nothing"}]}]),
+        &user_schema(),
+    )
+    .unwrap();
+    let values: Vec<&str> = r["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["value"].as_str())
+        .collect();
+    assert_eq!(values.len(), 999);
+    assert_eq!(values[0], "u1@example.com");
+    assert_eq!(values.last(), Some(&"new@example.com"));
+}
+
+#[test]
+fn an_open_extension_value_with_too_many_free_keys_is_refused() {
+    let urn = "urn:example:params:scim:schemas:extension:meta:2.0:User";
+    let mut schema = user_schema();
+    schema.extensions.push(crate::scim::schema::SchemaDef {
+        id: urn.into(),
+        name: "Meta".into(),
+        description: String::new(),
+        attributes: Vec::new(),
+        open: true,
+    });
+    let keys: serde_json::Map<String, Value> =
+        (0..20_000).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let ops = json!([{"op": "add", "value": {urn: keys}}]);
+    // Widening names each key once (it was a list searched for each of them).
+    let widened = schema.widened(&[&body(ops.clone())]).into_owned();
+    assert_eq!(widened.extension(urn).unwrap().attributes.len(), 20_000);
+    let mut r = user();
+    let e = run(&mut r, ops, &widened).unwrap_err();
+    assert_eq!(e.scim_type(), "invalidValue");
+    assert!(
+        e.to_string()
+            .contains("names 20000 attributes, more than the 1000"),
+        "{e}"
+    );
+    let few: serde_json::Map<String, Value> =
+        (0..10).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let ops = json!([{"op": "add", "value": {urn: few}}]);
+    run(&mut r, ops, &widened).unwrap();
+    assert_eq!(r[urn]["k9"], "v");
+}

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::PatchError;
+use super::index::ElementIndex;
 use crate::scim::filter::datetime::parse_datetime;
 use crate::scim::schema::{AttrType, AttributeDef, Mutability, find_attribute};
 
@@ -19,10 +20,13 @@ pub(super) fn coerce_attr(def: &AttributeDef, v: &Value, name: &str) -> Result<V
             Value::Array(items) => items,
             single => std::slice::from_ref(single),
         };
-        let mut out = Vec::with_capacity(items.len());
+        let mut out: Vec<Value> = Vec::with_capacity(items.len());
+        let mut index = ElementIndex::new(def, items.len());
         for item in items {
             let item = coerce_single(def, item, name)?;
-            if !item.is_null() && !out.contains(&item) {
+            let repeated = index.same_key(&item).any(|i| out.get(i) == Some(&item));
+            if !item.is_null() && !repeated {
+                index.insert(out.len(), &item);
                 out.push(item);
             }
         }

@@ -4,6 +4,7 @@
 mod compile;
 pub mod free_keys;
 pub mod group_rules;
+mod patch_values;
 pub mod pointer;
 pub mod rule;
 pub mod serialized;

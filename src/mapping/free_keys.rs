@@ -26,36 +26,14 @@ pub fn stringify_resource(body: &mut Value, schema: &ResourceSchema) {
 
 /// The same for the values of a PATCH body's operations, before it is parsed.
 pub fn stringify_patch(body: &mut Value, schema: &ResourceSchema) {
-    let Some(Value::Array(operations)) = body
-        .as_object_mut()
-        .and_then(|b| {
-            b.iter_mut()
-                .find(|(k, _)| k.eq_ignore_ascii_case("Operations"))
-        })
-        .map(|(_, v)| v)
-    else {
-        return;
-    };
-    for operation in operations.iter_mut().filter_map(Value::as_object_mut) {
-        let path = operation
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("path"))
-            .and_then(|(_, v)| v.as_str())
-            .map(str::to_owned);
-        let Some(value) = operation
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case("value"))
-            .map(|(_, v)| v)
-        else {
-            continue;
-        };
-        match path.as_deref().map(|p| open_key(schema, p)) {
+    super::patch_values::each_patch_value(body, |path, value| {
+        match path.map(|p| open_key(schema, p)) {
             None => stringify_resource(value, schema),
             Some(Some(None)) => stringify_object(value),
             Some(Some(Some(_))) => stringify(value),
             Some(None) => {}
         }
-    }
+    });
 }
 
 /// `Some(None)` for an open extension's URN itself, `Some(Some(name))` for one of its free

@@ -26,41 +26,14 @@ pub fn decode_resource(resource: &mut Value, schema: &ResourceSchema) {
 /// parsed: operations whose path names such an attribute (`roles`, `roles[...]`, with or
 /// without the core schema URN), and no-path operations.
 pub fn decode_patch(body: &mut Value, schema: &ResourceSchema) {
-    let Some(Value::Array(operations)) = body
-        .as_object_mut()
-        .and_then(|b| {
-            b.iter_mut()
-                .find(|(k, _)| k.eq_ignore_ascii_case("Operations"))
-        })
-        .map(|(_, v)| v)
-    else {
-        return;
-    };
-    for operation in operations {
-        let Value::Object(op) = operation else {
-            continue;
-        };
-        let path = op
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("path"))
-            .and_then(|(_, v)| v.as_str())
-            .map(str::to_owned);
-        let Some(value) = op
-            .iter_mut()
-            .find(|(k, _)| k.eq_ignore_ascii_case("value"))
-            .map(|(_, v)| v)
-        else {
-            continue;
-        };
-        match path {
-            None => decode_resource(value, schema),
-            Some(path) => {
-                if let Some(def) = list_of_objects(schema, attribute_of(&path, schema)) {
-                    decode_list(value, def);
-                }
+    super::patch_values::each_patch_value(body, |path, value| match path {
+        None => decode_resource(value, schema),
+        Some(path) => {
+            if let Some(def) = list_of_objects(schema, attribute_of(path, schema)) {
+                decode_list(value, def);
             }
         }
-    }
+    });
 }
 
 /// The top-level attribute a PATCH path starts with: `roles` of `roles[primary eq true].value`

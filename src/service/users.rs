@@ -198,6 +198,21 @@ impl UsersService {
             .map(Some)
     }
 
+    /// Caches a record read after `ticket`, for the store version of its user; a user without
+    /// a row has no version to check it against, so it is not cached.
+    fn fill_cache(
+        &self,
+        downstream_id: &str,
+        row: Option<&Resource>,
+        record: &Value,
+        ticket: Ticket,
+    ) {
+        if let Some(row) = row {
+            self.records
+                .fill(downstream_id, row.version, Arc::new(record.clone()), ticket);
+        }
+    }
+
     /// The downstream id of a user given its SCIM id and store row; `None` for a deleted user
     /// and for an unknown one when SCIM ids are the gateway's own.
     fn downstream_id_for(&self, scim_id: &str, row: Option<&Resource>) -> Option<String> {
@@ -237,14 +252,7 @@ impl UsersService {
             DownstreamError::NotFound(_) => DownstreamError::NotFound(scim_id.to_owned()),
             other => other,
         })?;
-        if let Some(row) = &row {
-            self.records.fill(
-                &downstream_id,
-                row.version,
-                Arc::new(record.clone()),
-                ticket,
-            );
-        }
+        self.fill_cache(&downstream_id, row.as_ref(), &record, ticket);
         Ok(Loaded {
             scim_id: scim_id.to_owned(),
             downstream_id,
@@ -358,14 +366,7 @@ impl UsersService {
             let scim_id = row
                 .as_ref()
                 .map_or_else(|| downstream_id.clone(), |r| r.scim_id.clone());
-            if let Some(row) = &row {
-                self.records.fill(
-                    &downstream_id,
-                    row.version,
-                    Arc::new(record.clone()),
-                    ticket,
-                );
-            }
+            self.fill_cache(&downstream_id, row.as_ref(), &record, ticket);
             out.push(self.resource_of(ctx, &scim_id, row.as_ref(), &record));
         }
         Ok(out)

@@ -5,7 +5,6 @@
 //! of the 2,000 one: work proportional to the input). Run with `cargo bench --bench core`.
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use scim_gateway::config::Config;
@@ -119,7 +118,7 @@ fn large_patch(c: &mut Criterion) {
 /// A sample API and a gateway on loopback, with a file store (dropped with the value).
 struct Running {
     base: String,
-    store: Arc<dyn Store>,
+    store: Store,
     client: reqwest::Client,
     dir: std::path::PathBuf,
 }
@@ -206,7 +205,7 @@ fn member_patch(c: &mut Criterion) {
         let gid = created["id"].as_str().unwrap().to_owned();
         let others: Vec<String> = (0..size).map(|i| format!("other-{size}-{i:06}")).collect();
         runtime
-            .block_on(running.store.add_members(
+            .block_on(running.store.members.add_members(
                 scim_gateway::config::DEFAULT_TENANT,
                 &gid,
                 &others,

@@ -8,8 +8,6 @@ pub mod issued;
 pub mod jwt;
 pub mod static_bearer;
 
-use std::sync::Arc;
-
 use sha2::{Digest, Sha256};
 
 use crate::config::TenantConfig;
@@ -49,13 +47,13 @@ pub struct Authenticator {
 
 impl Authenticator {
     /// The methods `tenant` enables; issued tokens are looked up in `store`.
-    pub fn new(tenant: &TenantConfig, store: Arc<dyn Store>) -> Self {
+    pub fn new(tenant: &TenantConfig, store: Store) -> Self {
         Self {
             bearer: BearerVerifier::new(tenant.auth.bearer_sha256.clone()),
             issued: tenant
                 .auth
                 .issued_tokens
-                .then(|| IssuedTokens::new(store, &tenant.name)),
+                .then(|| IssuedTokens::new(store.tokens, &tenant.name)),
             basic: tenant.auth.basic.as_ref().map(BasicVerifier::new),
             jwt: tenant.auth.jwt.clone(),
         }

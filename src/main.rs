@@ -477,14 +477,14 @@ async fn run_token(command: TokenCommand) -> Result<(), String> {
     let store = scim_gateway::store::open(&config.store_url)
         .await
         .map_err(|e| e.to_string())?;
-    let result = token_command(&command, store.as_ref(), tenant).await;
+    let result = token_command(&command, store.tokens.as_ref(), tenant).await;
     store.close().await;
     result
 }
 
 async fn token_command(
     command: &TokenCommand,
-    store: &dyn scim_gateway::store::Store,
+    store: &dyn scim_gateway::store::TokenStore,
     tenant: &scim_gateway::config::TenantConfig,
 ) -> Result<(), String> {
     let lifetime = |e: &Option<String>| e.as_deref().map(token_admin::parse_duration).transpose();

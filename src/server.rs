@@ -41,7 +41,7 @@ use crate::service::ServiceError;
 use crate::service::groups::GroupsService;
 use crate::service::turns::Turns;
 use crate::service::users::UsersService;
-use crate::store::{CachedStore, Store, StoreError};
+use crate::store::{Store, StoreError};
 use crate::telemetry::metrics::MetricsError;
 use crate::telemetry::request_id;
 use health::Readiness;
@@ -82,24 +82,20 @@ pub enum StartError {
 }
 
 /// Opens the store a config names, with the lookup cache in front.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
     let store = crate::store::open(&config.store_url).await?;
     if store.shared() {
         // Other instances write the same rows: every request reads them from the database.
         return Ok(store);
     }
-    Ok(Arc::new(CachedStore::new(
-        store,
-        100_000,
-        config.cache.store_ttl,
-    )))
+    Ok(store.cached(100_000, config.cache.store_ttl))
 }
 
 /// The Users service of one tenant's downstream (also used by `reconcile`).
 pub fn users_service(
     tenant: &TenantConfig,
     cache: CacheConfig,
-    store: Arc<dyn Store>,
+    store: Store,
 ) -> Result<Arc<UsersService>, StartError> {
     Ok(Arc::new(UsersService {
         api: RecordApi {
@@ -112,7 +108,7 @@ pub fn users_service(
             cache.records_ttl,
             !store.shared(),
         )),
-        store: store.clone(),
+        store: store.tenant(&tenant.name),
         tenant: tenant.name.clone(),
         ids: tenant.users.ids,
         groups: tenant.groups.clone(),
@@ -125,7 +121,7 @@ pub fn users_service(
 /// SCIM endpoints under its own path, each settling any write a crash interrupted first, and
 /// `/healthz`, `/readyz` and (unless `server.metrics = false`) `/metrics` at the root, without
 /// authentication.
-pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, StartError> {
+pub async fn app(config: &Config, store: Store) -> Result<Router, StartError> {
     Ok(app_with_users(config, store).await?.0)
 }
 
@@ -133,7 +129,7 @@ pub async fn app(config: &Config, store: Arc<dyn Store>) -> Result<Router, Start
 /// changed group rules through them, so that those writes take turns with the app's requests.
 pub async fn app_with_users(
     config: &Config,
-    store: Arc<dyn Store>,
+    store: Store,
 ) -> Result<(Router, Vec<(String, Arc<UsersService>)>), StartError> {
     let mut router = Router::new();
     let mut downstreams = Vec::new();
@@ -179,7 +175,7 @@ pub async fn app_with_users(
 async fn tenant_router(
     config: &Config,
     tenant: &TenantConfig,
-    store: Arc<dyn Store>,
+    store: Store,
 ) -> Result<(Router, Arc<UsersService>), StartError> {
     let mut state = tenant_state(config, tenant, store.clone())?;
     // Writes older than the request deadline cannot be in flight any more: settle them now
@@ -229,13 +225,13 @@ async fn tenant_router(
 pub fn tenant_state(
     config: &Config,
     tenant: &TenantConfig,
-    store: Arc<dyn Store>,
+    store: Store,
 ) -> Result<AppState, StartError> {
     let users = users_service(tenant, config.cache, store.clone())?;
     let groups = match (tenant.groups.mode, &tenant.groups.endpoints) {
         (GroupsMode::Disabled, _) => None,
         (_, endpoints) => Some(GroupsService {
-            store: store.clone(),
+            store: store.tenant(&tenant.name),
             tenant: tenant.name.clone(),
             schema: group_schema(),
             users: users.clone(),

@@ -1,10 +1,11 @@
 //! The gateway's durable state: what the downstream API cannot hold. Correlations between SCIM
 //! ids and downstream ids, SCIM attributes the downstream has no field for, virtual groups and
 //! their memberships, ETag versions, and a journal of half-done writes so a restart can repair
-//! them. One [`Store`] trait with two backends, chosen by URL in [`open`]: an embedded SQLite
-//! file (the default, nothing to run) and PostgreSQL (several gateway instances sharing
-//! state). [`CachedStore`] puts a bounded in-memory cache in front of the hot lookups;
-//! [`ScratchStore`] keeps a dry run's writes away from the real store.
+//! them. Small traits by concern ([`api`]) with two backends, chosen by URL in [`open`]: an
+//! embedded SQLite file (the default, nothing to run) and PostgreSQL (several gateway
+//! instances sharing state). A [`Store`] holds one part per concern and a [`TenantStore`]
+//! binds it to one tenant. [`CachedResources`] puts a bounded in-memory cache in front of the
+//! hot lookups; [`ScratchStore`] keeps a dry run's writes away from the real store.
 //!
 //! It also keeps the Secret Tokens the gateway issued, as digests ([`IssuedToken`]).
 //!
@@ -13,6 +14,7 @@
 pub mod api;
 pub mod cached;
 pub mod error;
+pub mod handle;
 pub mod intent;
 pub mod migrations;
 pub mod postgres;
@@ -25,11 +27,12 @@ pub mod token;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-
-pub use api::{BoxFuture, Store};
-pub use cached::CachedStore;
+pub use api::{
+    Backend, BoxFuture, IntentJournal, LeaseStore, MembershipStore, ResourceStore, TokenStore,
+};
+pub use cached::CachedResources;
 pub use error::StoreError;
+pub use handle::{Store, TenantStore};
 pub use intent::{Intent, IntentId};
 pub use postgres::PostgresStore;
 pub use resource::{Resource, ResourceData, ResourceType};
@@ -40,11 +43,11 @@ pub use token::IssuedToken;
 /// Opens the store a URL names, creating and migrating its schema as needed: `sqlite://path`
 /// (file created on first run), `sqlite::memory:` (tests), or `postgres://...`
 /// (`postgresql://` too; `?options=-c%20search_path%3Dname` selects a schema).
-pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn open(url: &str) -> Result<Store, StoreError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
+        Ok(Store::of(SqliteStore::open(url).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PostgresStore::open(url).await?))
+        Ok(Store::of(PostgresStore::open(url).await?))
     } else {
         Err(StoreError::Config(format!(
             "unsupported store url {}: expected sqlite: or postgres://",

@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::auth::issued::{self, NewToken, duration_secs, unix_now};
 use crate::config::{Config, TenantConfig};
-use crate::store::{IssuedToken, Store};
+use crate::store::{IssuedToken, TokenStore};
 
 /// Parses `90d`, `24h`, `30m`, `45s` or `2w`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -50,7 +50,7 @@ pub fn tenant<'a>(config: &'a Config, name: Option<&str>) -> Result<&'a TenantCo
 
 /// Issues and stores a token; the caller prints the secret once.
 pub async fn create(
-    store: &dyn Store,
+    store: &dyn TokenStore,
     tenant: &str,
     name: &str,
     expires_in: Option<Duration>,
@@ -66,7 +66,7 @@ pub async fn create(
 
 /// Revokes the tenant's tokens whose name or prefix is `selector`; returns those revoked.
 pub async fn revoke(
-    store: &dyn Store,
+    store: &dyn TokenStore,
     tenant: &str,
     selector: &str,
 ) -> Result<Vec<IssuedToken>, String> {
@@ -87,7 +87,7 @@ pub async fn revoke(
 /// Issues a new token named like the valid ones `selector` names and lets those expire after
 /// `overlap`, so the SCIM client can switch without a failed call.
 pub async fn rotate(
-    store: &dyn Store,
+    store: &dyn TokenStore,
     tenant: &str,
     selector: &str,
     overlap: Duration,
@@ -114,7 +114,7 @@ pub async fn rotate(
 }
 
 async fn matching(
-    store: &dyn Store,
+    store: &dyn TokenStore,
     tenant: &str,
     selector: &str,
 ) -> Result<Vec<IssuedToken>, String> {

@@ -11,7 +11,7 @@ use moka::sync::Cache;
 use time::OffsetDateTime;
 
 use super::{generate_token, token_digest_hex};
-use crate::store::{IssuedToken, Store, StoreError};
+use crate::store::{IssuedToken, StoreError, TokenStore};
 
 /// Every issued token starts with this, so scanners and operators can tell what it is.
 pub const TOKEN_PREFIX: &str = "sgw_";
@@ -61,13 +61,13 @@ pub fn unix_now() -> i64 {
 /// Verifies presented tokens of one tenant against the store.
 #[derive(Clone)]
 pub struct IssuedTokens {
-    store: Arc<dyn Store>,
+    store: Arc<dyn TokenStore>,
     tenant: String,
     recently_touched: Cache<String, ()>,
 }
 
 impl IssuedTokens {
-    pub fn new(store: Arc<dyn Store>, tenant: &str) -> Self {
+    pub fn new(store: Arc<dyn TokenStore>, tenant: &str) -> Self {
         Self {
             store,
             tenant: tenant.to_owned(),

@@ -69,7 +69,7 @@ pub async fn explain(state: &AppState, request: Request) -> Result<Explanation, 
         .map(|field| field.within(envelope))
         .collect();
     let (client, log) = state.users.api.client.dry_run(sensitive);
-    let store: Arc<dyn Store> = Arc::new(ScratchStore::new(state.users.store.clone()).await?);
+    let store = ScratchStore::overlay(state.users.store.store().clone()).await?;
     let dry = Arc::new(dry_state(state, client, store.clone()));
     let Ok(response) = scim_routes()
         .with_state(dry)
@@ -107,7 +107,7 @@ fn unrouted(request: Request) -> Request {
 }
 
 /// `state` with its services bound to the dry-run client and the scratch store.
-fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) -> AppState {
+fn dry_state(state: &AppState, client: DownstreamClient, store: Store) -> AppState {
     let real = &state.users;
     let users = Arc::new(UsersService {
         api: RecordApi {
@@ -117,7 +117,7 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) 
         mapping: real.mapping.clone(),
         // Its own: what a dry run "wrote" must never answer a real read.
         records: Arc::new(MemoryRecordCache::new(1_000, Duration::from_secs(60), true)),
-        store: store.clone(),
+        store: store.tenant(&real.tenant),
         tenant: real.tenant.clone(),
         ids: real.ids,
         groups: real.groups.clone(),
@@ -125,7 +125,7 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) 
         dropped: crate::service::dropped::DroppedAttributes::new(&real.tenant),
     });
     let groups = state.groups.as_ref().map(|g| GroupsService {
-        store,
+        store: store.tenant(&g.tenant),
         tenant: g.tenant.clone(),
         schema: g.schema.clone(),
         users: users.clone(),

@@ -26,7 +26,7 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What `/readyz` checks, and its last answer.
 pub struct Readiness {
-    store: Arc<dyn Store>,
+    store: Store,
     /// Each tenant's name and downstream client.
     downstreams: Vec<(String, DownstreamClient)>,
     last: Mutex<Option<(Instant, Report)>>,
@@ -40,7 +40,7 @@ struct Report {
 }
 
 impl Readiness {
-    pub fn new(store: Arc<dyn Store>, downstreams: Vec<(String, DownstreamClient)>) -> Self {
+    pub fn new(store: Store, downstreams: Vec<(String, DownstreamClient)>) -> Self {
         Self {
             store,
             downstreams,

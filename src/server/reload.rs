@@ -38,7 +38,7 @@ pub async fn follow(
     path: PathBuf,
     mut watch: ConfigWatch,
     mut running: Config,
-    store: Arc<dyn Store>,
+    store: Store,
     live: LiveApp,
 ) {
     // One run per tenant: a newer reload's run replaces an older one, which could otherwise
@@ -81,7 +81,7 @@ pub struct Reloaded {
 pub async fn reload(
     path: &Path,
     running: &Config,
-    store: &Arc<dyn Store>,
+    store: &Store,
     live: &LiveApp,
 ) -> Result<Reloaded, ReloadError> {
     let mut config = Config::load(path)?;

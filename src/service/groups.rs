@@ -23,14 +23,14 @@ use crate::scim::list::{ListParamError, ListParams, Projection};
 use crate::scim::patch::{PatchOpKind, PatchOperation, PatchRequest, apply};
 use crate::scim::resource::canonicalize;
 use crate::scim::schema::ResourceSchema;
-use crate::store::{Resource, ResourceData, ResourceType, Store};
+use crate::store::{Resource, ResourceData, ResourceType, TenantStore};
 
 /// Members read per store call when a whole member list is needed.
 const MEMBER_PAGE: u32 = 1000;
 
 /// The Groups service of one tenant.
 pub struct GroupsService {
-    pub store: Arc<dyn Store>,
+    pub store: TenantStore,
     pub tenant: String,
     pub schema: ResourceSchema,
     /// Users whose role and licences follow their groups.
@@ -92,11 +92,11 @@ impl GroupsService {
                 self.call_each(api, group_id, members, add).await?;
             }
         }
-        let (tenant, group_id) = (&self.tenant, &group.scim_id);
+        let group_id = &group.scim_id;
         if add {
-            self.store.add_members(tenant, group_id, members).await?;
+            self.store.add_members(group_id, members).await?;
         } else {
-            self.store.remove_members(tenant, group_id, members).await?;
+            self.store.remove_members(group_id, members).await?;
         }
         Ok(())
     }
@@ -122,9 +122,7 @@ impl GroupsService {
                 self.call_each(api, group_id, &added, true).await?;
             }
         }
-        self.store
-            .replace_members(&self.tenant, &group.scim_id, members)
-            .await?;
+        self.store.replace_members(&group.scim_id, members).await?;
         Ok(before)
     }
 
@@ -197,13 +195,7 @@ impl GroupsService {
         let data = row_data_of(row, group, &name);
         self.rename(row, &data).await?;
         self.store
-            .update_resource(
-                &self.tenant,
-                ResourceType::Group,
-                &row.scim_id,
-                &data,
-                Some(row.version),
-            )
+            .update_resource(ResourceType::Group, &row.scim_id, &data, Some(row.version))
             .await?;
         Ok(name)
     }
@@ -239,7 +231,7 @@ impl GroupsService {
     async fn check_unique(&self, name: &str, except: Option<&str>) -> Result<(), ServiceError> {
         let taken = self
             .store
-            .resources_by_lookup_key(&self.tenant, ResourceType::Group, name)
+            .resources_by_lookup_key(ResourceType::Group, name)
             .await?
             .into_iter()
             .any(|r| Some(r.scim_id.as_str()) != except);
@@ -253,7 +245,7 @@ impl GroupsService {
 
     async fn row(&self, id: &str) -> Result<Resource, ServiceError> {
         self.store
-            .resource_by_scim_id(&self.tenant, ResourceType::Group, id)
+            .resource_by_scim_id(ResourceType::Group, id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("group {id} not found")))
     }
@@ -266,13 +258,13 @@ impl GroupsService {
             if path.name.eq_ignore_ascii_case("displayName") {
                 return Ok(self
                     .store
-                    .resources_by_lookup_key(&self.tenant, ResourceType::Group, value)
+                    .resources_by_lookup_key(ResourceType::Group, value)
                     .await?);
             }
             if path.name.eq_ignore_ascii_case("externalId") {
                 return Ok(self
                     .store
-                    .resources_by_external_id(&self.tenant, ResourceType::Group, value)
+                    .resources_by_external_id(ResourceType::Group, value)
                     .await?);
             }
         }
@@ -280,13 +272,10 @@ impl GroupsService {
     }
 
     async fn all_rows(&self) -> Result<Vec<Resource>, ServiceError> {
-        let total = self
-            .store
-            .count_resources(&self.tenant, ResourceType::Group)
-            .await?;
+        let total = self.store.count_resources(ResourceType::Group).await?;
         Ok(self
             .store
-            .list_resources(&self.tenant, ResourceType::Group, 0, total)
+            .list_resources(ResourceType::Group, 0, total)
             .await?)
     }
 
@@ -295,12 +284,7 @@ impl GroupsService {
         loop {
             let page = self
                 .store
-                .members_page(
-                    &self.tenant,
-                    id,
-                    members.last().map(String::as_str),
-                    MEMBER_PAGE,
-                )
+                .members_page(id, members.last().map(String::as_str), MEMBER_PAGE)
                 .await?;
             let done = page.len() < MEMBER_PAGE as usize;
             members.extend(page);
@@ -528,7 +512,7 @@ impl ScimService for GroupsService {
         }
         let row = match self
             .store
-            .put_resource(&self.tenant, ResourceType::Group, &id, &data)
+            .put_resource(ResourceType::Group, &id, &data)
             .await
         {
             Ok(row) => row,
@@ -569,13 +553,10 @@ impl ScimService for GroupsService {
         let start = params.start_index;
         let (total, rows) = match (&params.filter, &params.sort_by) {
             (None, None) => {
-                let total = self
-                    .store
-                    .count_resources(&self.tenant, ResourceType::Group)
-                    .await?;
+                let total = self.store.count_resources(ResourceType::Group).await?;
                 let rows = self
                     .store
-                    .list_resources(&self.tenant, ResourceType::Group, start - 1, params.count)
+                    .list_resources(ResourceType::Group, start - 1, params.count)
                     .await?;
                 (total, rows)
             }
@@ -672,7 +653,7 @@ impl ScimService for GroupsService {
             }
         } else if !changes.is_empty() {
             self.store
-                .touch_resource(&self.tenant, ResourceType::Group, id, None)
+                .touch_resource(ResourceType::Group, id, None)
                 .await?;
         }
         for change in changes {
@@ -711,9 +692,7 @@ impl ScimService for GroupsService {
         if let (Some(api), Some(group_id)) = (&self.api, &row.downstream_id) {
             api.delete(group_id).await?;
         }
-        self.store
-            .delete_resource(&self.tenant, ResourceType::Group, id)
-            .await?;
+        self.store.delete_resource(ResourceType::Group, id).await?;
         self.reevaluate(ctx, members.iter()).await
     }
 }

@@ -5,7 +5,7 @@
 //! for each other. An entry lives only while someone holds or waits for it.
 //!
 //! Instances sharing a PostgreSQL store take turns across processes as well: after its local
-//! turn a writer takes a lease row in the store (`Store::take_lease`), polling while another
+//! turn a writer takes a lease row in the store (`LeaseStore::take_lease`), polling while another
 //! instance holds it, and gives it back when done. A lease ends a second after the holder's
 //! request must have answered, so an instance that dies mid-write holds nobody up for long.
 //! Leases compare wall clocks: instances sharing a store need synchronised clocks (NTP).
@@ -24,7 +24,7 @@ use tokio::time::Instant;
 
 use super::ServiceError;
 use crate::downstream::budget;
-use crate::store::Store;
+use crate::store::{LeaseStore, Store};
 
 type Lock = Arc<tokio::sync::Mutex<()>>;
 
@@ -39,7 +39,7 @@ const LEASE_POLL: (Duration, Duration) = (Duration::from_millis(2), Duration::fr
 pub struct Turns {
     held: Mutex<HashMap<String, Lock>>,
     /// Where the leases of a shared store are taken, and the prefix of their keys.
-    leases: Option<(Arc<dyn Store>, String)>,
+    leases: Option<(Arc<dyn LeaseStore>, String)>,
 }
 
 /// The right to write one resource; the next writer's turn comes when it is dropped.
@@ -55,10 +55,10 @@ pub struct Turn<'a> {
 impl Turns {
     /// The turns of the resources named by `scope` (tenant and type) in `store`: local ones,
     /// plus leases in the store when other instances share it.
-    pub fn new(store: &Arc<dyn Store>, scope: String) -> Self {
+    pub fn new(store: &Store, scope: String) -> Self {
         Self {
             held: Mutex::default(),
-            leases: store.shared().then(|| (store.clone(), scope)),
+            leases: store.shared().then(|| (store.leases.clone(), scope)),
         }
     }
 
@@ -120,7 +120,7 @@ fn wall_ms(at: Instant) -> i64 {
 /// Takes the lease `key` for `holder`, polling while another instance holds it, until the
 /// request's budget ends (then 503). The lease lasts until the request must have answered (the
 /// holder is done by then, or cut off), plus a second for clocks that differ a little.
-async fn take_lease(store: &dyn Store, key: &str, holder: &str) -> Result<(), ServiceError> {
+async fn take_lease(store: &dyn LeaseStore, key: &str, holder: &str) -> Result<(), ServiceError> {
     let now = Instant::now();
     let give_up = budget::spend_until().unwrap_or(now + LEASE_OUTSIDE_REQUEST);
     let expires =

@@ -32,7 +32,7 @@ use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
 use crate::scim::list::{ListParamError, ListParams, Projection};
 use crate::scim::patch::{PatchRequest, apply};
 use crate::scim::resource::canonicalize;
-use crate::store::{Resource, ResourceData, ResourceType, Store, StoreError};
+use crate::store::{Resource, ResourceData, ResourceType, StoreError, TenantStore};
 
 /// Marks a user deleted while its downstream record is kept (deactivate mode): RFC 7644 §3.6
 /// says a deleted resource answers 404 from then on.
@@ -55,7 +55,7 @@ pub struct UsersService {
     pub mapping: ResourceMapping,
     /// Downstream records recently read or written, by downstream id.
     pub records: Arc<dyn RecordCache>,
-    pub store: Arc<dyn Store>,
+    pub store: TenantStore,
     pub tenant: String,
     pub ids: IdStyle,
     pub groups: GroupsConfig,
@@ -149,7 +149,7 @@ impl UsersService {
         }
         let rows = self
             .store
-            .resources_by_lookup_key(&self.tenant, ResourceType::User, user_name)
+            .resources_by_lookup_key(ResourceType::User, user_name)
             .await?;
         let mut tombstone = None;
         for row in rows {
@@ -181,7 +181,7 @@ impl UsersService {
             Ok(record) => record,
             Err(DownstreamError::NotFound(_)) => {
                 self.store
-                    .delete_resource(&self.tenant, ResourceType::User, &tombstone.scim_id)
+                    .delete_resource(ResourceType::User, &tombstone.scim_id)
                     .await?;
                 return Ok(None);
             }
@@ -233,7 +233,7 @@ impl UsersService {
     pub async fn downstream_id_of(&self, scim_id: &str) -> Result<Option<String>, ServiceError> {
         let row = self
             .store
-            .resource_by_scim_id(&self.tenant, ResourceType::User, scim_id)
+            .resource_by_scim_id(ResourceType::User, scim_id)
             .await?;
         Ok(self.downstream_id_for(scim_id, row.as_ref()))
     }
@@ -242,7 +242,7 @@ impl UsersService {
     async fn load(&self, scim_id: &str) -> Result<Loaded, ServiceError> {
         let row = self
             .store
-            .resource_by_scim_id(&self.tenant, ResourceType::User, scim_id)
+            .resource_by_scim_id(ResourceType::User, scim_id)
             .await?;
         let downstream_id = self
             .downstream_id_for(scim_id, row.as_ref())
@@ -277,7 +277,7 @@ impl UsersService {
             let by_store = if path.name.eq_ignore_ascii_case("userName") {
                 let rows = self
                     .store
-                    .resources_by_lookup_key(&self.tenant, ResourceType::User, value)
+                    .resources_by_lookup_key(ResourceType::User, value)
                     .await?;
                 // Authoritative unless a userName can also come from the downstream.
                 let stored_only = self
@@ -288,7 +288,7 @@ impl UsersService {
             } else if path.name.eq_ignore_ascii_case("externalId") && self.external_id_stored() {
                 let rows = self
                     .store
-                    .resources_by_external_id(&self.tenant, ResourceType::User, value)
+                    .resources_by_external_id(ResourceType::User, value)
                     .await?;
                 Some((rows, true))
             } else {
@@ -345,7 +345,7 @@ impl UsersService {
             let downstream_id = self.api.id_of(&record)?;
             let row = self
                 .store
-                .resource_by_downstream_id(&self.tenant, ResourceType::User, &downstream_id)
+                .resource_by_downstream_id(ResourceType::User, &downstream_id)
                 .await?;
             let row = match (row, self.ids) {
                 (Some(r), _) if is_tombstone(&r) => continue,
@@ -358,7 +358,7 @@ impl UsersService {
                     let id = uuid::Uuid::new_v4().to_string();
                     Some(
                         self.store
-                            .put_resource(&self.tenant, ResourceType::User, &id, &data)
+                            .put_resource(ResourceType::User, &id, &data)
                             .await?,
                     )
                 }
@@ -411,7 +411,7 @@ impl UsersService {
         let cutoff = time::OffsetDateTime::now_utc() - min_age;
         let pending: Vec<_> = self
             .store
-            .pending_intents(Some(&self.tenant))
+            .pending_intents()
             .await?
             .into_iter()
             .filter(|i| {
@@ -436,7 +436,7 @@ impl UsersService {
                     // The downstream delete happened: finish it in the store.
                     Err(DownstreamError::NotFound(_)) => {
                         self.store
-                            .delete_resource(&self.tenant, ResourceType::User, text("id"))
+                            .delete_resource(ResourceType::User, text("id"))
                             .await?;
                     }
                     // It did not: the user stays, and the client's retry will delete it.
@@ -494,7 +494,7 @@ impl UsersService {
         };
         let data = self.row_data(&found.downstream_id, &resource, kept);
         self.store
-            .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
+            .put_resource(ResourceType::User, &scim_id, &data)
             .await?;
         Ok(())
     }
@@ -511,13 +511,10 @@ impl UsersService {
         for record in &records {
             downstream_ids.insert(self.api.id_of(record)?);
         }
-        let total = self
-            .store
-            .count_resources(&self.tenant, ResourceType::User)
-            .await?;
+        let total = self.store.count_resources(ResourceType::User).await?;
         let rows = self
             .store
-            .list_resources(&self.tenant, ResourceType::User, 0, total)
+            .list_resources(ResourceType::User, 0, total)
             .await?;
         let correlated: std::collections::HashSet<String> = rows
             .iter()
@@ -533,7 +530,7 @@ impl UsersService {
                 report.missing.push(row.scim_id.clone());
                 if fix {
                     self.store
-                        .delete_resource(&self.tenant, ResourceType::User, &row.scim_id)
+                        .delete_resource(ResourceType::User, &row.scim_id)
                         .await?;
                 }
             }
@@ -554,7 +551,7 @@ impl UsersService {
                 let kept = self.kept_of_record(&resource);
                 let data = self.row_data(&downstream_id, &resource, kept);
                 self.store
-                    .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
+                    .put_resource(ResourceType::User, &scim_id, &data)
                     .await?;
             }
         }
@@ -573,7 +570,7 @@ impl UsersService {
         for group in groups {
             if let Some(row) = self
                 .store
-                .resource_by_scim_id(&self.tenant, ResourceType::Group, group)
+                .resource_by_scim_id(ResourceType::Group, group)
                 .await?
                 && let Some(name) = row.attributes.get("displayName").and_then(Value::as_str)
             {
@@ -627,7 +624,7 @@ impl UsersService {
         if_match: Option<i64>,
     ) -> Result<Value, ServiceError> {
         check_version(loaded.row.as_ref(), if_match)?;
-        let groups = self.store.groups_of(&self.tenant, &loaded.scim_id).await?;
+        let groups = self.store.groups_of(&loaded.scim_id).await?;
         self.entitle(&mut resource, &groups).await?;
         let kept = self.admit(&resource, &self.mapping.to_scim(&loaded.record))?;
         let body = match self.api.endpoints.update_style {
@@ -660,24 +657,23 @@ impl UsersService {
                     lookup_key: row.lookup_key.clone(),
                     attributes: row.attributes.clone(),
                 };
-                let version = self
+                let written = self
                     .store
                     .update_resource(
-                        &self.tenant,
                         ResourceType::User,
                         &loaded.scim_id,
                         &data,
                         Some(row.version),
                     )
                     .await?;
-                (version, Some(previous))
+                (written, Some(previous))
             }
             None => {
-                let row = self
+                let written = self
                     .store
-                    .put_resource(&self.tenant, ResourceType::User, &loaded.scim_id, &data)
+                    .put_resource(ResourceType::User, &loaded.scim_id, &data)
                     .await?;
-                (row.version, None)
+                (written, None)
             }
         };
         self.records.forget(&loaded.downstream_id);
@@ -685,19 +681,15 @@ impl UsersService {
             Some(body) => match self.api.update(&loaded.downstream_id, body).await {
                 Ok(record) => record,
                 Err(e) => {
-                    self.roll_back(&loaded.scim_id, previous, row).await;
+                    self.roll_back(&loaded.scim_id, previous, row.version).await;
                     return Err(e.into());
                 }
             },
             None => loaded.record,
         };
         self.records
-            .remember(&loaded.downstream_id, row, Arc::new(record.clone()));
-        let row = self
-            .store
-            .resource_by_scim_id(&self.tenant, ResourceType::User, &loaded.scim_id)
-            .await?;
-        Ok(self.resource_of(ctx, &loaded.scim_id, row.as_ref(), &record))
+            .remember(&loaded.downstream_id, row.version, Arc::new(record.clone()));
+        Ok(self.resource_of(ctx, &loaded.scim_id, Some(&row), &record))
     }
 
     /// Puts back what the store held before a write whose downstream call failed.
@@ -705,18 +697,12 @@ impl UsersService {
         let outcome = match previous {
             Some(data) => self
                 .store
-                .update_resource(
-                    &self.tenant,
-                    ResourceType::User,
-                    scim_id,
-                    &data,
-                    Some(version),
-                )
+                .update_resource(ResourceType::User, scim_id, &data, Some(version))
                 .await
                 .map(|_| ()),
             None => self
                 .store
-                .delete_resource(&self.tenant, ResourceType::User, scim_id)
+                .delete_resource(ResourceType::User, scim_id)
                 .await
                 .map(|_| ()),
         };
@@ -808,10 +794,7 @@ impl ScimService for UsersService {
             "identity": identity.as_ref().map(Filter::to_string),
             "kept": kept,
         });
-        let intent = self
-            .store
-            .begin_intent(&self.tenant, "create-user", &journaled)
-            .await?;
+        let intent = self.store.begin_intent("create-user", &journaled).await?;
         let identity = identity.unwrap_or_else(|| Self::named(&user_name));
         let Created { record, adopted } = match self.create_downstream(&identity, &body).await {
             Ok(created) => created,
@@ -831,7 +814,7 @@ impl ScimService for UsersService {
         let data = self.row_data(&downstream_id, &resource, kept);
         let row = match self
             .store
-            .put_resource(&self.tenant, ResourceType::User, &scim_id, &data)
+            .put_resource(ResourceType::User, &scim_id, &data)
             .await
         {
             Ok(row) => row,
@@ -861,7 +844,7 @@ impl ScimService for UsersService {
     ) -> Result<Value, ServiceError> {
         let row = self
             .store
-            .resource_by_scim_id(&self.tenant, ResourceType::User, id)
+            .resource_by_scim_id(ResourceType::User, id)
             .await?;
         let downstream_id = self
             .downstream_id_for(id, row.as_ref())
@@ -976,7 +959,6 @@ impl ScimService for UsersService {
                 let intent = self
                     .store
                     .begin_intent(
-                        &self.tenant,
                         "delete-user",
                         &json!({"id": id, "downstreamId": loaded.downstream_id}),
                     )
@@ -988,9 +970,7 @@ impl ScimService for UsersService {
                         return Err(e.into());
                     }
                 }
-                self.store
-                    .delete_resource(&self.tenant, ResourceType::User, id)
-                    .await?;
+                self.store.delete_resource(ResourceType::User, id).await?;
                 self.store.complete_intent(intent).await?;
                 // A read that began before the record was gone must not cache it.
                 self.records.forget(&loaded.downstream_id);
@@ -1010,7 +990,7 @@ impl ScimService for UsersService {
                     attrs.insert(TOMBSTONE.into(), Value::Bool(true));
                 }
                 self.store
-                    .put_resource(&self.tenant, ResourceType::User, id, &data)
+                    .put_resource(ResourceType::User, id, &data)
                     .await?;
             }
         }

@@ -1,6 +1,10 @@
-//! The [`Store`] contract every backend and wrapper meets. Methods return boxed futures (no
-//! async-trait crate) so the trait stays object safe: the service holds an `Arc<dyn Store>`
-//! and does not care which database is behind it.
+//! The contracts every backend meets, one small trait per concern: [`ResourceStore`]
+//! (resources and their correlation), [`MembershipStore`] (group members), [`IntentJournal`]
+//! (writes begun and not yet settled), [`TokenStore`] (issued tokens), [`LeaseStore`] (turns
+//! across instances) and [`Backend`] (the connection itself). [`Store`](super::Store) bundles
+//! one of each, so a wrapper replaces only the part it changes (the cache wraps only
+//! [`ResourceStore`]). Methods return boxed futures (no async-trait crate) so the traits stay
+//! object safe.
 //!
 //! Membership methods never load a group's member list: each costs the same for a group of
 //! ten members or of a million.
@@ -15,22 +19,13 @@ use super::intent::{Intent, IntentId};
 use super::resource::{Resource, ResourceData, ResourceType};
 use super::token::IssuedToken;
 
-/// A boxed, `Send` future: what every [`Store`] method returns.
+/// A boxed, `Send` future: what every store method returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Durable, tenant-scoped gateway state. Ids are opaque text; lookup keys are compared
+/// Correlated resources of every tenant: SCIM id, downstream id, lookup keys, the attributes
+/// only the gateway holds, and versions. Ids are opaque text; lookup keys are compared
 /// case-insensitively (stored lowercased).
-pub trait Store: Send + Sync {
-    /// The backend's name for logs: "sqlite", "postgres", or a wrapper's.
-    fn backend(&self) -> &'static str;
-
-    /// Whether other gateway instances may write the same rows (PostgreSQL): then nothing
-    /// read from the store or the downstream may be kept in memory past the request, unless
-    /// checked against the store's version.
-    fn shared(&self) -> bool {
-        self.backend() == "postgres"
-    }
-
+pub trait ResourceStore: Send + Sync {
     /// Creates or replaces the resource `scim_id`: version 1 when new, else the stored
     /// version plus one (`created` is kept). Returns the stored row.
     /// [`StoreError::Conflict`] when another resource already has this `downstream_id`.
@@ -43,8 +38,9 @@ pub trait Store: Send + Sync {
     ) -> BoxFuture<'a, Result<Resource, StoreError>>;
 
     /// Replaces an existing resource's data if its version is `expected_version` (any version
-    /// when `None`), returning the new version. [`StoreError::VersionMismatch`] when the
-    /// version differs, [`StoreError::NotFound`] when there is no such resource.
+    /// when `None`), returning the row written (the caller need not read it back).
+    /// [`StoreError::VersionMismatch`] when the version differs, [`StoreError::NotFound`] when
+    /// there is no such resource.
     fn update_resource<'a>(
         &'a self,
         tenant: &'a str,
@@ -52,11 +48,11 @@ pub trait Store: Send + Sync {
         scim_id: &'a str,
         data: &'a ResourceData,
         expected_version: Option<i64>,
-    ) -> BoxFuture<'a, Result<i64, StoreError>>;
+    ) -> BoxFuture<'a, Result<Resource, StoreError>>;
 
     /// Bumps a resource's version and `last_modified` without changing its data (the
     /// downstream record changed), with the same version check as
-    /// [`update_resource`](Store::update_resource).
+    /// [`update_resource`](ResourceStore::update_resource).
     fn touch_resource<'a>(
         &'a self,
         tenant: &'a str,
@@ -123,7 +119,10 @@ pub trait Store: Send + Sync {
         tenant: &'a str,
         resource_type: ResourceType,
     ) -> BoxFuture<'a, Result<u64, StoreError>>;
+}
 
+/// Direct memberships of groups, by SCIM id (a group need not be a stored resource).
+pub trait MembershipStore: Send + Sync {
     /// Adds members to a group; existing members are skipped, not an error. Returns how many
     /// were new. The group need not be a stored resource.
     fn add_members<'a>(
@@ -182,7 +181,10 @@ pub trait Store: Send + Sync {
         group_id: &'a str,
         member_id: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+}
 
+/// The write-ahead journal: multi-step writes begun and not yet completed.
+pub trait IntentJournal: Send + Sync {
     /// Journals an operation about to be carried out downstream, before it starts.
     fn begin_intent<'a>(
         &'a self,
@@ -200,7 +202,10 @@ pub trait Store: Send + Sync {
         &'a self,
         tenant: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Vec<Intent>, StoreError>>;
+}
 
+/// The Secret Tokens the gateway issued, as digests.
+pub trait TokenStore: Send + Sync {
     /// Records a newly issued token. [`StoreError::Conflict`] if its digest exists.
     fn insert_token<'a>(&'a self, token: &'a IssuedToken) -> BoxFuture<'a, Result<(), StoreError>>;
 
@@ -242,7 +247,10 @@ pub trait Store: Send + Sync {
         id: &'a str,
         at: i64,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+}
 
+/// Leases: short-lived, named claims that let instances sharing a store take turns.
+pub trait LeaseStore: Send + Sync {
     /// Takes the lease `key` for `holder` until `expires_ms` (Unix milliseconds) when nobody
     /// holds it or its holder's lease ended before `now_ms`; true when taken. Writers of one
     /// resource in several instances take turns by it (`service::turns`).
@@ -260,6 +268,19 @@ pub trait Store: Send + Sync {
         key: &'a str,
         holder: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// The database behind the other traits: its name, whether it is shared, whether it answers.
+pub trait Backend: Send + Sync {
+    /// The backend's name for logs: "sqlite", "postgres", or a wrapper's.
+    fn backend(&self) -> &'static str;
+
+    /// Whether other gateway instances may write the same rows (PostgreSQL): then nothing
+    /// read from the store or the downstream may be kept in memory past the request, unless
+    /// checked against the store's version.
+    fn shared(&self) -> bool {
+        self.backend() == "postgres"
+    }
 
     /// Runs the cheapest query there is: `/readyz` asks it to tell whether the database
     /// answers, without touching any table.

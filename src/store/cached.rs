@@ -1,6 +1,7 @@
 //! A bounded in-memory cache (moka) in front of the two lookups every SCIM request starts with:
-//! by SCIM id and by lookup key (userName / displayName). It wraps any [`Store`] and is one
-//! itself, so the service does not know it is there.
+//! by SCIM id and by lookup key (userName / displayName). It wraps any [`ResourceStore`] and
+//! is one itself, so the service does not know it is there; the other parts of a
+//! [`Store`](super::Store) (members, journal, tokens, leases) are not cached and not wrapped.
 //!
 //! Every write through the wrapper invalidates what it touched, and a read that raced a write
 //! to the same resource or lookup key is not cached (write epochs, striped by SCIM id and key,
@@ -8,7 +9,7 @@
 //! instance's last write, while reads of other resources keep filling the cache under a
 //! steady stream of writes (Entra's parallel PATCHes). Clones share the cache. Writes made by
 //! other gateway instances (PostgreSQL) show after at most the time-to-live; version checks
-//! ([`Store::update_resource`]) always go to the database, so a stale read can cost a 412,
+//! ([`ResourceStore::update_resource`]) always go to the database, so a stale read can cost a 412,
 //! never a lost update.
 //!
 //! The key cache holds ids, not resources: a hit resolves each id through the id cache and
@@ -21,23 +22,19 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use moka::sync::Cache;
-use serde_json::Value;
-
-use super::api::{BoxFuture, Store};
+use super::api::{BoxFuture, ResourceStore};
 use super::error::StoreError;
-use super::intent::{Intent, IntentId};
 use super::resource::{Resource, ResourceData, ResourceType, normalize_key};
-use super::token::IssuedToken;
 use crate::telemetry::metrics;
+use moka::sync::Cache;
 
 /// (tenant, type, SCIM id or lowercased lookup key).
 type Key = (String, ResourceType, String);
 
-/// A caching [`Store`] wrapper.
+/// A caching [`ResourceStore`] wrapper.
 #[derive(Clone)]
-pub struct CachedStore {
-    inner: Arc<dyn Store>,
+pub struct CachedResources {
+    inner: Arc<dyn ResourceStore>,
     by_id: Cache<Key, Resource>,
     by_key: Cache<Key, Arc<Vec<String>>>,
     /// Bumped by every write in the stripes of the SCIM id and lookup key it touches; a read
@@ -58,10 +55,10 @@ fn stripe(tenant: &str, resource_type: ResourceType, text: &str) -> usize {
     (hasher.finish() % STRIPES as u64) as usize
 }
 
-impl CachedStore {
+impl CachedResources {
     /// Caches up to `capacity` resources and as many lookup keys, each for at most `ttl`.
-    pub fn new(inner: Arc<dyn Store>, capacity: u64, ttl: Duration) -> Self {
-        CachedStore {
+    pub fn new(inner: Arc<dyn ResourceStore>, capacity: u64, ttl: Duration) -> Self {
+        CachedResources {
             inner,
             by_id: Cache::builder()
                 .max_capacity(capacity)
@@ -73,11 +70,6 @@ impl CachedStore {
                 .build(),
             epochs: Arc::new(Mutex::new([0; STRIPES])),
         }
-    }
-
-    /// The store behind the cache.
-    pub fn inner(&self) -> &Arc<dyn Store> {
-        &self.inner
     }
 
     /// Drops every cached entry.
@@ -144,6 +136,21 @@ impl CachedStore {
                 self.by_key.invalidate(&cache_key);
             }
         }
+    }
+
+    /// Awaits a write, then forgets what it touched (also when it failed: a version
+    /// mismatch says the cached copy is stale).
+    async fn written<T>(
+        &self,
+        tenant: &str,
+        resource_type: ResourceType,
+        scim_id: &str,
+        lookup_key: Option<&str>,
+        write: BoxFuture<'_, Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let result = write.await;
+        self.invalidate(tenant, resource_type, scim_id, lookup_key);
+        result
     }
 
     async fn by_id(
@@ -217,11 +224,7 @@ impl CachedStore {
     }
 }
 
-impl Store for CachedStore {
-    fn backend(&self) -> &'static str {
-        self.inner.backend()
-    }
-
+impl ResourceStore for CachedResources {
     fn put_resource<'a>(
         &'a self,
         tenant: &'a str,
@@ -229,14 +232,16 @@ impl Store for CachedStore {
         scim_id: &'a str,
         data: &'a ResourceData,
     ) -> BoxFuture<'a, Result<Resource, StoreError>> {
-        Box::pin(async move {
-            let result = self
-                .inner
-                .put_resource(tenant, resource_type, scim_id, data)
-                .await;
-            self.invalidate(tenant, resource_type, scim_id, data.lookup_key.as_deref());
-            result
-        })
+        let write = self
+            .inner
+            .put_resource(tenant, resource_type, scim_id, data);
+        Box::pin(self.written(
+            tenant,
+            resource_type,
+            scim_id,
+            data.lookup_key.as_deref(),
+            write,
+        ))
     }
 
     fn update_resource<'a>(
@@ -246,16 +251,18 @@ impl Store for CachedStore {
         scim_id: &'a str,
         data: &'a ResourceData,
         expected_version: Option<i64>,
-    ) -> BoxFuture<'a, Result<i64, StoreError>> {
-        Box::pin(async move {
-            let result = self
-                .inner
-                .update_resource(tenant, resource_type, scim_id, data, expected_version)
-                .await;
-            // Also on a version mismatch: the cached copy is evidently stale.
-            self.invalidate(tenant, resource_type, scim_id, data.lookup_key.as_deref());
-            result
-        })
+    ) -> BoxFuture<'a, Result<Resource, StoreError>> {
+        // Also on a version mismatch: the cached copy is evidently stale.
+        let write =
+            self.inner
+                .update_resource(tenant, resource_type, scim_id, data, expected_version);
+        Box::pin(self.written(
+            tenant,
+            resource_type,
+            scim_id,
+            data.lookup_key.as_deref(),
+            write,
+        ))
     }
 
     fn touch_resource<'a>(
@@ -265,14 +272,10 @@ impl Store for CachedStore {
         scim_id: &'a str,
         expected_version: Option<i64>,
     ) -> BoxFuture<'a, Result<i64, StoreError>> {
-        Box::pin(async move {
-            let result = self
-                .inner
-                .touch_resource(tenant, resource_type, scim_id, expected_version)
-                .await;
-            self.invalidate(tenant, resource_type, scim_id, None);
-            result
-        })
+        let write = self
+            .inner
+            .touch_resource(tenant, resource_type, scim_id, expected_version);
+        Box::pin(self.written(tenant, resource_type, scim_id, None, write))
     }
 
     fn resource_by_scim_id<'a>(
@@ -319,14 +322,8 @@ impl Store for CachedStore {
         resource_type: ResourceType,
         scim_id: &'a str,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let result = self
-                .inner
-                .delete_resource(tenant, resource_type, scim_id)
-                .await;
-            self.invalidate(tenant, resource_type, scim_id, None);
-            result
-        })
+        let write = self.inner.delete_resource(tenant, resource_type, scim_id);
+        Box::pin(self.written(tenant, resource_type, scim_id, None, write))
     }
 
     fn list_resources<'a>(
@@ -346,163 +343,6 @@ impl Store for CachedStore {
         resource_type: ResourceType,
     ) -> BoxFuture<'a, Result<u64, StoreError>> {
         self.inner.count_resources(tenant, resource_type)
-    }
-
-    fn add_members<'a>(
-        &'a self,
-        tenant: &'a str,
-        group_id: &'a str,
-        members: &'a [String],
-    ) -> BoxFuture<'a, Result<usize, StoreError>> {
-        self.inner.add_members(tenant, group_id, members)
-    }
-
-    fn remove_members<'a>(
-        &'a self,
-        tenant: &'a str,
-        group_id: &'a str,
-        members: &'a [String],
-    ) -> BoxFuture<'a, Result<usize, StoreError>> {
-        self.inner.remove_members(tenant, group_id, members)
-    }
-
-    fn replace_members<'a>(
-        &'a self,
-        tenant: &'a str,
-        group_id: &'a str,
-        members: &'a [String],
-    ) -> BoxFuture<'a, Result<usize, StoreError>> {
-        self.inner.replace_members(tenant, group_id, members)
-    }
-
-    fn members_page<'a>(
-        &'a self,
-        tenant: &'a str,
-        group_id: &'a str,
-        after: Option<&'a str>,
-        limit: u32,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        self.inner.members_page(tenant, group_id, after, limit)
-    }
-
-    fn member_count<'a>(
-        &'a self,
-        tenant: &'a str,
-        group_id: &'a str,
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        self.inner.member_count(tenant, group_id)
-    }
-
-    fn groups_of<'a>(
-        &'a self,
-        tenant: &'a str,
-        member_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
-        self.inner.groups_of(tenant, member_id)
-    }
-
-    fn is_member<'a>(
-        &'a self,
-        tenant: &'a str,
-        group_id: &'a str,
-        member_id: &'a str,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.inner.is_member(tenant, group_id, member_id)
-    }
-
-    fn begin_intent<'a>(
-        &'a self,
-        tenant: &'a str,
-        kind: &'a str,
-        payload: &'a Value,
-    ) -> BoxFuture<'a, Result<IntentId, StoreError>> {
-        self.inner.begin_intent(tenant, kind, payload)
-    }
-
-    fn complete_intent(&self, id: IntentId) -> BoxFuture<'_, Result<bool, StoreError>> {
-        self.inner.complete_intent(id)
-    }
-
-    fn pending_intents<'a>(
-        &'a self,
-        tenant: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Vec<Intent>, StoreError>> {
-        self.inner.pending_intents(tenant)
-    }
-
-    // Tokens are not cached: a revocation made by `scim-gateway token revoke` in another
-    // process must take effect on the next request.
-    fn insert_token<'a>(&'a self, token: &'a IssuedToken) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.insert_token(token)
-    }
-
-    fn token_by_digest<'a>(
-        &'a self,
-        tenant: &'a str,
-        digest: &'a str,
-    ) -> BoxFuture<'a, Result<Option<IssuedToken>, StoreError>> {
-        self.inner.token_by_digest(tenant, digest)
-    }
-
-    fn list_tokens<'a>(
-        &'a self,
-        tenant: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<IssuedToken>, StoreError>> {
-        self.inner.list_tokens(tenant)
-    }
-
-    fn revoke_token<'a>(
-        &'a self,
-        tenant: &'a str,
-        id: &'a str,
-        at: i64,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.inner.revoke_token(tenant, id, at)
-    }
-
-    fn shorten_token<'a>(
-        &'a self,
-        tenant: &'a str,
-        id: &'a str,
-        expires_at: i64,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.inner.shorten_token(tenant, id, expires_at)
-    }
-
-    fn touch_token<'a>(
-        &'a self,
-        tenant: &'a str,
-        id: &'a str,
-        at: i64,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.inner.touch_token(tenant, id, at)
-    }
-
-    fn take_lease<'a>(
-        &'a self,
-        key: &'a str,
-        holder: &'a str,
-        now_ms: i64,
-        expires_ms: i64,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.inner.take_lease(key, holder, now_ms, expires_ms)
-    }
-
-    fn release_lease<'a>(
-        &'a self,
-        key: &'a str,
-        holder: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.inner.release_lease(key, holder)
-    }
-
-    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.inner.ping()
-    }
-
-    fn close(&self) -> BoxFuture<'_, ()> {
-        self.clear();
-        self.inner.close()
     }
 }
 
@@ -525,8 +365,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_is_cached_unless_a_write_touched_what_it_read() {
-        let inner: Arc<dyn Store> = Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
-        let cached = CachedStore::new(inner, 100, Duration::from_secs(60));
+        let inner: Arc<dyn ResourceStore> =
+            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+        let cached = CachedResources::new(inner, 100, Duration::from_secs(60));
         let (read, written) = apart();
         let filled = |seen: &Epochs, id: &str| {
             let mut done = false;
@@ -564,9 +405,10 @@ mod tests {
 
     #[tokio::test]
     async fn only_a_resource_taking_a_key_drops_the_ids_cached_for_it() {
-        let inner: Arc<dyn Store> = Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
-        let cached = CachedStore::new(inner.clone(), 100, Duration::from_secs(60));
-        let keyed = |c: &CachedStore| {
+        let inner: Arc<dyn ResourceStore> =
+            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+        let cached = CachedResources::new(inner.clone(), 100, Duration::from_secs(60));
+        let keyed = |c: &CachedResources| {
             let c = c.clone();
             async move {
                 let mut ids: Vec<String> = c

@@ -4,16 +4,19 @@
 //! first time the request touches them (a resource by id, key or downstream id; a group's
 //! members; a member's groups): a dry run costs what the request reads, not a copy of the
 //! tenant.
+//!
+//! The overlay serves the resources, memberships, tokens (read from the real store, never
+//! written), leases (every one its own) and the connection; the journal is the scratch
+//! database's own.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use serde_json::Value;
 use tokio::sync::Mutex;
 
-use super::api::{BoxFuture, Store};
+use super::api::{Backend, BoxFuture, LeaseStore, MembershipStore, ResourceStore, TokenStore};
 use super::error::StoreError;
-use super::intent::{Intent, IntentId};
+use super::handle::Store;
 use super::resource::{Resource, ResourceData, ResourceType};
 use super::sqlite::SqliteStore;
 use super::token::IssuedToken;
@@ -42,19 +45,29 @@ struct Seeded {
 
 /// A copy-on-read overlay of a real store for one dry run.
 pub struct ScratchStore {
-    real: Arc<dyn Store>,
+    real: Store,
     scratch: SqliteStore,
     /// Held for the whole of each copy, so a read never sees a half-copied list.
     seeded: Mutex<Seeded>,
 }
 
 impl ScratchStore {
-    /// An empty overlay of `real`.
-    pub async fn new(real: Arc<dyn Store>) -> Result<Self, StoreError> {
-        Ok(Self {
+    /// An empty overlay of `real`, as a store whose writes stay in the overlay.
+    pub async fn overlay(real: Store) -> Result<Store, StoreError> {
+        let scratch = SqliteStore::open("sqlite::memory:").await?;
+        let overlay = Arc::new(Self {
             real,
-            scratch: SqliteStore::open("sqlite::memory:").await?,
+            scratch: scratch.clone(),
             seeded: Mutex::default(),
+        });
+        Ok(Store {
+            resources: overlay.clone(),
+            members: overlay.clone(),
+            // Only the dry run's own: the real journal is not this request's business.
+            intents: Arc::new(scratch),
+            tokens: overlay.clone(),
+            leases: overlay.clone(),
+            backend: overlay,
         })
     }
 
@@ -82,6 +95,7 @@ impl ScratchStore {
         }
         if let Some(row) = self
             .real
+            .resources
             .resource_by_scim_id(tenant, resource_type, scim_id)
             .await?
         {
@@ -107,6 +121,7 @@ impl ScratchStore {
         loop {
             let rows = self
                 .real
+                .resources
                 .list_resources(tenant, resource_type, offset, u64::from(PAGE))
                 .await?;
             let done = rows.len() < PAGE as usize;
@@ -135,6 +150,7 @@ impl ScratchStore {
         loop {
             let page = self
                 .real
+                .members
                 .members_page(tenant, group, after.as_deref(), PAGE)
                 .await?;
             let fresh: Vec<String> = page
@@ -167,7 +183,7 @@ impl ScratchStore {
         if seeded.members.contains(&key) {
             return Ok(());
         }
-        for group in self.real.groups_of(tenant, member).await? {
+        for group in self.real.members.groups_of(tenant, member).await? {
             let pair = (tenant.to_owned(), group.clone(), member.to_owned());
             if !seeded.groups.contains(&(tenant.to_owned(), group.clone()))
                 && !seeded.pairs.contains(&pair)
@@ -204,7 +220,7 @@ impl ScratchStore {
             if seeded.pairs.contains(&pair) {
                 continue;
             }
-            if self.real.is_member(tenant, group, member).await? {
+            if self.real.members.is_member(tenant, group, member).await? {
                 self.scratch
                     .add_members(tenant, group, std::slice::from_ref(member))
                     .await?;
@@ -230,11 +246,7 @@ impl ScratchStore {
     }
 }
 
-impl Store for ScratchStore {
-    fn backend(&self) -> &'static str {
-        "scratch"
-    }
-
+impl ResourceStore for ScratchStore {
     fn put_resource<'a>(
         &'a self,
         tenant: &'a str,
@@ -248,6 +260,7 @@ impl Store for ScratchStore {
                 // So a duplicate correlation is refused as the real store would.
                 let rows = self
                     .real
+                    .resources
                     .resource_by_downstream_id(tenant, resource_type, downstream_id)
                     .await
                     .map(|r| r.into_iter().collect());
@@ -266,7 +279,7 @@ impl Store for ScratchStore {
         scim_id: &'a str,
         data: &'a ResourceData,
         expected_version: Option<i64>,
-    ) -> BoxFuture<'a, Result<i64, StoreError>> {
+    ) -> BoxFuture<'a, Result<Resource, StoreError>> {
         Box::pin(async move {
             self.seed_id(tenant, resource_type, scim_id).await?;
             self.scratch
@@ -313,6 +326,7 @@ impl Store for ScratchStore {
         Box::pin(async move {
             let rows = self
                 .real
+                .resources
                 .resource_by_downstream_id(tenant, resource_type, downstream_id)
                 .await
                 .map(|r| r.into_iter().collect());
@@ -332,6 +346,7 @@ impl Store for ScratchStore {
         Box::pin(async move {
             let rows = self
                 .real
+                .resources
                 .resources_by_lookup_key(tenant, resource_type, key)
                 .await;
             self.seed_rows(rows).await?;
@@ -350,6 +365,7 @@ impl Store for ScratchStore {
         Box::pin(async move {
             let rows = self
                 .real
+                .resources
                 .resources_by_external_id(tenant, resource_type, external_id)
                 .await;
             self.seed_rows(rows).await?;
@@ -405,7 +421,9 @@ impl Store for ScratchStore {
             self.scratch.count_resources(tenant, resource_type).await
         })
     }
+}
 
+impl MembershipStore for ScratchStore {
     fn add_members<'a>(
         &'a self,
         tenant: &'a str,
@@ -496,28 +514,9 @@ impl Store for ScratchStore {
             self.scratch.is_member(tenant, group_id, member_id).await
         })
     }
+}
 
-    fn begin_intent<'a>(
-        &'a self,
-        tenant: &'a str,
-        kind: &'a str,
-        payload: &'a Value,
-    ) -> BoxFuture<'a, Result<IntentId, StoreError>> {
-        self.scratch.begin_intent(tenant, kind, payload)
-    }
-
-    fn complete_intent(&self, id: IntentId) -> BoxFuture<'_, Result<bool, StoreError>> {
-        self.scratch.complete_intent(id)
-    }
-
-    /// Only the dry run's own: the real journal is not this request's business.
-    fn pending_intents<'a>(
-        &'a self,
-        tenant: Option<&'a str>,
-    ) -> BoxFuture<'a, Result<Vec<Intent>, StoreError>> {
-        self.scratch.pending_intents(tenant)
-    }
-
+impl TokenStore for ScratchStore {
     fn insert_token<'a>(
         &'a self,
         _token: &'a IssuedToken,
@@ -530,14 +529,14 @@ impl Store for ScratchStore {
         tenant: &'a str,
         digest: &'a str,
     ) -> BoxFuture<'a, Result<Option<IssuedToken>, StoreError>> {
-        self.real.token_by_digest(tenant, digest)
+        self.real.tokens.token_by_digest(tenant, digest)
     }
 
     fn list_tokens<'a>(
         &'a self,
         tenant: &'a str,
     ) -> BoxFuture<'a, Result<Vec<IssuedToken>, StoreError>> {
-        self.real.list_tokens(tenant)
+        self.real.tokens.list_tokens(tenant)
     }
 
     fn revoke_token<'a>(
@@ -566,8 +565,10 @@ impl Store for ScratchStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async { Err(StoreError::ReadOnly("a dry run changes no token")) })
     }
+}
 
-    /// A dry run writes nothing others could race: every lease is its own.
+/// A dry run writes nothing others could race: every lease is its own.
+impl LeaseStore for ScratchStore {
     fn take_lease<'a>(
         &'a self,
         _key: &'a str,
@@ -585,12 +586,18 @@ impl Store for ScratchStore {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
     }
+}
 
-    /// Drops the scratch database; the real store stays open for its owner.
-    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
-        self.real.ping()
+impl Backend for ScratchStore {
+    fn backend(&self) -> &'static str {
+        "scratch"
     }
 
+    fn ping(&self) -> BoxFuture<'_, Result<(), StoreError>> {
+        self.real.backend.ping()
+    }
+
+    /// Drops the scratch database; the real store stays open for its owner.
     fn close(&self) -> BoxFuture<'_, ()> {
         self.scratch.close()
     }

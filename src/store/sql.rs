@@ -31,11 +31,14 @@ pub(super) const PUT_RESOURCE: &str = concat!(
     resource_columns!()
 );
 
-pub(super) const UPDATE_RESOURCE: &str = "UPDATE resources SET downstream_id = $4, \
+pub(super) const UPDATE_RESOURCE: &str = concat!(
+    "UPDATE resources SET downstream_id = $4, \
      external_id = $5, lookup_key = $6, attributes = $7, version = version + 1, \
      last_modified = $8 \
      WHERE tenant = $1 AND resource_type = $2 AND scim_id = $3 \
-     AND ($9 IS NULL OR version = $9) RETURNING version";
+     AND ($9 IS NULL OR version = $9) RETURNING ",
+    resource_columns!()
+);
 
 pub(super) const TOUCH_RESOURCE: &str = "UPDATE resources SET version = version + 1, \
      last_modified = $4 WHERE tenant = $1 AND resource_type = $2 AND scim_id = $3 \
@@ -287,6 +290,28 @@ macro_rules! impl_sql_store {
                 Ok(n > 0)
             }
 
+            /// Runs a statement over a batch of members (`$3`, a JSON array) of group `$2` of
+            /// tenant `$1`; how many rows it changed.
+            async fn members_batch(
+                &self,
+                sql: &'static str,
+                tenant: &str,
+                group_id: &str,
+                members: &[String],
+            ) -> Result<usize, $crate::store::StoreError> {
+                if members.is_empty() {
+                    return Ok(0);
+                }
+                let changed = sqlx::query(sql)
+                    .bind(tenant)
+                    .bind(group_id)
+                    .bind($crate::store::sql::id_array(members)?)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+            }
+
             /// Why an update matched no row: the resource is gone, or its version moved.
             async fn version_miss(
                 &self,
@@ -332,11 +357,7 @@ macro_rules! impl_sql_store {
             }
         }
 
-        impl $crate::store::Store for $store {
-            fn backend(&self) -> &'static str {
-                $backend
-            }
-
+        impl $crate::store::api::ResourceStore for $store {
             fn put_resource<'a>(
                 &'a self,
                 tenant: &'a str,
@@ -375,28 +396,30 @@ macro_rules! impl_sql_store {
                 scim_id: &'a str,
                 data: &'a $crate::store::ResourceData,
                 expected_version: Option<i64>,
-            ) -> $crate::store::BoxFuture<'a, Result<i64, $crate::store::StoreError>> {
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<$crate::store::Resource, $crate::store::StoreError>,
+            > {
                 Box::pin(async move {
                     let now = $crate::store::sql::now()?;
-                    let version: Option<i64> =
-                        sqlx::query_scalar($crate::store::sql::UPDATE_RESOURCE)
-                            .bind(tenant)
-                            .bind(resource_type.as_str())
-                            .bind(scim_id)
-                            .bind(data.downstream_id.as_deref())
-                            .bind(data.external_id.as_deref())
-                            .bind(
-                                data.lookup_key
-                                    .as_deref()
-                                    .map($crate::store::resource::normalize_key),
-                            )
-                            .bind($crate::store::sql::attributes_text(&data.attributes)?)
-                            .bind(now)
-                            .bind(expected_version)
-                            .fetch_optional(&self.pool)
-                            .await?;
-                    match version {
-                        Some(v) => Ok(v),
+                    let row = sqlx::query($crate::store::sql::UPDATE_RESOURCE)
+                        .bind(tenant)
+                        .bind(resource_type.as_str())
+                        .bind(scim_id)
+                        .bind(data.downstream_id.as_deref())
+                        .bind(data.external_id.as_deref())
+                        .bind(
+                            data.lookup_key
+                                .as_deref()
+                                .map($crate::store::resource::normalize_key),
+                        )
+                        .bind($crate::store::sql::attributes_text(&data.attributes)?)
+                        .bind(now)
+                        .bind(expected_version)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    match row {
+                        Some(row) => resource_from_row(&row),
                         None => Err(self
                             .version_miss(tenant, resource_type, scim_id, expected_version)
                             .await),
@@ -581,26 +604,16 @@ macro_rules! impl_sql_store {
                     Ok($crate::store::sql::to_u64(n))
                 })
             }
+        }
 
+        impl $crate::store::api::MembershipStore for $store {
             fn add_members<'a>(
                 &'a self,
                 tenant: &'a str,
                 group_id: &'a str,
                 members: &'a [String],
             ) -> $crate::store::BoxFuture<'a, Result<usize, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    if members.is_empty() {
-                        return Ok(0);
-                    }
-                    let added = sqlx::query($add)
-                        .bind(tenant)
-                        .bind(group_id)
-                        .bind($crate::store::sql::id_array(members)?)
-                        .execute(&self.pool)
-                        .await?
-                        .rows_affected();
-                    Ok(usize::try_from(added).unwrap_or(usize::MAX))
-                })
+                Box::pin(self.members_batch($add, tenant, group_id, members))
             }
 
             fn remove_members<'a>(
@@ -609,19 +622,7 @@ macro_rules! impl_sql_store {
                 group_id: &'a str,
                 members: &'a [String],
             ) -> $crate::store::BoxFuture<'a, Result<usize, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    if members.is_empty() {
-                        return Ok(0);
-                    }
-                    let removed = sqlx::query($remove)
-                        .bind(tenant)
-                        .bind(group_id)
-                        .bind($crate::store::sql::id_array(members)?)
-                        .execute(&self.pool)
-                        .await?
-                        .rows_affected();
-                    Ok(usize::try_from(removed).unwrap_or(usize::MAX))
-                })
+                Box::pin(self.members_batch($remove, tenant, group_id, members))
             }
 
             fn replace_members<'a>(
@@ -733,7 +734,9 @@ macro_rules! impl_sql_store {
                     Ok(n > 0)
                 })
             }
+        }
 
+        impl $crate::store::api::IntentJournal for $store {
             fn begin_intent<'a>(
                 &'a self,
                 tenant: &'a str,
@@ -796,7 +799,9 @@ macro_rules! impl_sql_store {
                     rows.iter().map(intent_from_row).collect()
                 })
             }
+        }
 
+        impl $crate::store::api::TokenStore for $store {
             fn insert_token<'a>(
                 &'a self,
                 token: &'a $crate::store::IssuedToken,
@@ -883,7 +888,9 @@ macro_rules! impl_sql_store {
             ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
                 Box::pin(self.set_token_time($crate::store::sql::TOUCH_TOKEN, tenant, id, at))
             }
+        }
 
+        impl $crate::store::api::LeaseStore for $store {
             fn take_lease<'a>(
                 &'a self,
                 key: &'a str,
@@ -916,6 +923,12 @@ macro_rules! impl_sql_store {
                         .await?;
                     Ok(())
                 })
+            }
+        }
+
+        impl $crate::store::api::Backend for $store {
+            fn backend(&self) -> &'static str {
+                $backend
             }
 
             fn ping(&self) -> $crate::store::BoxFuture<'_, Result<(), $crate::store::StoreError>> {

@@ -6,7 +6,6 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
@@ -82,7 +81,7 @@ enum Backend {
     CachedPostgres,
 }
 
-async fn fresh(backend: Backend) -> (Arc<dyn Store>, Scratch) {
+async fn fresh(backend: Backend) -> (Store, Scratch) {
     match backend {
         Backend::SqliteFile => {
             let (scratch, dir) = Scratch::dir();
@@ -101,8 +100,7 @@ async fn fresh(backend: Backend) -> (Arc<dyn Store>, Scratch) {
                 Backend::Postgres
             };
             let (store, scratch) = Box::pin(fresh(inner)).await;
-            let cached = CachedStore::new(store, 1000, Duration::from_secs(60));
-            (Arc::new(cached), scratch)
+            (store.cached(1000, Duration::from_secs(60)), scratch)
         }
     }
 }
@@ -110,7 +108,7 @@ async fn fresh(backend: Backend) -> (Arc<dyn Store>, Scratch) {
 /// Runs one behaviour test on a fresh store, cleaning up even when it panics.
 async fn run<F, Fut>(backend: Backend, test: F)
 where
-    F: FnOnce(Arc<dyn Store>) -> Fut,
+    F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let (store, scratch) = fresh(backend).await;
@@ -137,11 +135,11 @@ fn ids(prefix: &str, n: usize) -> Vec<String> {
 
 // ---- the behaviour suite ----
 
-async fn upsert_and_lookup_by_every_key(s: Arc<dyn Store>) {
+async fn upsert_and_lookup_by_every_key(s: Store) {
     let t = "acme";
     let mut d = data(Some("42"), Some("ext-1"), Some("Alice@Example.COM"));
     d.attributes = json!({"zeta": 1, "alpha": {"b": 2, "a": 1}});
-    let r = s.put_resource(t, USER, "u1", &d).await.unwrap();
+    let r = s.resources.put_resource(t, USER, "u1", &d).await.unwrap();
     assert_eq!(r.version, 1);
     assert_eq!(r.etag(), "W/\"1\"");
     assert_eq!(r.lookup_key.as_deref(), Some("alice@example.com"));
@@ -157,11 +155,17 @@ async fn upsert_and_lookup_by_every_key(s: Arc<dyn Store>) {
     );
 
     assert_eq!(
-        s.resource_by_scim_id(t, USER, "u1").await.unwrap(),
+        s.resources
+            .resource_by_scim_id(t, USER, "u1")
+            .await
+            .unwrap(),
         Some(r.clone())
     );
     assert_eq!(
-        s.resource_by_downstream_id(t, USER, "42").await.unwrap(),
+        s.resources
+            .resource_by_downstream_id(t, USER, "42")
+            .await
+            .unwrap(),
         Some(r.clone())
     );
     for key in [
@@ -170,34 +174,60 @@ async fn upsert_and_lookup_by_every_key(s: Arc<dyn Store>) {
         "Alice@Example.Com",
     ] {
         assert_eq!(
-            s.resources_by_lookup_key(t, USER, key).await.unwrap(),
+            s.resources
+                .resources_by_lookup_key(t, USER, key)
+                .await
+                .unwrap(),
             vec![r.clone()]
         );
     }
     assert_eq!(
-        s.resources_by_external_id(t, USER, "ext-1").await.unwrap(),
+        s.resources
+            .resources_by_external_id(t, USER, "ext-1")
+            .await
+            .unwrap(),
         vec![r.clone()]
     );
     assert!(
-        s.resources_by_external_id(t, USER, "EXT-1")
+        s.resources
+            .resources_by_external_id(t, USER, "EXT-1")
             .await
             .unwrap()
             .is_empty()
     );
     // Types are separate namespaces.
-    assert_eq!(s.resource_by_scim_id(t, GROUP, "u1").await.unwrap(), None);
     assert_eq!(
-        s.resource_by_downstream_id(t, GROUP, "42").await.unwrap(),
+        s.resources
+            .resource_by_scim_id(t, GROUP, "u1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.resources
+            .resource_by_downstream_id(t, GROUP, "42")
+            .await
+            .unwrap(),
         None
     );
     // Misses.
-    assert_eq!(s.resource_by_scim_id(t, USER, "nope").await.unwrap(), None);
     assert_eq!(
-        s.resource_by_downstream_id(t, USER, "nope").await.unwrap(),
+        s.resources
+            .resource_by_scim_id(t, USER, "nope")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.resources
+            .resource_by_downstream_id(t, USER, "nope")
+            .await
+            .unwrap(),
         None
     );
     assert!(
-        s.resources_by_lookup_key(t, USER, "nope")
+        s.resources
+            .resources_by_lookup_key(t, USER, "nope")
             .await
             .unwrap()
             .is_empty()
@@ -205,30 +235,41 @@ async fn upsert_and_lookup_by_every_key(s: Arc<dyn Store>) {
 
     // Upsert: version bumps, created stays, every key follows.
     let d2 = data(Some("43"), None, Some("Alicia"));
-    let r2 = s.put_resource(t, USER, "u1", &d2).await.unwrap();
+    let r2 = s.resources.put_resource(t, USER, "u1", &d2).await.unwrap();
     assert_eq!(r2.version, 2);
     assert_eq!(r2.created, r.created);
     assert_eq!(r2.attributes, json!({}));
     assert!(
-        s.resources_by_lookup_key(t, USER, "alice@example.com")
+        s.resources
+            .resources_by_lookup_key(t, USER, "alice@example.com")
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        s.resources_by_lookup_key(t, USER, "ALICIA").await.unwrap(),
+        s.resources
+            .resources_by_lookup_key(t, USER, "ALICIA")
+            .await
+            .unwrap(),
         vec![r2.clone()]
     );
     assert_eq!(
-        s.resource_by_downstream_id(t, USER, "42").await.unwrap(),
+        s.resources
+            .resource_by_downstream_id(t, USER, "42")
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
-        s.resource_by_downstream_id(t, USER, "43").await.unwrap(),
+        s.resources
+            .resource_by_downstream_id(t, USER, "43")
+            .await
+            .unwrap(),
         Some(r2.clone())
     );
     assert!(
-        s.resources_by_external_id(t, USER, "ext-1")
+        s.resources
+            .resources_by_external_id(t, USER, "ext-1")
             .await
             .unwrap()
             .is_empty()
@@ -236,112 +277,168 @@ async fn upsert_and_lookup_by_every_key(s: Arc<dyn Store>) {
 
     // A lookup key shared by two resources returns both, ordered by id.
     let r3 = s
+        .resources
         .put_resource(t, USER, "u0", &data(None, None, Some("alicia")))
         .await
         .unwrap();
-    let both = s.resources_by_lookup_key(t, USER, "Alicia").await.unwrap();
+    let both = s
+        .resources
+        .resources_by_lookup_key(t, USER, "Alicia")
+        .await
+        .unwrap();
     assert_eq!(both, vec![r3, r2]);
 }
 
-async fn downstream_id_is_unique_per_type(s: Arc<dyn Store>) {
+async fn downstream_id_is_unique_per_type(s: Store) {
     let t = "acme";
-    s.put_resource(t, USER, "u1", &data(Some("d1"), None, None))
+    s.resources
+        .put_resource(t, USER, "u1", &data(Some("d1"), None, None))
         .await
         .unwrap();
     let err = s
+        .resources
         .put_resource(t, USER, "u2", &data(Some("d1"), None, None))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert!(!err.is_retryable());
     // The refused write changed nothing.
-    assert_eq!(s.resource_by_scim_id(t, USER, "u2").await.unwrap(), None);
+    assert_eq!(
+        s.resources
+            .resource_by_scim_id(t, USER, "u2")
+            .await
+            .unwrap(),
+        None
+    );
     // Virtual resources (no downstream id) do not collide; other types and tenants do not.
-    s.put_resource(t, USER, "v1", &data(None, None, None))
+    s.resources
+        .put_resource(t, USER, "v1", &data(None, None, None))
         .await
         .unwrap();
-    s.put_resource(t, USER, "v2", &data(None, None, None))
+    s.resources
+        .put_resource(t, USER, "v2", &data(None, None, None))
         .await
         .unwrap();
-    s.put_resource(t, GROUP, "g1", &data(Some("d1"), None, None))
+    s.resources
+        .put_resource(t, GROUP, "g1", &data(Some("d1"), None, None))
         .await
         .unwrap();
-    s.put_resource("other", USER, "u2", &data(Some("d1"), None, None))
+    s.resources
+        .put_resource("other", USER, "u2", &data(Some("d1"), None, None))
         .await
         .unwrap();
     // update_resource enforces it too.
     let err = s
+        .resources
         .update_resource(t, USER, "v1", &data(Some("d1"), None, None), None)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
 }
 
-async fn tenants_are_isolated(s: Arc<dyn Store>) {
+async fn tenants_are_isolated(s: Store) {
     let (a, b) = ("tenant-a", "tenant-b");
     let ra = s
+        .resources
         .put_resource(a, USER, "u1", &data(Some("d1"), Some("x1"), Some("Bob")))
         .await
         .unwrap();
-    s.put_resource(a, GROUP, "g1", &data(None, None, Some("Admins")))
+    s.resources
+        .put_resource(a, GROUP, "g1", &data(None, None, Some("Admins")))
         .await
         .unwrap();
-    s.add_members(a, "g1", &["u1".to_owned()]).await.unwrap();
-    s.begin_intent(a, "create-user", &json!({"id": "u1"}))
+    s.members
+        .add_members(a, "g1", &["u1".to_owned()])
+        .await
+        .unwrap();
+    s.intents
+        .begin_intent(a, "create-user", &json!({"id": "u1"}))
         .await
         .unwrap();
 
-    assert_eq!(s.resource_by_scim_id(b, USER, "u1").await.unwrap(), None);
     assert_eq!(
-        s.resource_by_downstream_id(b, USER, "d1").await.unwrap(),
+        s.resources
+            .resource_by_scim_id(b, USER, "u1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.resources
+            .resource_by_downstream_id(b, USER, "d1")
+            .await
+            .unwrap(),
         None
     );
     assert!(
-        s.resources_by_lookup_key(b, USER, "bob")
+        s.resources
+            .resources_by_lookup_key(b, USER, "bob")
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
-        s.resources_by_external_id(b, USER, "x1")
+        s.resources
+            .resources_by_external_id(b, USER, "x1")
             .await
             .unwrap()
             .is_empty()
     );
-    assert!(s.list_resources(b, USER, 0, 100).await.unwrap().is_empty());
-    assert_eq!(s.count_resources(b, USER).await.unwrap(), 0);
-    assert_eq!(s.member_count(b, "g1").await.unwrap(), 0);
-    assert!(!s.is_member(b, "g1", "u1").await.unwrap());
-    assert!(s.groups_of(b, "u1").await.unwrap().is_empty());
-    assert!(s.members_page(b, "g1", None, 10).await.unwrap().is_empty());
-    assert!(s.pending_intents(Some(b)).await.unwrap().is_empty());
+    assert!(
+        s.resources
+            .list_resources(b, USER, 0, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.resources.count_resources(b, USER).await.unwrap(), 0);
+    assert_eq!(s.members.member_count(b, "g1").await.unwrap(), 0);
+    assert!(!s.members.is_member(b, "g1", "u1").await.unwrap());
+    assert!(s.members.groups_of(b, "u1").await.unwrap().is_empty());
+    assert!(
+        s.members
+            .members_page(b, "g1", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.intents.pending_intents(Some(b)).await.unwrap().is_empty());
     let err = s
+        .resources
         .update_resource(b, USER, "u1", &data(None, None, None), Some(1))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 
     // B's writes with the same ids leave A untouched.
-    s.put_resource(b, USER, "u1", &data(Some("d1"), None, Some("Carol")))
+    s.resources
+        .put_resource(b, USER, "u1", &data(Some("d1"), None, Some("Carol")))
         .await
         .unwrap();
-    s.replace_members(b, "g1", &[]).await.unwrap();
-    s.remove_members(b, "g1", &["u1".to_owned()]).await.unwrap();
-    assert!(s.delete_resource(b, USER, "u1").await.unwrap());
-    assert!(!s.delete_resource(b, GROUP, "g1").await.unwrap());
+    s.members.replace_members(b, "g1", &[]).await.unwrap();
+    s.members
+        .remove_members(b, "g1", &["u1".to_owned()])
+        .await
+        .unwrap();
+    assert!(s.resources.delete_resource(b, USER, "u1").await.unwrap());
+    assert!(!s.resources.delete_resource(b, GROUP, "g1").await.unwrap());
 
     assert_eq!(
-        s.resource_by_scim_id(a, USER, "u1").await.unwrap(),
+        s.resources
+            .resource_by_scim_id(a, USER, "u1")
+            .await
+            .unwrap(),
         Some(ra)
     );
-    assert!(s.is_member(a, "g1", "u1").await.unwrap());
-    assert_eq!(s.count_resources(a, USER).await.unwrap(), 1);
-    assert_eq!(s.pending_intents(Some(a)).await.unwrap().len(), 1);
+    assert!(s.members.is_member(a, "g1", "u1").await.unwrap());
+    assert_eq!(s.resources.count_resources(a, USER).await.unwrap(), 1);
+    assert_eq!(s.intents.pending_intents(Some(a)).await.unwrap().len(), 1);
 }
 
-async fn versions_guard_updates(s: Arc<dyn Store>) {
+async fn versions_guard_updates(s: Store) {
     let t = "acme";
     let r = s
+        .resources
         .put_resource(t, USER, "u1", &data(None, None, Some("bob")))
         .await
         .unwrap();
@@ -349,12 +446,20 @@ async fn versions_guard_updates(s: Arc<dyn Store>) {
 
     let mut d = data(Some("d9"), Some("e9"), Some("Robert"));
     d.attributes = json!({"nickName": "Bobby"});
-    assert_eq!(
-        s.update_resource(t, USER, "u1", &d, Some(1)).await.unwrap(),
-        2
-    );
-    let got = s.resource_by_scim_id(t, USER, "u1").await.unwrap().unwrap();
-    assert_eq!(got.version, 2);
+    let written = s
+        .resources
+        .update_resource(t, USER, "u1", &d, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(written.version, 2);
+    // The row returned is the row stored: no read back needed.
+    let got = s
+        .resources
+        .resource_by_scim_id(t, USER, "u1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, written);
     assert_eq!(got.downstream_id.as_deref(), Some("d9"));
     assert_eq!(got.lookup_key.as_deref(), Some("robert"));
     assert_eq!(got.attributes, json!({"nickName": "Bobby"}));
@@ -362,6 +467,7 @@ async fn versions_guard_updates(s: Arc<dyn Store>) {
 
     // A stale version is refused and changes nothing.
     let err = s
+        .resources
         .update_resource(t, USER, "u1", &data(None, None, None), Some(1))
         .await
         .unwrap_err();
@@ -374,16 +480,37 @@ async fn versions_guard_updates(s: Arc<dyn Store>) {
     );
     assert!(!err.is_retryable());
     assert_eq!(
-        s.resource_by_scim_id(t, USER, "u1").await.unwrap().unwrap(),
+        s.resources
+            .resource_by_scim_id(t, USER, "u1")
+            .await
+            .unwrap()
+            .unwrap(),
         got
     );
 
     // No expected version: unconditional.
-    assert_eq!(s.update_resource(t, USER, "u1", &d, None).await.unwrap(), 3);
+    let written = s.resources.update_resource(t, USER, "u1", &d, None).await;
+    assert_eq!(written.unwrap().version, 3);
     // Touch bumps the version only.
-    assert_eq!(s.touch_resource(t, USER, "u1", Some(3)).await.unwrap(), 4);
-    assert_eq!(s.touch_resource(t, USER, "u1", None).await.unwrap(), 5);
-    let err = s.touch_resource(t, USER, "u1", Some(3)).await.unwrap_err();
+    assert_eq!(
+        s.resources
+            .touch_resource(t, USER, "u1", Some(3))
+            .await
+            .unwrap(),
+        4
+    );
+    assert_eq!(
+        s.resources
+            .touch_resource(t, USER, "u1", None)
+            .await
+            .unwrap(),
+        5
+    );
+    let err = s
+        .resources
+        .touch_resource(t, USER, "u1", Some(3))
+        .await
+        .unwrap_err();
     assert_eq!(
         err,
         StoreError::VersionMismatch {
@@ -391,21 +518,35 @@ async fn versions_guard_updates(s: Arc<dyn Store>) {
             actual: 5
         }
     );
-    let touched = s.resource_by_scim_id(t, USER, "u1").await.unwrap().unwrap();
+    let touched = s
+        .resources
+        .resource_by_scim_id(t, USER, "u1")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(touched.version, 5);
     assert_eq!(touched.etag(), "W/\"5\"");
     assert_eq!(touched.attributes, got.attributes);
     // put_resource continues the sequence.
-    assert_eq!(s.put_resource(t, USER, "u1", &d).await.unwrap().version, 6);
+    assert_eq!(
+        s.resources
+            .put_resource(t, USER, "u1", &d)
+            .await
+            .unwrap()
+            .version,
+        6
+    );
 
     // Missing resources.
     for expected in [None, Some(1)] {
         let err = s
+            .resources
             .update_resource(t, USER, "nope", &d, expected)
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
         let err = s
+            .resources
             .touch_resource(t, USER, "nope", expected)
             .await
             .unwrap_err();
@@ -413,110 +554,156 @@ async fn versions_guard_updates(s: Arc<dyn Store>) {
     }
 }
 
-async fn list_and_count(s: Arc<dyn Store>) {
+async fn list_and_count(s: Store) {
     let t = "acme";
     for id in ids("u", 12).iter().rev() {
-        s.put_resource(t, USER, id, &data(None, None, Some(id)))
+        s.resources
+            .put_resource(t, USER, id, &data(None, None, Some(id)))
             .await
             .unwrap();
     }
-    s.put_resource(t, GROUP, "g1", &data(None, None, None))
+    s.resources
+        .put_resource(t, GROUP, "g1", &data(None, None, None))
         .await
         .unwrap();
-    assert_eq!(s.count_resources(t, USER).await.unwrap(), 12);
-    assert_eq!(s.count_resources(t, GROUP).await.unwrap(), 1);
+    assert_eq!(s.resources.count_resources(t, USER).await.unwrap(), 12);
+    assert_eq!(s.resources.count_resources(t, GROUP).await.unwrap(), 1);
     let mut seen = Vec::new();
     for offset in (0..12).step_by(5) {
-        let page = s.list_resources(t, USER, offset, 5).await.unwrap();
+        let page = s
+            .resources
+            .list_resources(t, USER, offset, 5)
+            .await
+            .unwrap();
         seen.extend(page.into_iter().map(|r| r.scim_id));
     }
     assert_eq!(seen, ids("u", 12));
-    assert!(s.list_resources(t, USER, 12, 5).await.unwrap().is_empty());
-    assert!(s.list_resources(t, USER, 0, 0).await.unwrap().is_empty());
+    assert!(
+        s.resources
+            .list_resources(t, USER, 12, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.resources
+            .list_resources(t, USER, 0, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
-        s.list_resources(t, USER, 0, u64::MAX).await.unwrap().len(),
+        s.resources
+            .list_resources(t, USER, 0, u64::MAX)
+            .await
+            .unwrap()
+            .len(),
         12
     );
-    assert!(s.delete_resource(t, USER, "u03").await.unwrap());
-    assert!(!s.delete_resource(t, USER, "u03").await.unwrap());
-    assert_eq!(s.count_resources(t, USER).await.unwrap(), 11);
+    assert!(s.resources.delete_resource(t, USER, "u03").await.unwrap());
+    assert!(!s.resources.delete_resource(t, USER, "u03").await.unwrap());
+    assert_eq!(s.resources.count_resources(t, USER).await.unwrap(), 11);
 }
 
-async fn memberships(s: Arc<dyn Store>) {
+async fn memberships(s: Store) {
     let t = "acme";
     let m = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    assert_eq!(s.add_members(t, "g1", &m(&["u1", "u2"])).await.unwrap(), 2);
+    assert_eq!(
+        s.members
+            .add_members(t, "g1", &m(&["u1", "u2"]))
+            .await
+            .unwrap(),
+        2
+    );
     // Idempotent: existing members are skipped, duplicates in one call count once.
     assert_eq!(
-        s.add_members(t, "g1", &m(&["u2", "u3", "u3"]))
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(s.add_members(t, "g1", &m(&["u1"])).await.unwrap(), 0);
-    assert_eq!(s.add_members(t, "g1", &[]).await.unwrap(), 0);
-    assert_eq!(s.member_count(t, "g1").await.unwrap(), 3);
-    assert!(s.is_member(t, "g1", "u3").await.unwrap());
-    assert!(!s.is_member(t, "g1", "u9").await.unwrap());
-    assert!(!s.is_member(t, "g2", "u1").await.unwrap());
-
-    // Removing non-members succeeds.
-    assert_eq!(s.remove_members(t, "g1", &m(&["u9"])).await.unwrap(), 0);
-    assert_eq!(
-        s.remove_members(t, "g1", &m(&["u1", "u9", "u1"]))
+        s.members
+            .add_members(t, "g1", &m(&["u2", "u3", "u3"]))
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        s.remove_members(t, "nogroup", &m(&["u1"])).await.unwrap(),
+        s.members.add_members(t, "g1", &m(&["u1"])).await.unwrap(),
         0
     );
-    assert_eq!(s.remove_members(t, "g1", &[]).await.unwrap(), 0);
+    assert_eq!(s.members.add_members(t, "g1", &[]).await.unwrap(), 0);
+    assert_eq!(s.members.member_count(t, "g1").await.unwrap(), 3);
+    assert!(s.members.is_member(t, "g1", "u3").await.unwrap());
+    assert!(!s.members.is_member(t, "g1", "u9").await.unwrap());
+    assert!(!s.members.is_member(t, "g2", "u1").await.unwrap());
+
+    // Removing non-members succeeds.
     assert_eq!(
-        s.members_page(t, "g1", None, 10).await.unwrap(),
+        s.members
+            .remove_members(t, "g1", &m(&["u9"]))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        s.members
+            .remove_members(t, "g1", &m(&["u1", "u9", "u1"]))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.members
+            .remove_members(t, "nogroup", &m(&["u1"]))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(s.members.remove_members(t, "g1", &[]).await.unwrap(), 0);
+    assert_eq!(
+        s.members.members_page(t, "g1", None, 10).await.unwrap(),
         m(&["u2", "u3"])
     );
 
-    s.add_members(t, "g2", &m(&["u2"])).await.unwrap();
-    assert_eq!(s.groups_of(t, "u2").await.unwrap(), m(&["g1", "g2"]));
-    assert_eq!(s.groups_of(t, "u3").await.unwrap(), m(&["g1"]));
-    assert!(s.groups_of(t, "u1").await.unwrap().is_empty());
+    s.members.add_members(t, "g2", &m(&["u2"])).await.unwrap();
+    assert_eq!(
+        s.members.groups_of(t, "u2").await.unwrap(),
+        m(&["g1", "g2"])
+    );
+    assert_eq!(s.members.groups_of(t, "u3").await.unwrap(), m(&["g1"]));
+    assert!(s.members.groups_of(t, "u1").await.unwrap().is_empty());
 
     // Replace: the whole list, at once.
     assert_eq!(
-        s.replace_members(t, "g1", &m(&["u7", "u8", "u7"]))
+        s.members
+            .replace_members(t, "g1", &m(&["u7", "u8", "u7"]))
             .await
             .unwrap(),
         2
     );
     assert_eq!(
-        s.members_page(t, "g1", None, 10).await.unwrap(),
+        s.members.members_page(t, "g1", None, 10).await.unwrap(),
         m(&["u7", "u8"])
     );
-    assert_eq!(s.groups_of(t, "u2").await.unwrap(), m(&["g2"]));
-    assert_eq!(s.replace_members(t, "g1", &[]).await.unwrap(), 0);
-    assert_eq!(s.member_count(t, "g1").await.unwrap(), 0);
-    assert_eq!(s.member_count(t, "g2").await.unwrap(), 1);
+    assert_eq!(s.members.groups_of(t, "u2").await.unwrap(), m(&["g2"]));
+    assert_eq!(s.members.replace_members(t, "g1", &[]).await.unwrap(), 0);
+    assert_eq!(s.members.member_count(t, "g1").await.unwrap(), 0);
+    assert_eq!(s.members.member_count(t, "g2").await.unwrap(), 1);
 }
 
-async fn concurrent_add_members_lose_nothing(s: Arc<dyn Store>) {
+async fn concurrent_add_members_lose_nothing(s: Store) {
     let t = "acme";
     let members = ids("m", 50);
     // 50 tasks, one distinct member each.
     let mut tasks = Vec::new();
     for m in members.clone() {
         let s = s.clone();
-        tasks.push(tokio::spawn(
-            async move { s.add_members(t, "g1", &[m]).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            s.members.add_members(t, "g1", &[m]).await
+        }));
     }
     let mut added = 0;
     for task in tasks {
         added += task.await.unwrap().unwrap();
     }
     assert_eq!(added, 50);
-    assert_eq!(s.member_count(t, "g1").await.unwrap(), 50);
+    assert_eq!(s.members.member_count(t, "g1").await.unwrap(), 50);
 
     // 50 tasks with overlapping batches: each member is added exactly once overall.
     let mut tasks = Vec::new();
@@ -528,20 +715,24 @@ async fn concurrent_add_members_lose_nothing(s: Arc<dyn Store>) {
             members[(i * 7) % 50].clone(),
         ];
         let s = s.clone();
-        tasks.push(tokio::spawn(
-            async move { s.add_members(t, "g2", &batch).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            s.members.add_members(t, "g2", &batch).await
+        }));
     }
     let mut added = 0;
     for task in tasks {
         added += task.await.unwrap().unwrap();
     }
     assert_eq!(added, 50);
-    assert_eq!(s.member_count(t, "g2").await.unwrap(), 50);
+    assert_eq!(s.members.member_count(t, "g2").await.unwrap(), 50);
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = s.members_page(t, "g2", after.as_deref(), 7).await.unwrap();
+        let page = s
+            .members
+            .members_page(t, "g2", after.as_deref(), 7)
+            .await
+            .unwrap();
         let Some(last) = page.last() else { break };
         after = Some(last.clone());
         all.extend(page);
@@ -549,108 +740,149 @@ async fn concurrent_add_members_lose_nothing(s: Arc<dyn Store>) {
     assert_eq!(all, members);
 }
 
-async fn members_page_is_keyset(s: Arc<dyn Store>) {
+async fn members_page_is_keyset(s: Store) {
     let t = "acme";
     let mut members = ids("m", 25);
     members.extend(["B".to_owned(), "a".to_owned(), "Z-1".to_owned()]);
     // Add in shuffled batches.
     for chunk in members.iter().rev().cloned().collect::<Vec<_>>().chunks(4) {
-        s.add_members(t, "g1", chunk).await.unwrap();
+        s.members.add_members(t, "g1", chunk).await.unwrap();
     }
     let mut expected = members.clone();
     expected.sort(); // byte order on both backends: "B" < "Z-1" < "a" < "m00"
     assert_eq!(&expected[..3], &["B", "Z-1", "a"]);
 
-    let first = s.members_page(t, "g1", None, 10).await.unwrap();
+    let first = s.members.members_page(t, "g1", None, 10).await.unwrap();
     assert_eq!(first, expected[..10]);
-    let second = s.members_page(t, "g1", Some(&first[9]), 10).await.unwrap();
+    let second = s
+        .members
+        .members_page(t, "g1", Some(&first[9]), 10)
+        .await
+        .unwrap();
     assert_eq!(second, expected[10..20]);
-    let third = s.members_page(t, "g1", Some(&second[9]), 10).await.unwrap();
+    let third = s
+        .members
+        .members_page(t, "g1", Some(&second[9]), 10)
+        .await
+        .unwrap();
     assert_eq!(third, expected[20..]);
     assert!(
-        s.members_page(t, "g1", Some(&third[7]), 10)
+        s.members
+            .members_page(t, "g1", Some(&third[7]), 10)
             .await
             .unwrap()
             .is_empty()
     );
     // A removed cursor still works: paging resumes after it.
-    s.remove_members(t, "g1", &[expected[9].clone()])
+    s.members
+        .remove_members(t, "g1", &[expected[9].clone()])
         .await
         .unwrap();
     assert_eq!(
-        s.members_page(t, "g1", Some(&expected[9]), 3)
+        s.members
+            .members_page(t, "g1", Some(&expected[9]), 3)
             .await
             .unwrap(),
         expected[10..13]
     );
-    assert!(s.members_page(t, "g1", None, 0).await.unwrap().is_empty());
     assert!(
-        s.members_page(t, "empty", None, 10)
+        s.members
+            .members_page(t, "g1", None, 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        s.members
+            .members_page(t, "empty", None, 10)
             .await
             .unwrap()
             .is_empty()
     );
 }
 
-async fn deletes_cascade_to_memberships(s: Arc<dyn Store>) {
+async fn deletes_cascade_to_memberships(s: Store) {
     let t = "acme";
     let m = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    s.put_resource(t, GROUP, "g1", &data(None, None, Some("Admins")))
+    s.resources
+        .put_resource(t, GROUP, "g1", &data(None, None, Some("Admins")))
         .await
         .unwrap();
-    s.put_resource(t, GROUP, "g2", &data(None, None, Some("Staff")))
+    s.resources
+        .put_resource(t, GROUP, "g2", &data(None, None, Some("Staff")))
         .await
         .unwrap();
-    s.put_resource(t, USER, "u1", &data(Some("1"), None, Some("ann")))
+    s.resources
+        .put_resource(t, USER, "u1", &data(Some("1"), None, Some("ann")))
         .await
         .unwrap();
-    s.put_resource(t, USER, "u2", &data(Some("2"), None, Some("ben")))
+    s.resources
+        .put_resource(t, USER, "u2", &data(Some("2"), None, Some("ben")))
         .await
         .unwrap();
-    s.add_members(t, "g1", &m(&["u1", "u2"])).await.unwrap();
-    s.add_members(t, "g2", &m(&["u1", "g1"])).await.unwrap(); // g1 nested in g2
-    s.add_members("other", "g1", &m(&["u1"])).await.unwrap();
+    s.members
+        .add_members(t, "g1", &m(&["u1", "u2"]))
+        .await
+        .unwrap();
+    s.members
+        .add_members(t, "g2", &m(&["u1", "g1"]))
+        .await
+        .unwrap(); // g1 nested in g2
+    s.members
+        .add_members("other", "g1", &m(&["u1"]))
+        .await
+        .unwrap();
 
-    assert!(s.delete_resource(t, GROUP, "g1").await.unwrap());
-    assert_eq!(s.member_count(t, "g1").await.unwrap(), 0);
-    assert_eq!(s.groups_of(t, "u2").await.unwrap(), Vec::<String>::new());
-    assert_eq!(s.groups_of(t, "u1").await.unwrap(), m(&["g2"]));
-    assert!(!s.is_member(t, "g2", "g1").await.unwrap());
-    assert_eq!(s.member_count("other", "g1").await.unwrap(), 1);
-
-    assert!(s.delete_resource(t, USER, "u1").await.unwrap());
-    assert!(s.groups_of(t, "u1").await.unwrap().is_empty());
-    assert_eq!(s.member_count(t, "g2").await.unwrap(), 0);
+    assert!(s.resources.delete_resource(t, GROUP, "g1").await.unwrap());
+    assert_eq!(s.members.member_count(t, "g1").await.unwrap(), 0);
     assert_eq!(
-        s.resource_by_scim_id(t, USER, "u2")
+        s.members.groups_of(t, "u2").await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(s.members.groups_of(t, "u1").await.unwrap(), m(&["g2"]));
+    assert!(!s.members.is_member(t, "g2", "g1").await.unwrap());
+    assert_eq!(s.members.member_count("other", "g1").await.unwrap(), 1);
+
+    assert!(s.resources.delete_resource(t, USER, "u1").await.unwrap());
+    assert!(s.members.groups_of(t, "u1").await.unwrap().is_empty());
+    assert_eq!(s.members.member_count(t, "g2").await.unwrap(), 0);
+    assert_eq!(
+        s.resources
+            .resource_by_scim_id(t, USER, "u2")
             .await
             .unwrap()
             .unwrap()
             .version,
         1
     );
-    assert!(s.is_member("other", "g1", "u1").await.unwrap());
+    assert!(s.members.is_member("other", "g1", "u1").await.unwrap());
 }
 
-async fn intents_journal(s: Arc<dyn Store>) {
+async fn intents_journal(s: Store) {
     let p1 = json!({"op": "create", "user": {"userName": "ann", "z": 1, "a": 2}});
-    let i1 = s.begin_intent("a", "create-user", &p1).await.unwrap();
+    let i1 = s
+        .intents
+        .begin_intent("a", "create-user", &p1)
+        .await
+        .unwrap();
     let i2 = s
+        .intents
         .begin_intent("b", "delete-user", &json!({"id": "u9"}))
         .await
         .unwrap();
     let i3 = s
+        .intents
         .begin_intent("a", "patch-group", &json!([1, 2]))
         .await
         .unwrap();
     assert!(i1 < i2 && i2 < i3);
 
-    let all = s.pending_intents(None).await.unwrap();
+    let all = s.intents.pending_intents(None).await.unwrap();
     assert_eq!(
         all.iter().map(|i| i.id).collect::<Vec<_>>(),
         vec![i1, i2, i3]
     );
-    let of_a = s.pending_intents(Some("a")).await.unwrap();
+    let of_a = s.intents.pending_intents(Some("a")).await.unwrap();
     assert_eq!(of_a.len(), 2);
     assert_eq!(of_a[0].id, i1);
     assert_eq!(of_a[0].tenant, "a");
@@ -661,20 +893,24 @@ async fn intents_journal(s: Arc<dyn Store>) {
     );
     assert!(!of_a[0].created.is_empty());
 
-    assert!(s.complete_intent(i1).await.unwrap());
-    assert!(!s.complete_intent(i1).await.unwrap());
-    assert!(!s.complete_intent(IntentId(i64::MAX)).await.unwrap());
-    let of_a = s.pending_intents(Some("a")).await.unwrap();
+    assert!(s.intents.complete_intent(i1).await.unwrap());
+    assert!(!s.intents.complete_intent(i1).await.unwrap());
+    assert!(!s.intents.complete_intent(IntentId(i64::MAX)).await.unwrap());
+    let of_a = s.intents.pending_intents(Some("a")).await.unwrap();
     assert_eq!(of_a.iter().map(|i| i.id).collect::<Vec<_>>(), vec![i3]);
-    assert!(s.complete_intent(i2).await.unwrap());
-    assert!(s.complete_intent(i3).await.unwrap());
-    assert!(s.pending_intents(None).await.unwrap().is_empty());
+    assert!(s.intents.complete_intent(i2).await.unwrap());
+    assert!(s.intents.complete_intent(i3).await.unwrap());
+    assert!(s.intents.pending_intents(None).await.unwrap().is_empty());
     // Ids are not reused after completion.
-    let i4 = s.begin_intent("a", "x", &json!(null)).await.unwrap();
+    let i4 = s
+        .intents
+        .begin_intent("a", "x", &json!(null))
+        .await
+        .unwrap();
     assert!(i4 > i3);
 }
 
-async fn issued_tokens(s: Arc<dyn Store>) {
+async fn issued_tokens(s: Store) {
     let token = |tenant: &str, id: &str, digest: &str| IssuedToken {
         id: id.into(),
         tenant: tenant.into(),
@@ -687,48 +923,62 @@ async fn issued_tokens(s: Arc<dyn Store>) {
         last_used_at: None,
     };
     let a = token("a", "t1", "d1");
-    s.insert_token(&a).await.unwrap();
-    s.insert_token(&token("a", "t2", "d2")).await.unwrap();
-    s.insert_token(&token("b", "t3", "d1")).await.unwrap();
+    s.tokens.insert_token(&a).await.unwrap();
+    s.tokens
+        .insert_token(&token("a", "t2", "d2"))
+        .await
+        .unwrap();
+    s.tokens
+        .insert_token(&token("b", "t3", "d1"))
+        .await
+        .unwrap();
     assert!(matches!(
-        s.insert_token(&token("a", "t4", "d1")).await,
+        s.tokens.insert_token(&token("a", "t4", "d1")).await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(s.token_by_digest("a", "d1").await.unwrap(), Some(a.clone()));
-    // Another tenant's digest is not found, even when it is the same token.
-    assert_eq!(s.token_by_digest("b", "d2").await.unwrap(), None);
     assert_eq!(
-        s.token_by_digest("b", "d1").await.unwrap().unwrap().id,
+        s.tokens.token_by_digest("a", "d1").await.unwrap(),
+        Some(a.clone())
+    );
+    // Another tenant's digest is not found, even when it is the same token.
+    assert_eq!(s.tokens.token_by_digest("b", "d2").await.unwrap(), None);
+    assert_eq!(
+        s.tokens
+            .token_by_digest("b", "d1")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
         "t3"
     );
 
-    assert!(s.touch_token("a", "t1", 1_500).await.unwrap());
-    assert!(s.shorten_token("a", "t1", 2_000).await.unwrap());
+    assert!(s.tokens.touch_token("a", "t1", 1_500).await.unwrap());
+    assert!(s.tokens.shorten_token("a", "t1", 2_000).await.unwrap());
     assert!(
-        !s.shorten_token("a", "t1", 3_000).await.unwrap(),
+        !s.tokens.shorten_token("a", "t1", 3_000).await.unwrap(),
         "never lengthened"
     );
-    assert!(s.revoke_token("a", "t2", 1_600).await.unwrap());
+    assert!(s.tokens.revoke_token("a", "t2", 1_600).await.unwrap());
     assert!(
-        !s.revoke_token("a", "t2", 1_700).await.unwrap(),
+        !s.tokens.revoke_token("a", "t2", 1_700).await.unwrap(),
         "revoked once"
     );
     assert!(
-        !s.revoke_token("b", "t1", 1_700).await.unwrap(),
+        !s.tokens.revoke_token("b", "t1", 1_700).await.unwrap(),
         "not b's token"
     );
 
-    let listed = s.list_tokens("a").await.unwrap();
+    let listed = s.tokens.list_tokens("a").await.unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].last_used_at, Some(1_500));
     assert_eq!(listed[0].expires_at, Some(2_000));
     assert_eq!(listed[1].revoked_at, Some(1_600));
     assert!(listed[0].is_valid_at(1_999) && !listed[0].is_valid_at(2_000));
     assert!(!listed[1].is_valid_at(1_601));
-    assert_eq!(s.list_tokens("b").await.unwrap().len(), 1);
+    assert_eq!(s.tokens.list_tokens("b").await.unwrap().len(), 1);
 }
 
-async fn answers_a_ping(s: Arc<dyn Store>) {
+async fn answers_a_ping(s: Store) {
     s.ping().await.unwrap();
 }
 
@@ -773,16 +1023,18 @@ suite!(cached_postgres, Backend::CachedPostgres);
 
 /// Shows the cache is really used (a write behind its back is not seen) and that every write
 /// through it, or through a clone of it, is.
-async fn cache_invalidation(inner: Arc<dyn Store>) {
+async fn cache_invalidation(inner: Store) {
     let t = "acme";
-    let cached = CachedStore::new(inner.clone(), 100, Duration::from_secs(60));
+    let cached = inner.clone().cached(100, Duration::from_secs(60));
     let twin = cached.clone();
     cached
+        .resources
         .put_resource(t, USER, "u1", &data(Some("1"), None, Some("Bob")))
         .await
         .unwrap();
     assert_eq!(
         cached
+            .resources
             .resource_by_scim_id(t, USER, "u1")
             .await
             .unwrap()
@@ -792,6 +1044,7 @@ async fn cache_invalidation(inner: Arc<dyn Store>) {
     );
     assert_eq!(
         cached
+            .resources
             .resources_by_lookup_key(t, USER, "bob")
             .await
             .unwrap()
@@ -800,9 +1053,14 @@ async fn cache_invalidation(inner: Arc<dyn Store>) {
     );
 
     // Behind the cache's back: still the cached copy.
-    inner.touch_resource(t, USER, "u1", None).await.unwrap();
+    inner
+        .resources
+        .touch_resource(t, USER, "u1", None)
+        .await
+        .unwrap();
     assert_eq!(
         cached
+            .resources
             .resource_by_scim_id(t, USER, "u1")
             .await
             .unwrap()
@@ -812,9 +1070,17 @@ async fn cache_invalidation(inner: Arc<dyn Store>) {
     );
 
     // Through the wrapper: seen at once, by the clone too.
-    assert_eq!(cached.touch_resource(t, USER, "u1", None).await.unwrap(), 3);
     assert_eq!(
-        twin.resource_by_scim_id(t, USER, "u1")
+        cached
+            .resources
+            .touch_resource(t, USER, "u1", None)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        twin.resources
+            .resource_by_scim_id(t, USER, "u1")
             .await
             .unwrap()
             .unwrap()
@@ -823,23 +1089,26 @@ async fn cache_invalidation(inner: Arc<dyn Store>) {
     );
 
     // Renaming through the clone: the old key no longer finds it, the new one does.
-    twin.update_resource(
-        t,
-        USER,
-        "u1",
-        &data(Some("1"), None, Some("Robert")),
-        Some(3),
-    )
-    .await
-    .unwrap();
+    twin.resources
+        .update_resource(
+            t,
+            USER,
+            "u1",
+            &data(Some("1"), None, Some("Robert")),
+            Some(3),
+        )
+        .await
+        .unwrap();
     assert!(
         cached
+            .resources
             .resources_by_lookup_key(t, USER, "BOB")
             .await
             .unwrap()
             .is_empty()
     );
     let found = cached
+        .resources
         .resources_by_lookup_key(t, USER, "robert")
         .await
         .unwrap();
@@ -848,15 +1117,18 @@ async fn cache_invalidation(inner: Arc<dyn Store>) {
 
     // A new resource taking a cached key shows up.
     cached
+        .resources
         .resources_by_lookup_key(t, USER, "carol")
         .await
         .unwrap();
     cached
+        .resources
         .put_resource(t, USER, "u2", &data(None, None, Some("Carol")))
         .await
         .unwrap();
     assert_eq!(
         cached
+            .resources
             .resources_by_lookup_key(t, USER, "carol")
             .await
             .unwrap()
@@ -865,8 +1137,13 @@ async fn cache_invalidation(inner: Arc<dyn Store>) {
     );
 
     // A failed conditional write still drops the cached copy (it was stale).
-    inner.touch_resource(t, USER, "u2", None).await.unwrap();
+    inner
+        .resources
+        .touch_resource(t, USER, "u2", None)
+        .await
+        .unwrap();
     let err = cached
+        .resources
         .update_resource(t, USER, "u2", &data(None, None, Some("Carol")), Some(1))
         .await;
     assert_eq!(
@@ -878,6 +1155,7 @@ async fn cache_invalidation(inner: Arc<dyn Store>) {
     );
     assert_eq!(
         cached
+            .resources
             .resource_by_scim_id(t, USER, "u2")
             .await
             .unwrap()
@@ -887,10 +1165,23 @@ async fn cache_invalidation(inner: Arc<dyn Store>) {
     );
 
     // Delete.
-    assert!(cached.delete_resource(t, USER, "u1").await.unwrap());
-    assert_eq!(twin.resource_by_scim_id(t, USER, "u1").await.unwrap(), None);
     assert!(
-        twin.resources_by_lookup_key(t, USER, "robert")
+        cached
+            .resources
+            .delete_resource(t, USER, "u1")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        twin.resources
+            .resource_by_scim_id(t, USER, "u1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        twin.resources
+            .resources_by_lookup_key(t, USER, "robert")
             .await
             .unwrap()
             .is_empty()
@@ -899,12 +1190,13 @@ async fn cache_invalidation(inner: Arc<dyn Store>) {
     // Tenants do not share cache entries.
     assert_eq!(
         cached
+            .resources
             .resource_by_scim_id("other", USER, "u2")
             .await
             .unwrap(),
         None
     );
-    assert_eq!(cached.backend(), inner.backend());
+    assert_eq!(cached.backend.backend(), inner.backend.backend());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -942,23 +1234,29 @@ async fn open_concurrently_then_reopen(url: &str, expected: Vec<i64>) {
     assert_eq!(migration_versions(url).await, expected);
 
     // Instances share state.
-    a.put_resource("t", USER, "u1", &data(Some("1"), None, Some("ann")))
+    a.resources
+        .put_resource("t", USER, "u1", &data(Some("1"), None, Some("ann")))
         .await
         .unwrap();
-    a.add_members("t", "g1", &["u1".to_owned()]).await.unwrap();
+    a.members
+        .add_members("t", "g1", &["u1".to_owned()])
+        .await
+        .unwrap();
     let intent = a
+        .intents
         .begin_intent("t", "create-user", &json!({"id": "u1"}))
         .await
         .unwrap();
     assert_eq!(
-        b.resource_by_scim_id("t", USER, "u1")
+        b.resources
+            .resource_by_scim_id("t", USER, "u1")
             .await
             .unwrap()
             .unwrap()
             .version,
         1
     );
-    assert!(c.is_member("t", "g1", "u1").await.unwrap());
+    assert!(c.members.is_member("t", "g1", "u1").await.unwrap());
     for s in [a, b, c] {
         s.close().await;
     }
@@ -966,13 +1264,14 @@ async fn open_concurrently_then_reopen(url: &str, expected: Vec<i64>) {
     let s = open(url).await.unwrap();
     assert_eq!(migration_versions(url).await, expected);
     let r = s
+        .resources
         .resource_by_scim_id("t", USER, "u1")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(r.lookup_key.as_deref(), Some("ann"));
-    assert!(s.is_member("t", "g1", "u1").await.unwrap());
-    assert_eq!(s.pending_intents(None).await.unwrap()[0].id, intent);
+    assert!(s.members.is_member("t", "g1", "u1").await.unwrap());
+    assert_eq!(s.intents.pending_intents(None).await.unwrap()[0].id, intent);
     s.close().await;
 }
 
@@ -1003,7 +1302,7 @@ async fn sqlite_lookups_use_their_indexes() {
     let (scratch, dir) = Scratch::dir();
     let url = format!("sqlite://{}", dir.join("plan.db").display());
     let store = SqliteStore::open(&url).await.unwrap();
-    store.close().await;
+    api::Backend::close(&store).await;
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
     for (sql, index) in [
         (super::sql::BY_LOOKUP_KEY, "resources_lookup_key"),
@@ -1042,11 +1341,18 @@ async fn postgres_migrates_once_and_persists() {
 async fn sqlite_memory_stores_are_private() {
     let a = open("sqlite::memory:").await.unwrap();
     let b = open("sqlite::memory:").await.unwrap();
-    a.put_resource("t", USER, "u1", &data(None, None, None))
+    a.resources
+        .put_resource("t", USER, "u1", &data(None, None, None))
         .await
         .unwrap();
-    assert_eq!(b.resource_by_scim_id("t", USER, "u1").await.unwrap(), None);
-    assert_eq!(a.backend(), "sqlite");
+    assert_eq!(
+        b.resources
+            .resource_by_scim_id("t", USER, "u1")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(a.backend.backend(), "sqlite");
 }
 
 #[tokio::test]
@@ -1055,7 +1361,11 @@ async fn closed_store_says_so() {
     s.ping().await.unwrap();
     s.close().await;
     assert_eq!(s.ping().await.unwrap_err(), StoreError::Closed);
-    let err = s.resource_by_scim_id("t", USER, "u1").await.unwrap_err();
+    let err = s
+        .resources
+        .resource_by_scim_id("t", USER, "u1")
+        .await
+        .unwrap_err();
     assert_eq!(err, StoreError::Closed);
     assert!(!err.is_retryable());
 }

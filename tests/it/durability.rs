@@ -129,11 +129,17 @@ async fn kill_9_during_a_burst_loses_nothing() {
         .await
         .unwrap();
     assert!(
-        store.pending_intents(None).await.unwrap().is_empty(),
+        store
+            .intents
+            .pending_intents(None)
+            .await
+            .unwrap()
+            .is_empty(),
         "a journal entry was left unsettled"
     );
     for (id, user_name) in &acknowledged {
         let row = store
+            .resources
             .resource_by_scim_id("default", ResourceType::User, id)
             .await
             .unwrap()
@@ -147,6 +153,7 @@ async fn kill_9_during_a_burst_loses_nothing() {
     for account in &accounts {
         let email = account["email"].as_str().unwrap();
         let row = store
+            .resources
             .resource_by_downstream_id("default", ResourceType::User, &account["id"].to_string())
             .await
             .unwrap()
@@ -234,10 +241,20 @@ async fn journaled_writes_a_crash_interrupted_are_settled() {
                    "identity": "emails.value eq \"never@example.com\""}),
         ),
     ] {
-        store.begin_intent("default", kind, &payload).await.unwrap();
+        store
+            .intents
+            .begin_intent("default", kind, &payload)
+            .await
+            .unwrap();
     }
     tokio::time::timeout(Duration::from_secs(10), async {
-        while !store.pending_intents(None).await.unwrap().is_empty() {
+        while !store
+            .intents
+            .pending_intents(None)
+            .await
+            .unwrap()
+            .is_empty()
+        {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
@@ -248,6 +265,7 @@ async fn journaled_writes_a_crash_interrupted_are_settled() {
         let store = store.clone();
         async move {
             store
+                .resources
                 .resource_by_scim_id("default", ResourceType::User, &id)
                 .await
                 .unwrap()

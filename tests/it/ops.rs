@@ -412,12 +412,20 @@ async fn sigterm_lets_the_request_in_flight_finish_then_exits_cleanly() {
     let store = scim_gateway::store::open(&url).await.unwrap();
     assert!(
         store
+            .resources
             .resource_by_scim_id("default", ResourceType::User, id)
             .await
             .unwrap()
             .is_some(),
         "the drained create is not in the store"
     );
-    assert!(store.pending_intents(None).await.unwrap().is_empty());
+    assert!(
+        store
+            .intents
+            .pending_intents(None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     store.close().await;
 }

@@ -195,10 +195,7 @@ async fn serve(config: &Config, live: LiveApp) -> String {
     format!("http://{addr}/scim/v2")
 }
 
-async fn app(
-    config: &Config,
-    store: &std::sync::Arc<dyn scim_gateway::store::Store>,
-) -> axum::Router {
+async fn app(config: &Config, store: &scim_gateway::store::Store) -> axum::Router {
     server::app(config, store.clone()).await.unwrap()
 }
 

@@ -279,10 +279,10 @@ async fn issued_tokens_are_listed_rotated_and_revoked_at_once() {
     let now = scim_gateway::auth::issued::unix_now();
     let mut expired = scim_gateway::auth::issued::issue("north", "old", now - 100, None).unwrap();
     expired.record.expires_at = Some(now - 1);
-    store.insert_token(&expired.record).await.unwrap();
+    store.tokens.insert_token(&expired.record).await.unwrap();
     let mut live = scim_gateway::auth::issued::issue("north", "live", now, None).unwrap();
     live.record.expires_at = Some(now + 3_600);
-    store.insert_token(&live.record).await.unwrap();
+    store.tokens.insert_token(&live.record).await.unwrap();
     store.close().await;
     assert_eq!(status(expired.secret).await, StatusCode::UNAUTHORIZED);
     assert_eq!(status(live.secret).await, StatusCode::OK);

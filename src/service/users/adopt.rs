@@ -163,7 +163,7 @@ impl UsersService {
             let downstream_id = self.api.id_of(&record)?;
             let known = self
                 .store
-                .resource_by_downstream_id(&self.tenant, ResourceType::User, &downstream_id)
+                .resource_by_downstream_id(ResourceType::User, &downstream_id)
                 .await?
                 .is_some();
             if !known {

@@ -81,7 +81,7 @@ impl UsersService {
         loop {
             let rows = self
                 .store
-                .list_resources(&self.tenant, ResourceType::User, offset, PAGE)
+                .list_resources(ResourceType::User, offset, PAGE)
                 .await?;
             offset += PAGE;
             for row in rows.iter().filter(|r| !is_tombstone(r)) {
@@ -115,7 +115,7 @@ impl UsersService {
         let loaded = self.load(id).await?;
         let now = self.attributes_of(loaded.row.as_ref(), &loaded.record);
         let mut ruled = now.clone();
-        let groups = self.store.groups_of(&self.tenant, id).await?;
+        let groups = self.store.groups_of(id).await?;
         self.entitle(&mut ruled, &groups).await?;
         let (before, after) = (self.access(&now), self.access(&ruled));
         Ok((before != after).then(|| RuleChange {

@@ -111,6 +111,28 @@ impl ScratchStore {
         self.import(&mut seeded, rows).await
     }
 
+    /// Copies the rows `real` finds, then answers with `scratch` (run only after the copy).
+    async fn copied_then<T>(
+        &self,
+        real: BoxFuture<'_, Result<Vec<Resource>, StoreError>>,
+        scratch: BoxFuture<'_, Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        self.seed_rows(real.await).await?;
+        scratch.await
+    }
+
+    /// The real store's resource with this downstream id, as a list of at most one.
+    fn real_by_downstream_id<'a>(
+        &'a self,
+        tenant: &'a str,
+        resource_type: ResourceType,
+        downstream_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>> {
+        let found =
+            (self.real.resources).resource_by_downstream_id(tenant, resource_type, downstream_id);
+        Box::pin(async move { Ok(found.await?.into_iter().collect()) })
+    }
+
     async fn seed_all(&self, tenant: &str, resource_type: ResourceType) -> Result<(), StoreError> {
         let mut seeded = self.seeded.lock().await;
         let key = (tenant.to_owned(), resource_type);
@@ -258,13 +280,8 @@ impl ResourceStore for ScratchStore {
             self.seed_id(tenant, resource_type, scim_id).await?;
             if let Some(downstream_id) = &data.downstream_id {
                 // So a duplicate correlation is refused as the real store would.
-                let rows = self
-                    .real
-                    .resources
-                    .resource_by_downstream_id(tenant, resource_type, downstream_id)
-                    .await
-                    .map(|r| r.into_iter().collect());
-                self.seed_rows(rows).await?;
+                let rows = self.real_by_downstream_id(tenant, resource_type, downstream_id);
+                self.seed_rows(rows.await).await?;
             }
             self.scratch
                 .put_resource(tenant, resource_type, scim_id, data)
@@ -323,18 +340,10 @@ impl ResourceStore for ScratchStore {
         resource_type: ResourceType,
         downstream_id: &'a str,
     ) -> BoxFuture<'a, Result<Option<Resource>, StoreError>> {
-        Box::pin(async move {
-            let rows = self
-                .real
-                .resources
-                .resource_by_downstream_id(tenant, resource_type, downstream_id)
-                .await
-                .map(|r| r.into_iter().collect());
-            self.seed_rows(rows).await?;
-            self.scratch
-                .resource_by_downstream_id(tenant, resource_type, downstream_id)
-                .await
-        })
+        let real = self.real_by_downstream_id(tenant, resource_type, downstream_id);
+        let scratch =
+            (self.scratch).resource_by_downstream_id(tenant, resource_type, downstream_id);
+        Box::pin(self.copied_then(real, scratch))
     }
 
     fn resources_by_lookup_key<'a>(
@@ -343,17 +352,14 @@ impl ResourceStore for ScratchStore {
         resource_type: ResourceType,
         key: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>> {
-        Box::pin(async move {
-            let rows = self
-                .real
-                .resources
-                .resources_by_lookup_key(tenant, resource_type, key)
-                .await;
-            self.seed_rows(rows).await?;
-            self.scratch
-                .resources_by_lookup_key(tenant, resource_type, key)
-                .await
-        })
+        let real = self
+            .real
+            .resources
+            .resources_by_lookup_key(tenant, resource_type, key);
+        let scratch = self
+            .scratch
+            .resources_by_lookup_key(tenant, resource_type, key);
+        Box::pin(self.copied_then(real, scratch))
     }
 
     fn resources_by_external_id<'a>(
@@ -362,17 +368,14 @@ impl ResourceStore for ScratchStore {
         resource_type: ResourceType,
         external_id: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>> {
-        Box::pin(async move {
-            let rows = self
-                .real
-                .resources
-                .resources_by_external_id(tenant, resource_type, external_id)
-                .await;
-            self.seed_rows(rows).await?;
-            self.scratch
-                .resources_by_external_id(tenant, resource_type, external_id)
-                .await
-        })
+        let real = self
+            .real
+            .resources
+            .resources_by_external_id(tenant, resource_type, external_id);
+        let scratch = self
+            .scratch
+            .resources_by_external_id(tenant, resource_type, external_id);
+        Box::pin(self.copied_then(real, scratch))
     }
 
     fn delete_resource<'a>(

@@ -339,6 +339,20 @@ macro_rules! impl_sql_store {
                 }
             }
 
+            /// The first resource one query with `tenant, type, value` parameters returns.
+            async fn resource_where(
+                &self,
+                sql: &'static str,
+                tenant: &str,
+                resource_type: $crate::store::ResourceType,
+                value: &str,
+            ) -> Result<Option<$crate::store::Resource>, $crate::store::StoreError> {
+                let found = self
+                    .resources_where(sql, tenant, resource_type, value)
+                    .await?;
+                Ok(found.into_iter().next())
+            }
+
             /// The resources one query with `tenant, type, value` parameters returns.
             async fn resources_where(
                 &self,
@@ -463,17 +477,12 @@ macro_rules! impl_sql_store {
                 'a,
                 Result<Option<$crate::store::Resource>, $crate::store::StoreError>,
             > {
-                Box::pin(async move {
-                    let found = self
-                        .resources_where(
-                            $crate::store::sql::BY_SCIM_ID,
-                            tenant,
-                            resource_type,
-                            scim_id,
-                        )
-                        .await?;
-                    Ok(found.into_iter().next())
-                })
+                Box::pin(self.resource_where(
+                    $crate::store::sql::BY_SCIM_ID,
+                    tenant,
+                    resource_type,
+                    scim_id,
+                ))
             }
 
             fn resource_by_downstream_id<'a>(
@@ -485,17 +494,12 @@ macro_rules! impl_sql_store {
                 'a,
                 Result<Option<$crate::store::Resource>, $crate::store::StoreError>,
             > {
-                Box::pin(async move {
-                    let found = self
-                        .resources_where(
-                            $crate::store::sql::BY_DOWNSTREAM_ID,
-                            tenant,
-                            resource_type,
-                            downstream_id,
-                        )
-                        .await?;
-                    Ok(found.into_iter().next())
-                })
+                Box::pin(self.resource_where(
+                    $crate::store::sql::BY_DOWNSTREAM_ID,
+                    tenant,
+                    resource_type,
+                    downstream_id,
+                ))
             }
 
             fn resources_by_lookup_key<'a>(

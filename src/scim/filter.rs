@@ -172,6 +172,23 @@ const PREC_AND: u8 = 1;
 const PREC_ATOM: u8 = 2;
 
 impl Filter {
+    /// The attribute paths the filter compares or tests, outermost first (the paths inside a
+    /// `attr[...]` value filter are relative to `attr` and not listed).
+    pub fn paths(&self) -> Vec<&AttrPath> {
+        let mut out = Vec::new();
+        let mut todo = vec![self];
+        while let Some(filter) = todo.pop() {
+            match filter {
+                Filter::Present(path) | Filter::Compare(path, ..) | Filter::ValuePath(path, _) => {
+                    out.push(path)
+                }
+                Filter::And(a, b) | Filter::Or(a, b) => todo.extend([b.as_ref(), a.as_ref()]),
+                Filter::Not(inner) => todo.push(inner),
+            }
+        }
+        out
+    }
+
     /// Writes `self`, parenthesized when it binds more loosely than `min` requires. `and` and
     /// `or` are left-associative, so a right operand of the same operator is parenthesized.
     fn write_prec(&self, f: &mut fmt::Formatter<'_>, min: u8) -> fmt::Result {

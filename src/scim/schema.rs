@@ -142,6 +142,27 @@ impl ResourceSchema {
         for v in values {
             collect_open_names(v, &open, &mut names);
         }
+        self.with_free_keys(&names)
+    }
+
+    /// [`widened`](Self::widened) for names already known as (extension URN, name) pairs,
+    /// e.g. the paths of a parsed filter. Borrowed when no extension is open.
+    pub fn widened_by_names<'a, 'n>(
+        &'a self,
+        names: impl IntoIterator<Item = (&'n str, &'n str)>,
+    ) -> std::borrow::Cow<'a, Self> {
+        if !self.extensions.iter().any(|e| e.open) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let names: Vec<(String, String)> = names
+            .into_iter()
+            .map(|(urn, name)| (urn.to_owned(), name.to_owned()))
+            .collect();
+        self.with_free_keys(&names)
+    }
+
+    /// A copy with a free string attribute for each (URN, name) an open extension lacks.
+    fn with_free_keys<'a>(&self, names: &[(String, String)]) -> std::borrow::Cow<'a, Self> {
         let mut schema = self.clone();
         for ext in schema.extensions.iter_mut().filter(|e| e.open) {
             // A set of the names present, so a request naming many free keys costs time in
@@ -151,7 +172,7 @@ impl ResourceSchema {
                 .iter()
                 .map(|a| a.name.to_ascii_lowercase())
                 .collect();
-            for (urn, name) in &names {
+            for (urn, name) in names {
                 if urn.eq_ignore_ascii_case(&ext.id) && known.insert(name.to_ascii_lowercase()) {
                     ext.attributes.push(free_string(name));
                 }

@@ -1,0 +1,64 @@
+//! A user as clients see it: the record mapped to SCIM with what the store keeps, and the
+//! resource around it (schemas, id, meta).
+
+use serde_json::{Map, Value};
+
+use super::UsersService;
+use crate::service::RequestContext;
+use crate::store::Resource;
+
+impl UsersService {
+    /// The SCIM attributes of a user: mapped from the record, plus what the store keeps.
+    pub(super) fn attributes_of(&self, row: Option<&Resource>, record: &Value) -> Value {
+        let kept = row.map_or(&Value::Null, |r| &r.attributes);
+        let mut attributes = self.mapping.read(record, kept);
+        if let Some(row) = row
+            && self.external_id_stored()
+            && let (Some(ext), Value::Object(m)) = (&row.external_id, &mut attributes)
+        {
+            m.insert("externalId".into(), Value::String(ext.clone()));
+        }
+        self.mapping.fill_shown_defaults(&mut attributes);
+        attributes
+    }
+
+    /// The SCIM resource of a user: schemas, id, attributes and meta.
+    pub(super) fn resource_of(
+        &self,
+        ctx: &RequestContext,
+        scim_id: &str,
+        row: Option<&Resource>,
+        record: &Value,
+    ) -> Value {
+        let mut attributes = match self.attributes_of(row, record) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        let mut resource = Map::new();
+        let shell = Value::Object(attributes.clone());
+        resource.insert(
+            "schemas".into(),
+            Value::Array(self.mapping.schemas_of(&shell)),
+        );
+        resource.insert("id".into(), Value::String(scim_id.to_owned()));
+        let mut meta = match attributes.remove("meta") {
+            Some(Value::Object(m)) => m,
+            _ => Map::new(),
+        };
+        resource.extend(attributes);
+        meta.insert("resourceType".into(), Value::String("User".into()));
+        if let Some(row) = row {
+            meta.entry("created")
+                .or_insert_with(|| Value::String(row.created.clone()));
+            meta.entry("lastModified")
+                .or_insert_with(|| Value::String(row.last_modified.clone()));
+            meta.insert("version".into(), Value::String(row.etag()));
+        }
+        meta.insert(
+            "location".into(),
+            Value::String(format!("{}/Users/{}", ctx.base_url, scim_id)),
+        );
+        resource.insert("meta".into(), Value::Object(meta));
+        Value::Object(resource)
+    }
+}

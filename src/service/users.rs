@@ -237,8 +237,19 @@ impl UsersService {
         Ok(self.downstream_id_for(scim_id, row.as_ref()))
     }
 
-    /// Loads a user for reading or writing; 404 for unknown and deleted users.
+    /// Loads a user for a write: the record as the downstream holds it now. 404 for unknown
+    /// and deleted users.
     async fn load(&self, scim_id: &str) -> Result<Loaded, ServiceError> {
+        self.load_from(scim_id, false).await
+    }
+
+    /// Loads a user for a read: the record cache answers where it holds the store row's
+    /// version.
+    async fn load_for_read(&self, scim_id: &str) -> Result<Loaded, ServiceError> {
+        self.load_from(scim_id, true).await
+    }
+
+    async fn load_from(&self, scim_id: &str, cache: bool) -> Result<Loaded, ServiceError> {
         let row = self
             .store
             .resource_by_scim_id(ResourceType::User, scim_id)
@@ -246,7 +257,10 @@ impl UsersService {
         let downstream_id = self
             .downstream_id_for(scim_id, row.as_ref())
             .ok_or_else(|| DownstreamError::NotFound(scim_id.to_owned()))?;
-        let record = self.fetch(scim_id, &downstream_id, row.as_ref()).await?;
+        let record = match (&row, cache) {
+            (Some(row), true) => self.record_of_row(row).await?,
+            _ => self.fetch(scim_id, &downstream_id, row.as_ref()).await?,
+        };
         Ok(Loaded {
             scim_id: scim_id.to_owned(),
             downstream_id,
@@ -255,9 +269,19 @@ impl UsersService {
         })
     }
 
+    /// The record of a stored user for a read: the cached one when the cache holds it for the
+    /// row's version, else [`fetch`](Self::fetch)ed.
+    async fn record_of_row(&self, row: &Resource) -> Result<Value, ServiceError> {
+        let downstream_id = row.downstream_id.as_deref().unwrap_or(&row.scim_id);
+        match self.records.record(downstream_id, row.version) {
+            Some(record) => Ok((*record).clone()),
+            None => self.fetch(&row.scim_id, downstream_id, Some(row)).await,
+        }
+    }
+
     /// Reads the record of user `scim_id` (store row `row`) downstream, and caches it for the
-    /// row's version; 404 naming the SCIM id when it is gone. Writes load this way: they
-    /// start from what the downstream holds now.
+    /// row's version (a user without a row has no version to check it against); 404 naming
+    /// the SCIM id when it is gone.
     async fn fetch(
         &self,
         scim_id: &str,
@@ -271,22 +295,6 @@ impl UsersService {
         })?;
         self.fill_cache(downstream_id, row, &record, ticket);
         Ok(record)
-    }
-
-    /// The record of user `scim_id` for a read: the cached one when the cache holds it for the
-    /// store row's version (a user without a row has no version to check it against), else
-    /// [`fetch`](Self::fetch)ed.
-    async fn record_for(
-        &self,
-        scim_id: &str,
-        downstream_id: &str,
-        row: Option<&Resource>,
-    ) -> Result<Value, ServiceError> {
-        let cached = row.and_then(|r| self.records.record(downstream_id, r.version));
-        match cached {
-            Some(record) => Ok((*record).clone()),
-            None => self.fetch(scim_id, downstream_id, row).await,
-        }
     }
 
     /// Runs a read-modify-write of user `id` in its turn, and again when a writer elsewhere

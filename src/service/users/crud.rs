@@ -91,15 +91,8 @@ impl ScimService for UsersService {
         id: &str,
         projection: &Projection,
     ) -> Result<Value, ServiceError> {
-        let row = self
-            .store
-            .resource_by_scim_id(ResourceType::User, id)
-            .await?;
-        let downstream_id = self
-            .downstream_id_for(id, row.as_ref())
-            .ok_or_else(|| DownstreamError::NotFound(id.to_owned()))?;
-        let record = self.record_for(id, &downstream_id, row.as_ref()).await?;
-        let resource = self.resource_of(ctx, id, row.as_ref(), &record);
+        let loaded = self.load_for_read(id).await?;
+        let resource = self.resource_of(ctx, id, loaded.row.as_ref(), &loaded.record);
         Ok(projection.apply(resource, &self.mapping.catalog))
     }
 

@@ -50,11 +50,7 @@ impl UsersService {
                 for row in rows.iter().filter(|r| !is_tombstone(r)) {
                     // The row at hand, and the record cache where it is fresh: no second
                     // store read, and no downstream call for a user read or written lately.
-                    let downstream_id = row.downstream_id.as_deref().unwrap_or(&row.scim_id);
-                    match self
-                        .record_for(&row.scim_id, downstream_id, Some(row))
-                        .await
-                    {
+                    match self.record_of_row(row).await {
                         Ok(record) => {
                             let r = self.resource_of(ctx, &row.scim_id, Some(row), &record);
                             if matches(filter, &r, schema) {

@@ -109,7 +109,6 @@ pub fn users_service(
             !store.shared(),
         )),
         store: store.tenant(&tenant.name),
-        tenant: tenant.name.clone(),
         ids: tenant.users.ids,
         groups: tenant.groups.clone(),
         turns: Turns::new(&store, format!("{}/User", tenant.name)),
@@ -232,7 +231,6 @@ pub fn tenant_state(
         (GroupsMode::Disabled, _) => None,
         (_, endpoints) => Some(GroupsService {
             store: store.tenant(&tenant.name),
-            tenant: tenant.name.clone(),
             schema: group_schema(),
             users: users.clone(),
             // One connection pool per downstream: the users' client serves groups too.

@@ -117,16 +117,14 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Store) -> AppSta
         mapping: real.mapping.clone(),
         // Its own: what a dry run "wrote" must never answer a real read.
         records: Arc::new(MemoryRecordCache::new(1_000, Duration::from_secs(60), true)),
-        store: store.tenant(&real.tenant),
-        tenant: real.tenant.clone(),
+        store: store.tenant(&state.tenant),
         ids: real.ids,
         groups: real.groups.clone(),
         turns: Default::default(),
-        dropped: crate::service::dropped::DroppedAttributes::new(&real.tenant),
+        dropped: crate::service::dropped::DroppedAttributes::new(&state.tenant),
     });
     let groups = state.groups.as_ref().map(|g| GroupsService {
-        store: store.tenant(&g.tenant),
-        tenant: g.tenant.clone(),
+        store: store.tenant(&state.tenant),
         schema: g.schema.clone(),
         users: users.clone(),
         api: g.api.as_ref().map(|api| api.with_client(client)),

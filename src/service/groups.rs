@@ -30,8 +30,8 @@ const MEMBER_PAGE: u32 = 1000;
 
 /// The Groups service of one tenant.
 pub struct GroupsService {
+    /// The tenant's rows of the store (the tenant is the store's).
     pub store: TenantStore,
-    pub tenant: String,
     pub schema: ResourceSchema,
     /// Users whose role and licences follow their groups.
     pub users: Arc<UsersService>,

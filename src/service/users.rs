@@ -54,8 +54,8 @@ pub struct UsersService {
     pub mapping: ResourceMapping,
     /// Downstream records recently read or written, by downstream id.
     pub records: Arc<dyn RecordCache>,
+    /// The tenant's rows of the store (the tenant is the store's).
     pub store: TenantStore,
-    pub tenant: String,
     pub ids: IdStyle,
     pub groups: GroupsConfig,
     /// One write at a time per user.

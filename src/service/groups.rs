@@ -184,20 +184,21 @@ impl GroupsService {
     }
 
     /// Writes a group's new name and externalId (downstream first), if the row is still at
-    /// the version read; returns the name.
+    /// the version read; returns the name and the row written.
     async fn store_attributes(
         &self,
         row: &Resource,
         group: &Value,
-    ) -> Result<String, ServiceError> {
+    ) -> Result<(String, Resource), ServiceError> {
         let name = display_name(group)?;
         self.check_unique(&name, Some(&row.scim_id)).await?;
         let data = row_data_of(row, group, &name);
         self.rename(row, &data).await?;
-        self.store
+        let written = self
+            .store
             .update_resource(ResourceType::Group, &row.scim_id, &data, Some(row.version))
             .await?;
-        Ok(name)
+        Ok((name, written))
     }
 
     /// Renames the group downstream when its name or externalId changes.
@@ -601,12 +602,13 @@ impl ScimService for GroupsService {
         let _turn = self.turns.take(id).await?;
         let row = self.row(id).await?;
         check_version(Some(&row), if_match)?;
-        self.store_attributes(&row, &group).await?;
+        let (_, written) = self.store_attributes(&row, &group).await?;
         let members = member_ids(group.get("members"));
         let before = self.set_members(&row, &members).await?;
         let touched: BTreeSet<&String> = before.iter().chain(members.iter()).collect();
         self.reevaluate(ctx, touched.into_iter()).await?;
-        self.resource_of(ctx, &self.row(id).await?, true).await
+        // Member lists do not change the row: the one written is the one to show.
+        self.resource_of(ctx, &written, true).await
     }
 
     /// PATCH /Groups/{id}: member operations go straight to the membership rows; other
@@ -639,7 +641,7 @@ impl ScimService for GroupsService {
                 },
                 &self.schema,
             )?;
-            let name = self.store_attributes(&row, &group).await?;
+            let (name, _) = self.store_attributes(&row, &group).await?;
             if name
                 != row
                     .attributes

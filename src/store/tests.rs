@@ -1021,131 +1021,55 @@ suite!(cached_postgres, Backend::CachedPostgres);
 
 // ---- the cache wrapper ----
 
+/// The version of a user, if there is one.
+async fn version_of(s: &dyn ResourceStore, t: &str, id: &str) -> Option<i64> {
+    let row = s.resource_by_scim_id(t, USER, id).await.unwrap();
+    row.map(|r| r.version)
+}
+
+/// The users with a lookup key.
+async fn keyed(s: &dyn ResourceStore, t: &str, key: &str) -> Vec<Resource> {
+    s.resources_by_lookup_key(t, USER, key).await.unwrap()
+}
+
 /// Shows the cache is really used (a write behind its back is not seen) and that every write
 /// through it, or through a clone of it, is.
 async fn cache_invalidation(inner: Store) {
     let t = "acme";
-    let cached = inner.clone().cached(100, Duration::from_secs(60));
-    let twin = cached.clone();
-    cached
-        .resources
-        .put_resource(t, USER, "u1", &data(Some("1"), None, Some("Bob")))
-        .await
-        .unwrap();
-    assert_eq!(
-        cached
-            .resources
-            .resource_by_scim_id(t, USER, "u1")
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        1
-    );
-    assert_eq!(
-        cached
-            .resources
-            .resources_by_lookup_key(t, USER, "bob")
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    let store = inner.clone().cached(100, Duration::from_secs(60));
+    let (cached, twin) = (store.resources.as_ref(), store.clone().resources);
+    let behind = inner.resources.as_ref();
+    let bob = data(Some("1"), None, Some("Bob"));
+    cached.put_resource(t, USER, "u1", &bob).await.unwrap();
+    assert_eq!(version_of(cached, t, "u1").await, Some(1));
+    assert_eq!(keyed(cached, t, "bob").await.len(), 1);
 
     // Behind the cache's back: still the cached copy.
-    inner
-        .resources
-        .touch_resource(t, USER, "u1", None)
-        .await
-        .unwrap();
-    assert_eq!(
-        cached
-            .resources
-            .resource_by_scim_id(t, USER, "u1")
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        1
-    );
+    behind.touch_resource(t, USER, "u1", None).await.unwrap();
+    assert_eq!(version_of(cached, t, "u1").await, Some(1));
 
     // Through the wrapper: seen at once, by the clone too.
-    assert_eq!(
-        cached
-            .resources
-            .touch_resource(t, USER, "u1", None)
-            .await
-            .unwrap(),
-        3
-    );
-    assert_eq!(
-        twin.resources
-            .resource_by_scim_id(t, USER, "u1")
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        3
-    );
+    assert_eq!(cached.touch_resource(t, USER, "u1", None).await, Ok(3));
+    assert_eq!(version_of(twin.as_ref(), t, "u1").await, Some(3));
 
     // Renaming through the clone: the old key no longer finds it, the new one does.
-    twin.resources
-        .update_resource(
-            t,
-            USER,
-            "u1",
-            &data(Some("1"), None, Some("Robert")),
-            Some(3),
-        )
-        .await
-        .unwrap();
-    assert!(
-        cached
-            .resources
-            .resources_by_lookup_key(t, USER, "BOB")
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let found = cached
-        .resources
-        .resources_by_lookup_key(t, USER, "robert")
-        .await
-        .unwrap();
+    let robert = data(Some("1"), None, Some("Robert"));
+    let renamed = twin.update_resource(t, USER, "u1", &robert, Some(3)).await;
+    assert_eq!(renamed.unwrap().version, 4);
+    assert!(keyed(cached, t, "BOB").await.is_empty());
+    let found = keyed(cached, t, "robert").await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].version, 4);
 
     // A new resource taking a cached key shows up.
-    cached
-        .resources
-        .resources_by_lookup_key(t, USER, "carol")
-        .await
-        .unwrap();
-    cached
-        .resources
-        .put_resource(t, USER, "u2", &data(None, None, Some("Carol")))
-        .await
-        .unwrap();
-    assert_eq!(
-        cached
-            .resources
-            .resources_by_lookup_key(t, USER, "carol")
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    keyed(cached, t, "carol").await;
+    let carol = data(None, None, Some("Carol"));
+    cached.put_resource(t, USER, "u2", &carol).await.unwrap();
+    assert_eq!(keyed(cached, t, "carol").await.len(), 1);
 
     // A failed conditional write still drops the cached copy (it was stale).
-    inner
-        .resources
-        .touch_resource(t, USER, "u2", None)
-        .await
-        .unwrap();
-    let err = cached
-        .resources
-        .update_resource(t, USER, "u2", &data(None, None, Some("Carol")), Some(1))
-        .await;
+    behind.touch_resource(t, USER, "u2", None).await.unwrap();
+    let err = cached.update_resource(t, USER, "u2", &carol, Some(1)).await;
     assert_eq!(
         err,
         Err(StoreError::VersionMismatch {
@@ -1153,50 +1077,15 @@ async fn cache_invalidation(inner: Store) {
             actual: 2
         })
     );
-    assert_eq!(
-        cached
-            .resources
-            .resource_by_scim_id(t, USER, "u2")
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        2
-    );
+    assert_eq!(version_of(cached, t, "u2").await, Some(2));
 
     // Delete.
-    assert!(
-        cached
-            .resources
-            .delete_resource(t, USER, "u1")
-            .await
-            .unwrap()
-    );
-    assert_eq!(
-        twin.resources
-            .resource_by_scim_id(t, USER, "u1")
-            .await
-            .unwrap(),
-        None
-    );
-    assert!(
-        twin.resources
-            .resources_by_lookup_key(t, USER, "robert")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(cached.delete_resource(t, USER, "u1").await, Ok(true));
+    assert_eq!(version_of(twin.as_ref(), t, "u1").await, None);
+    assert!(keyed(twin.as_ref(), t, "robert").await.is_empty());
 
     // Tenants do not share cache entries.
-    assert_eq!(
-        cached
-            .resources
-            .resource_by_scim_id("other", USER, "u2")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(cached.backend.backend(), inner.backend.backend());
+    assert_eq!(version_of(cached, "other", "u2").await, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -136,10 +136,11 @@ fn ids(prefix: &str, n: usize) -> Vec<String> {
 // ---- the behaviour suite ----
 
 async fn upsert_and_lookup_by_every_key(s: Store) {
+    let s = s.resources;
     let t = "acme";
     let mut d = data(Some("42"), Some("ext-1"), Some("Alice@Example.COM"));
     d.attributes = json!({"zeta": 1, "alpha": {"b": 2, "a": 1}});
-    let r = s.resources.put_resource(t, USER, "u1", &d).await.unwrap();
+    let r = s.put_resource(t, USER, "u1", &d).await.unwrap();
     assert_eq!(r.version, 1);
     assert_eq!(r.etag(), "W/\"1\"");
     assert_eq!(r.lookup_key.as_deref(), Some("alice@example.com"));
@@ -155,17 +156,11 @@ async fn upsert_and_lookup_by_every_key(s: Store) {
     );
 
     assert_eq!(
-        s.resources
-            .resource_by_scim_id(t, USER, "u1")
-            .await
-            .unwrap(),
+        s.resource_by_scim_id(t, USER, "u1").await.unwrap(),
         Some(r.clone())
     );
     assert_eq!(
-        s.resources
-            .resource_by_downstream_id(t, USER, "42")
-            .await
-            .unwrap(),
+        s.resource_by_downstream_id(t, USER, "42").await.unwrap(),
         Some(r.clone())
     );
     for key in [
@@ -174,60 +169,34 @@ async fn upsert_and_lookup_by_every_key(s: Store) {
         "Alice@Example.Com",
     ] {
         assert_eq!(
-            s.resources
-                .resources_by_lookup_key(t, USER, key)
-                .await
-                .unwrap(),
+            s.resources_by_lookup_key(t, USER, key).await.unwrap(),
             vec![r.clone()]
         );
     }
     assert_eq!(
-        s.resources
-            .resources_by_external_id(t, USER, "ext-1")
-            .await
-            .unwrap(),
+        s.resources_by_external_id(t, USER, "ext-1").await.unwrap(),
         vec![r.clone()]
     );
     assert!(
-        s.resources
-            .resources_by_external_id(t, USER, "EXT-1")
+        s.resources_by_external_id(t, USER, "EXT-1")
             .await
             .unwrap()
             .is_empty()
     );
     // Types are separate namespaces.
+    assert_eq!(s.resource_by_scim_id(t, GROUP, "u1").await.unwrap(), None);
     assert_eq!(
-        s.resources
-            .resource_by_scim_id(t, GROUP, "u1")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        s.resources
-            .resource_by_downstream_id(t, GROUP, "42")
-            .await
-            .unwrap(),
+        s.resource_by_downstream_id(t, GROUP, "42").await.unwrap(),
         None
     );
     // Misses.
+    assert_eq!(s.resource_by_scim_id(t, USER, "nope").await.unwrap(), None);
     assert_eq!(
-        s.resources
-            .resource_by_scim_id(t, USER, "nope")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        s.resources
-            .resource_by_downstream_id(t, USER, "nope")
-            .await
-            .unwrap(),
+        s.resource_by_downstream_id(t, USER, "nope").await.unwrap(),
         None
     );
     assert!(
-        s.resources
-            .resources_by_lookup_key(t, USER, "nope")
+        s.resources_by_lookup_key(t, USER, "nope")
             .await
             .unwrap()
             .is_empty()
@@ -235,41 +204,30 @@ async fn upsert_and_lookup_by_every_key(s: Store) {
 
     // Upsert: version bumps, created stays, every key follows.
     let d2 = data(Some("43"), None, Some("Alicia"));
-    let r2 = s.resources.put_resource(t, USER, "u1", &d2).await.unwrap();
+    let r2 = s.put_resource(t, USER, "u1", &d2).await.unwrap();
     assert_eq!(r2.version, 2);
     assert_eq!(r2.created, r.created);
     assert_eq!(r2.attributes, json!({}));
     assert!(
-        s.resources
-            .resources_by_lookup_key(t, USER, "alice@example.com")
+        s.resources_by_lookup_key(t, USER, "alice@example.com")
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
-        s.resources
-            .resources_by_lookup_key(t, USER, "ALICIA")
-            .await
-            .unwrap(),
+        s.resources_by_lookup_key(t, USER, "ALICIA").await.unwrap(),
         vec![r2.clone()]
     );
     assert_eq!(
-        s.resources
-            .resource_by_downstream_id(t, USER, "42")
-            .await
-            .unwrap(),
+        s.resource_by_downstream_id(t, USER, "42").await.unwrap(),
         None
     );
     assert_eq!(
-        s.resources
-            .resource_by_downstream_id(t, USER, "43")
-            .await
-            .unwrap(),
+        s.resource_by_downstream_id(t, USER, "43").await.unwrap(),
         Some(r2.clone())
     );
     assert!(
-        s.resources
-            .resources_by_external_id(t, USER, "ext-1")
+        s.resources_by_external_id(t, USER, "ext-1")
             .await
             .unwrap()
             .is_empty()
@@ -277,59 +235,42 @@ async fn upsert_and_lookup_by_every_key(s: Store) {
 
     // A lookup key shared by two resources returns both, ordered by id.
     let r3 = s
-        .resources
         .put_resource(t, USER, "u0", &data(None, None, Some("alicia")))
         .await
         .unwrap();
-    let both = s
-        .resources
-        .resources_by_lookup_key(t, USER, "Alicia")
-        .await
-        .unwrap();
+    let both = s.resources_by_lookup_key(t, USER, "Alicia").await.unwrap();
     assert_eq!(both, vec![r3, r2]);
 }
 
 async fn downstream_id_is_unique_per_type(s: Store) {
+    let s = s.resources;
     let t = "acme";
-    s.resources
-        .put_resource(t, USER, "u1", &data(Some("d1"), None, None))
+    s.put_resource(t, USER, "u1", &data(Some("d1"), None, None))
         .await
         .unwrap();
     let err = s
-        .resources
         .put_resource(t, USER, "u2", &data(Some("d1"), None, None))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert!(!err.is_retryable());
     // The refused write changed nothing.
-    assert_eq!(
-        s.resources
-            .resource_by_scim_id(t, USER, "u2")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(s.resource_by_scim_id(t, USER, "u2").await.unwrap(), None);
     // Virtual resources (no downstream id) do not collide; other types and tenants do not.
-    s.resources
-        .put_resource(t, USER, "v1", &data(None, None, None))
+    s.put_resource(t, USER, "v1", &data(None, None, None))
         .await
         .unwrap();
-    s.resources
-        .put_resource(t, USER, "v2", &data(None, None, None))
+    s.put_resource(t, USER, "v2", &data(None, None, None))
         .await
         .unwrap();
-    s.resources
-        .put_resource(t, GROUP, "g1", &data(Some("d1"), None, None))
+    s.put_resource(t, GROUP, "g1", &data(Some("d1"), None, None))
         .await
         .unwrap();
-    s.resources
-        .put_resource("other", USER, "u2", &data(Some("d1"), None, None))
+    s.put_resource("other", USER, "u2", &data(Some("d1"), None, None))
         .await
         .unwrap();
     // update_resource enforces it too.
     let err = s
-        .resources
         .update_resource(t, USER, "v1", &data(Some("d1"), None, None), None)
         .await
         .unwrap_err();
@@ -436,9 +377,9 @@ async fn tenants_are_isolated(s: Store) {
 }
 
 async fn versions_guard_updates(s: Store) {
+    let s = s.resources;
     let t = "acme";
     let r = s
-        .resources
         .put_resource(t, USER, "u1", &data(None, None, Some("bob")))
         .await
         .unwrap();
@@ -446,19 +387,10 @@ async fn versions_guard_updates(s: Store) {
 
     let mut d = data(Some("d9"), Some("e9"), Some("Robert"));
     d.attributes = json!({"nickName": "Bobby"});
-    let written = s
-        .resources
-        .update_resource(t, USER, "u1", &d, Some(1))
-        .await
-        .unwrap();
+    let written = s.update_resource(t, USER, "u1", &d, Some(1)).await.unwrap();
     assert_eq!(written.version, 2);
     // The row returned is the row stored: no read back needed.
-    let got = s
-        .resources
-        .resource_by_scim_id(t, USER, "u1")
-        .await
-        .unwrap()
-        .unwrap();
+    let got = s.resource_by_scim_id(t, USER, "u1").await.unwrap().unwrap();
     assert_eq!(got, written);
     assert_eq!(got.downstream_id.as_deref(), Some("d9"));
     assert_eq!(got.lookup_key.as_deref(), Some("robert"));
@@ -467,7 +399,6 @@ async fn versions_guard_updates(s: Store) {
 
     // A stale version is refused and changes nothing.
     let err = s
-        .resources
         .update_resource(t, USER, "u1", &data(None, None, None), Some(1))
         .await
         .unwrap_err();
@@ -480,37 +411,17 @@ async fn versions_guard_updates(s: Store) {
     );
     assert!(!err.is_retryable());
     assert_eq!(
-        s.resources
-            .resource_by_scim_id(t, USER, "u1")
-            .await
-            .unwrap()
-            .unwrap(),
+        s.resource_by_scim_id(t, USER, "u1").await.unwrap().unwrap(),
         got
     );
 
     // No expected version: unconditional.
-    let written = s.resources.update_resource(t, USER, "u1", &d, None).await;
+    let written = s.update_resource(t, USER, "u1", &d, None).await;
     assert_eq!(written.unwrap().version, 3);
     // Touch bumps the version only.
-    assert_eq!(
-        s.resources
-            .touch_resource(t, USER, "u1", Some(3))
-            .await
-            .unwrap(),
-        4
-    );
-    assert_eq!(
-        s.resources
-            .touch_resource(t, USER, "u1", None)
-            .await
-            .unwrap(),
-        5
-    );
-    let err = s
-        .resources
-        .touch_resource(t, USER, "u1", Some(3))
-        .await
-        .unwrap_err();
+    assert_eq!(s.touch_resource(t, USER, "u1", Some(3)).await.unwrap(), 4);
+    assert_eq!(s.touch_resource(t, USER, "u1", None).await.unwrap(), 5);
+    let err = s.touch_resource(t, USER, "u1", Some(3)).await.unwrap_err();
     assert_eq!(
         err,
         StoreError::VersionMismatch {
@@ -518,35 +429,21 @@ async fn versions_guard_updates(s: Store) {
             actual: 5
         }
     );
-    let touched = s
-        .resources
-        .resource_by_scim_id(t, USER, "u1")
-        .await
-        .unwrap()
-        .unwrap();
+    let touched = s.resource_by_scim_id(t, USER, "u1").await.unwrap().unwrap();
     assert_eq!(touched.version, 5);
     assert_eq!(touched.etag(), "W/\"5\"");
     assert_eq!(touched.attributes, got.attributes);
     // put_resource continues the sequence.
-    assert_eq!(
-        s.resources
-            .put_resource(t, USER, "u1", &d)
-            .await
-            .unwrap()
-            .version,
-        6
-    );
+    assert_eq!(s.put_resource(t, USER, "u1", &d).await.unwrap().version, 6);
 
     // Missing resources.
     for expected in [None, Some(1)] {
         let err = s
-            .resources
             .update_resource(t, USER, "nope", &d, expected)
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
         let err = s
-            .resources
             .touch_resource(t, USER, "nope", expected)
             .await
             .unwrap_err();
@@ -555,155 +452,112 @@ async fn versions_guard_updates(s: Store) {
 }
 
 async fn list_and_count(s: Store) {
+    let s = s.resources;
     let t = "acme";
     for id in ids("u", 12).iter().rev() {
-        s.resources
-            .put_resource(t, USER, id, &data(None, None, Some(id)))
+        s.put_resource(t, USER, id, &data(None, None, Some(id)))
             .await
             .unwrap();
     }
-    s.resources
-        .put_resource(t, GROUP, "g1", &data(None, None, None))
+    s.put_resource(t, GROUP, "g1", &data(None, None, None))
         .await
         .unwrap();
-    assert_eq!(s.resources.count_resources(t, USER).await.unwrap(), 12);
-    assert_eq!(s.resources.count_resources(t, GROUP).await.unwrap(), 1);
+    assert_eq!(s.count_resources(t, USER).await.unwrap(), 12);
+    assert_eq!(s.count_resources(t, GROUP).await.unwrap(), 1);
     let mut seen = Vec::new();
     for offset in (0..12).step_by(5) {
-        let page = s
-            .resources
-            .list_resources(t, USER, offset, 5)
-            .await
-            .unwrap();
+        let page = s.list_resources(t, USER, offset, 5).await.unwrap();
         seen.extend(page.into_iter().map(|r| r.scim_id));
     }
     assert_eq!(seen, ids("u", 12));
-    assert!(
-        s.resources
-            .list_resources(t, USER, 12, 5)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        s.resources
-            .list_resources(t, USER, 0, 0)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(s.list_resources(t, USER, 12, 5).await.unwrap().is_empty());
+    assert!(s.list_resources(t, USER, 0, 0).await.unwrap().is_empty());
     assert_eq!(
-        s.resources
-            .list_resources(t, USER, 0, u64::MAX)
-            .await
-            .unwrap()
-            .len(),
+        s.list_resources(t, USER, 0, u64::MAX).await.unwrap().len(),
         12
     );
-    assert!(s.resources.delete_resource(t, USER, "u03").await.unwrap());
-    assert!(!s.resources.delete_resource(t, USER, "u03").await.unwrap());
-    assert_eq!(s.resources.count_resources(t, USER).await.unwrap(), 11);
+    assert!(s.delete_resource(t, USER, "u03").await.unwrap());
+    assert!(!s.delete_resource(t, USER, "u03").await.unwrap());
+    assert_eq!(s.count_resources(t, USER).await.unwrap(), 11);
 }
 
 async fn memberships(s: Store) {
+    let s = s.members;
     let t = "acme";
     let m = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    assert_eq!(
-        s.members
-            .add_members(t, "g1", &m(&["u1", "u2"]))
-            .await
-            .unwrap(),
-        2
-    );
+    assert_eq!(s.add_members(t, "g1", &m(&["u1", "u2"])).await.unwrap(), 2);
     // Idempotent: existing members are skipped, duplicates in one call count once.
     assert_eq!(
-        s.members
-            .add_members(t, "g1", &m(&["u2", "u3", "u3"]))
+        s.add_members(t, "g1", &m(&["u2", "u3", "u3"]))
             .await
             .unwrap(),
         1
     );
-    assert_eq!(
-        s.members.add_members(t, "g1", &m(&["u1"])).await.unwrap(),
-        0
-    );
-    assert_eq!(s.members.add_members(t, "g1", &[]).await.unwrap(), 0);
-    assert_eq!(s.members.member_count(t, "g1").await.unwrap(), 3);
-    assert!(s.members.is_member(t, "g1", "u3").await.unwrap());
-    assert!(!s.members.is_member(t, "g1", "u9").await.unwrap());
-    assert!(!s.members.is_member(t, "g2", "u1").await.unwrap());
+    assert_eq!(s.add_members(t, "g1", &m(&["u1"])).await.unwrap(), 0);
+    assert_eq!(s.add_members(t, "g1", &[]).await.unwrap(), 0);
+    assert_eq!(s.member_count(t, "g1").await.unwrap(), 3);
+    assert!(s.is_member(t, "g1", "u3").await.unwrap());
+    assert!(!s.is_member(t, "g1", "u9").await.unwrap());
+    assert!(!s.is_member(t, "g2", "u1").await.unwrap());
 
     // Removing non-members succeeds.
+    assert_eq!(s.remove_members(t, "g1", &m(&["u9"])).await.unwrap(), 0);
     assert_eq!(
-        s.members
-            .remove_members(t, "g1", &m(&["u9"]))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        s.members
-            .remove_members(t, "g1", &m(&["u1", "u9", "u1"]))
+        s.remove_members(t, "g1", &m(&["u1", "u9", "u1"]))
             .await
             .unwrap(),
         1
     );
     assert_eq!(
-        s.members
-            .remove_members(t, "nogroup", &m(&["u1"]))
-            .await
-            .unwrap(),
+        s.remove_members(t, "nogroup", &m(&["u1"])).await.unwrap(),
         0
     );
-    assert_eq!(s.members.remove_members(t, "g1", &[]).await.unwrap(), 0);
+    assert_eq!(s.remove_members(t, "g1", &[]).await.unwrap(), 0);
     assert_eq!(
-        s.members.members_page(t, "g1", None, 10).await.unwrap(),
+        s.members_page(t, "g1", None, 10).await.unwrap(),
         m(&["u2", "u3"])
     );
 
-    s.members.add_members(t, "g2", &m(&["u2"])).await.unwrap();
-    assert_eq!(
-        s.members.groups_of(t, "u2").await.unwrap(),
-        m(&["g1", "g2"])
-    );
-    assert_eq!(s.members.groups_of(t, "u3").await.unwrap(), m(&["g1"]));
-    assert!(s.members.groups_of(t, "u1").await.unwrap().is_empty());
+    s.add_members(t, "g2", &m(&["u2"])).await.unwrap();
+    assert_eq!(s.groups_of(t, "u2").await.unwrap(), m(&["g1", "g2"]));
+    assert_eq!(s.groups_of(t, "u3").await.unwrap(), m(&["g1"]));
+    assert!(s.groups_of(t, "u1").await.unwrap().is_empty());
 
     // Replace: the whole list, at once.
     assert_eq!(
-        s.members
-            .replace_members(t, "g1", &m(&["u7", "u8", "u7"]))
+        s.replace_members(t, "g1", &m(&["u7", "u8", "u7"]))
             .await
             .unwrap(),
         2
     );
     assert_eq!(
-        s.members.members_page(t, "g1", None, 10).await.unwrap(),
+        s.members_page(t, "g1", None, 10).await.unwrap(),
         m(&["u7", "u8"])
     );
-    assert_eq!(s.members.groups_of(t, "u2").await.unwrap(), m(&["g2"]));
-    assert_eq!(s.members.replace_members(t, "g1", &[]).await.unwrap(), 0);
-    assert_eq!(s.members.member_count(t, "g1").await.unwrap(), 0);
-    assert_eq!(s.members.member_count(t, "g2").await.unwrap(), 1);
+    assert_eq!(s.groups_of(t, "u2").await.unwrap(), m(&["g2"]));
+    assert_eq!(s.replace_members(t, "g1", &[]).await.unwrap(), 0);
+    assert_eq!(s.member_count(t, "g1").await.unwrap(), 0);
+    assert_eq!(s.member_count(t, "g2").await.unwrap(), 1);
 }
 
 async fn concurrent_add_members_lose_nothing(s: Store) {
+    let s = s.members;
     let t = "acme";
     let members = ids("m", 50);
     // 50 tasks, one distinct member each.
     let mut tasks = Vec::new();
     for m in members.clone() {
         let s = s.clone();
-        tasks.push(tokio::spawn(async move {
-            s.members.add_members(t, "g1", &[m]).await
-        }));
+        tasks.push(tokio::spawn(
+            async move { s.add_members(t, "g1", &[m]).await },
+        ));
     }
     let mut added = 0;
     for task in tasks {
         added += task.await.unwrap().unwrap();
     }
     assert_eq!(added, 50);
-    assert_eq!(s.members.member_count(t, "g1").await.unwrap(), 50);
+    assert_eq!(s.member_count(t, "g1").await.unwrap(), 50);
 
     // 50 tasks with overlapping batches: each member is added exactly once overall.
     let mut tasks = Vec::new();
@@ -715,24 +569,20 @@ async fn concurrent_add_members_lose_nothing(s: Store) {
             members[(i * 7) % 50].clone(),
         ];
         let s = s.clone();
-        tasks.push(tokio::spawn(async move {
-            s.members.add_members(t, "g2", &batch).await
-        }));
+        tasks.push(tokio::spawn(
+            async move { s.add_members(t, "g2", &batch).await },
+        ));
     }
     let mut added = 0;
     for task in tasks {
         added += task.await.unwrap().unwrap();
     }
     assert_eq!(added, 50);
-    assert_eq!(s.members.member_count(t, "g2").await.unwrap(), 50);
+    assert_eq!(s.member_count(t, "g2").await.unwrap(), 50);
     let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = s
-            .members
-            .members_page(t, "g2", after.as_deref(), 7)
-            .await
-            .unwrap();
+        let page = s.members_page(t, "g2", after.as_deref(), 7).await.unwrap();
         let Some(last) = page.last() else { break };
         after = Some(last.clone());
         all.extend(page);
@@ -741,60 +591,43 @@ async fn concurrent_add_members_lose_nothing(s: Store) {
 }
 
 async fn members_page_is_keyset(s: Store) {
+    let s = s.members;
     let t = "acme";
     let mut members = ids("m", 25);
     members.extend(["B".to_owned(), "a".to_owned(), "Z-1".to_owned()]);
     // Add in shuffled batches.
     for chunk in members.iter().rev().cloned().collect::<Vec<_>>().chunks(4) {
-        s.members.add_members(t, "g1", chunk).await.unwrap();
+        s.add_members(t, "g1", chunk).await.unwrap();
     }
     let mut expected = members.clone();
     expected.sort(); // byte order on both backends: "B" < "Z-1" < "a" < "m00"
     assert_eq!(&expected[..3], &["B", "Z-1", "a"]);
 
-    let first = s.members.members_page(t, "g1", None, 10).await.unwrap();
+    let first = s.members_page(t, "g1", None, 10).await.unwrap();
     assert_eq!(first, expected[..10]);
-    let second = s
-        .members
-        .members_page(t, "g1", Some(&first[9]), 10)
-        .await
-        .unwrap();
+    let second = s.members_page(t, "g1", Some(&first[9]), 10).await.unwrap();
     assert_eq!(second, expected[10..20]);
-    let third = s
-        .members
-        .members_page(t, "g1", Some(&second[9]), 10)
-        .await
-        .unwrap();
+    let third = s.members_page(t, "g1", Some(&second[9]), 10).await.unwrap();
     assert_eq!(third, expected[20..]);
     assert!(
-        s.members
-            .members_page(t, "g1", Some(&third[7]), 10)
+        s.members_page(t, "g1", Some(&third[7]), 10)
             .await
             .unwrap()
             .is_empty()
     );
     // A removed cursor still works: paging resumes after it.
-    s.members
-        .remove_members(t, "g1", &[expected[9].clone()])
+    s.remove_members(t, "g1", &[expected[9].clone()])
         .await
         .unwrap();
     assert_eq!(
-        s.members
-            .members_page(t, "g1", Some(&expected[9]), 3)
+        s.members_page(t, "g1", Some(&expected[9]), 3)
             .await
             .unwrap(),
         expected[10..13]
     );
+    assert!(s.members_page(t, "g1", None, 0).await.unwrap().is_empty());
     assert!(
-        s.members
-            .members_page(t, "g1", None, 0)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        s.members
-            .members_page(t, "empty", None, 10)
+        s.members_page(t, "empty", None, 10)
             .await
             .unwrap()
             .is_empty()
@@ -859,30 +692,25 @@ async fn deletes_cascade_to_memberships(s: Store) {
 }
 
 async fn intents_journal(s: Store) {
+    let s = s.intents;
     let p1 = json!({"op": "create", "user": {"userName": "ann", "z": 1, "a": 2}});
-    let i1 = s
-        .intents
-        .begin_intent("a", "create-user", &p1)
-        .await
-        .unwrap();
+    let i1 = s.begin_intent("a", "create-user", &p1).await.unwrap();
     let i2 = s
-        .intents
         .begin_intent("b", "delete-user", &json!({"id": "u9"}))
         .await
         .unwrap();
     let i3 = s
-        .intents
         .begin_intent("a", "patch-group", &json!([1, 2]))
         .await
         .unwrap();
     assert!(i1 < i2 && i2 < i3);
 
-    let all = s.intents.pending_intents(None).await.unwrap();
+    let all = s.pending_intents(None).await.unwrap();
     assert_eq!(
         all.iter().map(|i| i.id).collect::<Vec<_>>(),
         vec![i1, i2, i3]
     );
-    let of_a = s.intents.pending_intents(Some("a")).await.unwrap();
+    let of_a = s.pending_intents(Some("a")).await.unwrap();
     assert_eq!(of_a.len(), 2);
     assert_eq!(of_a[0].id, i1);
     assert_eq!(of_a[0].tenant, "a");
@@ -893,24 +721,21 @@ async fn intents_journal(s: Store) {
     );
     assert!(!of_a[0].created.is_empty());
 
-    assert!(s.intents.complete_intent(i1).await.unwrap());
-    assert!(!s.intents.complete_intent(i1).await.unwrap());
-    assert!(!s.intents.complete_intent(IntentId(i64::MAX)).await.unwrap());
-    let of_a = s.intents.pending_intents(Some("a")).await.unwrap();
+    assert!(s.complete_intent(i1).await.unwrap());
+    assert!(!s.complete_intent(i1).await.unwrap());
+    assert!(!s.complete_intent(IntentId(i64::MAX)).await.unwrap());
+    let of_a = s.pending_intents(Some("a")).await.unwrap();
     assert_eq!(of_a.iter().map(|i| i.id).collect::<Vec<_>>(), vec![i3]);
-    assert!(s.intents.complete_intent(i2).await.unwrap());
-    assert!(s.intents.complete_intent(i3).await.unwrap());
-    assert!(s.intents.pending_intents(None).await.unwrap().is_empty());
+    assert!(s.complete_intent(i2).await.unwrap());
+    assert!(s.complete_intent(i3).await.unwrap());
+    assert!(s.pending_intents(None).await.unwrap().is_empty());
     // Ids are not reused after completion.
-    let i4 = s
-        .intents
-        .begin_intent("a", "x", &json!(null))
-        .await
-        .unwrap();
+    let i4 = s.begin_intent("a", "x", &json!(null)).await.unwrap();
     assert!(i4 > i3);
 }
 
 async fn issued_tokens(s: Store) {
+    let s = s.tokens;
     let token = |tenant: &str, id: &str, digest: &str| IssuedToken {
         id: id.into(),
         tenant: tenant.into(),
@@ -923,59 +748,45 @@ async fn issued_tokens(s: Store) {
         last_used_at: None,
     };
     let a = token("a", "t1", "d1");
-    s.tokens.insert_token(&a).await.unwrap();
-    s.tokens
-        .insert_token(&token("a", "t2", "d2"))
-        .await
-        .unwrap();
-    s.tokens
-        .insert_token(&token("b", "t3", "d1"))
-        .await
-        .unwrap();
+    s.insert_token(&a).await.unwrap();
+    s.insert_token(&token("a", "t2", "d2")).await.unwrap();
+    s.insert_token(&token("b", "t3", "d1")).await.unwrap();
     assert!(matches!(
-        s.tokens.insert_token(&token("a", "t4", "d1")).await,
+        s.insert_token(&token("a", "t4", "d1")).await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(
-        s.tokens.token_by_digest("a", "d1").await.unwrap(),
-        Some(a.clone())
-    );
+    assert_eq!(s.token_by_digest("a", "d1").await.unwrap(), Some(a.clone()));
     // Another tenant's digest is not found, even when it is the same token.
-    assert_eq!(s.tokens.token_by_digest("b", "d2").await.unwrap(), None);
+    assert_eq!(s.token_by_digest("b", "d2").await.unwrap(), None);
     assert_eq!(
-        s.tokens
-            .token_by_digest("b", "d1")
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
+        s.token_by_digest("b", "d1").await.unwrap().unwrap().id,
         "t3"
     );
 
-    assert!(s.tokens.touch_token("a", "t1", 1_500).await.unwrap());
-    assert!(s.tokens.shorten_token("a", "t1", 2_000).await.unwrap());
+    assert!(s.touch_token("a", "t1", 1_500).await.unwrap());
+    assert!(s.shorten_token("a", "t1", 2_000).await.unwrap());
     assert!(
-        !s.tokens.shorten_token("a", "t1", 3_000).await.unwrap(),
+        !s.shorten_token("a", "t1", 3_000).await.unwrap(),
         "never lengthened"
     );
-    assert!(s.tokens.revoke_token("a", "t2", 1_600).await.unwrap());
+    assert!(s.revoke_token("a", "t2", 1_600).await.unwrap());
     assert!(
-        !s.tokens.revoke_token("a", "t2", 1_700).await.unwrap(),
+        !s.revoke_token("a", "t2", 1_700).await.unwrap(),
         "revoked once"
     );
     assert!(
-        !s.tokens.revoke_token("b", "t1", 1_700).await.unwrap(),
+        !s.revoke_token("b", "t1", 1_700).await.unwrap(),
         "not b's token"
     );
 
-    let listed = s.tokens.list_tokens("a").await.unwrap();
+    let listed = s.list_tokens("a").await.unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].last_used_at, Some(1_500));
     assert_eq!(listed[0].expires_at, Some(2_000));
     assert_eq!(listed[1].revoked_at, Some(1_600));
     assert!(listed[0].is_valid_at(1_999) && !listed[0].is_valid_at(2_000));
     assert!(!listed[1].is_valid_at(1_601));
-    assert_eq!(s.tokens.list_tokens("b").await.unwrap().len(), 1);
+    assert_eq!(s.list_tokens("b").await.unwrap().len(), 1);
 }
 
 async fn answers_a_ping(s: Store) {

@@ -3,7 +3,7 @@
 //!
 //! The parts are separate trait objects so that a wrapper replaces only what it changes: the
 //! cache replaces [`Store::resources`] and nothing else, and a dry run's overlay replaces the
-//! parts it writes. There is no method that only forwards to the part below.
+//! parts it writes; the parts it leaves alone are shared as they are, not forwarded to.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,7 +117,10 @@ macro_rules! bound {
     ($($part:ident . $method:ident ($($arg:ident: $ty:ty),*) -> $answer:ty;)*) => {
         impl TenantStore {
             $(
-                #[doc = concat!("This tenant's `", stringify!($method), "` (see the `", stringify!($part), "` part).")]
+                #[doc = concat!(
+                    "This tenant's `", stringify!($method), "` (see the `", stringify!($part),
+                    "` part)."
+                )]
                 pub async fn $method(&self, $($arg: $ty),*) -> Result<$answer, StoreError> {
                     self.store.$part.$method(&self.tenant, $($arg),*).await
                 }
@@ -127,16 +130,18 @@ macro_rules! bound {
 }
 
 bound! {
-    resources.put_resource(resource_type: ResourceType, scim_id: &str, data: &ResourceData) -> Resource;
-    resources.update_resource(resource_type: ResourceType, scim_id: &str, data: &ResourceData, expected_version: Option<i64>) -> Resource;
-    resources.touch_resource(resource_type: ResourceType, scim_id: &str, expected_version: Option<i64>) -> i64;
-    resources.resource_by_scim_id(resource_type: ResourceType, scim_id: &str) -> Option<Resource>;
-    resources.resource_by_downstream_id(resource_type: ResourceType, downstream_id: &str) -> Option<Resource>;
-    resources.resources_by_lookup_key(resource_type: ResourceType, key: &str) -> Vec<Resource>;
-    resources.resources_by_external_id(resource_type: ResourceType, external_id: &str) -> Vec<Resource>;
-    resources.delete_resource(resource_type: ResourceType, scim_id: &str) -> bool;
-    resources.list_resources(resource_type: ResourceType, offset: u64, limit: u64) -> Vec<Resource>;
-    resources.count_resources(resource_type: ResourceType) -> u64;
+    resources.put_resource(kind: ResourceType, scim_id: &str, data: &ResourceData) -> Resource;
+    resources.update_resource(
+        kind: ResourceType, scim_id: &str, data: &ResourceData, expected: Option<i64>
+    ) -> Resource;
+    resources.touch_resource(kind: ResourceType, scim_id: &str, expected: Option<i64>) -> i64;
+    resources.resource_by_scim_id(kind: ResourceType, scim_id: &str) -> Option<Resource>;
+    resources.resource_by_downstream_id(kind: ResourceType, id: &str) -> Option<Resource>;
+    resources.resources_by_lookup_key(kind: ResourceType, key: &str) -> Vec<Resource>;
+    resources.resources_by_external_id(kind: ResourceType, id: &str) -> Vec<Resource>;
+    resources.delete_resource(kind: ResourceType, scim_id: &str) -> bool;
+    resources.list_resources(kind: ResourceType, offset: u64, limit: u64) -> Vec<Resource>;
+    resources.count_resources(kind: ResourceType) -> u64;
     members.add_members(group_id: &str, members: &[String]) -> usize;
     members.remove_members(group_id: &str, members: &[String]) -> usize;
     members.replace_members(group_id: &str, members: &[String]) -> usize;

@@ -188,6 +188,34 @@ async fn a_patch_that_changes_nothing_makes_no_downstream_write() {
     assert_eq!((counts.patches, counts.puts), (0, 0));
 }
 
+/// A `userName eq` filter finds the user in the store and takes its record from the record
+/// cache like a GET by id; with `records_ttl_ms = 0` each filter reads the record downstream.
+#[tokio::test]
+async fn a_user_name_filter_reads_the_downstream_once_unless_the_record_cache_is_off() {
+    for (ttl, reads) in [(None, 0), (Some(0), 3)] {
+        let stack = Stack::start_with(|t| match ttl {
+            Some(ms) => format!("{t}\n[cache]\nrecords_ttl_ms = {ms}\n"),
+            None => t.to_owned(),
+        })
+        .await;
+        let created = stack
+            .create_user(entra_user("filtered@example.com", "Fil", "Tered"))
+            .await;
+        stack.legacy.reset_request_count();
+        for _ in 0..3 {
+            let (status, list) = stack
+                .get("/Users?filter=userName%20eq%20%22FILTERED@example.com%22")
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(list["totalResults"], 1);
+            assert_eq!(list["Resources"][0]["id"], created["id"]);
+            assert_eq!(list["Resources"][0]["name"]["givenName"], "Fil");
+        }
+        let gets = stack.legacy.request_count().gets;
+        assert_eq!(gets, reads, "downstream reads with records_ttl_ms {ttl:?}");
+    }
+}
+
 /// A repeated GET is answered from the record cache; `[cache] records_ttl_ms = 0` turns it
 /// off, and every GET reads the downstream.
 #[tokio::test]

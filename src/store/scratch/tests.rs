@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::store::{ResourceData, ResourceType, SqliteStore};
+use crate::store::{ResourceData, ResourceType, SqliteStore, TenantStore};
 
 const T: &str = "acme";
 const USER: ResourceType = ResourceType::User;
@@ -25,98 +25,75 @@ fn ids(n: usize) -> Vec<String> {
 
 /// A real store with users u1 (ann) and u2 (bob) and group g1 holding both, and a scratch
 /// store over it.
-async fn stores() -> (Store, Store) {
-    let real = Store::of(SqliteStore::open("sqlite::memory:").await.unwrap());
-    real.resources
-        .put_resource(T, USER, "u1", &user("1", "ann"))
+async fn stores() -> (TenantStore, TenantStore) {
+    let real = Store::of(SqliteStore::open("sqlite::memory:").await.unwrap()).tenant(T);
+    real.put_resource(USER, "u1", &user("1", "ann"))
         .await
         .unwrap();
-    real.resources
-        .put_resource(T, USER, "u2", &user("2", "bob"))
+    real.put_resource(USER, "u2", &user("2", "bob"))
         .await
         .unwrap();
-    real.resources
-        .put_resource(T, GROUP, "g1", &ResourceData::default())
+    real.put_resource(GROUP, "g1", &ResourceData::default())
         .await
         .unwrap();
-    real.members
-        .add_members(T, "g1", &["u1".into(), "u2".into()])
+    real.add_members("g1", &["u1".into(), "u2".into()])
         .await
         .unwrap();
-    let scratch = ScratchStore::overlay(real.clone()).await.unwrap();
-    (real, scratch)
+    let scratch = ScratchStore::overlay(real.store().clone()).await.unwrap();
+    (real, scratch.tenant(T))
 }
 
 #[tokio::test]
 async fn reads_see_the_real_rows_with_their_versions() {
     let (real, scratch) = stores().await;
-    real.resources
-        .update_resource(T, USER, "u1", &user("1", "ann"), None)
+    real.update_resource(USER, "u1", &user("1", "ann"), None)
         .await
         .unwrap();
     let row = scratch
-        .resources
-        .resource_by_scim_id(T, USER, "u1")
+        .resource_by_scim_id(USER, "u1")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
         row,
-        real.resources
-            .resource_by_scim_id(T, USER, "u1")
-            .await
-            .unwrap()
-            .unwrap()
+        real.resource_by_scim_id(USER, "u1").await.unwrap().unwrap()
     );
     assert_eq!(row.version, 2);
     assert_eq!(
-        scratch
-            .resources
-            .resources_by_lookup_key(T, USER, "BOB")
-            .await
-            .unwrap()[0]
-            .scim_id,
+        scratch.resources_by_lookup_key(USER, "BOB").await.unwrap()[0].scim_id,
         "u2"
     );
     assert_eq!(
         scratch
-            .resources
-            .resource_by_downstream_id(T, USER, "2")
+            .resource_by_downstream_id(USER, "2")
             .await
             .unwrap()
             .unwrap()
             .scim_id,
         "u2"
     );
-    assert_eq!(scratch.resources.count_resources(T, USER).await.unwrap(), 2);
+    assert_eq!(scratch.count_resources(USER).await.unwrap(), 2);
 }
 
 #[tokio::test]
 async fn writes_are_seen_by_later_reads_and_never_reach_the_real_store() {
     let (real, scratch) = stores().await;
-    let before = real
-        .resources
-        .resource_by_scim_id(T, USER, "u1")
-        .await
-        .unwrap();
+    let before = real.resource_by_scim_id(USER, "u1").await.unwrap();
     let written = scratch
-        .resources
-        .update_resource(T, USER, "u1", &user("1", "ann.lee"), Some(1))
+        .update_resource(USER, "u1", &user("1", "ann.lee"), Some(1))
         .await
         .unwrap();
     assert_eq!(written.version, 2);
     assert!(
         scratch
-            .resources
-            .resources_by_lookup_key(T, USER, "ann")
+            .resources_by_lookup_key(USER, "ann")
             .await
             .unwrap()
             .is_empty()
     );
     assert_eq!(
         scratch
-            .resources
-            .resources_by_lookup_key(T, USER, "ann.lee")
+            .resources_by_lookup_key(USER, "ann.lee")
             .await
             .unwrap()[0]
             .version,
@@ -125,157 +102,99 @@ async fn writes_are_seen_by_later_reads_and_never_reach_the_real_store() {
     // A stale version is refused as the real store would.
     assert!(matches!(
         scratch
-            .resources
-            .update_resource(T, USER, "u1", &user("1", "x"), Some(1))
+            .update_resource(USER, "u1", &user("1", "x"), Some(1))
             .await,
         Err(StoreError::VersionMismatch { .. })
     ));
     scratch
-        .resources
-        .put_resource(T, USER, "u3", &user("3", "cy"))
+        .put_resource(USER, "u3", &user("3", "cy"))
         .await
         .unwrap();
     // A second correlation of a downstream id the real store has is refused too.
     assert!(matches!(
-        scratch
-            .resources
-            .put_resource(T, USER, "u9", &user("2", "dup"))
-            .await,
+        scratch.put_resource(USER, "u9", &user("2", "dup")).await,
         Err(StoreError::Conflict(_))
     ));
     let intent = scratch
-        .intents
-        .begin_intent(T, "create-user", &json!({}))
+        .begin_intent("create-user", &json!({}))
         .await
         .unwrap();
-    assert!(scratch.intents.complete_intent(intent).await.unwrap());
+    assert!(scratch.complete_intent(intent).await.unwrap());
 
-    assert_eq!(
-        real.resources
-            .resource_by_scim_id(T, USER, "u1")
-            .await
-            .unwrap(),
-        before
-    );
+    assert_eq!(real.resource_by_scim_id(USER, "u1").await.unwrap(), before);
     assert!(
-        real.resources
-            .resource_by_scim_id(T, USER, "u3")
+        real.resource_by_scim_id(USER, "u3")
             .await
             .unwrap()
             .is_none()
     );
-    assert!(real.intents.pending_intents(None).await.unwrap().is_empty());
-    assert_eq!(real.resources.count_resources(T, USER).await.unwrap(), 2);
+    let pending = real.store().intents.pending_intents(None).await;
+    assert!(pending.unwrap().is_empty());
+    assert_eq!(real.count_resources(USER).await.unwrap(), 2);
 }
 
 #[tokio::test]
 async fn a_deleted_row_stays_deleted_for_every_lookup() {
     let (real, scratch) = stores().await;
+    assert!(scratch.delete_resource(USER, "u1").await.unwrap());
     assert!(
         scratch
-            .resources
-            .delete_resource(T, USER, "u1")
-            .await
-            .unwrap()
-    );
-    assert!(
-        scratch
-            .resources
-            .resource_by_scim_id(T, USER, "u1")
+            .resource_by_scim_id(USER, "u1")
             .await
             .unwrap()
             .is_none()
     );
     assert!(
         scratch
-            .resources
-            .resources_by_lookup_key(T, USER, "ann")
+            .resources_by_lookup_key(USER, "ann")
             .await
             .unwrap()
             .is_empty()
     );
     assert!(
         scratch
-            .resources
-            .resource_by_downstream_id(T, USER, "1")
+            .resource_by_downstream_id(USER, "1")
             .await
             .unwrap()
             .is_none()
     );
     // Its memberships went with it.
     assert_eq!(
-        scratch
-            .members
-            .members_page(T, "g1", None, 10)
-            .await
-            .unwrap(),
+        scratch.members_page("g1", None, 10).await.unwrap(),
         vec!["u2"]
     );
-    assert_eq!(scratch.resources.count_resources(T, USER).await.unwrap(), 1);
-    assert!(real.members.is_member(T, "g1", "u1").await.unwrap());
+    assert_eq!(scratch.count_resources(USER).await.unwrap(), 1);
+    assert!(real.is_member("g1", "u1").await.unwrap());
 }
 
 #[tokio::test]
 async fn memberships_follow_the_dry_runs_changes() {
     let (real, scratch) = stores().await;
     // Looked at member by member first, then as a whole: no member lost or doubled.
+    assert_eq!(scratch.groups_of("u1").await.unwrap(), vec!["g1"]);
     assert_eq!(
-        scratch.members.groups_of(T, "u1").await.unwrap(),
-        vec!["g1"]
-    );
-    assert_eq!(
-        scratch
-            .members
-            .remove_members(T, "g1", &["u1".into()])
-            .await
-            .unwrap(),
+        scratch.remove_members("g1", &["u1".into()]).await.unwrap(),
         1
     );
+    assert_eq!(scratch.add_members("g1", &["u3".into()]).await.unwrap(), 1);
+    assert_eq!(scratch.add_members("g1", &["u2".into()]).await.unwrap(), 0);
     assert_eq!(
-        scratch
-            .members
-            .add_members(T, "g1", &["u3".into()])
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        scratch
-            .members
-            .add_members(T, "g1", &["u2".into()])
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        scratch
-            .members
-            .members_page(T, "g1", None, 10)
-            .await
-            .unwrap(),
+        scratch.members_page("g1", None, 10).await.unwrap(),
         vec!["u2", "u3"]
     );
-    assert_eq!(scratch.members.member_count(T, "g1").await.unwrap(), 2);
-    assert!(scratch.members.groups_of(T, "u1").await.unwrap().is_empty());
-    assert!(scratch.members.is_member(T, "g1", "u3").await.unwrap());
+    assert_eq!(scratch.member_count("g1").await.unwrap(), 2);
+    assert!(scratch.groups_of("u1").await.unwrap().is_empty());
+    assert!(scratch.is_member("g1", "u3").await.unwrap());
 
     // A replaced member list is the dry run's alone.
-    scratch
-        .members
-        .replace_members(T, "g1", &["u1".into()])
-        .await
-        .unwrap();
-    assert!(scratch.members.groups_of(T, "u2").await.unwrap().is_empty());
+    scratch.replace_members("g1", &["u1".into()]).await.unwrap();
+    assert!(scratch.groups_of("u2").await.unwrap().is_empty());
     assert_eq!(
-        scratch
-            .members
-            .members_page(T, "g1", None, 10)
-            .await
-            .unwrap(),
+        scratch.members_page("g1", None, 10).await.unwrap(),
         vec!["u1"]
     );
     assert_eq!(
-        real.members.members_page(T, "g1", None, 10).await.unwrap(),
+        real.members_page("g1", None, 10).await.unwrap(),
         vec!["u1", "u2"]
     );
 }
@@ -284,56 +203,43 @@ async fn memberships_follow_the_dry_runs_changes() {
 async fn a_large_member_change_copies_the_group_once() {
     let (real, scratch) = stores().await;
     let many = ids(40);
-    real.members.add_members(T, "g1", &many).await.unwrap();
-    let removed = scratch
-        .members
-        .remove_members(T, "g1", &many[..30])
-        .await
-        .unwrap();
+    real.add_members("g1", &many).await.unwrap();
+    let removed = scratch.remove_members("g1", &many[..30]).await.unwrap();
     assert_eq!(removed, 30);
-    assert_eq!(scratch.members.member_count(T, "g1").await.unwrap(), 12);
-    assert!(
-        scratch
-            .members
-            .groups_of(T, "m000")
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert_eq!(
-        scratch.members.groups_of(T, "m035").await.unwrap(),
-        vec!["g1"]
-    );
+    assert_eq!(scratch.member_count("g1").await.unwrap(), 12);
+    assert!(scratch.groups_of("m000").await.unwrap().is_empty());
+    assert_eq!(scratch.groups_of("m035").await.unwrap(), vec!["g1"]);
 }
 
 #[tokio::test]
 async fn a_deleted_group_has_no_members_left() {
     let (real, scratch) = stores().await;
+    assert!(scratch.delete_resource(GROUP, "g1").await.unwrap());
+    assert!(scratch.groups_of("u1").await.unwrap().is_empty());
     assert!(
         scratch
-            .resources
-            .delete_resource(T, GROUP, "g1")
-            .await
-            .unwrap()
-    );
-    assert!(scratch.members.groups_of(T, "u1").await.unwrap().is_empty());
-    assert!(
-        scratch
-            .members
-            .members_page(T, "g1", None, 10)
+            .members_page("g1", None, 10)
             .await
             .unwrap()
             .is_empty()
     );
-    assert_eq!(real.members.member_count(T, "g1").await.unwrap(), 2);
+    assert_eq!(real.member_count("g1").await.unwrap(), 2);
 }
 
 #[tokio::test]
 async fn tokens_are_read_from_the_real_store_and_never_written() {
     let (_real, scratch) = stores().await;
-    assert!(scratch.tokens.list_tokens(T).await.unwrap().is_empty());
+    assert!(
+        scratch
+            .store()
+            .tokens
+            .list_tokens(T)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(matches!(
-        scratch.tokens.revoke_token(T, "x", 0).await,
+        scratch.store().tokens.revoke_token(T, "x", 0).await,
         Err(StoreError::ReadOnly(_))
     ));
 }

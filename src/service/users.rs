@@ -329,7 +329,8 @@ impl UsersService {
 
     /// Stores the new state of a user, then sends it downstream (the whole record or the
     /// changed fields, as gateway.toml says; nothing when nothing changed), rolling the store
-    /// back if the downstream refuses.
+    /// back if the downstream refuses. One pass: the loaded record is mapped once, the store
+    /// written once (the row written comes back), the answer rendered once from it.
     async fn write(
         &self,
         ctx: &RequestContext,
@@ -364,33 +365,7 @@ impl UsersService {
             // Nothing changed, here or downstream: no write, no new version.
             return Ok(self.resource_of(ctx, &loaded.scim_id, Some(row), &loaded.record));
         }
-        let (row, previous) = match &loaded.row {
-            Some(row) => {
-                let previous = ResourceData {
-                    downstream_id: row.downstream_id.clone(),
-                    external_id: row.external_id.clone(),
-                    lookup_key: row.lookup_key.clone(),
-                    attributes: row.attributes.clone(),
-                };
-                let written = self
-                    .store
-                    .update_resource(
-                        ResourceType::User,
-                        &loaded.scim_id,
-                        &data,
-                        Some(row.version),
-                    )
-                    .await?;
-                (written, Some(previous))
-            }
-            None => {
-                let written = self
-                    .store
-                    .put_resource(ResourceType::User, &loaded.scim_id, &data)
-                    .await?;
-                (written, None)
-            }
-        };
+        let (row, previous) = self.write_row(&loaded, &data).await?;
         self.records.forget(&loaded.downstream_id);
         let record = match body {
             Some(body) => match self.api.update(&loaded.downstream_id, body).await {
@@ -405,6 +380,33 @@ impl UsersService {
         self.records
             .remember(&loaded.downstream_id, row.version, Arc::new(record.clone()));
         Ok(self.resource_of(ctx, &loaded.scim_id, Some(&row), &record))
+    }
+
+    /// Writes a user's row: updated at the version loaded, or created. Returns the row
+    /// written and what to put back if the downstream then refuses.
+    async fn write_row(
+        &self,
+        loaded: &Loaded,
+        data: &ResourceData,
+    ) -> Result<(Resource, Option<ResourceData>), ServiceError> {
+        let Some(row) = &loaded.row else {
+            let written = self
+                .store
+                .put_resource(ResourceType::User, &loaded.scim_id, data)
+                .await?;
+            return Ok((written, None));
+        };
+        let previous = ResourceData {
+            downstream_id: row.downstream_id.clone(),
+            external_id: row.external_id.clone(),
+            lookup_key: row.lookup_key.clone(),
+            attributes: row.attributes.clone(),
+        };
+        let written = self
+            .store
+            .update_resource(ResourceType::User, &loaded.scim_id, data, Some(row.version))
+            .await?;
+        Ok((written, Some(previous)))
     }
 
     /// Puts back what the store held before a write whose downstream call failed.

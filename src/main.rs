@@ -128,6 +128,24 @@ enum Command {
         #[arg(long, default_value = "cycle")]
         prefix: String,
     },
+    /// Probe a deployed SCIM endpoint (this gateway or any SCIM server) the way Entra ID uses
+    /// it: discovery, Test Connection, then one test user and group through Entra's request
+    /// shapes, each check PASS or FAIL; everything it makes is deleted at the end. Exit status
+    /// 1 when a check fails.
+    #[command(
+        after_help = "Example:\n  SCIM_TOKEN=... scim-gateway verify --url https://scim.example.com/scim/v2"
+    )]
+    Verify {
+        /// Tenant URL, e.g. https://scim.example.com/scim/v2.
+        #[arg(long)]
+        url: String,
+        /// Secret Token (never printed; SCIM_TOKEN may give it).
+        #[arg(long, env = "SCIM_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -274,6 +292,10 @@ fn main() -> ExitCode {
                     ..scim_gateway::cycle::CycleOptions::new(url, token)
                 };
                 scim_gateway::cycle::run_cli(options).await
+            }
+            Command::Verify { url, token, json } => {
+                let options = scim_gateway::verify::VerifyOptions { url, token };
+                scim_gateway::verify::run_cli(&options, json).await
             }
         }
     });

@@ -32,4 +32,5 @@ mod tenants;
 mod tls;
 mod unmapped;
 mod users;
+mod verify;
 mod versions;

@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod cycle;
+mod deploy_files;
 mod discovery;
 mod downstream_auth;
 mod durability;

@@ -23,6 +23,7 @@ mod okta;
 mod ops;
 mod patch;
 mod profiles;
+mod quick_path;
 mod races;
 mod reconcile;
 mod reload;

@@ -20,10 +20,11 @@ use super::dry_run::{self, CallLog};
 use super::error::{DownstreamError, message_of};
 use super::oauth::TokenSource;
 use super::operation::Operation;
-use super::pacing::{Pacer, PacingSettings};
+use super::pacing::{Pacer, PacingSettings, SharedPace};
 use super::retry::{RetryPolicy, is_idempotent};
 use super::retry_after;
 use crate::mapping::pointer::JsonPointer;
+use crate::store::pace::PaceStore;
 use crate::telemetry::{metrics, request_id};
 
 /// Makes rustls use *ring* (the crate is built without a default provider, to keep the
@@ -76,8 +77,14 @@ struct Answer {
 }
 
 impl DownstreamClient {
-    /// Builds the client for `tenant`'s calls; fails only if the TLS stack cannot start.
-    pub fn new(tenant: &str, settings: DownstreamSettings) -> Result<Self, DownstreamError> {
+    /// Builds the client for `tenant`'s calls, paced in this process, or together with the
+    /// other instances when `pace` is the shared store's; fails only if the TLS stack cannot
+    /// start.
+    pub fn new(
+        tenant: &str,
+        settings: DownstreamSettings,
+        pace: Option<Arc<dyn PaceStore>>,
+    ) -> Result<Self, DownstreamError> {
         install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -94,7 +101,13 @@ impl DownstreamClient {
         Ok(Self {
             http,
             tokens,
-            pacer: Arc::new(Pacer::new(&settings.pacing)),
+            pacer: Arc::new(Pacer::new(
+                &settings.pacing,
+                pace.map(|store| SharedPace {
+                    store,
+                    key: tenant.to_owned(),
+                }),
+            )),
             breaker: Arc::new(Breaker::new(settings.breaker)),
             settings: Arc::new(settings),
             tenant: tenant.into(),

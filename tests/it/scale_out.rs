@@ -1,8 +1,10 @@
 //! Two gateway processes on one PostgreSQL store, as a vendor runs them behind a load
-//! balancer: what one answered, the other shows (a PATCH, a DELETE), and member changes split
-//! across both reach a member-list API without losing anyone.
+//! balancer: what one answered, the other shows (a PATCH, a DELETE), member changes split
+//! across both reach a member-list API without losing anyone, and the downstream sees one
+//! pace (`rate_limit`, `max_concurrent`) for both, even when one of them dies mid-call.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -15,7 +17,7 @@ use crate::support::{Stack, TOKEN, entra_user};
 
 /// One instance: its process and its Tenant URL.
 struct Instance {
-    _process: SpawnedGateway,
+    process: SpawnedGateway,
     base: String,
 }
 
@@ -36,7 +38,7 @@ async fn two_instances(
         let mut env = stack.legacy_env().to_vec();
         env.push(("LISTEN", format!("127.0.0.1:{port}")));
         instances.push(Instance {
-            _process: spawn_gateway(&path, &env, port, None).await,
+            process: spawn_gateway(&path, &env, port, None).await,
             base: format!("http://127.0.0.1:{port}/scim/v2"),
         });
     }
@@ -165,5 +167,121 @@ async fn member_changes_split_across_instances_lose_nobody() {
     let (_, got) = call(&b, Method::GET, &format!("/Groups/{g}"), None).await;
     assert_eq!(got["members"].as_array().unwrap().len(), 50);
     drop((a, b));
+    schema.drop_now().await;
+}
+
+/// The example config with `lines` added to its `[downstream]` section.
+fn paced(lines: &str) -> String {
+    let anchor = "timeout_ms = 10000\n";
+    let config = scim_gateway::demo::EXAMPLE_CONFIG;
+    assert!(config.contains(anchor), "the example config changed");
+    config.replacen(anchor, &format!("{anchor}{lines}\n"), 1)
+}
+
+/// Creates a user through `on`; returns the path of its resource.
+async fn user_path(on: &Instance, name: &str) -> String {
+    let (status, created) = call(on, Method::POST, "/Users", Some(entra_user(name, "Pa", "Ced"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    format!("/Users/{}", created["id"].as_str().unwrap())
+}
+
+/// A client on each instance per path, alternately, reading its path over and over until
+/// `until` (or `reads` times); every answer must be 200. Returns how many reads were answered.
+async fn read_from_both(
+    instances: [&Instance; 2],
+    paths: &[String],
+    until: Instant,
+    reads: usize,
+) -> usize {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, path) in paths.iter().enumerate() {
+        let (base, path) = (instances[n % 2].base.clone(), path.clone());
+        tasks.spawn(async move {
+            let mut done = 0;
+            while done < reads && Instant::now() < until {
+                let (status, body) = call_at(&base, Method::GET, &path, None).await;
+                assert_eq!(status, StatusCode::OK, "{body}");
+                done += 1;
+            }
+            done
+        });
+    }
+    tasks.join_all().await.into_iter().sum()
+}
+
+/// Eight users, each created through the instance that will not read it in
+/// [`read_from_both`]: an instance answers reads of a user it wrote from its record cache,
+/// and reads of one user arriving together may share a call; these all reach the API.
+async fn eight_users(instances: [&Instance; 2], tag: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    for n in 0..8 {
+        let writer = instances[(n + 1) % 2];
+        paths.push(user_path(writer, &format!("{tag}{n}@example.com")).await);
+    }
+    paths
+}
+
+#[tokio::test]
+async fn two_instances_together_keep_the_downstream_rate() {
+    let stack = Stack::start().await;
+    let (dir, schema) = (TempDir::new("scale-out-rate"), Schema::create().await);
+    let config = paced("rate_limit = { requests_per_second = 10, burst = 1 }");
+    let [a, b] = two_instances(&stack, &dir, &schema, &config).await;
+    let paths = eight_users([&a, &b], "rate").await;
+    stack.legacy.reset_request_count();
+    // Eight clients would read far faster than 10/s; each instance alone allows 10/s.
+    let until = Instant::now() + Duration::from_secs(3);
+    read_from_both([&a, &b], &paths, until, usize::MAX).await;
+    let calls = stack.legacy.request_count().total();
+    assert!(calls >= 20, "the load did not use the rate: {calls} calls");
+    let peak = stack.legacy.peak_per_second();
+    assert!(peak <= 10 + 1, "{peak} downstream calls within one second from two instances");
+    drop((a, b));
+    schema.drop_now().await;
+}
+
+#[tokio::test]
+async fn two_instances_together_keep_max_concurrent() {
+    let stack = Stack::start().await;
+    let (dir, schema) = (TempDir::new("scale-out-slots"), Schema::create().await);
+    let [a, b] = two_instances(&stack, &dir, &schema, &paced("max_concurrent = 1")).await;
+    let paths = eight_users([&a, &b], "slots").await;
+    stack.legacy.reset_request_count();
+    // A slow API keeps each call in flight long enough for the other instance to try one.
+    stack.legacy.set_delay(Duration::from_millis(40));
+    let far = Instant::now() + Duration::from_secs(60);
+    let reads = read_from_both([&a, &b], &paths, far, 5).await;
+    stack.legacy.set_delay(Duration::ZERO);
+    assert_eq!(reads, 40);
+    assert_eq!(stack.legacy.request_count().total(), 40);
+    assert_eq!(stack.legacy.peak_in_flight(), 1, "two calls in flight at once");
+    drop((a, b));
+    schema.drop_now().await;
+}
+
+#[tokio::test]
+async fn an_instance_killed_mid_call_gives_its_slot_back_within_seconds() {
+    let stack = Stack::start().await;
+    let (dir, schema) = (TempDir::new("scale-out-kill"), Schema::create().await);
+    let [mut a, b] = two_instances(&stack, &dir, &schema, &paced("max_concurrent = 1")).await;
+    let path = user_path(&b, "killed@example.com").await;
+    stack.legacy.reset_request_count();
+    stack.legacy.set_delay(Duration::from_secs(8));
+    let stuck = tokio::spawn({
+        let (base, path) = (a.base.clone(), path.clone());
+        async move { call_at(&base, Method::GET, &path, None).await }
+    });
+    while stack.legacy.request_count().gets == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A holds the one slot for its call, and dies with it.
+    a.process.0.kill().unwrap();
+    a.process.0.wait().unwrap();
+    stuck.abort();
+    stack.legacy.set_delay(Duration::ZERO);
+    // B waits at most max_queue_wait_ms (5 s) for the slot, which A can no longer renew.
+    let (status, body) = call(&b, Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::OK, "the dead instance's slot was never given back: {body}");
+    drop(b);
     schema.drop_now().await;
 }

@@ -180,7 +180,13 @@ fn paced(lines: &str) -> String {
 
 /// Creates a user through `on`; returns the path of its resource.
 async fn user_path(on: &Instance, name: &str) -> String {
-    let (status, created) = call(on, Method::POST, "/Users", Some(entra_user(name, "Pa", "Ced"))).await;
+    let (status, created) = call(
+        on,
+        Method::POST,
+        "/Users",
+        Some(entra_user(name, "Pa", "Ced")),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     format!("/Users/{}", created["id"].as_str().unwrap())
 }
@@ -235,7 +241,10 @@ async fn two_instances_together_keep_the_downstream_rate() {
     let calls = stack.legacy.request_count().total();
     assert!(calls >= 20, "the load did not use the rate: {calls} calls");
     let peak = stack.legacy.peak_per_second();
-    assert!(peak <= 10 + 1, "{peak} downstream calls within one second from two instances");
+    assert!(
+        peak <= 10 + 1,
+        "{peak} downstream calls within one second from two instances"
+    );
     drop((a, b));
     schema.drop_now().await;
 }
@@ -254,7 +263,11 @@ async fn two_instances_together_keep_max_concurrent() {
     stack.legacy.set_delay(Duration::ZERO);
     assert_eq!(reads, 40);
     assert_eq!(stack.legacy.request_count().total(), 40);
-    assert_eq!(stack.legacy.peak_in_flight(), 1, "two calls in flight at once");
+    assert_eq!(
+        stack.legacy.peak_in_flight(),
+        1,
+        "two calls in flight at once"
+    );
     drop((a, b));
     schema.drop_now().await;
 }
@@ -264,12 +277,16 @@ async fn an_instance_killed_mid_call_gives_its_slot_back_within_seconds() {
     let stack = Stack::start().await;
     let (dir, schema) = (TempDir::new("scale-out-kill"), Schema::create().await);
     let [mut a, b] = two_instances(&stack, &dir, &schema, &paced("max_concurrent = 1")).await;
-    let path = user_path(&b, "killed@example.com").await;
+    // Each instance reads the user the other wrote (its own it may answer from its cache).
+    let [read_by_a, read_by_b] = [
+        user_path(&b, "killed@example.com").await,
+        user_path(&a, "survivor@example.com").await,
+    ];
     stack.legacy.reset_request_count();
     stack.legacy.set_delay(Duration::from_secs(8));
     let stuck = tokio::spawn({
-        let (base, path) = (a.base.clone(), path.clone());
-        async move { call_at(&base, Method::GET, &path, None).await }
+        let base = a.base.clone();
+        async move { call_at(&base, Method::GET, &read_by_a, None).await }
     });
     while stack.legacy.request_count().gets == 0 {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -280,8 +297,45 @@ async fn an_instance_killed_mid_call_gives_its_slot_back_within_seconds() {
     stuck.abort();
     stack.legacy.set_delay(Duration::ZERO);
     // B waits at most max_queue_wait_ms (5 s) for the slot, which A can no longer renew.
-    let (status, body) = call(&b, Method::GET, &path, None).await;
-    assert_eq!(status, StatusCode::OK, "the dead instance's slot was never given back: {body}");
+    let (status, body) = call(&b, Method::GET, &read_by_b, None).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the dead instance's slot was never given back: {body}"
+    );
+    assert_eq!(stack.legacy.request_count().gets, 2);
     drop(b);
+    schema.drop_now().await;
+}
+
+#[tokio::test]
+async fn a_call_longer_than_the_slot_lease_keeps_its_slot() {
+    let stack = Stack::start().await;
+    let (dir, schema) = (TempDir::new("scale-out-renew"), Schema::create().await);
+    let [a, b] = two_instances(&stack, &dir, &schema, &paced("max_concurrent = 1")).await;
+    let [read_by_a, read_by_b] = [
+        user_path(&b, "long@example.com").await,
+        user_path(&a, "after@example.com").await,
+    ];
+    stack.legacy.reset_request_count();
+    // Longer than a slot's lease (3 s), shorter than B's longest wait (5 s).
+    stack.legacy.set_delay(Duration::from_secs(4));
+    let long = tokio::spawn({
+        let base = a.base.clone();
+        async move { call_at(&base, Method::GET, &read_by_a, None).await }
+    });
+    while stack.legacy.request_count().gets == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stack.legacy.set_delay(Duration::ZERO);
+    let (status, body) = call(&b, Method::GET, &read_by_b, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(long.await.unwrap().0, StatusCode::OK);
+    assert_eq!(
+        stack.legacy.peak_in_flight(),
+        1,
+        "B's call went while A's was in flight"
+    );
+    drop((a, b));
     schema.drop_now().await;
 }

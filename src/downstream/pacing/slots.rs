@@ -121,7 +121,10 @@ impl SlotLease {
                     {
                         Ok(true) => {}
                         Ok(false) => {
-                            tracing::warn!(slot, "a downstream slot lease expired before the call ended");
+                            tracing::warn!(
+                                slot,
+                                "a downstream slot lease expired before the call ended"
+                            );
                             return;
                         }
                         Err(e) => {
@@ -144,7 +147,11 @@ impl Drop for SlotLease {
     fn drop(&mut self) {
         self.renewal.abort();
         // Given back in the background; were that to fail, the lease ends on its own.
-        let (pace, slot, holder) = (self.pace.clone(), self.slot, std::mem::take(&mut self.holder));
+        let (pace, slot, holder) = (
+            self.pace.clone(),
+            self.slot,
+            std::mem::take(&mut self.holder),
+        );
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 if let Err(e) = pace.store.release_slot(&pace.key, slot, &holder).await {

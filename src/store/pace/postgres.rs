@@ -111,7 +111,12 @@ impl PostgresPace {
     async fn create_slots(&self, key: &str, slots: u32) -> Result<(), StoreError> {
         let pair = (key.to_owned(), slots);
         let known = |set: &HashSet<_>| set.contains(&pair);
-        if known(&self.slot_rows.lock().unwrap_or_else(PoisonError::into_inner)) {
+        if known(
+            &self
+                .slot_rows
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        ) {
             return Ok(());
         }
         sqlx::query(CREATE_SLOTS)

@@ -30,16 +30,28 @@ async fn turns_come_a_period_apart_after_the_burst_and_a_late_one_is_refused() {
         burst: 2,
     };
     let within = Duration::from_secs(15);
-    assert_eq!(granted(pace.reserve("t", cadence, within).await.unwrap()), Duration::ZERO);
-    assert_eq!(granted(pace.reserve("t", cadence, within).await.unwrap()), Duration::ZERO);
+    assert_eq!(
+        granted(pace.reserve("t", cadence, within).await.unwrap()),
+        Duration::ZERO
+    );
+    assert_eq!(
+        granted(pace.reserve("t", cadence, within).await.unwrap()),
+        Duration::ZERO
+    );
     let third = granted(pace.reserve("t", cadence, within).await.unwrap());
-    assert!(third > Duration::from_secs(9) && third <= Duration::from_secs(10), "{third:?}");
+    assert!(
+        third > Duration::from_secs(9) && third <= Duration::from_secs(10),
+        "{third:?}"
+    );
     match pace.reserve("t", cadence, within).await.unwrap() {
         Reservation::Refused(wait) => assert!(wait > Duration::from_secs(19), "{wait:?}"),
         other => panic!("a turn 20 s away was given within 15 s: {other:?}"),
     }
     // Another pace is not held back by this one.
-    assert_eq!(granted(pace.reserve("u", cadence, within).await.unwrap()), Duration::ZERO);
+    assert_eq!(
+        granted(pace.reserve("u", cadence, within).await.unwrap()),
+        Duration::ZERO
+    );
     scratch.clean().await;
 }
 
@@ -52,11 +64,19 @@ async fn a_pause_holds_every_later_turn_back_and_a_shorter_one_does_not_cut_it()
     };
     pace.pause("t", Duration::from_secs(60)).await.unwrap();
     pace.pause("t", Duration::from_secs(1)).await.unwrap();
-    match pace.reserve("t", cadence, Duration::from_secs(5)).await.unwrap() {
+    match pace
+        .reserve("t", cadence, Duration::from_secs(5))
+        .await
+        .unwrap()
+    {
         Reservation::Refused(wait) => assert!(wait > Duration::from_secs(50), "{wait:?}"),
         other => panic!("a turn during the pause: {other:?}"),
     }
-    let after = granted(pace.reserve("t", cadence, Duration::from_secs(90)).await.unwrap());
+    let after = granted(
+        pace.reserve("t", cadence, Duration::from_secs(90))
+            .await
+            .unwrap(),
+    );
     assert!(after > Duration::from_secs(50), "{after:?}");
     scratch.clean().await;
 }
@@ -65,17 +85,29 @@ async fn a_pause_holds_every_later_turn_back_and_a_shorter_one_does_not_cut_it()
 async fn a_slot_whose_holder_stopped_renewing_is_taken_over() {
     let (scratch, pace) = pace().await;
     let lease = Duration::from_millis(300);
-    assert_eq!(pace.take_slot("t", 1, "dead", lease).await.unwrap(), Some(0));
+    assert_eq!(
+        pace.take_slot("t", 1, "dead", lease).await.unwrap(),
+        Some(0)
+    );
     assert_eq!(pace.take_slot("t", 1, "next", lease).await.unwrap(), None);
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert_eq!(pace.take_slot("t", 1, "next", lease).await.unwrap(), Some(0));
-    assert!(!pace.renew_slot("t", 0, "dead", lease).await.unwrap(), "the dead holder lost it");
+    assert_eq!(
+        pace.take_slot("t", 1, "next", lease).await.unwrap(),
+        Some(0)
+    );
+    assert!(
+        !pace.renew_slot("t", 0, "dead", lease).await.unwrap(),
+        "the dead holder lost it"
+    );
     // Giving back a lost slot frees nothing; the holder's own release does.
     pace.release_slot("t", 0, "dead").await.unwrap();
     assert_eq!(pace.take_slot("t", 1, "third", lease).await.unwrap(), None);
     assert!(pace.renew_slot("t", 0, "next", lease).await.unwrap());
     pace.release_slot("t", 0, "next").await.unwrap();
-    assert_eq!(pace.take_slot("t", 1, "third", lease).await.unwrap(), Some(0));
+    assert_eq!(
+        pace.take_slot("t", 1, "third", lease).await.unwrap(),
+        Some(0)
+    );
     scratch.clean().await;
 }
 
@@ -87,11 +119,18 @@ async fn slots_are_counted_per_pace_and_two_holders_never_share_one() {
     let mut takers = tokio::task::JoinSet::new();
     for n in 0..12 {
         let pace = pace.clone();
-        takers.spawn(async move { pace.take_slot("t", 3, &format!("h{n}"), lease).await.unwrap() });
+        takers.spawn(async move {
+            pace.take_slot("t", 3, &format!("h{n}"), lease)
+                .await
+                .unwrap()
+        });
     }
     let mut taken: Vec<u32> = takers.join_all().await.into_iter().flatten().collect();
     taken.sort_unstable();
     assert_eq!(taken, vec![0, 1, 2], "three slots, each to one holder");
-    assert_eq!(pace.take_slot("u", 3, "other", lease).await.unwrap(), Some(0));
+    assert_eq!(
+        pace.take_slot("u", 3, "other", lease).await.unwrap(),
+        Some(0)
+    );
     scratch.clean().await;
 }

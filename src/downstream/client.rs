@@ -231,15 +231,18 @@ impl DownstreamClient {
         let elapsed = started.elapsed();
         let status = answer.as_ref().ok().map(|a| a.status.as_u16());
         metrics::downstream_call(&self.tenant, method.as_str(), status, elapsed);
-        let result = answer.and_then(|answer| {
-            tracing::debug!(
-                %method, path, status = answer.status.as_u16(),
-                elapsed_ms = elapsed.as_millis() as u64,
-                "downstream call"
-            );
-            self.pause_if_asked(method, &path, &answer);
-            interpret(method, &path, answer.status, &answer.text, what)
-        });
+        let result = match answer {
+            Ok(answer) => {
+                tracing::debug!(
+                    %method, path, status = answer.status.as_u16(),
+                    elapsed_ms = elapsed.as_millis() as u64,
+                    "downstream call"
+                );
+                self.pause_if_asked(method, &path, &answer).await;
+                interpret(method, &path, answer.status, &answer.text, what)
+            }
+            Err(e) => Err(e),
+        };
         if let Err(e) = &result
             && let Some(kind) = e.fault()
         {
@@ -288,8 +291,9 @@ impl DownstreamClient {
         }
     }
 
-    /// A 429 or 503 with `Retry-After` pauses every call to this downstream.
-    fn pause_if_asked(&self, method: &Method, path: &str, answer: &Answer) {
+    /// A 429 or 503 with `Retry-After` pauses every call to this downstream (in every
+    /// instance, when the pace is shared: before the answer is interpreted).
+    async fn pause_if_asked(&self, method: &Method, path: &str, answer: &Answer) {
         let asked = matches!(
             answer.status,
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
@@ -304,7 +308,7 @@ impl DownstreamClient {
                 %method, path, status = answer.status.as_u16(), pause_ms = delay.as_millis() as u64,
                 "the downstream API asked to wait: its calls are paused"
             );
-            self.pacer.pause_for(delay);
+            self.pacer.pause_for(delay).await;
         }
     }
 

@@ -128,18 +128,19 @@ impl Pacer {
 
     /// Holds every call back for `delay` (a downstream's `Retry-After`); a longer pause
     /// already in force stays. A shared rate passes the pause on to the other instances.
-    pub fn pause_for(&self, delay: Duration) {
+    pub async fn pause_for(&self, delay: Duration) {
         let until = Instant::now() + delay;
-        let mut paused = self
-            .paused_until
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if paused.is_none_or(|current| current < until) {
-            *paused = Some(until);
+        {
+            let mut paused = self
+                .paused_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if paused.is_none_or(|current| current < until) {
+                *paused = Some(until);
+            }
         }
-        drop(paused);
         if let Some(rate) = &self.rate {
-            rate.publish_pause(delay);
+            rate.publish_pause(delay).await;
         }
     }
 
@@ -229,16 +230,16 @@ mod tests {
     #[tokio::test]
     async fn a_pause_holds_calls_back_and_a_long_one_answers_busy_at_once() {
         let pacer = pacer(None, None, 5_000);
-        pacer.pause_for(Duration::from_millis(100));
+        pacer.pause_for(Duration::from_millis(100)).await;
         let started = Instant::now();
         pacer.admit().await.unwrap();
         assert!(started.elapsed() >= Duration::from_millis(100));
 
-        pacer.pause_for(Duration::from_secs(60));
+        pacer.pause_for(Duration::from_secs(60)).await;
         let retry_after = is_busy(pacer.admit().await).unwrap();
         assert!(retry_after > Duration::from_secs(50), "{retry_after:?}");
         // A shorter pause does not cut a longer one short.
-        pacer.pause_for(Duration::from_millis(1));
+        pacer.pause_for(Duration::from_millis(1)).await;
         assert!(is_busy(pacer.admit().await).unwrap() > Duration::from_secs(50));
     }
 }

@@ -14,6 +14,7 @@ use crate::groups_downstream::member_list_groups;
 use crate::support::pg::Schema;
 use crate::support::process::{SpawnedGateway, TempDir, free_port, spawn_gateway};
 use crate::support::{Stack, TOKEN, entra_user};
+use scim_gateway::legacy::Fault;
 
 /// One instance: its process and its Tenant URL.
 struct Instance {
@@ -336,6 +337,40 @@ async fn a_call_longer_than_the_slot_lease_keeps_its_slot() {
         1,
         "B's call went while A's was in flight"
     );
+    drop((a, b));
+    schema.drop_now().await;
+}
+
+#[tokio::test]
+async fn a_pause_the_api_asked_of_one_instance_holds_the_other_back_too() {
+    let stack = Stack::start().await;
+    let (dir, schema) = (TempDir::new("scale-out-pause"), Schema::create().await);
+    let config = paced("rate_limit = { requests_per_second = 100, burst = 5 }");
+    let [a, b] = two_instances(&stack, &dir, &schema, &config).await;
+    let [read_by_a, read_by_b] = [
+        user_path(&b, "paused@example.com").await,
+        user_path(&a, "held@example.com").await,
+    ];
+    stack.legacy.reset_request_count();
+    let refuse = Fault::Refuse {
+        status: 429,
+        retry_after: Some("60".into()),
+    };
+    stack.legacy.inject(1, None, refuse);
+    let (status, _) = call(&a, Method::GET, &read_by_a, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let asked = stack.legacy.request_count().total();
+    // B never got the 429, yet does not call the API during the minute it asked for.
+    let response = reqwest::Client::new()
+        .get(format!("{}{read_by_b}", b.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after > 50, "Retry-After {retry_after}");
+    assert_eq!(stack.legacy.request_count().total(), asked, "B called the paused API");
     drop((a, b));
     schema.drop_now().await;
 }

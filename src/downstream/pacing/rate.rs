@@ -78,18 +78,12 @@ impl RateGate {
     }
 
     /// Tells the other instances of a shared rate to hold their calls back for `delay` too
-    /// (in the background; were that to fail, they learn of the pause from the API itself).
-    pub(super) fn publish_pause(&self, delay: Duration) {
-        let Self::Shared { pace, .. } = self else {
-            return;
-        };
-        let pace = pace.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(e) = pace.store.pause(&pace.key, delay).await {
-                    tracing::warn!(error = %e, "a downstream pause was not shared with the other instances");
-                }
-            });
+    /// (were that to fail, they learn of the pause from the API itself).
+    pub(super) async fn publish_pause(&self, delay: Duration) {
+        if let Self::Shared { pace, .. } = self
+            && let Err(e) = pace.store.pause(&pace.key, delay).await
+        {
+            tracing::warn!(error = %e, "a downstream pause was not shared with the other instances");
         }
     }
 }

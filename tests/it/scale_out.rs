@@ -368,9 +368,17 @@ async fn a_pause_the_api_asked_of_one_instance_holds_the_other_back_too() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry_after > 50, "Retry-After {retry_after}");
-    assert_eq!(stack.legacy.request_count().total(), asked, "B called the paused API");
+    assert_eq!(
+        stack.legacy.request_count().total(),
+        asked,
+        "B called the paused API"
+    );
     drop((a, b));
     schema.drop_now().await;
 }

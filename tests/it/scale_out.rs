@@ -273,30 +273,45 @@ async fn two_instances_together_keep_max_concurrent() {
     schema.drop_now().await;
 }
 
+/// Two users, each written through the other instance: `[read by a, read by b]` (an instance
+/// may answer reads of a user it wrote itself from its cache).
+async fn crossed_users(a: &Instance, b: &Instance, tag: &str) -> [String; 2] {
+    [
+        user_path(b, &format!("{tag}-a@example.com")).await,
+        user_path(a, &format!("{tag}-b@example.com")).await,
+    ]
+}
+
+/// Starts a read of `path` through `on` that the API holds for `delay`, and returns once the
+/// API has it (later calls are not delayed).
+async fn held_at_the_api(
+    stack: &Stack,
+    on: &Instance,
+    path: String,
+    delay: Duration,
+) -> tokio::task::JoinHandle<(StatusCode, Value)> {
+    stack.legacy.reset_request_count();
+    stack.legacy.set_delay(delay);
+    let base = on.base.clone();
+    let held = tokio::spawn(async move { call_at(&base, Method::GET, &path, None).await });
+    while stack.legacy.request_count().gets == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    stack.legacy.set_delay(Duration::ZERO);
+    held
+}
+
 #[tokio::test]
 async fn an_instance_killed_mid_call_gives_its_slot_back_within_seconds() {
     let stack = Stack::start().await;
     let (dir, schema) = (TempDir::new("scale-out-kill"), Schema::create().await);
     let [mut a, b] = two_instances(&stack, &dir, &schema, &paced("max_concurrent = 1")).await;
-    // Each instance reads the user the other wrote (its own it may answer from its cache).
-    let [read_by_a, read_by_b] = [
-        user_path(&b, "killed@example.com").await,
-        user_path(&a, "survivor@example.com").await,
-    ];
-    stack.legacy.reset_request_count();
-    stack.legacy.set_delay(Duration::from_secs(8));
-    let stuck = tokio::spawn({
-        let base = a.base.clone();
-        async move { call_at(&base, Method::GET, &read_by_a, None).await }
-    });
-    while stack.legacy.request_count().gets == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let [read_by_a, read_by_b] = crossed_users(&a, &b, "killed").await;
+    let stuck = held_at_the_api(&stack, &a, read_by_a, Duration::from_secs(8)).await;
     // A holds the one slot for its call, and dies with it.
     a.process.0.kill().unwrap();
     a.process.0.wait().unwrap();
     stuck.abort();
-    stack.legacy.set_delay(Duration::ZERO);
     // B waits at most max_queue_wait_ms (5 s) for the slot, which A can no longer renew.
     let (status, body) = call(&b, Method::GET, &read_by_b, None).await;
     assert_eq!(
@@ -314,21 +329,9 @@ async fn a_call_longer_than_the_slot_lease_keeps_its_slot() {
     let stack = Stack::start().await;
     let (dir, schema) = (TempDir::new("scale-out-renew"), Schema::create().await);
     let [a, b] = two_instances(&stack, &dir, &schema, &paced("max_concurrent = 1")).await;
-    let [read_by_a, read_by_b] = [
-        user_path(&b, "long@example.com").await,
-        user_path(&a, "after@example.com").await,
-    ];
-    stack.legacy.reset_request_count();
+    let [read_by_a, read_by_b] = crossed_users(&a, &b, "long").await;
     // Longer than a slot's lease (3 s), shorter than B's longest wait (5 s).
-    stack.legacy.set_delay(Duration::from_secs(4));
-    let long = tokio::spawn({
-        let base = a.base.clone();
-        async move { call_at(&base, Method::GET, &read_by_a, None).await }
-    });
-    while stack.legacy.request_count().gets == 0 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    stack.legacy.set_delay(Duration::ZERO);
+    let long = held_at_the_api(&stack, &a, read_by_a, Duration::from_secs(4)).await;
     let (status, body) = call(&b, Method::GET, &read_by_b, None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(long.await.unwrap().0, StatusCode::OK);
@@ -347,10 +350,7 @@ async fn a_pause_the_api_asked_of_one_instance_holds_the_other_back_too() {
     let (dir, schema) = (TempDir::new("scale-out-pause"), Schema::create().await);
     let config = paced("rate_limit = { requests_per_second = 100, burst = 5 }");
     let [a, b] = two_instances(&stack, &dir, &schema, &config).await;
-    let [read_by_a, read_by_b] = [
-        user_path(&b, "paused@example.com").await,
-        user_path(&a, "held@example.com").await,
-    ];
+    let [read_by_a, read_by_b] = crossed_users(&a, &b, "paused").await;
     stack.legacy.reset_request_count();
     let refuse = Fault::Refuse {
         status: 429,

@@ -102,7 +102,7 @@ pub fn users_service(
     tenant: &TenantConfig,
     store: Arc<dyn Store>,
 ) -> Result<Arc<UsersService>, StartError> {
-    let pace = crate::store::pace::open(&config.store_url)?;
+    let pace = crate::store::pace::open(&config.store_url, config.redis_url.as_deref())?;
     Ok(Arc::new(UsersService {
         api: RecordApi {
             client: DownstreamClient::new(&tenant.name, tenant.downstream.clone(), pace)?,

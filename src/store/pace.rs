@@ -4,9 +4,11 @@
 //! an expiry. Every time is the database's clock, so instances need no synchronised clocks; an
 //! instance that dies gives its slots back when their leases expire, within seconds.
 //!
-//! A SQLite store serves one instance, which paces in memory: [`open`] gives `None` for it.
+//! With `[store] redis_url` the same is kept in Redis instead ([`RedisPace`]). A SQLite store
+//! serves one instance, which paces in memory: [`open`] gives `None` for it.
 
 mod postgres;
+mod redis;
 
 #[cfg(test)]
 mod tests;
@@ -19,6 +21,7 @@ use super::api::BoxFuture;
 use super::error::StoreError;
 
 pub use postgres::PostgresPace;
+pub use redis::RedisPace;
 
 /// A rate as the shared pace applies it (GCRA): one call per `period`, `burst` of them back to
 /// back.
@@ -81,12 +84,18 @@ pub trait PaceStore: Send + Sync + Debug {
     ) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
-/// The shared pace of the store a URL names: PostgreSQL's, on a small pool of its own
-/// connected when first used (a call waiting for its turn never takes a connection a store
-/// query needs); `None` for SQLite. The store must have been opened (migrated) first.
-pub fn open(url: &str) -> Result<Option<Arc<dyn PaceStore>>, StoreError> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Some(Arc::new(PostgresPace::connect_lazy(url)?)))
+/// The shared pace of instances whose store is at `store_url`: in Redis at `redis_url` when
+/// given, else PostgreSQL's, on a small pool of its own (a call waiting for its turn never
+/// takes a connection a store query needs); `None` for SQLite. Both connect when first used;
+/// a PostgreSQL store must have been opened (migrated) first.
+pub fn open(
+    store_url: &str,
+    redis_url: Option<&str>,
+) -> Result<Option<Arc<dyn PaceStore>>, StoreError> {
+    if let Some(url) = redis_url {
+        Ok(Some(Arc::new(RedisPace::connect_lazy(url)?)))
+    } else if store_url.starts_with("postgres://") || store_url.starts_with("postgresql://") {
+        Ok(Some(Arc::new(PostgresPace::connect_lazy(store_url)?)))
     } else {
         Ok(None)
     }

@@ -4,7 +4,7 @@
 //! pace (`rate_limit`, `max_concurrent`) for both, even when one of them dies mid-call.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -15,6 +15,7 @@ use crate::support::pg::Schema;
 use crate::support::process::{SpawnedGateway, TempDir, free_port, spawn_gateway};
 use crate::support::{Stack, TOKEN, entra_user};
 use scim_gateway::legacy::Fault;
+use scim_gateway::legacy::LegacyApi;
 
 /// One instance: its process and its Tenant URL.
 struct Instance {
@@ -29,8 +30,19 @@ async fn two_instances(
     schema: &Schema,
     config: &str,
 ) -> [Instance; 2] {
+    two_instances_with(stack, dir, schema, config, "").await
+}
+
+/// [`two_instances`] with `store_lines` added to `[store]`.
+async fn two_instances_with(
+    stack: &Stack,
+    dir: &TempDir,
+    schema: &Schema,
+    config: &str,
+    store_lines: &str,
+) -> [Instance; 2] {
     let text = config.replace("listen = \"127.0.0.1:8080\"", "listen = \"${LISTEN}\"")
-        + &format!("\n[store]\nurl = \"{}\"\n", schema.url());
+        + &format!("\n[store]\nurl = \"{}\"\n{store_lines}\n", schema.url());
     let path = dir.0.join("gateway.toml");
     std::fs::write(&path, text).unwrap();
     let mut instances = Vec::new();
@@ -192,20 +204,22 @@ async fn user_path(on: &Instance, name: &str) -> String {
     format!("/Users/{}", created["id"].as_str().unwrap())
 }
 
-/// A client on each instance per path, alternately, reading its path over and over until
-/// `until` (or `reads` times); every answer must be 200. Returns how many reads were answered.
+/// A client on each instance per path, alternately, reading its path over and over until the
+/// API got `calls` calls (or `reads` times); every answer must be 200. Returns how many reads
+/// were answered.
 async fn read_from_both(
     instances: [&Instance; 2],
     paths: &[String],
-    until: Instant,
+    api: &LegacyApi,
+    calls: u64,
     reads: usize,
 ) -> usize {
     let mut tasks = tokio::task::JoinSet::new();
     for (n, path) in paths.iter().enumerate() {
-        let (base, path) = (instances[n % 2].base.clone(), path.clone());
+        let (base, path, api) = (instances[n % 2].base.clone(), path.clone(), api.clone());
         tasks.spawn(async move {
             let mut done = 0;
-            while done < reads && Instant::now() < until {
+            while done < reads && api.request_count().total() < calls {
                 let (status, body) = call_at(&base, Method::GET, &path, None).await;
                 assert_eq!(status, StatusCode::OK, "{body}");
                 done += 1;
@@ -216,12 +230,12 @@ async fn read_from_both(
     tasks.join_all().await.into_iter().sum()
 }
 
-/// Eight users, each created through the instance that will not read it in
+/// `n` users, each created through the instance that will not read it in
 /// [`read_from_both`]: an instance answers reads of a user it wrote from its record cache,
 /// and reads of one user arriving together may share a call; these all reach the API.
-async fn eight_users(instances: [&Instance; 2], tag: &str) -> Vec<String> {
+async fn users_to_read(instances: [&Instance; 2], tag: &str, n: usize) -> Vec<String> {
     let mut paths = Vec::new();
-    for n in 0..8 {
+    for n in 0..n {
         let writer = instances[(n + 1) % 2];
         paths.push(user_path(writer, &format!("{tag}{n}@example.com")).await);
     }
@@ -230,20 +244,29 @@ async fn eight_users(instances: [&Instance; 2], tag: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn two_instances_together_keep_the_downstream_rate() {
+    keep_one_rate("").await;
+}
+
+#[tokio::test]
+async fn two_instances_keep_the_downstream_rate_through_redis() {
+    keep_one_rate("redis_url = \"redis://127.0.0.1:6379/0\"").await;
+}
+
+/// Two instances (with `store_lines` in `[store]`) paced at 5 calls/s, burst 1, read as fast
+/// as four clients can: the API never gets more than 6 calls within one second, where each
+/// instance alone would send 5. (A slow rate: a call admitted on time may still reach the API
+/// late on a loaded machine, and only a delay of a whole period could add one to a second.)
+async fn keep_one_rate(store_lines: &str) {
     let stack = Stack::start().await;
     let (dir, schema) = (TempDir::new("scale-out-rate"), Schema::create().await);
-    let config = paced("rate_limit = { requests_per_second = 10, burst = 1 }");
-    let [a, b] = two_instances(&stack, &dir, &schema, &config).await;
-    let paths = eight_users([&a, &b], "rate").await;
+    let config = paced("rate_limit = { requests_per_second = 5, burst = 1 }");
+    let [a, b] = two_instances_with(&stack, &dir, &schema, &config, store_lines).await;
+    let paths = users_to_read([&a, &b], "rate", 4).await;
     stack.legacy.reset_request_count();
-    // Eight clients would read far faster than 10/s; each instance alone allows 10/s.
-    let until = Instant::now() + Duration::from_secs(3);
-    read_from_both([&a, &b], &paths, until, usize::MAX).await;
-    let calls = stack.legacy.request_count().total();
-    assert!(calls >= 20, "the load did not use the rate: {calls} calls");
+    read_from_both([&a, &b], &paths, &stack.legacy, 20, usize::MAX).await;
     let peak = stack.legacy.peak_per_second();
     assert!(
-        peak <= 10 + 1,
+        peak <= 5 + 1,
         "{peak} downstream calls within one second from two instances"
     );
     drop((a, b));
@@ -255,12 +278,11 @@ async fn two_instances_together_keep_max_concurrent() {
     let stack = Stack::start().await;
     let (dir, schema) = (TempDir::new("scale-out-slots"), Schema::create().await);
     let [a, b] = two_instances(&stack, &dir, &schema, &paced("max_concurrent = 1")).await;
-    let paths = eight_users([&a, &b], "slots").await;
+    let paths = users_to_read([&a, &b], "slots", 8).await;
     stack.legacy.reset_request_count();
     // A slow API keeps each call in flight long enough for the other instance to try one.
     stack.legacy.set_delay(Duration::from_millis(40));
-    let far = Instant::now() + Duration::from_secs(60);
-    let reads = read_from_both([&a, &b], &paths, far, 5).await;
+    let reads = read_from_both([&a, &b], &paths, &stack.legacy, u64::MAX, 5).await;
     stack.legacy.set_delay(Duration::ZERO);
     assert_eq!(reads, 40);
     assert_eq!(stack.legacy.request_count().total(), 40);

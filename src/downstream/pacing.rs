@@ -7,9 +7,9 @@
 //! few calls per second; a short queue turns the burst into the pace the API accepts.
 //!
 //! One instance keeps the pace in memory (governor's token bucket, a semaphore). Instances
-//! sharing a PostgreSQL store keep it together through the store's pace rows
+//! sharing a PostgreSQL store keep it together through the store's pace rows, or Redis
 //! ([`PaceStore`]): the rate is one GCRA row, the cap a set of slots leased with an expiry
-//! ([`rate`], [`slots`]), so that the downstream sees one pace however many instances run.
+//! (`rate.rs`, `slots.rs`), so that the downstream sees one pace however many instances run.
 
 mod rate;
 mod slots;

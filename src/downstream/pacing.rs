@@ -242,4 +242,25 @@ mod tests {
         pacer.pause_for(Duration::from_millis(1)).await;
         assert!(is_busy(pacer.admit().await).unwrap() > Duration::from_secs(50));
     }
+
+    #[tokio::test]
+    async fn a_call_whose_shared_pace_cannot_be_reached_is_not_admitted_and_may_retry() {
+        let store =
+            crate::store::pace::PostgresPace::connect_lazy("postgres://postgres@127.0.0.1:1/test");
+        let settings = PacingSettings {
+            rate: Some(Rate {
+                per_second: 10.0,
+                burst: 1,
+            }),
+            ..PacingSettings::default()
+        };
+        let shared = SharedPace {
+            store: Arc::new(store.unwrap()),
+            key: "t".into(),
+        };
+        match Pacer::new(&settings, Some(shared)).admit().await {
+            Err(e @ DownstreamError::PaceUnavailable(_)) => assert!(e.retry_after().is_some()),
+            other => panic!("expected PaceUnavailable, got {other:?}"),
+        }
+    }
 }

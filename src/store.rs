@@ -17,6 +17,7 @@ pub mod error;
 pub mod handle;
 pub mod intent;
 pub mod migrations;
+pub mod pace;
 pub mod postgres;
 pub mod resource;
 pub mod scratch;

@@ -8,13 +8,13 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use scim_gateway::cli::demo::EXAMPLE_CONFIG;
 use scim_gateway::config::Config;
-use scim_gateway::demo::EXAMPLE_CONFIG;
-use scim_gateway::legacy::{self, LegacyApi};
 use scim_gateway::scim::filter::{Filter, matches};
 use scim_gateway::scim::patch::{PatchBounds, PatchRequest, apply, apply_bounded};
 use scim_gateway::server;
 use scim_gateway::store::Store;
+use scim_gateway::tools::legacy::{self, LegacyApi};
 use serde_json::json;
 
 const TOKEN: &str = "bench-token-0123456789abcdef";
@@ -131,7 +131,7 @@ impl Drop for Running {
 }
 
 async fn start() -> Running {
-    scim_gateway::downstream::client::install_crypto_provider();
+    scim_gateway::crypto::install_provider();
     let dir = std::env::temp_dir().join(format!("scim-gateway-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let legacy_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -25,9 +25,9 @@ use crate::downstream::client::DownstreamSettings;
 use crate::downstream::endpoints::{DeleteMode, Endpoints};
 use crate::downstream::groups::{GroupEndpoints, MemberCalls};
 use crate::downstream::operation::Operation;
+use crate::json_pointer::JsonPointer;
 use crate::mapping::ResourceMapping;
 use crate::mapping::group_rules::{GroupGrant, GroupRules};
-use crate::mapping::pointer::JsonPointer;
 use crate::mapping::target::ScimTarget;
 use crate::scim::catalog;
 use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, SchemaDef};
@@ -1005,8 +1005,8 @@ fn compile_jwt(
         audience: text(&j.audience)?,
         leeway: j.leeway_s.map_or(jwt::DEFAULT_LEEWAY, Duration::from_secs),
     };
-    crate::downstream::client::install_crypto_provider();
-    let http = reqwest::Client::builder()
+    let http = crate::crypto::http_client()
+        .map_err(|e| err(format!("cannot set up the JWKS client: {e}")))?
         .build()
         .map_err(|e| err(format!("cannot set up the JWKS client: {e}")))?;
     JwtVerifier::new(settings, http).map_err(|e| err(e.to_string()))

@@ -22,7 +22,7 @@ pub use error::DownstreamError;
 
 use serde_json::{Map, Value};
 
-use crate::mapping::pointer::JsonPointer;
+use crate::json_pointer::JsonPointer;
 
 /// A record wrapped in its envelope (`{"account": {...}}` for `/account`), or as it is.
 pub fn wrap(envelope: Option<&JsonPointer>, record: Value) -> Value {

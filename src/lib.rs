@@ -6,12 +6,11 @@
 
 pub mod auth;
 pub mod cache;
+pub mod cli;
 pub mod config;
-pub mod cycle;
-pub mod demo;
+pub mod crypto;
 pub mod downstream;
-pub mod explain;
-pub mod legacy;
+pub mod json_pointer;
 pub mod mapping;
 pub mod scim;
 pub mod server;
@@ -19,4 +18,4 @@ pub mod service;
 pub mod signals;
 pub mod store;
 pub mod telemetry;
-pub mod token_admin;
+pub mod tools;

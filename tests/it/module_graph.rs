@@ -24,23 +24,7 @@ const KNOWN_MODULE_CYCLES: &[&[&str]] = &[&[
 ]];
 
 /// As [`KNOWN_MODULE_CYCLES`], between files.
-const KNOWN_FILE_CYCLES: &[&[&str]] = &[
-    &["config", "downstream::endpoints"],
-    &[
-        "downstream::auth",
-        "downstream::client",
-        "downstream::dry_run",
-        "downstream::oauth",
-    ],
-    &["scim::discovery", "scim::list"],
-    &[
-        "scim::filter",
-        "scim::filter::eval",
-        "scim::filter::parser",
-        "scim::filter::validate",
-        "scim::path",
-    ],
-];
+const KNOWN_FILE_CYCLES: &[&[&str]] = &[&["config", "downstream::endpoints"]];
 
 fn known(list: &[&[&str]]) -> Vec<Vec<String>> {
     list.iter()

@@ -8,8 +8,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
+use scim_gateway::cli::demo::EXAMPLE_CONFIG;
 use scim_gateway::config::Config;
-use scim_gateway::demo::EXAMPLE_CONFIG;
 use scim_gateway::server::{self, LiveApp};
 use tokio::net::TcpListener;
 

@@ -77,7 +77,13 @@ async fn call_at(
 async fn what_one_instance_answered_the_other_shows() {
     let stack = Stack::start().await;
     let (dir, schema) = (TempDir::new("scale-out"), Schema::create().await);
-    let [a, b] = two_instances(&stack, &dir, &schema, scim_gateway::demo::EXAMPLE_CONFIG).await;
+    let [a, b] = two_instances(
+        &stack,
+        &dir,
+        &schema,
+        scim_gateway::cli::demo::EXAMPLE_CONFIG,
+    )
+    .await;
     let (status, created) = call(
         &a,
         Method::POST,
@@ -120,7 +126,7 @@ async fn what_one_instance_answered_the_other_shows() {
 async fn member_changes_split_across_instances_lose_nobody() {
     let stack = Stack::start().await;
     let (dir, schema) = (TempDir::new("scale-out-members"), Schema::create().await);
-    let config = member_list_groups(scim_gateway::demo::EXAMPLE_CONFIG);
+    let config = member_list_groups(scim_gateway::cli::demo::EXAMPLE_CONFIG);
     let [a, b] = two_instances(&stack, &dir, &schema, &config).await;
     let group =
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Split"});

@@ -206,6 +206,21 @@ impl Explained {
     }
 }
 
+/// Runs `request` and prints the calls, as text or as JSON.
+pub(super) async fn command(request: &ExplainRequest, json: bool) -> Result<(), String> {
+    let explained = run(request).await.map_err(|e| e.to_string())?;
+    if json {
+        let doc = explained.explanation.to_json();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", explained.render());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use http::StatusCode;

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use scim_gateway::cli::demo::EXAMPLE_CONFIG;
-use scim_gateway::config::Config;
 use scim_gateway::scim::filter::{Filter, matches};
 use scim_gateway::scim::patch::{PatchBounds, PatchRequest, apply, apply_bounded};
 use scim_gateway::server;
+use scim_gateway::settings::Config;
 use scim_gateway::store::Store;
 use scim_gateway::tools::legacy::{self, LegacyApi};
 use serde_json::json;
@@ -207,7 +207,7 @@ fn member_patch(c: &mut Criterion) {
         let others: Vec<String> = (0..size).map(|i| format!("other-{size}-{i:06}")).collect();
         runtime
             .block_on(running.store.add_members(
-                scim_gateway::config::DEFAULT_TENANT,
+                scim_gateway::settings::DEFAULT_TENANT,
                 &gid,
                 &others,
             ))

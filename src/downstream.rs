@@ -17,6 +17,7 @@ pub mod paging;
 pub mod records;
 pub mod retry;
 pub mod retry_after;
+pub mod settings;
 
 pub use error::DownstreamError;
 

@@ -17,7 +17,6 @@ mod routes;
 mod scim_errors;
 mod scim_id;
 mod settler;
-pub mod tls;
 
 use std::sync::Arc;
 
@@ -30,7 +29,6 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::Authenticator;
 use crate::cache::MemoryRecordCache;
-use crate::config::{CacheConfig, Config, GroupsMode, TenantConfig};
 use crate::downstream::DownstreamError;
 use crate::downstream::client::DownstreamClient;
 use crate::downstream::groups::GroupApi;
@@ -41,6 +39,7 @@ use crate::service::ServiceError;
 use crate::service::groups::GroupsService;
 use crate::service::turns::Turns;
 use crate::service::users::UsersService;
+use crate::settings::{CacheConfig, Config, GroupsMode, TenantConfig};
 use crate::store::{CachedStore, Store, StoreError};
 use crate::telemetry::metrics::MetricsError;
 use crate::telemetry::request_id;
@@ -188,7 +187,7 @@ async fn tenant_router(
     state.users.recover(deadline).await?;
     state.settler = Some(Settler::spawn(&state.users, deadline));
     let state = Arc::new(state);
-    let authenticator = Arc::new(Authenticator::new(tenant, store));
+    let authenticator = Arc::new(Authenticator::new(&tenant.name, &tenant.auth, store));
     let limiter = Arc::new(TenantLimiter::new(&tenant.limits));
     let users = state.users.clone();
     let router = scim_routes()

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::config::Config;
+use crate::settings::Config;
 
 /// Checks the file at `config` and prints what it configures.
 pub(super) fn run(config: &Path) -> Result<(), String> {

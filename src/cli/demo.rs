@@ -8,8 +8,8 @@ use std::path::Path;
 use tokio::net::TcpListener;
 
 use crate::auth::generate_token;
-use crate::config::Config;
 use crate::server;
+use crate::settings::Config;
 use crate::tools::legacy;
 
 /// The example gateway.toml shipped at the top of the repository.

@@ -12,9 +12,9 @@ use axum::body::Body;
 use http::{Method, Request, header};
 use serde_json::Value;
 
-use crate::config::{Config, ConfigError, TenantChoiceError};
 use crate::server::dry_run::{self, Explanation};
 use crate::server::{self, StartError};
+use crate::settings::{Config, ConfigError, TenantChoiceError};
 use crate::store::StoreError;
 
 /// What to explain, as given on the command line.

@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::config::Config;
 use crate::server;
+use crate::settings::Config;
 
 /// Prints the differences found, and what was fixed.
 pub(super) async fn run(path: PathBuf, tenant: Option<String>, fix: bool) -> Result<(), String> {

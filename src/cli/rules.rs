@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use crate::config::Config;
 use crate::server;
+use crate::settings::Config;
 
 /// Applies the rules (or, in a dry run, lists who would change).
 pub(super) async fn apply(

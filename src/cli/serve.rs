@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use crate::config::Config;
 use crate::config::watch::ConfigWatch;
 use crate::server;
+use crate::settings::Config;
 use crate::signals::stop_requested;
 
 /// Serves until a stop is requested, then drains and closes the store.

@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::TokenCommand;
 use crate::auth::issued::{self, NewToken, duration_secs, unix_now};
-use crate::config::{Config, TenantConfig};
+use crate::settings::{Config, TenantConfig};
 use crate::store::{IssuedToken, Store};
 
 /// Parses `90d`, `24h`, `30m`, `45s` or `2w`.
@@ -180,7 +180,7 @@ pub(super) async fn command(command: TokenCommand) -> Result<(), String> {
 async fn run(
     command: &TokenCommand,
     store: &dyn crate::store::Store,
-    tenant: &crate::config::TenantConfig,
+    tenant: &crate::settings::TenantConfig,
 ) -> Result<(), String> {
     let lifetime = |e: &Option<String>| e.as_deref().map(parse_duration).transpose();
     match command {
@@ -235,7 +235,7 @@ async fn run(
 }
 
 /// The one time a secret is shown: on stdout, for the operator to paste into Entra ID.
-fn print_new_token(tenant: &crate::config::TenantConfig, token: &NewToken) {
+fn print_new_token(tenant: &crate::settings::TenantConfig, token: &NewToken) {
     println!(
         "tenant {}: token {:?} ({}…), expires {}",
         tenant.name,

@@ -13,9 +13,9 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::sync::Semaphore;
 
-use crate::config::Limits;
 use crate::downstream::retry_after::whole_seconds;
 use crate::scim::error::ScimError;
+use crate::settings::Limits;
 
 /// One tenant's rate and concurrency state.
 pub struct TenantLimiter {

@@ -45,7 +45,7 @@ impl Drop for Settler {
 mod tests {
     use std::time::Duration;
 
-    use crate::config::Config;
+    use crate::settings::Config;
 
     fn example() -> Config {
         let env = |name: &str| match name {

@@ -21,7 +21,6 @@ use super::dropped::DroppedAttributes;
 use super::turns::Turns;
 use super::{RequestContext, ScimService, ServiceError, check_version};
 use crate::cache::{RecordCache, Ticket};
-use crate::config::{GroupsConfig, IdStyle};
 use crate::downstream::endpoints::{DeleteMode, UpdateStyle};
 use crate::downstream::records::RecordApi;
 use crate::downstream::{DownstreamError, budget};
@@ -32,6 +31,7 @@ use crate::scim::filter::{CompValue, CompareOp, Filter, matches, validate};
 use crate::scim::list::{ListParamError, ListParams, Projection};
 use crate::scim::patch::{PatchRequest, apply};
 use crate::scim::resource::canonicalize;
+use crate::settings::{GroupsConfig, IdStyle};
 use crate::store::{Resource, ResourceData, ResourceType, Store, StoreError};
 
 /// Marks a user deleted while its downstream record is kept (deactivate mode): RFC 7644 §3.6

@@ -13,8 +13,8 @@ use std::net::SocketAddr;
 
 use reqwest::{Method, StatusCode};
 use scim_gateway::cli::demo::EXAMPLE_CONFIG;
-use scim_gateway::config::Config;
 use scim_gateway::server;
+use scim_gateway::settings::Config;
 use scim_gateway::tools::legacy::{self, LegacyApi};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;

@@ -2,6 +2,7 @@ use super::*;
 use crate::cli::demo::EXAMPLE_CONFIG;
 use crate::downstream::auth::DownstreamAuth;
 use crate::downstream::breaker::BreakerSettings;
+use crate::downstream::groups::MemberCalls;
 use crate::downstream::oauth::ClientAuth;
 use crate::downstream::pacing::PacingSettings;
 use crate::downstream::retry::RetryPolicy;

@@ -60,7 +60,7 @@ fn keep<T: PartialEq + Clone>(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use crate::settings::Config;
 
     fn parse(text: &str) -> Config {
         let env = |name: &str| match name {

@@ -16,6 +16,7 @@ pub mod rescue;
 mod routes;
 mod scim_errors;
 mod scim_id;
+mod services;
 mod settler;
 
 use std::sync::Arc;
@@ -31,15 +32,11 @@ use crate::auth::Authenticator;
 use crate::cache::MemoryRecordCache;
 use crate::downstream::DownstreamError;
 use crate::downstream::client::DownstreamClient;
-use crate::downstream::groups::GroupApi;
-use crate::downstream::records::RecordApi;
-use crate::scim::catalog::group_schema;
 use crate::scim::schema::ResourceSchema;
 use crate::service::ServiceError;
 use crate::service::groups::GroupsService;
-use crate::service::turns::Turns;
 use crate::service::users::UsersService;
-use crate::settings::{CacheConfig, Config, GroupsMode, TenantConfig};
+use crate::settings::{CacheConfig, Config, TenantConfig};
 use crate::store::{CachedStore, Store, StoreError};
 use crate::telemetry::metrics::MetricsError;
 use crate::telemetry::request_id;
@@ -47,11 +44,14 @@ use health::Readiness;
 use limits::TenantLimiter;
 pub use listener::{ServeError, serve};
 pub use live::LiveApp;
+use services::TenantServices;
 use settler::Settler;
 
 /// What every handler shares.
 pub struct AppState {
     pub tenant: String,
+    /// The settings the services were built from (a dry run builds its own from them).
+    pub settings: Arc<TenantConfig>,
     pub users: Arc<UsersService>,
     /// `None` when `[groups] mode = "disabled"`.
     pub groups: Option<GroupsService>,
@@ -100,24 +100,19 @@ pub fn users_service(
     cache: CacheConfig,
     store: Arc<dyn Store>,
 ) -> Result<Arc<UsersService>, StartError> {
-    Ok(Arc::new(UsersService {
-        api: RecordApi {
-            client: DownstreamClient::new(&tenant.name, tenant.downstream.clone())?,
-            endpoints: tenant.users.endpoints.clone(),
-        },
-        mapping: tenant.users.mapping.clone(),
-        records: Arc::new(MemoryRecordCache::new(
-            100_000,
-            cache.records_ttl,
-            !store.shared(),
-        )),
-        store: store.clone(),
-        tenant: tenant.name.clone(),
-        ids: tenant.users.ids,
-        groups: tenant.groups.clone(),
-        turns: Turns::new(&store, format!("{}/User", tenant.name)),
-        dropped: crate::service::dropped::DroppedAttributes::new(&tenant.name),
-    }))
+    let client = DownstreamClient::new(&tenant.name, tenant.downstream.clone())?;
+    let records = record_cache(cache, store.as_ref());
+    Ok(services::users(tenant, client, store, records))
+}
+
+/// The record cache of a serving tenant; a shared store's rows change under it, so it is then
+/// filled only on what the store confirms.
+fn record_cache(cache: CacheConfig, store: &dyn Store) -> Arc<MemoryRecordCache> {
+    Arc::new(MemoryRecordCache::new(
+        100_000,
+        cache.records_ttl,
+        !store.shared(),
+    ))
 }
 
 /// Builds the whole HTTP application from a checked config and an open store: every tenant's
@@ -230,23 +225,12 @@ pub fn tenant_state(
     tenant: &TenantConfig,
     store: Arc<dyn Store>,
 ) -> Result<AppState, StartError> {
-    let users = users_service(tenant, config.cache, store.clone())?;
-    let groups = match (tenant.groups.mode, &tenant.groups.endpoints) {
-        (GroupsMode::Disabled, _) => None,
-        (_, endpoints) => Some(GroupsService {
-            store: store.clone(),
-            tenant: tenant.name.clone(),
-            schema: group_schema(),
-            users: users.clone(),
-            // One connection pool per downstream: the users' client serves groups too.
-            api: endpoints
-                .clone()
-                .map(|endpoints| GroupApi::new(users.api.client.clone(), endpoints)),
-            turns: Turns::new(&store, format!("{}/Group", tenant.name)),
-        }),
-    };
+    let client = DownstreamClient::new(&tenant.name, tenant.downstream.clone())?;
+    let records = record_cache(config.cache, store.as_ref());
+    let TenantServices { users, groups } = TenantServices::new(tenant, client, store, records);
     Ok(AppState {
         tenant: tenant.name.clone(),
+        settings: Arc::new(tenant.clone()),
         advertised: {
             let managed: Vec<_> = [&tenant.groups.role_target, &tenant.groups.licence_target]
                 .into_iter()

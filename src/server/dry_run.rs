@@ -17,15 +17,13 @@ use tower::ServiceExt;
 use super::audit::write_operation;
 use super::rescue::scim_response;
 use super::routes::query_pairs;
+use super::services::TenantServices;
 use super::{AppState, scim_routes};
 use crate::cache::MemoryRecordCache;
 use crate::downstream::client::DownstreamClient;
 use crate::downstream::dry_run::PlannedCall;
-use crate::downstream::records::RecordApi;
 use crate::scim::error::{ScimError, ScimType};
 use crate::service::ServiceError;
-use crate::service::groups::GroupsService;
-use crate::service::users::UsersService;
 use crate::store::{ScratchStore, Store, StoreError};
 
 /// The largest answer read back from the handlers.
@@ -108,32 +106,13 @@ fn unrouted(request: Request) -> Request {
 
 /// `state` with its services bound to the dry-run client and the scratch store.
 fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) -> AppState {
-    let real = &state.users;
-    let users = Arc::new(UsersService {
-        api: RecordApi {
-            client: client.clone(),
-            endpoints: real.api.endpoints.clone(),
-        },
-        mapping: real.mapping.clone(),
-        // Its own: what a dry run "wrote" must never answer a real read.
-        records: Arc::new(MemoryRecordCache::new(1_000, Duration::from_secs(60), true)),
-        store: store.clone(),
-        tenant: real.tenant.clone(),
-        ids: real.ids,
-        groups: real.groups.clone(),
-        turns: Default::default(),
-        dropped: crate::service::dropped::DroppedAttributes::new(&real.tenant),
-    });
-    let groups = state.groups.as_ref().map(|g| GroupsService {
-        store,
-        tenant: g.tenant.clone(),
-        schema: g.schema.clone(),
-        users: users.clone(),
-        api: g.api.as_ref().map(|api| api.with_client(client)),
-        turns: Default::default(),
-    });
+    // Its own: what a dry run "wrote" must never answer a real read.
+    let records = Arc::new(MemoryRecordCache::new(1_000, Duration::from_secs(60), true));
+    let TenantServices { users, groups } =
+        TenantServices::new(&state.settings, client, store, records);
     AppState {
         tenant: state.tenant.clone(),
+        settings: state.settings.clone(),
         users,
         groups,
         advertised: state.advertised.clone(),

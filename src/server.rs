@@ -3,6 +3,7 @@
 //! endpoints at the root; the tower layers around all of them (request id, tracing span); and
 //! the listener (TLS, limits, graceful shutdown).
 
+mod around;
 mod audit;
 pub mod dry_run;
 mod health;
@@ -185,35 +186,18 @@ async fn tenant_router(
     let authenticator = Arc::new(Authenticator::new(&tenant.name, &tenant.auth, store));
     let limiter = Arc::new(TenantLimiter::new(&tenant.limits));
     let users = state.users.clone();
-    let router = scim_routes()
-        .with_state(state.clone())
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(tenant.name.clone()),
-            audit::record_writes,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            dry_run::intercept,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            limiter,
-            limits::enforce,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            authenticator,
-            layers::authenticate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            config.server.request_timeout,
-            layers::deadline,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(metrics::Meter {
+    let router = scim_routes().with_state(state.clone()).layer(
+        ServiceBuilder::new()
+            .layer(metrics::MeterLayer(Arc::new(metrics::Meter {
                 tenant: tenant.name.clone(),
                 base_path: tenant.base_path.clone(),
-            }),
-            metrics::measure,
-        ));
+            })))
+            .layer(layers::DeadlineLayer(config.server.request_timeout))
+            .layer(layers::AuthLayer(authenticator))
+            .layer(limits::LimitLayer(limiter))
+            .layer(dry_run::DryRunLayer(state))
+            .layer(audit::AuditLayer(tenant.name.as_str().into())),
+    );
     Ok((router, users))
 }
 

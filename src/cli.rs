@@ -4,9 +4,14 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::server;
+use crate::service::users::UsersService;
+use crate::settings::{Config, TenantConfig};
+use crate::store::Store;
 use crate::telemetry::logs::{self, LogFormat};
 
 mod check;
@@ -270,4 +275,18 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The store `config` names and `tenant`'s Users service over it, for the commands that work
+/// on a tenant's users (`reconcile`, `rules apply`); the caller closes the store.
+async fn users_of(
+    config: &Config,
+    tenant: &TenantConfig,
+) -> Result<(Arc<dyn Store>, Arc<UsersService>), String> {
+    let store = server::open_store(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let users =
+        server::users_service(tenant, config.cache, store.clone()).map_err(|e| e.to_string())?;
+    Ok((store, users))
 }

@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use crate::server;
 use crate::settings::Config;
 
 /// Prints the differences found, and what was fixed.
@@ -12,11 +11,7 @@ pub(super) async fn run(path: PathBuf, tenant: Option<String>, fix: bool) -> Res
     let tenant = config
         .select_tenant(tenant.as_deref())
         .map_err(|e| e.to_string())?;
-    let store = server::open_store(&config)
-        .await
-        .map_err(|e| e.to_string())?;
-    let users =
-        server::users_service(tenant, config.cache, store.clone()).map_err(|e| e.to_string())?;
+    let (store, users) = super::users_of(&config, tenant).await?;
     let report = users.reconcile(fix).await;
     store.close().await;
     let report = report.map_err(|e| e.to_string())?;

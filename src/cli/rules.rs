@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use crate::server;
 use crate::settings::Config;
 
 /// Applies the rules (or, in a dry run, lists who would change).
@@ -23,11 +22,7 @@ pub(super) async fn apply(
         );
         return Ok(());
     }
-    let store = server::open_store(&config)
-        .await
-        .map_err(|e| e.to_string())?;
-    let users =
-        server::users_service(tenant, config.cache, store.clone()).map_err(|e| e.to_string())?;
+    let (store, users) = super::users_of(&config, tenant).await?;
     let report = users.apply_rules(dry_run).await;
     store.close().await;
     let report = report.map_err(|e| e.to_string())?;

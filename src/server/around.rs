@@ -68,9 +68,14 @@ where
     }
 }
 
-/// Makes an [`Around`] type a `tower::Layer`.
+/// Declares a layer: a cloneable tuple struct over its state, made a `tower::Layer` that wraps
+/// a service in [`Wrapped`] (its behaviour is its [`Around`] impl).
 macro_rules! around_layer {
-    ($layer:ty) => {
+    ($(#[$doc:meta])* pub struct $layer:ident(pub $state:ty);) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $layer(pub $state);
+
         impl<S> tower::Layer<S> for $layer {
             type Service = $crate::server::around::Wrapped<Self, S>;
 
@@ -94,6 +99,11 @@ pub(super) mod testing {
     use axum::extract::Request;
     use axum::response::Response;
     use http::StatusCode;
+    use tower::ServiceExt;
+    use tower::util::BoxCloneSyncService;
+
+    /// The stub service inside a layer under test.
+    pub type Stub = BoxCloneSyncService<Request, Response, Infallible>;
 
     /// A request with an empty body.
     pub fn request(method: &str, uri: &str, authorization: Option<&str>) -> Request {
@@ -115,25 +125,26 @@ pub(super) mod testing {
             self.calls.load(Ordering::SeqCst)
         }
 
-        pub fn service(
-            &self,
-            status: StatusCode,
-        ) -> impl tower::Service<
-            Request,
-            Response = Response,
-            Error = Infallible,
-            Future = impl Send + 'static,
-        > + Clone
-        + Send
-        + Sync
-        + 'static {
+        pub fn service(&self, status: StatusCode) -> Stub {
             let calls = self.calls.clone();
-            tower::service_fn(move |_request: Request| {
+            BoxCloneSyncService::new(tower::service_fn(move |_request: Request| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 let mut response = Response::new(Body::empty());
                 *response.status_mut() = status;
                 std::future::ready(Ok::<_, Infallible>(response))
-            })
+            }))
+        }
+
+        /// The answer to `request` of `layer` around a service answering `status`.
+        pub async fn through<L>(&self, layer: &L, status: StatusCode, request: Request) -> Response
+        where
+            L: tower::Layer<Stub>,
+            L::Service: tower::Service<Request, Response = Response, Error = Infallible>,
+        {
+            match layer.layer(self.service(status)).oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
         }
     }
 }

@@ -24,11 +24,10 @@ pub(super) fn write_operation(request: &Request) -> Option<&'static str> {
     }
 }
 
-/// Records every create, replace, patch and delete after it is answered.
-#[derive(Clone)]
-pub struct AuditLayer(pub Arc<str>);
-
-around_layer!(AuditLayer);
+around_layer! {
+    /// Records every create, replace, patch and delete after it is answered.
+    pub struct AuditLayer(pub Arc<str>);
+}
 
 impl Around for AuditLayer {
     async fn around(&self, request: Request, next: Next) -> Response {

@@ -124,14 +124,13 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Arc<dyn Store>) 
     }
 }
 
-/// Answers a write that asks for `?dry_run=true` with what it would do (200 and
-/// `{"dryRun": true, "status": ..., "calls": [...]}`) instead of doing it; 403 where
-/// `[server] allow_dry_run` is off, since a client that asked for a dry run must not get a
-/// real write.
-#[derive(Clone)]
-pub struct DryRunLayer(pub Arc<AppState>);
-
-around_layer!(DryRunLayer);
+around_layer! {
+    /// Answers a write that asks for `?dry_run=true` with what it would do (200 and
+    /// `{"dryRun": true, "status": ..., "calls": [...]}`) instead of doing it; 403 where
+    /// `[server] allow_dry_run` is off, since a client that asked for a dry run must not get a
+    /// real write.
+    pub struct DryRunLayer(pub Arc<AppState>);
+}
 
 impl Around for DryRunLayer {
     async fn around(&self, request: Request, next: Next) -> Response {
@@ -184,7 +183,6 @@ fn wants_dry_run(query: Option<&str>) -> Result<bool, ScimError> {
 
 #[cfg(test)]
 mod tests {
-    use tower::{Layer, ServiceExt};
 
     use super::*;
     use crate::server::around::testing::{Counting, request};
@@ -208,11 +206,13 @@ mod tests {
     #[tokio::test]
     async fn a_dry_run_where_none_is_allowed_is_403_and_writes_nothing() {
         let inner = Counting::default();
-        let service = layer(false).await.layer(inner.service(StatusCode::CREATED));
-        let answer = service
-            .oneshot(request("POST", "/Users?dry_run=true", None))
-            .await
-            .unwrap();
+        let answer = inner
+            .through(
+                &layer(false).await,
+                StatusCode::CREATED,
+                request("POST", "/Users?dry_run=true", None),
+            )
+            .await;
         assert_eq!(answer.status(), StatusCode::FORBIDDEN);
         assert_eq!(inner.calls(), 0);
     }
@@ -221,11 +221,13 @@ mod tests {
     async fn a_malformed_dry_run_is_400_and_other_requests_pass_through() {
         let layer = layer(true).await;
         let inner = Counting::default();
-        let answer = layer
-            .layer(inner.service(StatusCode::CREATED))
-            .oneshot(request("PATCH", "/Users/1?dry_run=yes", None))
-            .await
-            .unwrap();
+        let answer = inner
+            .through(
+                &layer,
+                StatusCode::CREATED,
+                request("PATCH", "/Users/1?dry_run=yes", None),
+            )
+            .await;
         assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
         assert_eq!(inner.calls(), 0);
         for (method, uri) in [
@@ -233,11 +235,9 @@ mod tests {
             ("GET", "/Users?dry_run=true"),
             ("DELETE", "/Users/1?dry_run=false"),
         ] {
-            let answer = layer
-                .layer(inner.service(StatusCode::CREATED))
-                .oneshot(request(method, uri, None))
-                .await
-                .unwrap();
+            let answer = inner
+                .through(&layer, StatusCode::CREATED, request(method, uri, None))
+                .await;
             assert_eq!(answer.status(), StatusCode::CREATED, "{method} {uri}");
         }
         assert_eq!(inner.calls(), 3);

@@ -17,14 +17,13 @@ use crate::downstream::retry_after::{RETRY_LATER, whole_seconds};
 use crate::scim::error::ScimError;
 use crate::telemetry::request_id;
 
-/// Lets a request through only with credentials the tenant accepts, and hands who it is to
-/// the layers and handlers inside (as a [`ClientIdentity`] extension). The answer otherwise
-/// is 401 with a `WWW-Authenticate` challenge, and never says which part failed; when the
-/// credentials cannot be checked now (the store is down) it is 503, which clients retry.
-#[derive(Clone)]
-pub struct AuthLayer(pub Arc<Authenticator>);
-
-around_layer!(AuthLayer);
+around_layer! {
+    /// Lets a request through only with credentials the tenant accepts, and hands who it is to
+    /// the layers and handlers inside (as a [`ClientIdentity`] extension). The answer otherwise
+    /// is 401 with a `WWW-Authenticate` challenge, and never says which part failed; when the
+    /// credentials cannot be checked now (the store is down) it is 503, which clients retry.
+    pub struct AuthLayer(pub Arc<Authenticator>);
+}
 
 impl Around for AuthLayer {
     async fn around(&self, mut request: Request, next: Next) -> Response {
@@ -61,13 +60,12 @@ impl Around for AuthLayer {
     }
 }
 
-/// Bounds how long a request may take, and its downstream calls to four fifths of that (so
-/// a slow downstream ends as a retriable 503 in time); past the deadline the client gets 504
-/// and work on the request stops.
-#[derive(Clone)]
-pub struct DeadlineLayer(pub Duration);
-
-around_layer!(DeadlineLayer);
+around_layer! {
+    /// Bounds how long a request may take, and its downstream calls to four fifths of that (so
+    /// a slow downstream ends as a retriable 503 in time); past the deadline the client gets 504
+    /// and work on the request stops.
+    pub struct DeadlineLayer(pub Duration);
+}
 
 impl Around for DeadlineLayer {
     async fn around(&self, request: Request, next: Next) -> Response {
@@ -123,11 +121,13 @@ mod tests {
             Some("Basic Zm9vOmJhcg=="),
         ] {
             let inner = Counting::default();
-            let service = layer.layer(inner.service(StatusCode::OK));
-            let response = service
-                .oneshot(request("GET", "/Users", authorization))
-                .await
-                .unwrap();
+            let response = inner
+                .through(
+                    &layer,
+                    StatusCode::OK,
+                    request("GET", "/Users", authorization),
+                )
+                .await;
             assert_eq!(
                 response.status(),
                 StatusCode::UNAUTHORIZED,

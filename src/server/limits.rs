@@ -39,11 +39,10 @@ impl TenantLimiter {
     }
 }
 
-/// Admits a request within the tenant's limits, or answers 429.
-#[derive(Clone)]
-pub struct LimitLayer(pub Arc<TenantLimiter>);
-
-around_layer!(LimitLayer);
+around_layer! {
+    /// Admits a request within the tenant's limits, or answers 429.
+    pub struct LimitLayer(pub Arc<TenantLimiter>);
+}
 
 impl Around for LimitLayer {
     async fn around(&self, request: Request, next: Next) -> Response {
@@ -118,11 +117,9 @@ mod tests {
             max_concurrent: Some(0),
         });
         let inner = Counting::default();
-        let service = layer.layer(inner.service(StatusCode::OK));
-        let refused = service
-            .oneshot(request("GET", "/Users", None))
-            .await
-            .unwrap();
+        let refused = inner
+            .through(&layer, StatusCode::OK, request("GET", "/Users", None))
+            .await;
         assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(inner.calls(), 0);
     }

@@ -30,12 +30,11 @@ pub struct Meter {
     pub base_path: String,
 }
 
-/// Counts and times the request (`scim_requests_total`, `scim_request_duration_seconds`),
-/// whatever answers it: a handler, the authentication, the limits or the deadline.
-#[derive(Clone)]
-pub struct MeterLayer(pub Arc<Meter>);
-
-around_layer!(MeterLayer);
+around_layer! {
+    /// Counts and times the request (`scim_requests_total`, `scim_request_duration_seconds`),
+    /// whatever answers it: a handler, the authentication, the limits or the deadline.
+    pub struct MeterLayer(pub Arc<Meter>);
+}
 
 impl Around for MeterLayer {
     async fn around(&self, request: Request, next: Next) -> Response {

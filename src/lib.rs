@@ -1,5 +1,6 @@
 //! scim-gateway: a reverse proxy that adds SCIM 2.0 (RFC 7643/7644) to a product whose user
-//! API is proprietary, configured by gateway.toml alone. See DESIGN.md for the request flow.
+//! API is proprietary, configured by gateway.toml alone. ARCHITECTURE.md has the layers and the
+//! path of a request.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]

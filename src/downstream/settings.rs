@@ -373,27 +373,16 @@ pub fn compile_group_endpoints(
         return Ok(None);
     }
     let op = |key: &str, v: &Option<Spanned<String>>, id: bool, member: bool| {
-        let key = format!("groups.{key}");
-        let v = v
-            .as_ref()
-            .ok_or_else(|| src.invalid(0..0, &key, "required in downstream mode"))?;
-        let op: Operation = interp(&key, v)?
-            .parse()
-            .map_err(|e: String| src.invalid(v.span(), &key, e))?;
-        if op.has_id() != id || op.has_member() != member {
-            let want = match (id, member) {
-                (false, _) => "a path without {id} or {member}",
-                (true, false) => "a path with {id} and no {member}",
-                (true, true) => "a path with {id} and {member}",
-            };
-            return Err(src.invalid(v.span(), &key, format!("expected {want}")));
-        }
-        Ok(op)
+        group_operation(
+            &format!("groups.{key}"),
+            v.as_ref(),
+            (id, member),
+            src,
+            interp,
+        )
     };
-    let parse = |key: &str, text: &str, span: std::ops::Range<usize>| {
-        text.parse::<JsonPointer>()
-            .map_err(|e| src.invalid(span, &format!("groups.{key}"), e.to_string()))
-    };
+    let parse =
+        |key: &str, text: &str, span: std::ops::Range<usize>| group_pointer(key, text, span, src);
     let optional = |key: &str, v: &Option<Spanned<String>>| {
         v.as_ref()
             .map(|v| parse(key, v.get_ref(), v.span()))
@@ -408,38 +397,7 @@ pub fn compile_group_endpoints(
             add: op("add_member", &raw.add_member, true, true)?,
             remove: op("remove_member", &raw.remove_member, true, true)?,
         },
-        Some(field) => {
-            if let Some(call) = raw.add_member.as_ref().or(raw.remove_member.as_ref()) {
-                return Err(src.invalid(
-                    call.span(),
-                    "groups.members_field",
-                    "give either add_member and remove_member (a call per member) or \
-                     members_field (the whole list with the update call), not both",
-                ));
-            }
-            if raw.update.is_none() {
-                return Err(src.invalid(
-                    field.span(),
-                    "groups.members_field",
-                    "the member list is written with groups.update, which is missing",
-                ));
-            }
-            let numeric = match raw.member_ids.as_ref().map(|t| (t.get_ref().as_str(), t)) {
-                None | Some(("string", _)) => false,
-                Some(("integer", _)) => true,
-                Some((_, t)) => {
-                    return Err(src.invalid(
-                        t.span(),
-                        "groups.member_ids",
-                        "expected \"string\" or \"integer\"",
-                    ));
-                }
-            };
-            MemberCalls::List {
-                field: parse("members_field", field.get_ref(), field.span())?,
-                numeric,
-            }
-        }
+        Some(field) => member_list(raw, field, src)?,
     };
     if let (Some(t), None) = (&raw.member_ids, &raw.members_field) {
         return Err(src.invalid(
@@ -462,4 +420,78 @@ pub fn compile_group_endpoints(
         name_field: or_default("name_field", &raw.name_field, "/name")?,
         external_id_field: optional("external_id_field", &raw.external_id_field)?,
     }))
+}
+
+/// One group call at `key`, required, whose path must (or must not) hold `{id}` and
+/// `{member}` as `wants` says.
+fn group_operation(
+    key: &str,
+    v: Option<&Spanned<String>>,
+    wants: (bool, bool),
+    src: &Source,
+    interp: &Interp,
+) -> Result<Operation, ConfigError> {
+    let v = v.ok_or_else(|| src.invalid(0..0, key, "required in downstream mode"))?;
+    let op: Operation = interp(key, v)?
+        .parse()
+        .map_err(|e: String| src.invalid(v.span(), key, e))?;
+    if (op.has_id(), op.has_member()) != wants {
+        let want = match wants {
+            (false, _) => "a path without {id} or {member}",
+            (true, false) => "a path with {id} and no {member}",
+            (true, true) => "a path with {id} and {member}",
+        };
+        return Err(src.invalid(v.span(), key, format!("expected {want}")));
+    }
+    Ok(op)
+}
+
+/// A pointer of the `[groups]` section at `groups.{key}`.
+fn group_pointer(
+    key: &str,
+    text: &str,
+    span: std::ops::Range<usize>,
+    src: &Source,
+) -> Result<JsonPointer, ConfigError> {
+    text.parse::<JsonPointer>()
+        .map_err(|e| src.invalid(span, &format!("groups.{key}"), e.to_string()))
+}
+
+/// The member list written whole with the update call (`groups.members_field`), which
+/// excludes calls per member.
+fn member_list(
+    raw: &raw::RawGroups,
+    field: &Spanned<String>,
+    src: &Source,
+) -> Result<MemberCalls, ConfigError> {
+    if let Some(call) = raw.add_member.as_ref().or(raw.remove_member.as_ref()) {
+        return Err(src.invalid(
+            call.span(),
+            "groups.members_field",
+            "give either add_member and remove_member (a call per member) or \
+                     members_field (the whole list with the update call), not both",
+        ));
+    }
+    if raw.update.is_none() {
+        return Err(src.invalid(
+            field.span(),
+            "groups.members_field",
+            "the member list is written with groups.update, which is missing",
+        ));
+    }
+    let numeric = match raw.member_ids.as_ref().map(|t| (t.get_ref().as_str(), t)) {
+        None | Some(("string", _)) => false,
+        Some(("integer", _)) => true,
+        Some((_, t)) => {
+            return Err(src.invalid(
+                t.span(),
+                "groups.member_ids",
+                "expected \"string\" or \"integer\"",
+            ));
+        }
+    };
+    Ok(MemberCalls::List {
+        field: group_pointer("members_field", field.get_ref(), field.span(), src)?,
+        numeric,
+    })
 }

@@ -115,6 +115,11 @@ enum Command {
     },
     /// Run a provisioning cycle the way Microsoft Entra ID does (match, create, PATCH; delta;
     /// disable) against a Tenant URL, verify the end state through SCIM and print the figures.
+    /// It WRITES: --users users are created (or matched) and left disabled in the tenant unless
+    /// --cleanup deletes them; a Tenant URL not on this machine needs --yes.
+    #[command(
+        after_help = "Example:\n  SCIM_TOKEN=... scim-gateway entra-cycle --url http://127.0.0.1:8080/scim/v2 --users 100 --cleanup"
+    )]
     EntraCycle {
         /// Tenant URL, e.g. http://127.0.0.1:8080/scim/v2.
         #[arg(long)]
@@ -131,6 +136,30 @@ enum Command {
         /// Start of every userName.
         #[arg(long, default_value = "cycle")]
         prefix: String,
+        /// Run against a Tenant URL that is not on this machine (it writes users there).
+        #[arg(long)]
+        yes: bool,
+        /// Delete every user the cycle made or matched once it is verified.
+        #[arg(long)]
+        cleanup: bool,
+    },
+    /// Probe a deployed SCIM endpoint (this gateway or any SCIM server) the way Entra ID uses
+    /// it: discovery, Test Connection, then one test user and group through Entra's request
+    /// shapes, each check PASS or FAIL; everything it makes is deleted at the end. Exit status
+    /// 1 when a check fails.
+    #[command(
+        after_help = "Example:\n  SCIM_TOKEN=... scim-gateway verify --url https://scim.example.com/scim/v2"
+    )]
+    Verify {
+        /// Tenant URL, e.g. https://scim.example.com/scim/v2.
+        #[arg(long)]
+        url: String,
+        /// Secret Token (never printed; SCIM_TOKEN may give it).
+        #[arg(long, env = "SCIM_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -257,14 +286,22 @@ pub fn main() -> ExitCode {
                 users,
                 concurrency,
                 prefix,
+                yes,
+                cleanup,
             } => {
                 let options = crate::tools::cycle::CycleOptions {
                     users,
                     concurrency,
                     prefix,
+                    remote: yes,
+                    cleanup,
                     ..crate::tools::cycle::CycleOptions::new(url, token)
                 };
                 crate::tools::cycle::run_cli(options).await
+            }
+            Command::Verify { url, token, json } => {
+                let options = crate::tools::verify::VerifyOptions { url, token };
+                crate::tools::verify::run_cli(&options, json).await
             }
         }
     });
@@ -286,7 +323,6 @@ async fn users_of(
     let store = server::open_store(config)
         .await
         .map_err(|e| e.to_string())?;
-    let users =
-        server::users_service(tenant, config.cache, store.clone()).map_err(|e| e.to_string())?;
+    let users = server::users_service(config, tenant, store.clone()).map_err(|e| e.to_string())?;
     Ok((store, users))
 }

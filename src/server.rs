@@ -95,15 +95,27 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     )))
 }
 
-/// The Users service of one tenant's downstream (also used by `reconcile`).
+/// The Users service of one tenant's downstream (also used by `reconcile`). Its calls keep
+/// one pace with the other instances when `config`'s store is PostgreSQL.
 pub fn users_service(
+    config: &Config,
     tenant: &TenantConfig,
-    cache: CacheConfig,
     store: Arc<dyn Store>,
 ) -> Result<Arc<UsersService>, StartError> {
-    let client = DownstreamClient::new(&tenant.name, tenant.downstream.clone())?;
-    let records = record_cache(cache, store.as_ref());
+    let client = client(config, tenant)?;
+    let records = record_cache(config.cache, store.as_ref());
     Ok(services::users(tenant, client, store, records))
+}
+
+/// `tenant`'s downstream client; its calls keep one pace with the other instances when
+/// `config`'s store is PostgreSQL.
+fn client(config: &Config, tenant: &TenantConfig) -> Result<DownstreamClient, StartError> {
+    let pace = crate::store::pace::open(&config.store_url, config.redis_url.as_deref())?;
+    Ok(DownstreamClient::new(
+        &tenant.name,
+        tenant.downstream.clone(),
+        pace,
+    )?)
 }
 
 /// The record cache of a serving tenant; a shared store's rows change under it, so it is then
@@ -209,7 +221,7 @@ pub fn tenant_state(
     tenant: &TenantConfig,
     store: Arc<dyn Store>,
 ) -> Result<AppState, StartError> {
-    let client = DownstreamClient::new(&tenant.name, tenant.downstream.clone())?;
+    let client = client(config, tenant)?;
     let records = record_cache(config.cache, store.as_ref());
     let TenantServices { users, groups } = TenantServices::new(tenant, client, store, records);
     Ok(AppState {

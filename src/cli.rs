@@ -243,73 +243,76 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Serve { config, .. } => serve::run(config).await,
-            Command::Demo { listen, config, .. } => demo::run(listen, config.as_deref()).await,
-            Command::Check { config } => check::run(&config),
-            Command::Explain {
-                config,
-                tenant,
-                method,
-                path,
-                data,
-                json,
-            } => {
-                let request = ExplainRequest {
-                    config,
-                    tenant,
-                    method,
-                    path,
-                    data,
-                };
-                explain::command(&request, json).await
-            }
-            Command::Legacy { listen, api_key } => legacy::run(listen, api_key).await,
-            Command::Reconcile {
-                config,
-                tenant,
-                fix,
-            } => reconcile::run(config, tenant, fix).await,
-            Command::Token { command } => token::command(command).await,
-            Command::Rules {
-                command:
-                    RulesCommand::Apply {
-                        config,
-                        tenant,
-                        dry_run,
-                    },
-            } => rules::apply(config, tenant, dry_run).await,
-            Command::EntraCycle {
-                url,
-                token,
-                users,
-                concurrency,
-                prefix,
-                yes,
-                cleanup,
-            } => {
-                let options = crate::tools::cycle::CycleOptions {
-                    users,
-                    concurrency,
-                    prefix,
-                    remote: yes,
-                    cleanup,
-                    ..crate::tools::cycle::CycleOptions::new(url, token)
-                };
-                crate::tools::cycle::run_cli(options).await
-            }
-            Command::Verify { url, token, json } => {
-                let options = crate::tools::verify::VerifyOptions { url, token };
-                crate::tools::verify::run_cli(&options, json).await
-            }
-        }
-    });
+    let result = runtime.block_on(run(cli.command));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command to its end.
+async fn run(command: Command) -> Result<(), String> {
+    match command {
+        Command::Serve { config, .. } => serve::run(config).await,
+        Command::Demo { listen, config, .. } => demo::run(listen, config.as_deref()).await,
+        Command::Check { config } => check::run(&config),
+        Command::Explain {
+            config,
+            tenant,
+            method,
+            path,
+            data,
+            json,
+        } => {
+            let request = ExplainRequest {
+                config,
+                tenant,
+                method,
+                path,
+                data,
+            };
+            explain::command(&request, json).await
+        }
+        Command::Legacy { listen, api_key } => legacy::run(listen, api_key).await,
+        Command::Reconcile {
+            config,
+            tenant,
+            fix,
+        } => reconcile::run(config, tenant, fix).await,
+        Command::Token { command } => token::command(command).await,
+        Command::Rules {
+            command:
+                RulesCommand::Apply {
+                    config,
+                    tenant,
+                    dry_run,
+                },
+        } => rules::apply(config, tenant, dry_run).await,
+        Command::EntraCycle {
+            url,
+            token,
+            users,
+            concurrency,
+            prefix,
+            yes,
+            cleanup,
+        } => {
+            let options = crate::tools::cycle::CycleOptions {
+                users,
+                concurrency,
+                prefix,
+                remote: yes,
+                cleanup,
+                ..crate::tools::cycle::CycleOptions::new(url, token)
+            };
+            crate::tools::cycle::run_cli(options).await
+        }
+        Command::Verify { url, token, json } => {
+            let options = crate::tools::verify::VerifyOptions { url, token };
+            crate::tools::verify::run_cli(&options, json).await
         }
     }
 }

@@ -7,13 +7,13 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use scim_gateway::config::Config;
-use scim_gateway::demo::EXAMPLE_CONFIG;
-use scim_gateway::legacy::{self, LegacyApi};
+use scim_gateway::cli::demo::EXAMPLE_CONFIG;
 use scim_gateway::scim::filter::{Filter, matches};
 use scim_gateway::scim::patch::{PatchBounds, PatchRequest, apply, apply_bounded};
 use scim_gateway::server;
+use scim_gateway::settings::Config;
 use scim_gateway::store::Store;
+use scim_gateway::tools::legacy::{self, LegacyApi};
 use serde_json::json;
 
 const TOKEN: &str = "bench-token-0123456789abcdef";
@@ -130,7 +130,7 @@ impl Drop for Running {
 }
 
 async fn start() -> Running {
-    scim_gateway::downstream::client::install_crypto_provider();
+    scim_gateway::crypto::install_provider();
     let dir = std::env::temp_dir().join(format!("scim-gateway-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let legacy_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -206,7 +206,7 @@ fn member_patch(c: &mut Criterion) {
         let others: Vec<String> = (0..size).map(|i| format!("other-{size}-{i:06}")).collect();
         runtime
             .block_on(running.store.members.add_members(
-                scim_gateway::config::DEFAULT_TENANT,
+                scim_gateway::settings::DEFAULT_TENANT,
                 &gid,
                 &others,
             ))

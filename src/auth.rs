@@ -6,15 +6,16 @@
 pub mod basic;
 pub mod issued;
 pub mod jwt;
+pub mod settings;
 pub mod static_bearer;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::TenantConfig;
 use crate::store::Store;
 use basic::BasicVerifier;
 use issued::IssuedTokens;
 use jwt::{JwtError, JwtVerifier};
+use settings::ClientAuthConfig;
 pub use static_bearer::BearerVerifier;
 
 /// Who a request comes from, for the audit log: how it authenticated and the name it has
@@ -46,16 +47,15 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    /// The methods `tenant` enables; issued tokens are looked up in `store`.
-    pub fn new(tenant: &TenantConfig, store: Store) -> Self {
+    /// The methods `auth` enables for `tenant`; issued tokens are looked up in `store`.
+    pub fn new(tenant: &str, auth: &ClientAuthConfig, store: Store) -> Self {
         Self {
-            bearer: BearerVerifier::new(tenant.auth.bearer_sha256.clone()),
-            issued: tenant
-                .auth
+            bearer: BearerVerifier::new(auth.bearer_sha256.clone()),
+            issued: auth
                 .issued_tokens
-                .then(|| IssuedTokens::new(store.tokens, &tenant.name)),
-            basic: tenant.auth.basic.as_ref().map(BasicVerifier::new),
-            jwt: tenant.auth.jwt.clone(),
+                .then(|| IssuedTokens::new(store.tokens, tenant)),
+            basic: auth.basic.as_ref().map(BasicVerifier::new),
+            jwt: auth.jwt.clone(),
         }
     }
 

@@ -17,12 +17,13 @@ pub mod paging;
 pub mod records;
 pub mod retry;
 pub mod retry_after;
+pub mod settings;
 
 pub use error::DownstreamError;
 
 use serde_json::{Map, Value};
 
-use crate::mapping::pointer::JsonPointer;
+use crate::json_pointer::JsonPointer;
 
 /// A record wrapped in its envelope (`{"account": {...}}` for `/account`), or as it is.
 pub fn wrap(envelope: Option<&JsonPointer>, record: Value) -> Value {

@@ -3,6 +3,7 @@
 //! endpoints at the root; the tower layers around all of them (request id, tracing span); and
 //! the listener (TLS, limits, graceful shutdown).
 
+mod around;
 mod audit;
 pub mod dry_run;
 mod health;
@@ -16,8 +17,8 @@ pub mod rescue;
 mod routes;
 mod scim_errors;
 mod scim_id;
+mod services;
 mod settler;
-pub mod tls;
 
 use std::sync::Arc;
 
@@ -30,17 +31,13 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::Authenticator;
 use crate::cache::MemoryRecordCache;
-use crate::config::{Config, GroupsMode, TenantConfig};
 use crate::downstream::DownstreamError;
 use crate::downstream::client::DownstreamClient;
-use crate::downstream::groups::GroupApi;
-use crate::downstream::records::RecordApi;
-use crate::scim::catalog::group_schema;
 use crate::scim::schema::ResourceSchema;
 use crate::service::ServiceError;
 use crate::service::groups::GroupsService;
-use crate::service::turns::Turns;
 use crate::service::users::UsersService;
+use crate::settings::{CacheConfig, Config, TenantConfig};
 use crate::store::{Store, StoreError};
 use crate::telemetry::metrics::MetricsError;
 use crate::telemetry::request_id;
@@ -48,11 +45,14 @@ use health::Readiness;
 use limits::TenantLimiter;
 pub use listener::{ServeError, serve};
 pub use live::LiveApp;
+use services::TenantServices;
 use settler::Settler;
 
 /// What every handler shares.
 pub struct AppState {
     pub tenant: String,
+    /// The settings the services were built from (a dry run builds its own from them).
+    pub settings: Arc<TenantConfig>,
     pub users: Arc<UsersService>,
     /// `None` when `[groups] mode = "disabled"`.
     pub groups: Option<GroupsService>,
@@ -98,24 +98,30 @@ pub fn users_service(
     tenant: &TenantConfig,
     store: Store,
 ) -> Result<Arc<UsersService>, StartError> {
+    let client = client(config, tenant)?;
+    let records = record_cache(config.cache, &store);
+    Ok(services::users(tenant, client, store, records))
+}
+
+/// `tenant`'s downstream client; its calls keep one pace with the other instances when
+/// `config`'s store is PostgreSQL.
+fn client(config: &Config, tenant: &TenantConfig) -> Result<DownstreamClient, StartError> {
     let pace = crate::store::pace::open(&config.store_url, config.redis_url.as_deref())?;
-    Ok(Arc::new(UsersService {
-        api: RecordApi {
-            client: DownstreamClient::new(&tenant.name, tenant.downstream.clone(), pace)?,
-            endpoints: tenant.users.endpoints.clone(),
-        },
-        mapping: tenant.users.mapping.clone(),
-        records: Arc::new(MemoryRecordCache::new(
-            100_000,
-            config.cache.records_ttl,
-            !store.shared(),
-        )),
-        store: store.tenant(&tenant.name),
-        ids: tenant.users.ids,
-        groups: tenant.groups.clone(),
-        turns: Turns::new(&store, format!("{}/User", tenant.name)),
-        dropped: crate::service::dropped::DroppedAttributes::new(&tenant.name),
-    }))
+    Ok(DownstreamClient::new(
+        &tenant.name,
+        tenant.downstream.clone(),
+        pace,
+    )?)
+}
+
+/// The record cache of a serving tenant; a shared store's rows change under it, so it is then
+/// filled only on what the store confirms.
+fn record_cache(cache: CacheConfig, store: &Store) -> Arc<MemoryRecordCache> {
+    Arc::new(MemoryRecordCache::new(
+        100_000,
+        cache.records_ttl,
+        !store.shared(),
+    ))
 }
 
 /// Builds the whole HTTP application from a checked config and an open store: every tenant's
@@ -185,38 +191,21 @@ async fn tenant_router(
     state.users.recover(deadline).await?;
     state.settler = Some(Settler::spawn(&state.users, deadline));
     let state = Arc::new(state);
-    let authenticator = Arc::new(Authenticator::new(tenant, store));
+    let authenticator = Arc::new(Authenticator::new(&tenant.name, &tenant.auth, store));
     let limiter = Arc::new(TenantLimiter::new(&tenant.limits));
     let users = state.users.clone();
-    let router = scim_routes()
-        .with_state(state.clone())
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(tenant.name.clone()),
-            audit::record_writes,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            dry_run::intercept,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            limiter,
-            limits::enforce,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            authenticator,
-            layers::authenticate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            config.server.request_timeout,
-            layers::deadline,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::new(metrics::Meter {
+    let router = scim_routes().with_state(state.clone()).layer(
+        ServiceBuilder::new()
+            .layer(metrics::MeterLayer(Arc::new(metrics::Meter {
                 tenant: tenant.name.clone(),
                 base_path: tenant.base_path.clone(),
-            }),
-            metrics::measure,
-        ));
+            })))
+            .layer(layers::DeadlineLayer(config.server.request_timeout))
+            .layer(layers::AuthLayer(authenticator))
+            .layer(limits::LimitLayer(limiter))
+            .layer(dry_run::DryRunLayer(state))
+            .layer(audit::AuditLayer(tenant.name.as_str().into())),
+    );
     Ok((router, users))
 }
 
@@ -228,22 +217,12 @@ pub fn tenant_state(
     tenant: &TenantConfig,
     store: Store,
 ) -> Result<AppState, StartError> {
-    let users = users_service(config, tenant, store.clone())?;
-    let groups = match (tenant.groups.mode, &tenant.groups.endpoints) {
-        (GroupsMode::Disabled, _) => None,
-        (_, endpoints) => Some(GroupsService {
-            store: store.tenant(&tenant.name),
-            schema: group_schema(),
-            users: users.clone(),
-            // One connection pool per downstream: the users' client serves groups too.
-            api: endpoints
-                .clone()
-                .map(|endpoints| GroupApi::new(users.api.client.clone(), endpoints)),
-            turns: Turns::new(&store, format!("{}/Group", tenant.name)),
-        }),
-    };
+    let client = client(config, tenant)?;
+    let records = record_cache(config.cache, &store);
+    let TenantServices { users, groups } = TenantServices::new(tenant, client, store, records);
     Ok(AppState {
         tenant: tenant.name.clone(),
+        settings: Arc::new(tenant.clone()),
         advertised: {
             let managed: Vec<_> = [&tenant.groups.role_target, &tenant.groups.licence_target]
                 .into_iter()

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::BasicCredentials;
+use super::settings::BasicCredentials;
 
 /// Checks `Authorization: Basic` values against one tenant's credentials.
 #[derive(Clone)]

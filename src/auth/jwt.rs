@@ -154,7 +154,7 @@ impl JwtVerifier {
     /// Checks the settings and prepares the verifier; the JWKS is fetched on first use,
     /// with `http` (give it the gateway's TLS setup).
     pub fn new(settings: JwtSettings, http: reqwest::Client) -> Result<Self, JwtConfigError> {
-        install_crypto_provider();
+        install_jwt_crypto();
         let JwtSettings {
             algorithms,
             key,
@@ -353,7 +353,7 @@ fn validation(alg: Algorithm, issuer: &str, audience: &str, leeway: Duration) ->
 
 /// Makes jsonwebtoken use RustCrypto. It picks that by itself while `rust_crypto` is its only
 /// backend feature, but would panic on first use should another crate turn on `aws_lc_rs` too.
-fn install_crypto_provider() {
+fn install_jwt_crypto() {
     if jsonwebtoken::crypto::CryptoProvider::try_get_default().is_none() {
         let _raced = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
     }

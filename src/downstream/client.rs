@@ -17,21 +17,15 @@ use super::auth::DownstreamAuth;
 use super::breaker::{Breaker, BreakerSettings};
 use super::budget;
 use super::dry_run::{self, CallLog};
-use super::error::{DownstreamError, message_of};
+use super::error::{DownstreamError, message_of, timed_out, transport_error};
 use super::oauth::TokenSource;
 use super::operation::Operation;
 use super::pacing::{Pacer, PacingSettings, SharedPace};
 use super::retry::{RetryPolicy, is_idempotent};
 use super::retry_after;
-use crate::mapping::pointer::JsonPointer;
+use crate::json_pointer::JsonPointer;
 use crate::store::pace::PaceStore;
 use crate::telemetry::{metrics, request_id};
-
-/// Makes rustls use *ring* (the crate is built without a default provider, to keep the
-/// dependency tree lean). Idempotent: later calls find it installed.
-pub fn install_crypto_provider() {
-    let _already_installed = rustls::crypto::ring::default_provider().install_default();
-}
 
 /// Connection settings of the downstream API.
 #[derive(Debug, Clone)]
@@ -79,14 +73,14 @@ struct Answer {
 impl DownstreamClient {
     /// Builds the client for `tenant`'s calls, paced in this process, or together with the
     /// other instances when `pace` is the shared store's; fails only if the TLS stack cannot
-    /// start.
+    /// start (see [`crate::crypto`]).
     pub fn new(
         tenant: &str,
         settings: DownstreamSettings,
         pace: Option<Arc<dyn PaceStore>>,
     ) -> Result<Self, DownstreamError> {
-        install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let http = crate::crypto::http_client()
+            .map_err(|e| DownstreamError::BadResponse(format!("cannot start HTTP client: {e}")))?
             .timeout(settings.timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .redirect(reqwest::redirect::Policy::none())
@@ -419,32 +413,4 @@ fn interpret(
         }
         other => DownstreamError::Failed(other.as_u16()),
     })
-}
-
-/// No answer within `timeout`.
-fn timed_out(timeout: Duration) -> DownstreamError {
-    DownstreamError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
-}
-
-/// What a failed exchange means: a timeout, nothing listening, or a connection that broke.
-pub(super) fn transport_error(e: &reqwest::Error, timeout: Duration) -> DownstreamError {
-    if e.is_timeout() {
-        timed_out(timeout)
-    } else if e.is_connect() {
-        DownstreamError::Unreachable
-    } else if e.is_builder() {
-        DownstreamError::BadResponse(root_cause(e))
-    } else {
-        DownstreamError::Interrupted(root_cause(e))
-    }
-}
-
-/// The innermost cause of an error (e.g. "connection closed before message completed"),
-/// without the URL reqwest puts in its own message.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = e;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }

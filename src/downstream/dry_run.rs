@@ -12,8 +12,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::auth::DownstreamAuth;
+use crate::json_pointer::JsonPointer;
 use crate::mapping::MASK;
-use crate::mapping::pointer::JsonPointer;
 
 /// The id a dry-run create is answered with, where the new record's id would be.
 pub const NEW_ID: &str = "(new id)";

@@ -5,7 +5,7 @@ use super::paging::{ListSpec, Paging};
 use crate::config::Interp;
 use crate::config::error::{ConfigError, Source};
 use crate::config::raw::{RawList, RawResource};
-use crate::mapping::pointer::JsonPointer;
+use crate::json_pointer::JsonPointer;
 
 /// How an update reaches the downstream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

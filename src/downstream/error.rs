@@ -159,6 +159,34 @@ pub fn message_of(body: &str) -> String {
     }
 }
 
+/// No answer within `timeout`.
+pub(super) fn timed_out(timeout: Duration) -> DownstreamError {
+    DownstreamError::Timeout(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// What a failed exchange means: a timeout, nothing listening, or a connection that broke.
+pub(super) fn transport_error(e: &reqwest::Error, timeout: Duration) -> DownstreamError {
+    if e.is_timeout() {
+        timed_out(timeout)
+    } else if e.is_connect() {
+        DownstreamError::Unreachable
+    } else if e.is_builder() {
+        DownstreamError::BadResponse(root_cause(e))
+    } else {
+        DownstreamError::Interrupted(root_cause(e))
+    }
+}
+
+/// The innermost cause of an error (e.g. "connection closed before message completed"),
+/// without the URL reqwest puts in its own message.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    cause.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::DownstreamError;
 use super::client::DownstreamClient;
 use super::operation::Operation;
-use crate::mapping::pointer::JsonPointer;
+use crate::json_pointer::JsonPointer;
 
 /// `[groups]` operations and fields, compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::error::DownstreamError;
+use super::error::{DownstreamError, transport_error};
 
 /// How long a token is kept when the identity provider does not say (`expires_in` is optional).
 const ASSUMED_LIFETIME: Duration = Duration::from_secs(300);
@@ -138,7 +138,7 @@ impl TokenSource {
                 form.push(("client_secret", &c.client_secret));
             }
         }
-        let transport = |e: reqwest::Error| super::client::transport_error(&e, timeout);
+        let transport = |e: reqwest::Error| transport_error(&e, timeout);
         let response = request
             .header(reqwest::header::ACCEPT, "application/json")
             .form(&form)

@@ -2,7 +2,7 @@
 //! next-link, or everything at once.
 
 use super::operation::Operation;
-use crate::mapping::pointer::JsonPointer;
+use crate::json_pointer::JsonPointer;
 
 /// A pagination style and its query parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use super::pointer::JsonPointer;
 use super::rule::{AttributeRule, Direction, Pick, Source};
 use super::target::ScimTarget;
 use super::template::Template;
@@ -11,6 +10,7 @@ use super::transform::{Case, DownstreamType, ValueMap};
 use super::{FieldValue, ResourceMapping, SearchParam, Unmapped};
 use crate::config::error::{ConfigError, Source as ConfigSource};
 use crate::config::raw::{RawResource, RawRule, RawRuleTable};
+use crate::json_pointer::JsonPointer;
 use crate::scim::catalog::ENTERPRISE_USER_URN;
 use crate::scim::filter::CompareOp;
 use crate::scim::schema::{Mutability, ResourceSchema, Returned};

@@ -4,10 +4,10 @@
 use serde_json::Value;
 
 use super::MappingError;
-use super::pointer::JsonPointer;
 use super::target::ScimTarget;
 use super::template::Template;
 use super::transform::{Case, DownstreamType, ValueMap, join, split, text_of};
+use crate::json_pointer::JsonPointer;
 use crate::scim::schema::{AttrType, AttributeDef, Mutability};
 
 /// Where a rule's downstream value comes from.

@@ -3,10 +3,8 @@
 
 use serde_json::{Value, json};
 
-use super::list::MAX_COUNT;
+use super::list::{MAX_COUNT, list_response};
 use super::schema::{ResourceSchema, SchemaDef};
-
-const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// `/ServiceProviderConfig`: what this gateway supports.
 pub fn service_provider_config(base_url: &str) -> Value {
@@ -81,15 +79,4 @@ pub fn schema_document(base_url: &str, schema: &SchemaDef) -> Value {
 /// A ListResponse holding every item (discovery lists are small and never paged).
 pub fn list_all(items: Vec<Value>) -> Value {
     list_response(items.len() as u64, 1, items)
-}
-
-/// A ListResponse (RFC 7644 §3.4.2).
-pub fn list_response(total: u64, start_index: u64, items: Vec<Value>) -> Value {
-    json!({
-        "schemas": [LIST_URN],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": items.len(),
-        "Resources": items
-    })
 }

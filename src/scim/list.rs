@@ -3,11 +3,11 @@
 
 use std::cmp::Ordering;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use thiserror::Error;
 
+use super::attr_path::AttrPath;
 use super::filter::{Filter, FilterError};
-use super::path::AttrPath;
 use super::schema::ResourceSchema;
 
 /// The largest page the gateway serves; advertised as `filter.maxResults`.
@@ -144,7 +144,7 @@ impl ListParams {
             .into_iter()
             .map(|r| self.projection.apply(r, schema))
             .collect();
-        super::discovery::list_response(total, self.start_index, page)
+        list_response(total, self.start_index, page)
     }
 }
 
@@ -386,4 +386,17 @@ fn text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
+}
+/// The schema URN of a ListResponse (RFC 7644 §3.4.2).
+const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+/// A ListResponse (RFC 7644 §3.4.2).
+pub fn list_response(total: u64, start_index: u64, items: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_URN],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": items.len(),
+        "Resources": items
+    })
 }

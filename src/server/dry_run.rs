@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use super::around::{Around, Next, around_layer};
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -17,15 +17,13 @@ use tower::ServiceExt;
 use super::audit::write_operation;
 use super::rescue::scim_response;
 use super::routes::query_pairs;
+use super::services::TenantServices;
 use super::{AppState, scim_routes};
 use crate::cache::MemoryRecordCache;
 use crate::downstream::client::DownstreamClient;
 use crate::downstream::dry_run::PlannedCall;
-use crate::downstream::records::RecordApi;
 use crate::scim::error::{ScimError, ScimType};
 use crate::service::ServiceError;
-use crate::service::groups::GroupsService;
-use crate::service::users::UsersService;
 use crate::store::{ScratchStore, Store, StoreError};
 
 /// The largest answer read back from the handlers.
@@ -108,30 +106,13 @@ fn unrouted(request: Request) -> Request {
 
 /// `state` with its services bound to the dry-run client and the scratch store.
 fn dry_state(state: &AppState, client: DownstreamClient, store: Store) -> AppState {
-    let real = &state.users;
-    let users = Arc::new(UsersService {
-        api: RecordApi {
-            client: client.clone(),
-            endpoints: real.api.endpoints.clone(),
-        },
-        mapping: real.mapping.clone(),
-        // Its own: what a dry run "wrote" must never answer a real read.
-        records: Arc::new(MemoryRecordCache::new(1_000, Duration::from_secs(60), true)),
-        store: store.tenant(&state.tenant),
-        ids: real.ids,
-        groups: real.groups.clone(),
-        turns: Default::default(),
-        dropped: crate::service::dropped::DroppedAttributes::new(&state.tenant),
-    });
-    let groups = state.groups.as_ref().map(|g| GroupsService {
-        store: store.tenant(&state.tenant),
-        schema: g.schema.clone(),
-        users: users.clone(),
-        api: g.api.as_ref().map(|api| api.with_client(client)),
-        turns: Default::default(),
-    });
+    // Its own: what a dry run "wrote" must never answer a real read.
+    let records = Arc::new(MemoryRecordCache::new(1_000, Duration::from_secs(60), true));
+    let TenantServices { users, groups } =
+        TenantServices::new(&state.settings, client, store, records);
     AppState {
         tenant: state.tenant.clone(),
+        settings: state.settings.clone(),
         users,
         groups,
         advertised: state.advertised.clone(),
@@ -143,39 +124,42 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Store) -> AppSta
     }
 }
 
-/// Answers a write that asks for `?dry_run=true` with what it would do (200 and
-/// `{"dryRun": true, "status": ..., "calls": [...]}`) instead of doing it; 403 where
-/// `[server] allow_dry_run` is off, since a client that asked for a dry run must not get a
-/// real write.
-pub async fn intercept(
-    State(state): State<Arc<AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if write_operation(&request).is_none() {
-        return next.run(request).await;
-    }
-    match wants_dry_run(request.uri().query()) {
-        Ok(false) => next.run(request).await,
-        Err(e) => e.into_response(),
-        Ok(true) if !state.allow_dry_run => ScimError::new(
-            403,
-            None,
-            "dry_run is not enabled on this gateway: set [server] allow_dry_run = true",
-        )
-        .into_response(),
-        Ok(true) => match explain(&state, request).await {
-            Ok(explanation) => {
-                tracing::info!(
-                    tenant = %state.tenant,
-                    calls = explanation.calls.len(),
-                    status = explanation.status.as_u16(),
-                    "dry run"
-                );
-                scim_response(StatusCode::OK, &explanation.to_json())
-            }
-            Err(e) => ScimError::from(ServiceError::Store(e)).into_response(),
-        },
+around_layer! {
+    /// Answers a write that asks for `?dry_run=true` with what it would do (200 and
+    /// `{"dryRun": true, "status": ..., "calls": [...]}`) instead of doing it; 403 where
+    /// `[server] allow_dry_run` is off, since a client that asked for a dry run must not get a
+    /// real write.
+    pub struct DryRunLayer(pub Arc<AppState>);
+}
+
+impl Around for DryRunLayer {
+    async fn around(&self, request: Request, next: Next) -> Response {
+        let state = &self.0;
+        if write_operation(&request).is_none() {
+            return next.run(request).await;
+        }
+        match wants_dry_run(request.uri().query()) {
+            Ok(false) => next.run(request).await,
+            Err(e) => e.into_response(),
+            Ok(true) if !state.allow_dry_run => ScimError::new(
+                403,
+                None,
+                "dry_run is not enabled on this gateway: set [server] allow_dry_run = true",
+            )
+            .into_response(),
+            Ok(true) => match explain(state, request).await {
+                Ok(explanation) => {
+                    tracing::info!(
+                        tenant = %state.tenant,
+                        calls = explanation.calls.len(),
+                        status = explanation.status.as_u16(),
+                        "dry run"
+                    );
+                    scim_response(StatusCode::OK, &explanation.to_json())
+                }
+                Err(e) => ScimError::from(ServiceError::Store(e)).into_response(),
+            },
+        }
     }
 }
 
@@ -199,7 +183,65 @@ fn wants_dry_run(query: Option<&str>) -> Result<bool, ScimError> {
 
 #[cfg(test)]
 mod tests {
-    use super::wants_dry_run;
+
+    use super::*;
+    use crate::server::around::testing::{Counting, request};
+    use crate::settings::Config;
+
+    /// The layer over the bundled example's tenant, with `[server] allow_dry_run` as given.
+    async fn layer(allow_dry_run: bool) -> DryRunLayer {
+        crate::crypto::install_provider();
+        let env = |name: &str| match name {
+            "LEGACY_URL" => Some("http://127.0.0.1:9".to_owned()),
+            _ => Some("0123456789abcdef0123".to_owned()),
+        };
+        let mut config =
+            Config::parse("gateway.toml", crate::cli::demo::EXAMPLE_CONFIG, &env).unwrap();
+        config.server.allow_dry_run = allow_dry_run;
+        let store = crate::store::open("sqlite::memory:").await.unwrap();
+        let state = super::super::tenant_state(&config, &config.tenants[0], store).unwrap();
+        DryRunLayer(Arc::new(state))
+    }
+
+    #[tokio::test]
+    async fn a_dry_run_where_none_is_allowed_is_403_and_writes_nothing() {
+        let inner = Counting::default();
+        let answer = inner
+            .through(
+                &layer(false).await,
+                StatusCode::CREATED,
+                request("POST", "/Users?dry_run=true", None),
+            )
+            .await;
+        assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+        assert_eq!(inner.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_dry_run_is_400_and_other_requests_pass_through() {
+        let layer = layer(true).await;
+        let inner = Counting::default();
+        let answer = inner
+            .through(
+                &layer,
+                StatusCode::CREATED,
+                request("PATCH", "/Users/1?dry_run=yes", None),
+            )
+            .await;
+        assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(inner.calls(), 0);
+        for (method, uri) in [
+            ("POST", "/Users"),
+            ("GET", "/Users?dry_run=true"),
+            ("DELETE", "/Users/1?dry_run=false"),
+        ] {
+            let answer = inner
+                .through(&layer, StatusCode::CREATED, request(method, uri, None))
+                .await;
+            assert_eq!(answer.status(), StatusCode::CREATED, "{method} {uri}");
+        }
+        assert_eq!(inner.calls(), 3);
+    }
 
     #[test]
     fn dry_run_parameter() {

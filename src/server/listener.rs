@@ -22,9 +22,9 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::live::LiveApp;
-use super::tls::{self, TlsError};
-use crate::config::ServerConfig;
 use crate::scim::error::ScimError;
+use crate::settings::ServerConfig;
+use crate::tls::{self, TlsError};
 use parse_errors::ScimParseErrors;
 use preface::PrefaceDeadline;
 

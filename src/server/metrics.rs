@@ -5,8 +5,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::around::{Around, Next, around_layer};
 use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -30,31 +30,39 @@ pub struct Meter {
     pub base_path: String,
 }
 
-/// Counts and times the request (`scim_requests_total`, `scim_request_duration_seconds`),
-/// whatever answers it: a handler, the authentication, the limits or the deadline.
-pub async fn measure(State(meter): State<Arc<Meter>>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let (resource, operation) = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(OTHER, |route| {
-            let route = route.as_str();
-            labels(
-                request.method(),
-                route
-                    .strip_prefix(meter.base_path.as_str())
-                    .unwrap_or(route),
-            )
-        });
-    let response = next.run(request).await;
-    metrics::scim_request(
-        &meter.tenant,
-        resource,
-        operation,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
-    response
+around_layer! {
+    /// Counts and times the request (`scim_requests_total`, `scim_request_duration_seconds`),
+    /// whatever answers it: a handler, the authentication, the limits or the deadline.
+    pub struct MeterLayer(pub Arc<Meter>);
+}
+
+impl Around for MeterLayer {
+    async fn around(&self, request: Request, next: Next) -> Response {
+        let meter = &self.0;
+        let started = Instant::now();
+        let (resource, operation) =
+            request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or(OTHER, |route| {
+                    let route = route.as_str();
+                    labels(
+                        request.method(),
+                        route
+                            .strip_prefix(meter.base_path.as_str())
+                            .unwrap_or(route),
+                    )
+                });
+        let response = next.run(request).await;
+        metrics::scim_request(
+            &meter.tenant,
+            resource,
+            operation,
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+        response
+    }
 }
 
 const OTHER: (&str, &str) = ("other", "other");
@@ -89,7 +97,40 @@ fn labels(method: &Method, route: &str) -> (&'static str, &'static str) {
 
 #[cfg(test)]
 mod tests {
+    use http::StatusCode;
+    use tower::{Layer, ServiceExt};
+
     use super::*;
+    use crate::server::around::testing::{Counting, request};
+
+    #[test]
+    fn every_answer_is_counted_under_its_tenant_and_status() {
+        let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let layer = MeterLayer(Arc::new(Meter {
+            tenant: "acme".into(),
+            base_path: "/acme/scim/v2".into(),
+        }));
+        let inner = Counting::default();
+        let service = layer.layer(inner.service(StatusCode::CONFLICT));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let answer = ::metrics::with_local_recorder(&recorder, || {
+            runtime
+                .block_on(service.oneshot(request("POST", "/Users", None)))
+                .unwrap()
+        });
+        assert_eq!(answer.status(), StatusCode::CONFLICT);
+        let rendered = handle.render();
+        let line = rendered
+            .lines()
+            .find(|l| l.starts_with("scim_requests_total{"))
+            .unwrap_or_else(|| panic!("no request counted: {rendered}"));
+        assert!(line.contains("tenant=\"acme\""), "{line}");
+        assert!(line.contains("status=\"409\""), "{line}");
+        assert!(line.ends_with(" 1"), "{line}");
+    }
 
     #[test]
     fn labels_come_from_the_route_not_the_request() {

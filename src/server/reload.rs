@@ -15,8 +15,8 @@ use tokio::task::JoinHandle;
 
 use super::{LiveApp, StartError};
 use crate::config::watch::ConfigWatch;
-use crate::config::{Config, ConfigError, TenantConfig};
 use crate::service::users::UsersService;
+use crate::settings::{Config, ConfigError, TenantConfig};
 use crate::store::Store;
 
 /// Why a new gateway.toml was not taken.

@@ -45,7 +45,7 @@ impl Drop for Settler {
 mod tests {
     use std::time::Duration;
 
-    use crate::config::Config;
+    use crate::settings::Config;
 
     fn example() -> Config {
         let env = |name: &str| match name {
@@ -53,7 +53,7 @@ mod tests {
             "LEGACY_API_KEY" | "SCIM_TOKEN" => Some("0123456789abcdef0123".to_owned()),
             _ => None,
         };
-        let text = crate::demo::EXAMPLE_CONFIG.to_owned()
+        let text = crate::cli::demo::EXAMPLE_CONFIG.to_owned()
             + "[[tenants]]\nname = \"north\"\nauth = { issued_tokens = true }\n\
                [[tenants]]\nname = \"south\"\nauth = { issued_tokens = true }\n";
         Config::parse(
@@ -68,6 +68,7 @@ mod tests {
     /// it every settler it started.
     #[tokio::test]
     async fn a_dropped_app_leaves_no_task_behind() {
+        crate::crypto::install_provider();
         let config = example();
         assert_eq!(config.tenants.len(), 2);
         let store = crate::store::open("sqlite::memory:").await.unwrap();

@@ -34,7 +34,6 @@ use super::dropped::DroppedAttributes;
 use super::turns::Turns;
 use super::{RequestContext, ServiceError, check_version};
 use crate::cache::{RecordCache, Ticket};
-use crate::config::{GroupsConfig, IdStyle};
 use crate::downstream::endpoints::UpdateStyle;
 use crate::downstream::records::RecordApi;
 use crate::downstream::{DownstreamError, budget};
@@ -42,6 +41,7 @@ use crate::mapping::free_keys::stringify_resource;
 use crate::mapping::serialized::decode_resource;
 use crate::mapping::{ResourceMapping, Unmapped};
 use crate::scim::resource::canonicalize;
+use crate::settings::{GroupsConfig, IdStyle};
 use crate::store::{Resource, ResourceData, ResourceType, StoreError, TenantStore};
 
 /// Marks a user deleted while its downstream record is kept (deactivate mode): RFC 7644 §3.6

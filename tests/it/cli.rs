@@ -120,7 +120,7 @@ fn start_demo(extra: &[&str]) -> Demo {
             banner.push(line);
         }
     }
-    scim_gateway::downstream::client::install_crypto_provider();
+    scim_gateway::crypto::install_provider();
     Demo {
         url: url.expect("demo prints the Tenant URL"),
         token: token.expect("and a token"),
@@ -247,7 +247,7 @@ async fn every_command_finds_the_store_beside_gateway_toml_and_listen_takes_a_va
     let home = TempDir::new("beside");
     let elsewhere = TempDir::new("elsewhere");
     let port = free_port();
-    let text = scim_gateway::demo::EXAMPLE_CONFIG
+    let text = scim_gateway::cli::demo::EXAMPLE_CONFIG
         .replace("listen = \"127.0.0.1:8080\"", "listen = \"${LISTEN}\"")
         .replace(
             "bearer = [\"${SCIM_TOKEN}\"]",

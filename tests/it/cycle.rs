@@ -1,10 +1,10 @@
-//! The Entra-like provisioning cycle (`scim_gateway::cycle`) against the sample API behind the
+//! The Entra-like provisioning cycle (`scim_gateway::tools::cycle`) against the sample API behind the
 //! gateway: nothing lost or duplicated, every account suspended downstream; a rerun matches
 //! the existing users instead of creating them again; a wrong token stops before any write.
 
 use std::collections::HashMap;
 
-use scim_gateway::cycle::{self, CycleError, CycleOptions, Phase};
+use scim_gateway::tools::cycle::{self, CycleError, CycleOptions, Phase};
 
 use crate::support::{Stack, TOKEN};
 

@@ -4,7 +4,7 @@
 //! writes nothing and never shows the secret.
 
 use reqwest::{Method, StatusCode};
-use scim_gateway::legacy::{OAUTH_CLIENT_ID, OAUTH_TOKEN_PATH};
+use scim_gateway::tools::legacy::{OAUTH_CLIENT_ID, OAUTH_TOKEN_PATH};
 
 use crate::ops::probe;
 use crate::support::{Stack, TOKEN, assert_scim_error, entra_user};

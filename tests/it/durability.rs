@@ -62,7 +62,7 @@ async fn kill_9_during_a_burst_loses_nothing() {
     let port = free_port();
     let config = dir.0.join("gateway.toml");
     let db = dir.0.join("gateway.db");
-    let text = with_store(scim_gateway::demo::EXAMPLE_CONFIG, &db)
+    let text = with_store(scim_gateway::cli::demo::EXAMPLE_CONFIG, &db)
         .replace(
             "listen = \"127.0.0.1:8080\"",
             &format!("listen = \"127.0.0.1:{port}\""),

@@ -230,7 +230,7 @@ async fn an_unreachable_downstream_is_503() {
     let dead = listener.local_addr().unwrap();
     drop(listener);
     let gateway = start_gateway(
-        scim_gateway::demo::EXAMPLE_CONFIG,
+        scim_gateway::cli::demo::EXAMPLE_CONFIG,
         &[
             ("LEGACY_URL", format!("http://{dead}")),
             ("LEGACY_API_KEY", "k".into()),

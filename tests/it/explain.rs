@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use reqwest::{Method, StatusCode};
-use scim_gateway::demo::EXAMPLE_CONFIG;
+use scim_gateway::cli::demo::EXAMPLE_CONFIG;
 use serde_json::{Value, json};
 
 use crate::durability::with_store;

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
-use scim_gateway::legacy::Team;
+use scim_gateway::tools::legacy::Team;
 use serde_json::json;
 
 use crate::groups::{PATCH_OP, group, members, user};

@@ -7,8 +7,8 @@
 
 use std::net::SocketAddr;
 
-use scim_gateway::demo::EXAMPLE_CONFIG;
-use scim_gateway::legacy::{self, LegacyApi};
+use scim_gateway::cli::demo::EXAMPLE_CONFIG;
+use scim_gateway::tools::legacy::{self, LegacyApi};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 

@@ -19,6 +19,7 @@ mod hostile_ids;
 mod jwt;
 mod limits;
 mod list;
+mod module_graph;
 mod okta;
 mod ops;
 mod patch;

@@ -7,9 +7,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
-use scim_gateway::demo::EXAMPLE_CONFIG;
-use scim_gateway::legacy::{self, LegacyApi};
+use scim_gateway::cli::demo::EXAMPLE_CONFIG;
 use scim_gateway::store::ResourceType;
+use scim_gateway::tools::legacy::{self, LegacyApi};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;

@@ -78,7 +78,7 @@ impl Deployed {
         env: Vec<(&'static str, String)>,
         edit: impl FnOnce(&str) -> String,
     ) -> Spawned {
-        scim_gateway::downstream::client::install_crypto_provider();
+        scim_gateway::crypto::install_provider();
         let dir = TempDir::new(profile);
         let port = free_port();
         let config = dir.0.join("gateway.toml");
@@ -134,7 +134,7 @@ impl Deployed {
 
     /// The SCIM client Entra is, for one Tenant URL path and `Authorization` value.
     pub fn client(&self, path: &str, authorization: String) -> Scim {
-        scim_gateway::downstream::client::install_crypto_provider();
+        scim_gateway::crypto::install_provider();
         Scim {
             client: reqwest::Client::new(),
             base: format!("{}{path}", self.root),

@@ -56,7 +56,7 @@ async fn the_readme_quick_path_ends_with_a_passing_verify() {
             "README's quick path no longer shows {line:?}"
         );
     }
-    scim_gateway::downstream::client::install_crypto_provider();
+    scim_gateway::crypto::install_provider();
     let api = ProfileApi::start(shape()).await;
     let dir = TempDir::new("quick-path");
     // 1. cp examples/names-and-email/gateway.toml . (listening on a free port here)

@@ -70,7 +70,7 @@ async fn reconcile_reports_then_repairs_missing_and_orphaned_users() {
     let config = dir.join("gateway.toml");
     std::fs::write(
         &config,
-        format!("{}{store}", scim_gateway::demo::EXAMPLE_CONFIG),
+        format!("{}{store}", scim_gateway::cli::demo::EXAMPLE_CONFIG),
     )
     .unwrap();
     let env = stack.legacy_env();

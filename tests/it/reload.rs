@@ -8,9 +8,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use scim_gateway::config::Config;
-use scim_gateway::demo::EXAMPLE_CONFIG;
+use scim_gateway::cli::demo::EXAMPLE_CONFIG;
 use scim_gateway::server::{self, LiveApp};
+use scim_gateway::settings::Config;
 use tokio::net::TcpListener;
 
 use crate::durability::with_store;

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use reqwest::{Method, StatusCode};
-use scim_gateway::legacy::{Fault, LegacyApi};
+use scim_gateway::tools::legacy::{Fault, LegacyApi};
 use serde_json::{Value, json};
 use tokio::time::timeout;
 

@@ -14,8 +14,8 @@ use crate::groups_downstream::member_list_groups;
 use crate::support::pg::Schema;
 use crate::support::process::{SpawnedGateway, TempDir, free_port, spawn_gateway};
 use crate::support::{Stack, TOKEN, entra_user};
-use scim_gateway::legacy::Fault;
-use scim_gateway::legacy::LegacyApi;
+use scim_gateway::tools::legacy::Fault;
+use scim_gateway::tools::legacy::LegacyApi;
 
 /// One instance: its process and its Tenant URL.
 struct Instance {
@@ -92,7 +92,13 @@ async fn call_at(
 async fn what_one_instance_answered_the_other_shows() {
     let stack = Stack::start().await;
     let (dir, schema) = (TempDir::new("scale-out"), Schema::create().await);
-    let [a, b] = two_instances(&stack, &dir, &schema, scim_gateway::demo::EXAMPLE_CONFIG).await;
+    let [a, b] = two_instances(
+        &stack,
+        &dir,
+        &schema,
+        scim_gateway::cli::demo::EXAMPLE_CONFIG,
+    )
+    .await;
     let (status, created) = call(
         &a,
         Method::POST,
@@ -135,7 +141,7 @@ async fn what_one_instance_answered_the_other_shows() {
 async fn member_changes_split_across_instances_lose_nobody() {
     let stack = Stack::start().await;
     let (dir, schema) = (TempDir::new("scale-out-members"), Schema::create().await);
-    let config = member_list_groups(scim_gateway::demo::EXAMPLE_CONFIG);
+    let config = member_list_groups(scim_gateway::cli::demo::EXAMPLE_CONFIG);
     let [a, b] = two_instances(&stack, &dir, &schema, &config).await;
     let group =
         json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Split"});
@@ -186,7 +192,7 @@ async fn member_changes_split_across_instances_lose_nobody() {
 /// The example config with `lines` added to its `[downstream]` section.
 fn paced(lines: &str) -> String {
     let anchor = "timeout_ms = 10000\n";
-    let config = scim_gateway::demo::EXAMPLE_CONFIG;
+    let config = scim_gateway::cli::demo::EXAMPLE_CONFIG;
     assert!(config.contains(anchor), "the example config changed");
     config.replacen(anchor, &format!("{anchor}{lines}\n"), 1)
 }

@@ -4,8 +4,8 @@
 //! tenants.rs; TLS, slow clients and header floods: tls.rs.)
 
 use reqwest::{Method, StatusCode};
-use scim_gateway::demo::EXAMPLE_CONFIG;
-use scim_gateway::legacy::{OAUTH_CLIENT_ID, OAUTH_TOKEN_PATH};
+use scim_gateway::cli::demo::EXAMPLE_CONFIG;
+use scim_gateway::tools::legacy::{OAUTH_CLIENT_ID, OAUTH_TOKEN_PATH};
 
 use crate::support::process::{TempDir, free_port, spawn_gateway_with, write_config};
 use crate::support::recording::recording_downstream;

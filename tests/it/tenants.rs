@@ -8,8 +8,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
-use scim_gateway::demo::EXAMPLE_CONFIG;
-use scim_gateway::legacy::{self, LegacyApi};
+use scim_gateway::cli::demo::EXAMPLE_CONFIG;
+use scim_gateway::tools::legacy::{self, LegacyApi};
 use tokio::net::TcpListener;
 
 use crate::support::process::TempDir;

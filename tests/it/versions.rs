@@ -3,7 +3,7 @@
 //! is refused after the store took its part leaves the store as it was.
 
 use reqwest::{Method, StatusCode};
-use scim_gateway::legacy::Fault;
+use scim_gateway::tools::legacy::Fault;
 use serde_json::{Value, json};
 
 use crate::groups::{PATCH_OP, group};

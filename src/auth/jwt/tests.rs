@@ -97,7 +97,7 @@ fn unsigned(header: &str, claims: &Value) -> String {
 // ---- verifiers ----
 
 fn http() -> reqwest::Client {
-    crate::downstream::client::install_crypto_provider();
+    crate::crypto::install_provider();
     reqwest::Client::builder().build().unwrap()
 }
 

@@ -8,7 +8,7 @@ use serde_json::{Number, Value};
 
 use super::datetime::parse_datetime;
 use super::{CompValue, CompareOp, Filter};
-use crate::scim::path::{AttrPath, get_ci};
+use crate::scim::attr_path::{AttrPath, get_ci};
 use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, find_attribute};
 
 /// Whether `resource` (core attributes top-level, extension attributes in an object under the

@@ -5,7 +5,8 @@
 use serde_json::Number;
 
 use super::{CompValue, CompareOp, Filter, FilterError};
-use crate::scim::path::{AttrPath, scan_attr_path, skip_ws, unexpected};
+use crate::scim::attr_path::{AttrPath, scan_attr_path};
+use crate::scim::lexer::{skip_ws, unexpected};
 
 /// Maximum nesting of parentheses, `not` and value filters; deeper filters are rejected.
 pub const MAX_DEPTH: usize = 64;

@@ -3,7 +3,7 @@
 
 use super::datetime::parse_datetime;
 use super::{CompValue, CompareOp, Filter, FilterError};
-use crate::scim::path::{AttrPath, PathError};
+use crate::scim::attr_path::{AttrPath, PathError};
 use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, find_attribute};
 
 /// Rejects unknown attributes and operator/value combinations that cannot apply: ordering or

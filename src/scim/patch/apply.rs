@@ -8,8 +8,9 @@ use super::index::ElementIndex;
 use super::request::kind_name;
 use super::value::{coerce_attr, coerce_scalar, coerce_single};
 use super::{PatchBounds, PatchError, PatchOpKind, PatchOperation, PatchRequest};
+use crate::scim::attr_path::get_ci;
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches_value};
-use crate::scim::path::{PatchPath, PatchTarget, ResolvedAttr, get_ci};
+use crate::scim::path::{PatchPath, PatchTarget, ResolvedAttr};
 use crate::scim::schema::{
     AttrType, AttributeDef, Mutability, ResourceSchema, SchemaDef, value_bound,
 };

@@ -14,7 +14,7 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 
 use serde_json::Value;
 
-use crate::scim::path::get_ci;
+use crate::scim::attr_path::get_ci;
 use crate::scim::schema::{AttributeDef, find_attribute};
 
 /// Element positions grouped by the hash of their key (a chain per hash, so indexing

@@ -4,7 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::{PATCH_OP_URN, PatchBounds, PatchError, PatchOpKind, PatchOperation, PatchRequest};
-use crate::scim::path::{PatchPath, get_ci};
+use crate::scim::attr_path::get_ci;
+use crate::scim::path::PatchPath;
 use crate::scim::schema::ResourceSchema;
 
 impl PatchRequest {

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 
 use super::adopt::Created;
 use super::{TOMBSTONE, UsersService};
-use crate::config::IdStyle;
 use crate::downstream::DownstreamError;
 use crate::downstream::endpoints::DeleteMode;
 use crate::mapping::free_keys::stringify_patch;
@@ -17,6 +16,7 @@ use crate::scim::filter::{Filter, validate};
 use crate::scim::list::{ListParamError, ListParams, Projection};
 use crate::scim::patch::{PatchRequest, apply};
 use crate::service::{RequestContext, ScimService, ServiceError, check_version};
+use crate::settings::IdStyle;
 use crate::store::ResourceType;
 
 impl ScimService for UsersService {

@@ -5,10 +5,10 @@ use serde_json::Value;
 
 use super::{UsersService, is_tombstone};
 use crate::cache::Ticket;
-use crate::config::IdStyle;
 use crate::downstream::DownstreamError;
 use crate::scim::filter::{CompValue, CompareOp, Filter, matches};
 use crate::service::{RequestContext, ServiceError};
+use crate::settings::IdStyle;
 use crate::store::ResourceType;
 
 impl UsersService {

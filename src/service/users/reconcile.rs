@@ -2,8 +2,8 @@
 //! nobody correlated.
 
 use super::UsersService;
-use crate::config::IdStyle;
 use crate::service::ServiceError;
+use crate::settings::IdStyle;
 use crate::store::ResourceType;
 
 /// What [`UsersService::reconcile`] found.

@@ -3,10 +3,10 @@
 use serde_json::Value;
 
 use super::UsersService;
-use crate::config::IdStyle;
 use crate::downstream::DownstreamError;
 use crate::scim::filter::Filter;
 use crate::service::ServiceError;
+use crate::settings::IdStyle;
 use crate::store::ResourceType;
 
 impl UsersService {

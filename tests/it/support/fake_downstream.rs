@@ -198,6 +198,7 @@ pub async fn serve(
     dir: FakeDirectory,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    scim_gateway::crypto::install_provider();
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "fake directory listening");
     }

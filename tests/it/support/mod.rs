@@ -12,10 +12,10 @@ pub mod recording;
 use std::net::SocketAddr;
 
 use reqwest::{Method, StatusCode};
-use scim_gateway::config::Config;
-use scim_gateway::demo::EXAMPLE_CONFIG;
-use scim_gateway::legacy::{self, LegacyApi};
+use scim_gateway::cli::demo::EXAMPLE_CONFIG;
 use scim_gateway::server;
+use scim_gateway::settings::Config;
+use scim_gateway::tools::legacy::{self, LegacyApi};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -54,6 +54,8 @@ fn serve_legacy(
     listener: TcpListener,
     api: &LegacyApi,
 ) -> (watch::Sender<()>, JoinHandle<std::io::Result<()>>) {
+    // Every test starts the sample API or a gateway before its first TLS-capable client.
+    scim_gateway::crypto::install_provider();
     let (stop, stopped) = stopper();
     (
         stop,
@@ -71,6 +73,7 @@ fn stopper() -> (watch::Sender<()>, impl Future<Output = ()> + Send + 'static) {
 
 /// Starts a gateway with `config_text`; `env` resolves `${NAME}` (TOKEN is `SCIM_TOKEN`).
 pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway {
+    scim_gateway::crypto::install_provider();
     let lookup = |name: &str| {
         if name == "SCIM_TOKEN" {
             return Some(TOKEN.to_owned());
@@ -98,10 +101,7 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
             config.tenants[0].base_path
         ),
         root: format!("{}://{addr}", config.server.scheme()),
-        client: {
-            scim_gateway::downstream::client::install_crypto_provider();
-            reqwest::Client::new()
-        },
+        client: reqwest::Client::new(),
         addr,
         _stop: stop,
         served,

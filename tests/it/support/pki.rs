@@ -92,7 +92,7 @@ impl Pki {
 
     /// A reqwest client that trusts only this CA (HTTP/2 by ALPN unless `http1_only`).
     pub fn reqwest_client(&self, http1_only: bool) -> reqwest::Client {
-        scim_gateway::downstream::client::install_crypto_provider();
+        scim_gateway::crypto::install_provider();
         let ca = reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).unwrap();
         let builder = reqwest::Client::builder().tls_certs_only([ca]);
         let builder = if http1_only {

@@ -40,7 +40,7 @@ pub fn free_port() -> u16 {
 /// Writes the example gateway.toml, changed by `edit`, as `dir/gateway.toml`, listening on
 /// `port` with its SQLite store at `dir/gateway.db`; returns the file's path.
 pub fn write_config(dir: &TempDir, port: u16, edit: impl FnOnce(String) -> String) -> PathBuf {
-    let text = scim_gateway::demo::EXAMPLE_CONFIG.replace(
+    let text = scim_gateway::cli::demo::EXAMPLE_CONFIG.replace(
         "listen = \"127.0.0.1:8080\"",
         &format!("listen = \"127.0.0.1:{port}\""),
     ) + &format!(
@@ -93,6 +93,7 @@ pub async fn spawn_gateway(
     port: u16,
     log: Option<&Path>,
 ) -> SpawnedGateway {
+    scim_gateway::crypto::install_provider();
     spawn_gateway_with(config, env, port, log, &[]).await
 }
 

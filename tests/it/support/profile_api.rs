@@ -96,6 +96,7 @@ type Shared = State<Arc<Inner>>;
 impl ProfileApi {
     /// Serves an empty API of this shape on loopback until the test ends.
     pub async fn start(shape: Shape) -> Self {
+        scim_gateway::crypto::install_provider();
         let inner = Arc::new(Inner {
             shape: shape.clone(),
             data: Mutex::new(Data::default()),

@@ -47,7 +47,7 @@ async fn serve(app: axum::Router) -> String {
 pub async fn recording_proxy(upstream: String) -> (String, Record) {
     let seen_log: Record = Arc::new(Mutex::new(Vec::new()));
     let log = seen_log.clone();
-    scim_gateway::downstream::client::install_crypto_provider();
+    scim_gateway::crypto::install_provider();
     let client = reqwest::Client::new();
     let app = axum::Router::new().fallback(move |request: Request| {
         let (log, client, upstream) = (log.clone(), client.clone(), upstream.clone());

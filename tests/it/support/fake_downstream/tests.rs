@@ -30,7 +30,7 @@ async fn start() -> Running {
         dir,
         base,
         client: {
-            scim_gateway::downstream::client::install_crypto_provider();
+            scim_gateway::crypto::install_provider();
             Client::new()
         },
         _stop: stop,

@@ -31,7 +31,7 @@ async fn start() -> Running {
         api,
         base,
         client: {
-            crate::downstream::client::install_crypto_provider();
+            crate::crypto::install_provider();
             Client::new()
         },
         _stop: stop,

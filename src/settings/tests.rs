@@ -1,7 +1,8 @@
 use super::*;
-use crate::demo::EXAMPLE_CONFIG;
+use crate::cli::demo::EXAMPLE_CONFIG;
 use crate::downstream::auth::DownstreamAuth;
 use crate::downstream::breaker::BreakerSettings;
+use crate::downstream::groups::MemberCalls;
 use crate::downstream::oauth::ClientAuth;
 use crate::downstream::pacing::PacingSettings;
 use crate::downstream::retry::RetryPolicy;
@@ -365,6 +366,7 @@ fn bad_tls_files_are_refused_at_load_with_their_key() {
 
 #[test]
 fn jwt_settings_are_checked_at_load() {
+    crate::crypto::install_provider();
     let with_jwt =
         |jwt: &str| example_with("bearer = [\"${SCIM_TOKEN}\"]", &format!("jwt = {jwt}"));
     let ok = with_jwt(

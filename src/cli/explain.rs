@@ -12,9 +12,9 @@ use axum::body::Body;
 use http::{Method, Request, header};
 use serde_json::Value;
 
-use crate::config::{Config, ConfigError, TenantChoiceError};
 use crate::server::dry_run::{self, Explanation};
 use crate::server::{self, StartError};
+use crate::settings::{Config, ConfigError, TenantChoiceError};
 use crate::store::StoreError;
 
 /// What to explain, as given on the command line.
@@ -204,6 +204,21 @@ impl Explained {
         };
         out
     }
+}
+
+/// Runs `request` and prints the calls, as text or as JSON.
+pub(super) async fn command(request: &ExplainRequest, json: bool) -> Result<(), String> {
+    let explained = run(request).await.map_err(|e| e.to_string())?;
+    if json {
+        let doc = explained.explanation.to_json();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
+        );
+    } else {
+        print!("{}", explained.render());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

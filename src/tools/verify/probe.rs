@@ -47,8 +47,8 @@ impl Probe {
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(invalid("the scheme must be http or https".into()));
         }
-        crate::downstream::client::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let http = crate::crypto::http_client()
+            .map_err(|e| VerifyError::Client(e.to_string()))?
             .timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())

@@ -3,6 +3,7 @@
 
 mod pem;
 mod reload;
+pub mod settings;
 
 use std::sync::Arc;
 

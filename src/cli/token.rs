@@ -8,8 +8,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::TokenCommand;
 use crate::auth::issued::{self, NewToken, duration_secs, unix_now};
-use crate::config::{Config, TenantConfig};
+use crate::settings::{Config, TenantConfig};
 use crate::store::{IssuedToken, TokenStore};
 
 /// Parses `90d`, `24h`, `30m`, `45s` or `2w`.
@@ -156,6 +157,94 @@ pub fn timestamp(at: Option<i64>) -> String {
     at.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| "-".to_owned())
+}
+
+/// Runs a `token` subcommand against the store gateway.toml names.
+pub(super) async fn command(command: TokenCommand) -> Result<(), String> {
+    let target = match &command {
+        TokenCommand::Create { target, .. }
+        | TokenCommand::List { target }
+        | TokenCommand::Revoke { target, .. }
+        | TokenCommand::Rotate { target, .. } => target,
+    };
+    let config = Config::load(&target.config).map_err(|e| e.to_string())?;
+    let tenant = tenant(&config, target.tenant.as_deref())?;
+    let store = crate::store::open(&config.store_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = run(&command, store.tokens.as_ref(), tenant).await;
+    store.close().await;
+    result
+}
+
+async fn run(
+    command: &TokenCommand,
+    store: &dyn TokenStore,
+    tenant: &crate::settings::TenantConfig,
+) -> Result<(), String> {
+    let lifetime = |e: &Option<String>| e.as_deref().map(parse_duration).transpose();
+    match command {
+        TokenCommand::Create { name, expires, .. } => {
+            let token = create(store, &tenant.name, name, lifetime(expires)?).await?;
+            print_new_token(tenant, &token);
+        }
+        TokenCommand::List { .. } => {
+            let now = crate::auth::issued::unix_now();
+            let tokens = store
+                .list_tokens(&tenant.name)
+                .await
+                .map_err(|e| e.to_string())?;
+            if tokens.is_empty() {
+                println!("tenant {} has no issued tokens", tenant.name);
+            }
+            for token in &tokens {
+                println!("{}", describe(token, now));
+            }
+        }
+        TokenCommand::Revoke { token, .. } => {
+            let revoked = revoke(store, &tenant.name, token).await?;
+            if revoked.is_empty() {
+                println!("nothing to revoke: {token} was revoked already");
+            }
+            for t in &revoked {
+                println!("revoked {} ({}…): refused from now on", t.name, t.prefix);
+            }
+        }
+        TokenCommand::Rotate {
+            token,
+            overlap,
+            expires,
+            ..
+        } => {
+            let overlap = parse_duration(overlap)?;
+            let (new, old) =
+                rotate(store, &tenant.name, token, overlap, lifetime(expires)?).await?;
+            print_new_token(tenant, &new);
+            let until = crate::auth::issued::unix_now()
+                .saturating_add(crate::auth::issued::duration_secs(overlap));
+            for t in &old {
+                println!(
+                    "old token {}… keeps working until {}",
+                    t.prefix,
+                    timestamp(Some(until))
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The one time a secret is shown: on stdout, for the operator to paste into Entra ID.
+fn print_new_token(tenant: &crate::settings::TenantConfig, token: &NewToken) {
+    println!(
+        "tenant {}: token {:?} ({}…), expires {}",
+        tenant.name,
+        token.record.name,
+        token.record.prefix,
+        timestamp(token.record.expires_at)
+    );
+    println!("Secret Token (shown once, store it now):");
+    println!("{}", token.secret);
 }
 
 #[cfg(test)]

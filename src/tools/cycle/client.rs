@@ -39,8 +39,8 @@ pub(crate) struct ScimClient {
 impl ScimClient {
     pub(crate) fn new(options: &CycleOptions) -> Result<Self, CycleError> {
         let users_url = users_url(&options.url).map_err(CycleError::InvalidOptions)?;
-        crate::downstream::client::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let http = crate::crypto::http_client()
+            .map_err(|e| CycleError::Client(e.to_string()))?
             .timeout(Duration::from_secs(120))
             .connect_timeout(Duration::from_secs(10))
             .pool_max_idle_per_host(options.concurrency)

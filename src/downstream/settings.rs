@@ -7,19 +7,21 @@ use std::time::Duration;
 
 use serde_spanned::Spanned;
 
-use super::Interp;
-use super::error::{ConfigError, Source};
-use super::raw::{RawConfig, RawNumber};
+use crate::config::Interp;
+use crate::config::error::{ConfigError, Source};
+use crate::config::raw::{self, RawConfig, RawNumber};
 use crate::downstream::auth::DownstreamAuth;
 use crate::downstream::breaker::BreakerSettings;
 use crate::downstream::client::DownstreamSettings;
+use crate::downstream::groups::{GroupEndpoints, MemberCalls};
 use crate::downstream::oauth::{ClientAuth, ClientCredentials};
 use crate::downstream::operation::Operation;
 use crate::downstream::pacing::{PacingSettings, Rate};
 use crate::downstream::retry::RetryPolicy;
+use crate::json_pointer::JsonPointer;
 
 /// Compiles `[downstream]`.
-pub(super) fn compile_downstream(
+pub fn compile_downstream(
     raw: &RawConfig,
     src: &Source,
     interp: &Interp,
@@ -79,7 +81,7 @@ fn compile_health(
 }
 
 fn compile_auth(
-    auth: Option<&Spanned<super::raw::RawDownstreamAuth>>,
+    auth: Option<&Spanned<raw::RawDownstreamAuth>>,
     src: &Source,
     interp: &Interp,
 ) -> Result<DownstreamAuth, ConfigError> {
@@ -139,7 +141,7 @@ type AuthValue<'a> = dyn Fn(&Option<String>) -> Result<Option<String>, ConfigErr
 /// OAuth2 client credentials: a token URL, the client id and secret, and optionally the scope
 /// and how the secret is sent.
 fn compile_client_credentials(
-    a: &super::raw::RawDownstreamAuth,
+    a: &raw::RawDownstreamAuth,
     value: &AuthValue<'_>,
     invalid: &dyn Fn(&str) -> ConfigError,
 ) -> Result<DownstreamAuth, ConfigError> {
@@ -181,11 +183,11 @@ fn compile_pacing(raw: &RawConfig, numbers: &Numbers) -> Result<PacingSettings, 
             let r = r.get_ref();
             let key = "downstream.rate_limit.requests_per_second";
             let per_second = numbers.decimal(key, &r.requests_per_second)?;
-            if !super::rate_in_range(per_second) {
+            if !crate::config::rate_in_range(per_second) {
                 return Err(numbers.src.invalid(
                     r.requests_per_second.span(),
                     key,
-                    format!("calls per second {}", super::RATE_RANGE),
+                    format!("calls per second {}", crate::config::RATE_RANGE),
                 ));
             }
             let burst = numbers.whole("downstream.rate_limit.burst", r.burst.as_ref(), 1, 1)?;
@@ -342,4 +344,154 @@ impl Numbers<'_> {
         self.whole(key, v, min_ms, default_ms)
             .map(Duration::from_millis)
     }
+}
+/// The downstream group calls: required in `downstream` mode (`downstream_mode`), refused in
+/// the others.
+pub fn compile_group_endpoints(
+    raw: &raw::RawGroups,
+    downstream_mode: bool,
+    src: &Source,
+    interp: &Interp,
+) -> Result<Option<GroupEndpoints>, ConfigError> {
+    let calls = [
+        ("create", &raw.create),
+        ("update", &raw.update),
+        ("delete", &raw.delete),
+        ("add_member", &raw.add_member),
+        ("remove_member", &raw.remove_member),
+        ("members_field", &raw.members_field),
+        ("member_ids", &raw.member_ids),
+    ];
+    if !downstream_mode {
+        if let Some((key, Some(v))) = calls.iter().find(|(_, v)| v.is_some()) {
+            return Err(src.invalid(
+                v.span(),
+                &format!("groups.{key}"),
+                "downstream calls need groups.mode = \"downstream\"",
+            ));
+        }
+        return Ok(None);
+    }
+    let op = |key: &str, v: &Option<Spanned<String>>, id: bool, member: bool| {
+        group_operation(
+            &format!("groups.{key}"),
+            v.as_ref(),
+            (id, member),
+            src,
+            interp,
+        )
+    };
+    let parse =
+        |key: &str, text: &str, span: std::ops::Range<usize>| group_pointer(key, text, span, src);
+    let optional = |key: &str, v: &Option<Spanned<String>>| {
+        v.as_ref()
+            .map(|v| parse(key, v.get_ref(), v.span()))
+            .transpose()
+    };
+    let or_default = |key: &str, v: &Option<Spanned<String>>, default: &str| match v {
+        Some(v) => parse(key, v.get_ref(), v.span()),
+        None => parse(key, default, 0..0),
+    };
+    let members = match &raw.members_field {
+        None => MemberCalls::Each {
+            add: op("add_member", &raw.add_member, true, true)?,
+            remove: op("remove_member", &raw.remove_member, true, true)?,
+        },
+        Some(field) => member_list(raw, field, src)?,
+    };
+    if let (Some(t), None) = (&raw.member_ids, &raw.members_field) {
+        return Err(src.invalid(
+            t.span(),
+            "groups.member_ids",
+            "member_ids needs groups.members_field",
+        ));
+    }
+    Ok(Some(GroupEndpoints {
+        create: op("create", &raw.create, false, false)?,
+        update: raw
+            .update
+            .as_ref()
+            .map(|_| op("update", &raw.update, true, false))
+            .transpose()?,
+        delete: op("delete", &raw.delete, true, false)?,
+        members,
+        id: or_default("id", &raw.id, "/id")?,
+        envelope: optional("envelope", &raw.envelope)?,
+        name_field: or_default("name_field", &raw.name_field, "/name")?,
+        external_id_field: optional("external_id_field", &raw.external_id_field)?,
+    }))
+}
+
+/// One group call at `key`, required, whose path must (or must not) hold `{id}` and
+/// `{member}` as `wants` says.
+fn group_operation(
+    key: &str,
+    v: Option<&Spanned<String>>,
+    wants: (bool, bool),
+    src: &Source,
+    interp: &Interp,
+) -> Result<Operation, ConfigError> {
+    let v = v.ok_or_else(|| src.invalid(0..0, key, "required in downstream mode"))?;
+    let op: Operation = interp(key, v)?
+        .parse()
+        .map_err(|e: String| src.invalid(v.span(), key, e))?;
+    if (op.has_id(), op.has_member()) != wants {
+        let want = match wants {
+            (false, _) => "a path without {id} or {member}",
+            (true, false) => "a path with {id} and no {member}",
+            (true, true) => "a path with {id} and {member}",
+        };
+        return Err(src.invalid(v.span(), key, format!("expected {want}")));
+    }
+    Ok(op)
+}
+
+/// A pointer of the `[groups]` section at `groups.{key}`.
+fn group_pointer(
+    key: &str,
+    text: &str,
+    span: std::ops::Range<usize>,
+    src: &Source,
+) -> Result<JsonPointer, ConfigError> {
+    text.parse::<JsonPointer>()
+        .map_err(|e| src.invalid(span, &format!("groups.{key}"), e.to_string()))
+}
+
+/// The member list written whole with the update call (`groups.members_field`), which
+/// excludes calls per member.
+fn member_list(
+    raw: &raw::RawGroups,
+    field: &Spanned<String>,
+    src: &Source,
+) -> Result<MemberCalls, ConfigError> {
+    if let Some(call) = raw.add_member.as_ref().or(raw.remove_member.as_ref()) {
+        return Err(src.invalid(
+            call.span(),
+            "groups.members_field",
+            "give either add_member and remove_member (a call per member) or \
+                     members_field (the whole list with the update call), not both",
+        ));
+    }
+    if raw.update.is_none() {
+        return Err(src.invalid(
+            field.span(),
+            "groups.members_field",
+            "the member list is written with groups.update, which is missing",
+        ));
+    }
+    let numeric = match raw.member_ids.as_ref().map(|t| (t.get_ref().as_str(), t)) {
+        None | Some(("string", _)) => false,
+        Some(("integer", _)) => true,
+        Some((_, t)) => {
+            return Err(src.invalid(
+                t.span(),
+                "groups.member_ids",
+                "expected \"string\" or \"integer\"",
+            ));
+        }
+    };
+    Ok(MemberCalls::List {
+        field: group_pointer("members_field", field.get_ref(), field.span(), src)?,
+        numeric,
+    })
 }

@@ -60,7 +60,7 @@ fn keep<T: PartialEq + Clone>(
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Config;
+    use crate::settings::Config;
 
     fn parse(text: &str) -> Config {
         let env = |name: &str| match name {
@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn start_up_settings_keep_their_running_values() {
-        let example = crate::demo::EXAMPLE_CONFIG;
+        let example = crate::cli::demo::EXAMPLE_CONFIG;
         let running = parse(example);
         let mut same = parse(example);
         assert!(same.keep_restart_settings(&running).is_empty());

@@ -8,11 +8,12 @@ use std::path::Path;
 use tokio::net::TcpListener;
 
 use crate::auth::generate_token;
-use crate::config::Config;
-use crate::{legacy, server};
+use crate::server;
+use crate::settings::Config;
+use crate::tools::legacy;
 
 /// The example gateway.toml shipped at the top of the repository.
-pub const EXAMPLE_CONFIG: &str = include_str!("../gateway.toml");
+pub const EXAMPLE_CONFIG: &str = include_str!("../../gateway.toml");
 
 /// The gateway.toml a demo runs: its name in messages and banner, the folder its relative
 /// paths are resolved against, and its text.

@@ -11,6 +11,7 @@ pub mod cycle;
 pub mod demo;
 pub mod downstream;
 pub mod explain;
+pub mod init;
 pub mod legacy;
 pub mod mapping;
 pub mod scim;

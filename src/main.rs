@@ -72,7 +72,12 @@ enum Command {
     Check {
         #[arg(long, default_value = "gateway.toml")]
         config: PathBuf,
+        /// Stand in for unset ${NAME}s (a URL for names ending in URL, else text).
+        #[arg(long)]
+        allow_missing_env: bool,
     },
+    /// Write a first, commented gateway.toml from the product's OpenAPI document.
+    Init(scim_gateway::init::InitArgs),
     /// Run the sample legacy API alone.
     Legacy {
         #[arg(long, default_value = "127.0.0.1:9090")]
@@ -207,7 +212,13 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { config, .. } => run_serve(config).await,
             Command::Demo { listen, config, .. } => demo::run(listen, config.as_deref()).await,
-            Command::Check { config } => Config::load(&config)
+            Command::Init(args) => scim_gateway::init::run(&args)
+                .map(|summary| print!("{summary}"))
+                .map_err(|e| e.to_string()),
+            Command::Check {
+                config,
+                allow_missing_env,
+            } => Config::load_with(&config, &check_env(allow_missing_env))
                 .map(|c| {
                     println!("{}: ok", config.display());
                     println!("  listen: {}", c.server.listen);
@@ -277,6 +288,15 @@ fn main() -> ExitCode {
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// How `check` resolves `${NAME}`s.
+fn check_env(allow_missing: bool) -> impl Fn(&str) -> Option<String> {
+    use scim_gateway::config::interpolate;
+    move |name| match allow_missing {
+        true => interpolate::from_env_or_stand_in(name),
+        false => interpolate::from_env(name),
     }
 }
 

@@ -386,3 +386,181 @@ mod fixture_api {
         );
     }
 }
+
+mod described_apis {
+    //! Three more shapes, each served by the schemaless fake of tests/it/support/profile_api.rs
+    //! in the shape its document describes.
+
+    use super::*;
+    use crate::support::profile_api::{
+        CURSOR_PAGE_CAP, Extras, IdKind, ProfileApi, Shape, TokenEndpoint,
+    };
+
+    /// Runs `init` on `document`, serves the cycle against `api` with `env`, and returns the
+    /// file written.
+    async fn round_trip(
+        document: &str,
+        api: &ProfileApi,
+        env: &[(&str, String)],
+        downstream: Downstream<'_>,
+    ) -> String {
+        let written = init(&fixture(document), &[]);
+        let mut env = env.to_vec();
+        env.push(("API_URL", api.url.clone()));
+        let gateway = start_gateway(&written.text, &env).await;
+        entra_cycle(&gateway, &downstream).await;
+        written.text
+    }
+
+    #[tokio::test]
+    async fn a_swagger_2_document_with_basic_auth_and_put_only_serves_an_entra_cycle() {
+        use base64::Engine;
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode("svc-hr:hr-password-123");
+        let api = ProfileApi::start(Shape {
+            users: "/hr/api/staff",
+            groups: None,
+            id_field: "staffId",
+            id_kind: IdKind::Number,
+            envelope: Some("staff"),
+            unique: Some("userName"),
+            required: &["userName"],
+            auth: ("authorization", format!("Basic {credentials}")),
+            patch: false,
+        })
+        .await;
+        let find = |login: &str| api.user_where("", "userName", login);
+        let env = [
+            ("API_USERNAME", "svc-hr".to_owned()),
+            ("API_PASSWORD", "hr-password-123".to_owned()),
+        ];
+        let downstream = Downstream {
+            find: &find,
+            given: "/givenName",
+            family: "/surname",
+            inactive: ("/active", json!(false)),
+            department: Some("/dept"),
+        };
+        let text = round_trip("staff-swagger2.json", &api, &env, downstream).await;
+        assert!(text.contains("id = \"/staffId\""), "{text}");
+        assert!(
+            text.contains("update = \"PUT /hr/api/staff/{id}\""),
+            "{text}"
+        );
+        let searched = api
+            .requests()
+            .iter()
+            .any(|r| r.uri.starts_with("/hr/api/staff?") && r.uri.contains("userName=ann.lee"));
+        assert!(searched, "userName eq is pushed down as ?userName=");
+        assert!(api.requests().iter().all(|r| r.method != "PATCH"));
+    }
+
+    #[tokio::test]
+    async fn a_document_of_all_of_parts_and_ref_chains_serves_an_entra_cycle() {
+        let api = ProfileApi::start(Shape {
+            users: "/api/v3/employees",
+            groups: None,
+            id_field: "id",
+            id_kind: IdKind::Text,
+            envelope: Some("data"),
+            unique: Some("work_email"),
+            required: &["work_email"],
+            auth: ("x-auth-token", "workforce-key-0123".to_owned()),
+            patch: true,
+        })
+        .await;
+        let find = |email: &str| api.user_where("", "work_email", email);
+        let env = [("API_KEY", "workforce-key-0123".to_owned())];
+        let downstream = Downstream {
+            find: &find,
+            given: "/given_name",
+            family: "/family_name",
+            inactive: ("/state", json!("DISABLED")),
+            department: Some("/department"),
+        };
+        let text = round_trip("employees-allof.yaml", &api, &env, downstream).await;
+        assert!(text.contains("envelope = \"/data\""), "{text}");
+        assert!(text.contains("map_read = { \"INVITED\" = true }"), "{text}");
+        assert!(text.contains("#   /shift_pattern: string"), "{text}");
+        let searched = api
+            .requests()
+            .iter()
+            .any(|r| r.uri.contains("work_email=ann.lee"));
+        assert!(searched, "userName eq is pushed down as ?work_email=");
+    }
+
+    #[tokio::test]
+    async fn a_cursor_paged_api_behind_oauth2_client_credentials_serves_an_entra_cycle() {
+        let endpoint = TokenEndpoint {
+            path: "/oauth2/token",
+            client_id: "gateway-client",
+            client_secret: "cloud-secret-0123",
+            token: "issued-token-0123",
+        };
+        let api = ProfileApi::start_with(
+            Shape {
+                users: "/v1/users",
+                groups: None,
+                id_field: "user_id",
+                id_kind: IdKind::Text,
+                envelope: None,
+                unique: Some("username"),
+                required: &["username"],
+                auth: ("authorization", "Bearer issued-token-0123".to_owned()),
+                patch: true,
+            },
+            Extras {
+                cursor: true,
+                token_endpoint: Some(endpoint),
+            },
+        )
+        .await;
+        let find = |login: &str| api.user_where("", "username", login);
+        let env = [
+            ("API_CLIENT_ID", "gateway-client".to_owned()),
+            ("API_CLIENT_SECRET", "cloud-secret-0123".to_owned()),
+        ];
+        let downstream = Downstream {
+            find: &find,
+            given: "/first_name",
+            family: "/last_name",
+            inactive: ("/status", json!("SUSPENDED")),
+            department: Some("/department"),
+        };
+        let text = round_trip("users-cursor-oauth.json", &api, &env, downstream).await;
+        let gateway = start_gateway(
+            &init(&fixture("users-cursor-oauth.json"), &[]).text,
+            &[env[0].clone(), env[1].clone(), ("API_URL", api.url.clone())],
+        )
+        .await;
+        for name in ["a", "b", "c", "d", "e"] {
+            gateway
+                .create_user(json!({"userName": format!("{name}@example.com")}))
+                .await;
+        }
+        let (_, all) = gateway.get("/Users?count=50").await;
+        assert_eq!(
+            all["totalResults"], 5,
+            "every cursor page is followed: {all}"
+        );
+        let pages = api
+            .requests()
+            .iter()
+            .filter(|r| r.uri.starts_with("/v1/users?") && r.uri.contains("cursor=c"))
+            .count();
+        assert!(
+            pages >= 2,
+            "pages of {CURSOR_PAGE_CAP} are read by their cursor"
+        );
+        assert!(text.contains("paging = \"cursor\""), "{text}");
+        assert!(
+            text.contains("token_url = \"${API_URL}/oauth2/token\""),
+            "{text}"
+        );
+        let cursor_read = api
+            .requests()
+            .iter()
+            .any(|r| r.uri.starts_with("/v1/users?") && r.uri.contains("username=ann.lee"));
+        assert!(cursor_read, "userName eq is pushed down as ?username=");
+    }
+}

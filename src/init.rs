@@ -173,7 +173,7 @@ impl Draft {
         let paging = self
             .list
             .as_ref()
-            .map_or("no list".to_owned(), |l| l.paging.describe());
+            .map_or("no list".to_owned(), |l| listing::describe(&l.paging));
         let others: Vec<&str> = self.others.iter().map(|r| r.name.as_str()).collect();
         let unplaced: Vec<&str> = self
             .placement

@@ -466,41 +466,38 @@ fn place_scalar(pool: &mut Vec<Field>, out: &mut Placement, target: &Target, sci
 
 /// Roles and licences: a single role field, a list of roles, a list of licences.
 fn place_lists(pool: &mut Vec<Field>, out: &mut Placement) {
-    if let Some(f) = take(pool, named(ROLE)) {
-        out.rules.push(Placed {
-            scim: "roles[primary eq true].value".into(),
-            value: rule(&f, &[]),
-            reason: Reason::new(
-                Confidence::Medium,
-                format!(
-                    "`{}` holds one role; the primary SCIM role goes there",
-                    f.pointer
-                ),
-            ),
-        });
-    }
+    let one = |f: &Field| ROLE.contains(&f.name.as_str()) && f.is_scalar();
     let list = |names: &'static [&'static str]| {
         move |f: &Field| names.contains(&f.name.as_str()) && f.items.as_deref() == Some("string")
     };
-    if let Some(f) = take(pool, list(ROLES)) {
-        out.rules.push(Placed {
-            scim: "roles".into(),
-            value: rule(&f, &[]),
-            reason: Reason::new(
-                Confidence::High,
-                format!("`{}` is a list of role names", f.pointer),
-            ),
-        });
-    }
-    if let Some(f) = take(pool, list(LICENCES)) {
-        out.rules.push(Placed {
-            scim: "entitlements".into(),
-            value: rule(&f, &[]),
-            reason: Reason::new(
-                Confidence::Medium,
-                format!("`{}` is a list of strings named like licences", f.pointer),
-            ),
-        });
+    let lists: [(&dyn Fn(&Field) -> bool, &str, Confidence, &str); 3] = [
+        (
+            &one,
+            "roles[primary eq true].value",
+            Confidence::Medium,
+            "holds one role; the primary SCIM role goes there",
+        ),
+        (
+            &list(ROLES),
+            "roles",
+            Confidence::High,
+            "is a list of role names",
+        ),
+        (
+            &list(LICENCES),
+            "entitlements",
+            Confidence::Medium,
+            "is a list of strings named like licences",
+        ),
+    ];
+    for (fits, scim, confidence, why) in lists {
+        if let Some(f) = take(pool, fits) {
+            out.rules.push(Placed {
+                scim: scim.to_owned(),
+                value: rule(&f, &[]),
+                reason: Reason::new(confidence, format!("`{}` {why}", f.pointer)),
+            });
+        }
     }
 }
 

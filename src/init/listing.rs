@@ -5,6 +5,8 @@ use serde_json::Value;
 
 use super::document::{ApiDocument, Parameter, properties, schema_type};
 use super::guess::{Confidence, Reason, normalize};
+use crate::downstream::paging::Paging;
+use crate::mapping::pointer::JsonPointer;
 
 const PAGE: &[&str] = &["page", "pagenumber", "pageno", "pageindex"];
 const PAGE_SIZE: &[&str] = &["perpage", "pagesize", "size", "limit", "pagelimit", "count"];
@@ -66,40 +68,14 @@ pub struct ListGuess {
     pub filters: Vec<String>,
 }
 
-/// A paging style with its parameter names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Paging {
-    None,
-    Page {
-        page: String,
-        size: String,
-        first: u64,
-    },
-    Offset {
-        offset: String,
-        limit: String,
-    },
-    Cursor {
-        cursor: String,
-        size: Option<String>,
-        next: String,
-    },
-    NextLink {
-        size: Option<String>,
-        next: String,
-    },
-}
-
-impl Paging {
-    /// `page (page, per_page)`, for the summary.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::None => "none".into(),
-            Self::Page { page, size, .. } => format!("page ({page}, {size})"),
-            Self::Offset { offset, limit } => format!("offset ({offset}, {limit})"),
-            Self::Cursor { cursor, next, .. } => format!("cursor ({cursor}, next at {next})"),
-            Self::NextLink { next, .. } => format!("next link at {next}"),
-        }
+/// `page (page, per_page)`, for the summary.
+pub fn describe(paging: &Paging) -> String {
+    match paging {
+        Paging::None => "none".into(),
+        Paging::Page { page, size, .. } => format!("page ({page}, {size})"),
+        Paging::Offset { offset, limit } => format!("offset ({offset}, {limit})"),
+        Paging::Cursor { cursor, next, .. } => format!("cursor ({cursor}, next at {next})"),
+        Paging::NextLink { next, .. } => format!("next link at {next}"),
     }
 }
 
@@ -121,7 +97,8 @@ pub fn list_guess(doc: &ApiDocument, collection: &str, path: &str) -> Option<Lis
     let total = find_field(&answer, TOTAL, |s| {
         matches!(schema_type(s), Some("integer" | "number"))
     });
-    let next = find_field(&answer, NEXT, |s| schema_type(s) == Some("string"));
+    let next = find_field(&answer, NEXT, |s| schema_type(s) == Some("string"))
+        .and_then(|n| Some((n.parse::<JsonPointer>().ok()?, n)));
     let (paging, paging_reason, used) = paging_of(&query, next.as_ref(), &answer);
     let max_page_size = used
         .iter()
@@ -218,11 +195,11 @@ fn param<'a>(query: &[&'a Parameter], names: &[&str]) -> Option<&'a Parameter> {
 /// The paging style, why, and the parameter names it uses.
 fn paging_of(
     query: &[&Parameter],
-    next: Option<&String>,
+    next: Option<&(JsonPointer, String)>,
     answer: &Value,
 ) -> (Paging, Reason, Vec<String>) {
     let cursor = param(query, CURSOR);
-    if let (Some(cursor), Some(next)) = (cursor, next) {
+    if let (Some(cursor), Some((next, _))) = (cursor, next) {
         let size = param(query, LIMIT).map(|p| p.name.clone());
         let used = [Some(cursor.name.clone()), size.clone()]
             .into_iter()
@@ -274,7 +251,7 @@ fn paging_of(
             vec![offset.name.clone(), limit.name.clone()],
         );
     }
-    if let Some(next) = next.filter(|n| {
+    if let Some((next, _)) = next.filter(|(_, n)| {
         normalize(n).contains("link") || normalize(n).contains("url") || looks_like_uri(answer, n)
     }) {
         let size = param(query, LIMIT).map(|p| p.name.clone());

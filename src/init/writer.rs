@@ -6,7 +6,7 @@ use std::fmt::Write;
 use super::Draft;
 use super::auth::{URL_VAR, toml_key, toml_string};
 use super::guess::Reason;
-use super::listing::Paging;
+use crate::downstream::paging::Paging;
 
 /// Renders the draft as gateway.toml.
 pub fn render(d: &Draft) -> String {
@@ -143,7 +143,7 @@ fn list(out: &mut String, d: &Draft) {
             let mut l = vec![
                 "paging = \"cursor\"".into(),
                 format!("cursor_param = {}", q(cursor)),
-                format!("next = {}", q(next)),
+                format!("next = {}", q(&next.to_string())),
             ];
             l.extend(size.iter().map(|s| format!("size_param = {}", q(s))));
             l
@@ -151,7 +151,7 @@ fn list(out: &mut String, d: &Draft) {
         Paging::NextLink { size, next } => {
             let mut l = vec![
                 "paging = \"next_link\"".into(),
-                format!("next = {}", q(next)),
+                format!("next = {}", q(&next.to_string())),
             ];
             l.extend(size.iter().map(|s| format!("size_param = {}", q(s))));
             l

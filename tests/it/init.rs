@@ -5,16 +5,14 @@
 //! against a fake of the described API over real HTTP.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::support::process::TempDir;
+use crate::support::process::{TempDir, run_binary};
 use crate::support::{Gateway, entra_user, start_gateway};
 
-const BIN: &str = env!("CARGO_BIN_EXE_scim-gateway");
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// A test document of tests/fixtures/openapi/.
@@ -24,20 +22,9 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The binary's answer: whether it succeeded, and stdout + stderr.
+/// The binary run without the variables a written file reads, as on a vendor's laptop.
 fn run(args: &[&str]) -> (bool, String) {
-    let out = Command::new(BIN)
-        .args(args)
-        .env_remove("SCIM_TOKEN")
-        .env_remove("API_URL")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    run_binary(args, &[], &["SCIM_TOKEN", "API_URL", "API_KEY"])
 }
 
 /// A gateway.toml written by `init` from `document` (with `extra` arguments), already
@@ -46,6 +33,17 @@ struct Written {
     text: String,
     summary: String,
     _dir: TempDir,
+}
+
+impl Written {
+    /// Asserts that the file written contains `needle`.
+    fn shows(&self, needle: &str) {
+        assert!(
+            self.text.contains(needle),
+            "{needle:?} not in:\n{}",
+            self.text
+        );
+    }
 }
 
 fn init(document: &Path, extra: &[&str]) -> Written {
@@ -189,16 +187,8 @@ mod sample_api {
             "{}",
             written.summary
         );
-        assert!(
-            written.text.contains("envelope = \"/account\""),
-            "{}",
-            written.text
-        );
-        assert!(
-            written.text.contains("#   /metadata: object"),
-            "{}",
-            written.text
-        );
+        written.shows("envelope = \"/account\"");
+        written.shows("#   /metadata: object");
 
         let gateway = start_gateway(
             &written.text,
@@ -340,26 +330,10 @@ mod fixture_api {
     #[tokio::test]
     async fn its_yaml_document_yields_a_config_that_serves_an_entra_cycle() {
         let written = init(&fixture("directory.yaml"), &[]);
-        assert!(
-            written.text.contains("update = \"PUT /v2/people/{id}\""),
-            "{}",
-            written.text
-        );
-        assert!(
-            written.text.contains("paging = \"offset\""),
-            "{}",
-            written.text
-        );
-        assert!(
-            written.text.contains("max_page_size = 50"),
-            "{}",
-            written.text
-        );
-        assert!(
-            written.text.contains("#   /tags: string"),
-            "{}",
-            written.text
-        );
+        written.shows("update = \"PUT /v2/people/{id}\"");
+        written.shows("paging = \"offset\"");
+        written.shows("max_page_size = 50");
+        written.shows("#   /tags: string");
 
         let dir = FakeDirectory::new(TOKEN);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -403,13 +377,13 @@ mod described_apis {
         api: &ProfileApi,
         env: &[(&str, String)],
         downstream: Downstream<'_>,
-    ) -> String {
+    ) -> Written {
         let written = init(&fixture(document), &[]);
         let mut env = env.to_vec();
         env.push(("API_URL", api.url.clone()));
         let gateway = start_gateway(&written.text, &env).await;
         entra_cycle(&gateway, &downstream).await;
-        written.text
+        written
     }
 
     #[tokio::test]
@@ -441,12 +415,9 @@ mod described_apis {
             inactive: ("/active", json!(false)),
             department: Some("/dept"),
         };
-        let text = round_trip("staff-swagger2.json", &api, &env, downstream).await;
-        assert!(text.contains("id = \"/staffId\""), "{text}");
-        assert!(
-            text.contains("update = \"PUT /hr/api/staff/{id}\""),
-            "{text}"
-        );
+        let written = round_trip("staff-swagger2.json", &api, &env, downstream).await;
+        written.shows("id = \"/staffId\"");
+        written.shows("update = \"PUT /hr/api/staff/{id}\"");
         let searched = api
             .requests()
             .iter()
@@ -478,10 +449,10 @@ mod described_apis {
             inactive: ("/state", json!("DISABLED")),
             department: Some("/department"),
         };
-        let text = round_trip("employees-allof.yaml", &api, &env, downstream).await;
-        assert!(text.contains("envelope = \"/data\""), "{text}");
-        assert!(text.contains("map_read = { \"INVITED\" = true }"), "{text}");
-        assert!(text.contains("#   /shift_pattern: string"), "{text}");
+        let written = round_trip("employees-allof.yaml", &api, &env, downstream).await;
+        written.shows("envelope = \"/data\"");
+        written.shows("map_read = { \"INVITED\" = true }");
+        written.shows("#   /shift_pattern: string");
         let searched = api
             .requests()
             .iter()
@@ -527,7 +498,7 @@ mod described_apis {
             inactive: ("/status", json!("SUSPENDED")),
             department: Some("/department"),
         };
-        let text = round_trip("users-cursor-oauth.json", &api, &env, downstream).await;
+        let written = round_trip("users-cursor-oauth.json", &api, &env, downstream).await;
         let gateway = start_gateway(
             &init(&fixture("users-cursor-oauth.json"), &[]).text,
             &[env[0].clone(), env[1].clone(), ("API_URL", api.url.clone())],
@@ -552,11 +523,8 @@ mod described_apis {
             pages >= 2,
             "pages of {CURSOR_PAGE_CAP} are read by their cursor"
         );
-        assert!(text.contains("paging = \"cursor\""), "{text}");
-        assert!(
-            text.contains("token_url = \"${API_URL}/oauth2/token\""),
-            "{text}"
-        );
+        written.shows("paging = \"cursor\"");
+        written.shows("token_url = \"${API_URL}/oauth2/token\"");
         let cursor_read = api
             .requests()
             .iter()

@@ -76,7 +76,7 @@ fn a_cursor_parameter_with_a_next_field_makes_cursor_paging() {
         Paging::Cursor {
             cursor: "cursor".into(),
             size: Some("limit".into()),
-            next: "/paging/next_cursor".into()
+            next: "/paging/next_cursor".parse().unwrap()
         }
     );
 }
@@ -92,7 +92,7 @@ fn a_next_url_without_a_cursor_parameter_makes_next_link_paging() {
         g.paging,
         Paging::NextLink {
             size: Some("top".into()),
-            next: "/next".into()
+            next: "/next".parse().unwrap()
         }
     );
 }

@@ -465,12 +465,15 @@ fn place_scalar(pool: &mut Vec<Field>, out: &mut Placement, target: &Target, sci
 }
 
 /// Roles and licences: a single role field, a list of roles, a list of licences.
+/// A test a field must pass to take a rule.
+type Fits = dyn Fn(&Field) -> bool;
+
 fn place_lists(pool: &mut Vec<Field>, out: &mut Placement) {
     let one = |f: &Field| ROLE.contains(&f.name.as_str()) && f.is_scalar();
     let list = |names: &'static [&'static str]| {
         move |f: &Field| names.contains(&f.name.as_str()) && f.items.as_deref() == Some("string")
     };
-    let lists: [(&dyn Fn(&Field) -> bool, &str, Confidence, &str); 3] = [
+    let lists: [(&Fits, &str, Confidence, &str); 3] = [
         (
             &one,
             "roles[primary eq true].value",

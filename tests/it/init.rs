@@ -30,6 +30,7 @@ fn run(args: &[&str]) -> (bool, String) {
 /// A gateway.toml written by `init` from `document` (with `extra` arguments), already
 /// accepted by `check --allow-missing-env`.
 struct Written {
+    path: PathBuf,
     text: String,
     summary: String,
     _dir: TempDir,
@@ -66,6 +67,7 @@ fn init(document: &Path, extra: &[&str]) -> Written {
     assert!(ok, "check refused the file init wrote: {checked}");
     let text = std::fs::read_to_string(&output).unwrap();
     Written {
+        path: output.clone(),
         text,
         summary,
         _dir: dir,
@@ -208,6 +210,25 @@ mod sample_api {
             department: Some("/department"),
         };
         entra_cycle(&gateway, &downstream).await;
+        let explained = explain_create(&written, &url).await;
+        assert!(
+            explained.contains("POST") && explained.contains("/api/v1/accounts"),
+            "explain shows the create the document describes: {explained}"
+        );
+        assert!(explained.contains("\"first_name\":\"Ann\""), "{explained}");
+        assert!(
+            !explained.contains(KEY),
+            "the API key is masked: {explained}"
+        );
+        let (ok, refused) = run(&[
+            "init",
+            "--openapi",
+            file.to_str().unwrap(),
+            "-o",
+            written.path.to_str().unwrap(),
+        ]);
+        assert!(!ok, "an existing file is kept");
+        assert!(refused.contains("--force"), "{refused}");
         let searched = api
             .requests()
             .iter()
@@ -217,6 +238,30 @@ mod sample_api {
             "userName eq is pushed down as ?email=: {:?}",
             api.requests()
         );
+    }
+
+    /// `explain` of an Entra create against the written file, with the sample API at `url`.
+    async fn explain_create(written: &Written, url: &str) -> String {
+        let config = written.path.to_str().unwrap().to_owned();
+        let url = url.to_owned();
+        let body = entra_user("kim@example.com", "Ann", "Park").to_string();
+        let (ok, out) = tokio::task::spawn_blocking(move || {
+            run_binary(
+                &[
+                    "explain", "--config", &config, "-X", "POST", "/Users", "-d", &body,
+                ],
+                &[
+                    ("API_URL", &url),
+                    ("API_KEY", KEY),
+                    ("SCIM_TOKEN", "explain-token-0123456789"),
+                ],
+                &[],
+            )
+        })
+        .await
+        .unwrap();
+        assert!(ok, "{out}");
+        out
     }
 
     /// Every path and method of the document answers on the sample API: none is unknown to

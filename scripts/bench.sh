@@ -15,6 +15,14 @@
 # the elapsed time, the failed SCIM calls (must be 0) and the most calls the sample API saw
 # within one second.
 #
+# Then the gateway against a downstream that costs nothing (nginx answering from memory), with a
+# plain nginx reverse proxy in front of the same downstream as the reference row (proxy-get,
+# proxy-search); the resident memory of `serve` with BENCH_RSS_USERS users in its store; and
+# two gateway instances on one PostgreSQL schema behind a round-robin nginx, under mixed load,
+# counting stale answers (scripts/bench/stale.py), then the same two with a [downstream]
+# rate_limit, counting the most calls the sample API saw within one second. wrk and nginx are
+# installed with apt-get when missing.
+#
 # Usage: scripts/bench.sh            (from any directory)
 #
 # Environment (with defaults):
@@ -25,7 +33,9 @@
 #   BENCH_THREADS=2         wrk threads
 #   BENCH_CONNECTIONS=16    wrk connections
 #   BENCH_TIMEOUT=5         wrk per-request timeout, seconds
-#   BENCH_SCENARIOS="get get-cold search search-cold patch create"   subset and order ("" skips wrk)
+#   BENCH_SCENARIOS="proxy-get proxy-search get get-cold search search-cold patch create"
+#                           subset and order ("" skips wrk); proxy-* compare with nginx, the
+#                           others with the sample API
 #   BENCH_BUILD=1           0 skips `cargo build --release` (uses the existing binary)
 #   BENCH_BUILD_TIMEOUT=1800  seconds allowed for the build
 #   BENCH_KEEP=0            1 keeps the temp dir (config, server logs, raw wrk output)
@@ -37,6 +47,11 @@
 #   BENCH_PACED_RATE=20         the gateway's [downstream] rate_limit in that run, calls/s
 #   BENCH_PACED_BURST=1         ... and its burst
 #   BENCH_PACED_TIMEOUT=1800    seconds allowed for the paced burst
+#   BENCH_RSS_USERS=100000      users created before reading serve's RSS (0 skips it)
+#   BENCH_SCALE_SECONDS=20      seconds of mixed load on two instances (0 skips the scale-out run)
+#   BENCH_SCALE_WORKERS=16      clients in that run
+#   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test   the scale-out run's database (a
+#                               schema of its own is made and dropped)
 #
 # The wrk scripts (one per scenario, each serving both sides) are in scripts/bench/.
 # Before each scenario the script samples CPU use for 1 s and notes under the table when
@@ -71,7 +86,7 @@ warmup=${BENCH_WARMUP:-2}
 threads=${BENCH_THREADS:-2}
 connections=${BENCH_CONNECTIONS:-16}
 req_timeout=${BENCH_TIMEOUT:-5}
-scenarios=${BENCH_SCENARIOS-get get-cold search search-cold patch create}
+scenarios=${BENCH_SCENARIOS-proxy-get proxy-search get get-cold search search-cold patch create}
 do_build=${BENCH_BUILD:-1}
 build_timeout=${BENCH_BUILD_TIMEOUT:-1800}
 keep=${BENCH_KEEP:-0}
@@ -82,6 +97,10 @@ paced_users=${BENCH_PACED_USERS:-1000}
 paced_rate=${BENCH_PACED_RATE:-20}
 paced_burst=${BENCH_PACED_BURST:-1}
 paced_timeout=${BENCH_PACED_TIMEOUT:-1800}
+rss_users=${BENCH_RSS_USERS:-100000}
+scale_seconds=${BENCH_SCALE_SECONDS:-20}
+scale_workers=${BENCH_SCALE_WORKERS:-16}
+pg_url=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 
 lua_dir="$script_dir/bench"
 bin="${CARGO_TARGET_DIR:-$root/target}/release/scim-gateway"
@@ -94,7 +113,8 @@ die() {
 }
 
 for var in users duration warmup threads connections req_timeout build_timeout \
-    cycle_users cycle_concurrency cycle_timeout paced_users paced_rate paced_burst paced_timeout; do
+    cycle_users cycle_concurrency cycle_timeout paced_users paced_rate paced_burst paced_timeout \
+    rss_users scale_seconds scale_workers; do
     [[ ${!var} =~ ^[0-9]+$ ]] || die "$var must be a whole number, got '${!var}'"
 done
 ((users >= 1)) || die "BENCH_USERS must be at least 1"
@@ -103,7 +123,9 @@ done
 ((cycle_concurrency >= 1)) || die "BENCH_CYCLE_CONCURRENCY must be at least 1"
 ((paced_rate >= 1 && paced_burst >= 1)) || die "BENCH_PACED_RATE and BENCH_PACED_BURST must be at least 1"
 for s in $scenarios; do
-    case $s in get | get-cold | search | search-cold | patch | create) ;; *) die "unknown scenario '$s' (get get-cold search search-cold patch create)" ;; esac
+    case $s in proxy-get | proxy-search | get | get-cold | search | search-cold | patch | create) ;;
+        *) die "unknown scenario '$s' (proxy-get proxy-search get get-cold search search-cold patch create)" ;;
+    esac
 done
 command -v curl >/dev/null || die "curl is required"
 
@@ -115,6 +137,7 @@ gateway_pid=""
 wrk_pid=""
 demo_pid=""
 cycle_pid=""
+scale_pids=() # the scale-out run's gateways
 
 stop_pid() { # pid name: TERM, up to 5 s grace, then KILL
     local pid=$1 name=$2 i
@@ -140,6 +163,8 @@ stop_stack() {
     gateway_pid=""
     stop_pid "$legacy_pid" "legacy API"
     legacy_pid=""
+    if declare -F nginx_stop_all >/dev/null; then nginx_stop_all; fi
+    direct_port=""
 }
 
 cleanup() {
@@ -148,6 +173,7 @@ cleanup() {
     stop_pid "$wrk_pid" wrk
     stop_pid "$cycle_pid" entra-cycle
     stop_pid "$demo_pid" demo
+    for pid in "${scale_pids[@]}"; do stop_pid "$pid" gateway; done
     stop_stack
     if ((status == 1)); then
         for f in "$tmp"/legacy.log "$tmp"/gateway.log "$tmp"/demo.log; do
@@ -179,24 +205,41 @@ fi
 cp -- "$bin" "$tmp/scim-gateway"
 bin="$tmp/scim-gateway"
 
-if [[ -n ${scenarios//[[:space:]]/} ]] && ! command -v wrk >/dev/null; then
-    log "wrk not found, installing it with apt-get"
-    command -v apt-get >/dev/null || die "wrk is required and apt-get is not available"
-    sudo=()
+# Installs the Debian packages that provide the given commands, when a command is missing.
+need_commands() { # command:package ...
+    local pair missing=() sudo=()
+    for pair in "$@"; do
+        command -v "${pair%%:*}" >/dev/null || missing+=("${pair#*:}")
+    done
+    ((${#missing[@]})) || return 0
+    log "installing ${missing[*]} with apt-get"
+    command -v apt-get >/dev/null || die "${missing[*]} required and apt-get is not available"
     if (($(id -u) != 0)); then
-        command -v sudo >/dev/null || die "wrk is required; install it (apt-get install wrk) or run as root"
+        command -v sudo >/dev/null || die "${missing[*]} required; install them (apt-get install ${missing[*]}) or run as root"
         sudo=(sudo -n)
     fi
     timeout 300 "${sudo[@]}" apt-get update -qq >&2 || die "apt-get update failed"
-    timeout 600 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 ||
-        die "apt-get install wrk failed"
-    command -v wrk >/dev/null || die "wrk still not found after installing it"
+    timeout 600 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 ||
+        die "apt-get install ${missing[*]} failed"
+    for pair in "$@"; do
+        command -v "${pair%%:*}" >/dev/null || die "${pair%%:*} still not found after installing ${pair#*:}"
+    done
+}
+
+if [[ -n ${scenarios//[[:space:]]/} ]] || ((rss_users > 0 || scale_seconds > 0)); then
+    need_commands wrk:wrk nginx:nginx-light
 fi
+# shellcheck source=bench/nginx.sh
+source "$lua_dir/nginx.sh"
+# shellcheck source=bench/fill.sh
+source "$lua_dir/fill.sh"
 
 # --- stack -------------------------------------------------------------------------------------
 
 downstream_extra="" # a line added to the gateway's [downstream] (the paced burst sets one)
 cache_extra=""      # a [cache] section appended to the gateway's config (the -cold scenarios)
+store_extra=""      # a [store] section appended to it (the scale-out run)
+direct_port=""      # where the direct side of wrk goes when not to the sample API (nginx)
 cold_cache=$'[cache]\nrecords_ttl_ms = 0\nstore_ttl_ms = 0'
 api_key="bench-key-$RANDOM$RANDOM"
 token="bench-token-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
@@ -267,6 +310,7 @@ start_gateway() {
             die "could not set the listen address in a copy of gateway.toml"
         # The -cold scenarios: every cache of the gateway off.
         [[ -n $cache_extra ]] && printf '\n%s\n' "$cache_extra" >>"$config"
+        [[ -n $store_extra ]] && printf '\n%s\n' "$store_extra" >>"$config"
         if [[ -n $downstream_extra ]]; then
             # Into [downstream], after its timeout_ms line.
             awk -v extra="$downstream_extra" '{ print } !done && /^timeout_ms[[:space:]]*=/ { print extra; done = 1 }' \
@@ -361,6 +405,22 @@ smoke_check() {
     expect "gateway PATCH (read back directly)" "$body" "\"first_name\":\"$name\""
 }
 
+# The static downstream, a plain nginx proxy in front of it (the direct side of the proxy-*
+# scenarios) and the gateway in front of it with its record cache off, so that every GET makes
+# the downstream call the proxy makes. The users file holds ids the static downstream echoes.
+start_static_stack() {
+    local static_port proxy_port i
+    static_port=$(free_port) || die "no free loopback port found"
+    static_server "$static_port" | nginx_start static "$static_port"
+    proxy_port=$(free_port "$static_port") || die "no free loopback port found"
+    proxy_server "$proxy_port" "127.0.0.1:$static_port" | nginx_start proxy "$proxy_port"
+    legacy_port=$static_port
+    start_gateway
+    direct_port=$proxy_port
+    for ((i = 1; i <= users; i++)); do echo "$i bench$i"; done >"$tmp/users.txt"
+    log "static downstream on 127.0.0.1:$static_port, nginx proxy on 127.0.0.1:$proxy_port, gateway on 127.0.0.1:$gateway_port"
+}
+
 start_stack() {
     start_legacy
     start_gateway
@@ -372,16 +432,21 @@ start_stack() {
 
 # --- wrk ---------------------------------------------------------------------------------------
 
+wrk_script() { # scenario: get-cold and proxy-get use get.lua, and so on
+    local name=${1%-cold}
+    echo "${name#proxy-}"
+}
+
 # run_wrk scenario side seconds outfile
 run_wrk() {
     local scenario=$1 side=$2 secs=$3 outfile=$4 port
-    if [[ $side == direct ]]; then port=$legacy_port; else port=$gateway_port; fi
+    if [[ $side == direct ]]; then port=${direct_port:-$legacy_port}; else port=$gateway_port; fi
     BENCH_SIDE=$side BENCH_API_KEY=$api_key BENCH_TOKEN=$token BENCH_USERS_FILE="$tmp/users.txt" \
         BENCH_LUA_DIR="$lua_dir" BENCH_SCIM_BASE=$scim_base \
         BENCH_TAG="${side:0:1}$((++wrk_runs))x$RANDOM" \
         timeout $((secs + req_timeout + 30)) \
         wrk -t "$threads" -c "$connections" -d "${secs}s" --timeout "${req_timeout}s" --latency \
-        -s "$lua_dir/${scenario%-cold}.lua" "http://127.0.0.1:$port/" >"$outfile" 2>&1 &
+        -s "$lua_dir/$(wrk_script "$scenario").lua" "http://127.0.0.1:$port/" >"$outfile" 2>&1 &
     # In the background so that INT/TERM reach the trap at once, not after the run.
     wrk_pid=$!
     wait "$wrk_pid" || die "wrk failed for $scenario/$side: $(tail -n 5 "$outfile")"
@@ -462,19 +527,27 @@ flagged=0
 if [[ -n ${scenarios//[[:space:]]/} ]]; then
     started=$SECONDS
     log "wrk: $threads threads, $connections connections, ${duration}s per run (+${warmup}s warm-up); $users users; $(nproc) cores"
-    start_stack
-    smoke_check
-    log "smoke check passed (GET, search and PATCH on both sides)"
+    stack=""
     for scenario in $scenarios; do
         log "scenario $scenario"
-        # A -cold scenario needs a stack whose gateway caches nothing, the others the default.
+        # proxy-* need the static stack, -cold a stack whose gateway caches nothing, the others
+        # the sample API with the default caches.
         want_cache=""
+        want_stack=legacy
         [[ $scenario == *-cold ]] && want_cache=$cold_cache
-        if [[ $want_cache != "$cache_extra" ]]; then
-            log "  fresh stack with the gateway's caches ${want_cache:+off}${want_cache:-on}"
+        [[ $scenario == proxy-* ]] && want_stack=static want_cache=$'[cache]\nrecords_ttl_ms = 0'
+        if [[ $want_stack/$want_cache != "$stack" ]]; then
+            log "  fresh $want_stack stack with the gateway's record cache ${want_cache:+off}${want_cache:-on}"
             stop_stack
             cache_extra=$want_cache
-            start_stack
+            if [[ $want_stack == static ]]; then
+                start_static_stack
+            else
+                start_stack
+                smoke_check
+                log "  smoke check passed (GET, search and PATCH on both sides)"
+            fi
+            stack=$want_stack/$want_cache
         fi
         check_quiet "$scenario"
         for side in direct gateway; do
@@ -492,6 +565,8 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
     # --- table -------------------------------------------------------------------------------------
 
     declare -A label=(
+        [proxy-get]="GET id vs nginx"
+        [proxy-search]="filter vs nginx"
         [get]="GET id (cached)"
         [get-cold]="GET id (no cache)"
         [search]="search (cached)"
@@ -504,6 +579,9 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
     {
         echo
         echo "scim-gateway vs legacy API: wrk -t$threads -c$connections -d${duration}s, $users seeded users, $(nproc) cores, $(wrk --version 2>&1 | head -n 1 | awk '{print $1, $2}')"
+        if [[ $scenarios == *proxy-* ]]; then
+            echo "(\"vs nginx\" rows: direct = a plain nginx reverse proxy in front of a static downstream (nginx answering from memory); gateway = scim-gateway in front of the same downstream, record cache off, so each GET makes one downstream call)"
+        fi
         # shellcheck disable=SC2059
         printf "$fmt" scenario "direct req/s" "gateway req/s" ratio "direct p50 / p99" "gateway p50 / p99" "added p50" "errors (non-2xx, socket) direct; gateway"
         # shellcheck disable=SC2059
@@ -663,6 +741,98 @@ if ((paced_users > 0)); then
     }
 fi
 
+# --- memory at scale ------------------------------------------------------------------------------
+
+# `serve` in front of the static downstream, its store (SQLite) and caches at their defaults,
+# after $rss_users users were created through it: each create writes a store row and fills the
+# store cache and the record cache (which hold what was used within their TTLs).
+if ((rss_users > 0)); then
+    log "memory: serve with $rss_users users created through it (static downstream)"
+    check_quiet rss
+    rss_port=$(free_port) || die "no free loopback port found"
+    static_server "$rss_port" | nginx_start static "$rss_port"
+    legacy_port=$rss_port cache_extra="" store_extra=""
+    start_gateway
+    read -r rss_idle _ <<<"$(rss_of "$gateway_pid")"
+    rss_started=$SECONDS
+    rss_created=$(fill_users "$rss_users")
+    rss_secs=$((SECONDS - rss_started))
+    read -r rss_full rss_peak <<<"$(rss_of "$gateway_pid")"
+    rss_rows=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from resources").fetchone()[0])' "$tmp/gateway.db" 2>/dev/null || echo n/a)
+    stop_stack
+    {
+        echo
+        echo "Memory: scim-gateway serve (SQLite store, default caches) in front of a static downstream, $(nproc) cores"
+        echo "  users created:         $rss_created of $rss_users in ${rss_secs} s (store rows: $rss_rows)"
+        echo "  RSS idle:              $rss_idle MB"
+        echo "  RSS after:             $rss_full MB (peak $rss_peak MB)"
+    }
+    ((rss_created == rss_users)) || {
+        log "only $rss_created of $rss_users creates answered 201: $(head -c 300 "$tmp/fill.err")"
+        flagged=1
+    }
+fi
+
+# --- two instances on one PostgreSQL -------------------------------------------------------------
+
+# One run: a fresh schema, a fresh sample API, two gateways on that schema behind a round-robin
+# nginx, stale.py's mixed load; prints stale.py's counts and the sample API's pace line.
+scale_run() { # seconds [a line for [downstream]]
+    local seconds=$1 schema="bench_$RANDOM$RANDOM" ports=() balance_port n
+    psql -q "$pg_url" -c "CREATE SCHEMA $schema" >&2 || die "psql could not create a schema at $pg_url"
+    store_extra=$(printf '[store]\nurl = "%s%soptions=-c%%20search_path%%3D%s"' \
+        "$pg_url" "$([[ $pg_url == *\?* ]] && echo '&' || echo '?')" "$schema")
+    downstream_extra=${2:-}
+    start_legacy
+    for n in 1 2; do
+        start_gateway
+        scale_pids+=("$gateway_pid") ports+=("127.0.0.1:$gateway_port")
+        gateway_pid=""
+    done
+    balance_port=$(free_port) || die "no free loopback port found"
+    proxy_server "$balance_port" "${ports[@]}" | nginx_start balance "$balance_port"
+    SCIM_TOKEN=$token timeout $((seconds + 300)) python3 "$lua_dir/stale.py" \
+        "http://127.0.0.1:$balance_port$scim_base" "$scale_workers" "$seconds" "bench-$schema" ||
+        echo "stale.py failed"
+    for n in "${scale_pids[@]}"; do stop_pid "$n" gateway; done
+    scale_pids=()
+    nginx_stop balance
+    stop_legacy_for_pace
+    store_extra="" downstream_extra=""
+    PGOPTIONS=--client-min-messages=warning psql -q "$pg_url" -c "DROP SCHEMA $schema CASCADE" >&2 || log "could not drop schema $schema"
+}
+
+scale_failed=0
+if ((scale_seconds > 0)); then
+    need_commands psql:postgresql-client
+    log "scale-out: two gateways on one PostgreSQL schema, ${scale_seconds}s of mixed load, $scale_workers clients"
+    check_quiet scale-out
+    scale_run "$scale_seconds" >"$tmp/scale-mixed.txt"
+    mapfile -t mixed <"$tmp/scale-mixed.txt"
+    paced_line="rate_limit = { requests_per_second = $paced_rate, burst = $paced_burst }"
+    log "scale-out, paced: the same with [downstream] $paced_line on both, 5 s"
+    scale_run 5 "$paced_line" >"$tmp/scale-paced.txt"
+    mapfile -t paced <"$tmp/scale-paced.txt"
+    read -r _ answers _ stale _ errors _ lost _ dup _ undel <<<"${mixed[0]:-}"
+    peak=$(sed -n 's/.*peak \([0-9]*\) requests in one second.*/\1/p' <<<"${paced[1]:-}")
+    {
+        echo
+        echo "Two instances on one PostgreSQL behind a round-robin nginx, $scale_workers clients, $(nproc) cores"
+        echo "  mixed load, ${scale_seconds} s:    ${mixed[0]:-no result}"
+        echo "  paced ($paced_line), 5 s:"
+        echo "                         ${paced[0]:-no result}"
+        echo "  peak downstream rate:  ${peak:-n/a} calls within one second (rate + burst = $((paced_rate + paced_burst)))"
+    }
+    if [[ ${stale:-x} != 0 || ${lost:-x} != 0 || ${dup:-x} != 0 || ${undel:-x} != 0 ]]; then
+        log "the scale-out run saw stale, lost, duplicated or undeleted users"
+        scale_failed=1
+    fi
+    if [[ -z $peak ]] || ((peak > paced_rate + paced_burst)); then
+        log "two paced instances sent ${peak:-an unknown number of} calls within one second"
+        scale_failed=1
+    fi
+fi
+
 if ((flagged)); then
     log "some scenarios had errors (rows marked !)"
 fi
@@ -672,6 +842,9 @@ fi
 if ((paced_failed)); then
     log "the paced Entra burst failed (see its figures)"
 fi
-if ((flagged || cycle_failed || paced_failed)); then
+if ((scale_failed)); then
+    log "the scale-out run failed (see its figures)"
+fi
+if ((flagged || cycle_failed || paced_failed || scale_failed)); then
     exit 2
 fi

@@ -53,6 +53,10 @@ pub struct CycleOptions {
     pub prefix: String,
     /// Print a progress line on stderr about every 10% of each phase.
     pub progress: bool,
+    /// Allow a Tenant URL that is not on this machine (the cycle writes users into it).
+    pub remote: bool,
+    /// Delete every user the cycle made or matched once it is verified.
+    pub cleanup: bool,
 }
 
 impl CycleOptions {
@@ -65,6 +69,8 @@ impl CycleOptions {
             concurrency: 16,
             prefix: "cycle".into(),
             progress: false,
+            remote: false,
+            cleanup: false,
         }
     }
 }
@@ -206,6 +212,8 @@ pub struct CycleReport {
     pub failures: Vec<CallFailure>,
     /// The end state as listed through SCIM.
     pub verification: Verification,
+    /// Users deleted at the end (`--cleanup`), or `None` when they were left.
+    pub removed: Option<usize>,
 }
 
 impl CycleReport {
@@ -284,6 +292,10 @@ pub async fn run(options: CycleOptions) -> Result<CycleReport, CycleError> {
         );
     }
 
+    let removed = match options.cleanup {
+        true => Some(remove_all(&ctx).await),
+        false => None,
+    };
     let (samples, failures) = ctx.client.take_records();
     let phases = elapsed
         .into_iter()
@@ -306,6 +318,7 @@ pub async fn run(options: CycleOptions) -> Result<CycleReport, CycleError> {
         phases,
         failures,
         verification,
+        removed,
     };
     if report.passed() {
         Ok(report)
@@ -354,7 +367,48 @@ fn validate(options: &CycleOptions) -> Result<(), CycleError> {
     if options.token.trim().is_empty() {
         return invalid("the Secret Token is empty");
     }
+    if !options.remote && !is_loopback(&options.url) {
+        return invalid(
+            "the cycle writes users into the Tenant URL and it is not on this machine; \
+             pass --yes to run it there anyway",
+        );
+    }
     Ok(())
+}
+
+/// True for a URL whose host is this machine (`localhost`, 127.0.0.0/8, `::1`).
+fn is_loopback(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    let ip = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || ip
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Deletes every user the cycle knows the id of, `concurrency` at a time; how many went.
+async fn remove_all(ctx: &Arc<Ctx>) -> usize {
+    let ids: Vec<String> = lock(&ctx.ids).iter().flatten().cloned().collect();
+    if ctx.progress {
+        eprintln!("[entra-cycle] cleanup: deleting {} users", ids.len());
+    }
+    let slots = Arc::new(tokio::sync::Semaphore::new(ctx.concurrency));
+    let mut deletes = tokio::task::JoinSet::new();
+    for id in ids {
+        let (ctx, slots) = (ctx.clone(), slots.clone());
+        deletes.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            ctx.client.delete(&id).await
+        });
+    }
+    let mut removed = 0;
+    while let Some(done) = deletes.join_next().await {
+        removed += usize::from(matches!(done, Ok(true)));
+    }
+    removed
 }
 
 /// State shared by every user task.

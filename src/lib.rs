@@ -21,3 +21,4 @@ pub mod signals;
 pub mod store;
 pub mod telemetry;
 pub mod token_admin;
+pub mod verify;

@@ -15,6 +15,12 @@ use scim_gateway::signals::stop_requested;
 use scim_gateway::telemetry::logs::{self, LogFormat};
 use scim_gateway::{demo, legacy, server, token_admin};
 
+/// mimalloc instead of the system allocator: a request allocates and frees many small JSON
+/// values, and glibc's malloc spent a fifth of a GET's instructions on them (callgrind, 2,000
+/// GETs: 21% fewer instructions in all with mimalloc).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A SCIM 2.0 gateway in front of a proprietary user API.
 #[derive(Parser)]
 #[command(name = "scim-gateway", version, about)]
@@ -110,6 +116,11 @@ enum Command {
     },
     /// Run a provisioning cycle the way Microsoft Entra ID does (match, create, PATCH; delta;
     /// disable) against a Tenant URL, verify the end state through SCIM and print the figures.
+    /// It WRITES: --users users are created (or matched) and left disabled in the tenant unless
+    /// --cleanup deletes them; a Tenant URL not on this machine needs --yes.
+    #[command(
+        after_help = "Example:\n  SCIM_TOKEN=... scim-gateway entra-cycle --url http://127.0.0.1:8080/scim/v2 --users 100 --cleanup"
+    )]
     EntraCycle {
         /// Tenant URL, e.g. http://127.0.0.1:8080/scim/v2.
         #[arg(long)]
@@ -126,6 +137,30 @@ enum Command {
         /// Start of every userName.
         #[arg(long, default_value = "cycle")]
         prefix: String,
+        /// Run against a Tenant URL that is not on this machine (it writes users there).
+        #[arg(long)]
+        yes: bool,
+        /// Delete every user the cycle made or matched once it is verified.
+        #[arg(long)]
+        cleanup: bool,
+    },
+    /// Probe a deployed SCIM endpoint (this gateway or any SCIM server) the way Entra ID uses
+    /// it: discovery, Test Connection, then one test user and group through Entra's request
+    /// shapes, each check PASS or FAIL; everything it makes is deleted at the end. Exit status
+    /// 1 when a check fails.
+    #[command(
+        after_help = "Example:\n  SCIM_TOKEN=... scim-gateway verify --url https://scim.example.com/scim/v2"
+    )]
+    Verify {
+        /// Tenant URL, e.g. https://scim.example.com/scim/v2.
+        #[arg(long)]
+        url: String,
+        /// Secret Token (never printed; SCIM_TOKEN may give it).
+        #[arg(long, env = "SCIM_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -271,14 +306,22 @@ fn main() -> ExitCode {
                 users,
                 concurrency,
                 prefix,
+                yes,
+                cleanup,
             } => {
                 let options = scim_gateway::cycle::CycleOptions {
                     users,
                     concurrency,
                     prefix,
+                    remote: yes,
+                    cleanup,
                     ..scim_gateway::cycle::CycleOptions::new(url, token)
                 };
                 scim_gateway::cycle::run_cli(options).await
+            }
+            Command::Verify { url, token, json } => {
+                let options = scim_gateway::verify::VerifyOptions { url, token };
+                scim_gateway::verify::run_cli(&options, json).await
             }
         }
     });

@@ -207,6 +207,20 @@ impl ScimClient {
             .is_some()
     }
 
+    /// `DELETE /Users/{id}` for the clean-up (not part of the cycle's figures); true when the
+    /// user is gone (204, or 404: already gone).
+    pub(crate) async fn delete(&self, id: &str) -> bool {
+        let mut url = self.users_url.clone();
+        match url.path_segments_mut() {
+            Ok(mut segments) => segments.push(id),
+            Err(()) => return false,
+        };
+        match self.request(Method::DELETE, url, None).send().await {
+            Ok(response) => matches!(response.status().as_u16(), 204 | 404),
+            Err(_) => false,
+        }
+    }
+
     /// `GET /Users?startIndex=..&count=..`; the list answer, or `None` when the call failed
     /// (recorded).
     pub(crate) async fn list_page(&self, start_index: u64, count: u64) -> Option<Value> {

@@ -101,6 +101,13 @@ impl fmt::Display for CycleReport {
             v.total_results
                 .map_or_else(|| "unknown".to_owned(), |t| t.to_string())
         )?;
+        match self.removed {
+            Some(n) => writeln!(f, "cleanup: {n} users deleted")?,
+            None => writeln!(
+                f,
+                "the cycle's users are left in the tenant (--cleanup deletes them)"
+            )?,
+        }
         if self.failures.is_empty() {
             write!(f, "errors: none")?;
         } else {
@@ -184,6 +191,7 @@ mod tests {
             }],
             failures,
             verification,
+            removed: None,
         }
     }
 

@@ -42,9 +42,6 @@ pub enum DownstreamError {
     /// The answer is not what gateway.toml describes (an operator's fault: 502).
     #[error("the downstream API answered unexpectedly: {0}")]
     BadResponse(String),
-    /// gateway.toml describes a URL that does not parse (an operator's fault: 502).
-    #[error("invalid downstream URL {0}")]
-    InvalidUrl(String),
     /// Listing would read more records than allowed to answer one request (400 tooMany).
     #[error("answering this needs more than {0} downstream records; narrow the filter")]
     TooMany(u64),
@@ -122,7 +119,6 @@ impl DownstreamError {
             Self::Timeout(_) => Some("timeout"),
             Self::Unreachable => Some("unreachable"),
             Self::BadResponse(_) => Some("bad_response"),
-            Self::InvalidUrl(_) => Some("invalid_url"),
             Self::Interrupted(_) => Some("interrupted"),
             // Refused before any call: the downstream was not asked.
             Self::Busy { .. } => Some("queue_full"),

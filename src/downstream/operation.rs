@@ -94,8 +94,17 @@ impl Operation {
             Some(id) => self.path.replace("{id}", &segment(id)?),
             None => self.path.clone(),
         };
-        let joined = format!("{}{}", base.as_str().trim_end_matches('/'), path);
-        Url::parse(&joined).map_err(|e| DownstreamError::InvalidUrl(format!("{joined}: {e}")))
+        // The base's scheme and host were parsed once, with the config; only the path and
+        // query are new (a full parse per call cost a GET a twentieth of its instructions).
+        let (path, query) = match path.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path.as_str(), None),
+        };
+        let mut url = base.clone();
+        url.set_path(&format!("{}{path}", base.path().trim_end_matches('/')));
+        url.set_query(query);
+        url.set_fragment(None);
+        Ok(url)
     }
 }
 

@@ -103,3 +103,40 @@ async fn a_wrong_token_stops_at_the_test_connection_without_showing_the_token() 
     assert!(!text.contains(secret), "{text}");
     assert!(stack.legacy.accounts().is_empty());
 }
+
+#[tokio::test]
+async fn cleanup_deletes_every_user_the_cycle_made() {
+    let stack = Stack::start().await;
+    let report = cycle::run(CycleOptions {
+        cleanup: true,
+        ..options(&stack, 30, "gone")
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.removed, Some(30), "{report}");
+    assert!(stack.legacy.accounts().is_empty(), "users left behind");
+    assert!(report.to_string().contains("cleanup: 30 users deleted"));
+}
+
+#[tokio::test]
+async fn a_tenant_url_off_this_machine_needs_yes_and_nothing_is_sent() {
+    for url in [
+        "http://192.0.2.10:8080/scim/v2",
+        "https://scim.example.com/scim/v2",
+    ] {
+        let refused = cycle::run(CycleOptions::new(url, TOKEN)).await;
+        match refused {
+            Err(CycleError::InvalidOptions(why)) => assert!(why.contains("--yes"), "{why}"),
+            other => panic!("{url}: {:?}", other.map(|r| r.to_string())),
+        }
+    }
+    for url in ["http://localhost:9/scim/v2", "http://[::1]:9/scim/v2"] {
+        // Loopback passes the check and fails later, connecting.
+        let outcome = cycle::run(CycleOptions::new(url, TOKEN)).await;
+        assert!(
+            matches!(outcome, Err(CycleError::Connection(_))),
+            "{url}: {:?}",
+            outcome.map(|r| r.to_string())
+        );
+    }
+}

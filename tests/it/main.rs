@@ -33,4 +33,5 @@ mod tenants;
 mod tls;
 mod unmapped;
 mod users;
+mod verify;
 mod versions;

@@ -192,7 +192,7 @@ impl Draft {
              \x20 1. read the comments marked \"likely\" and \"a guess\" in {output}\n\
              \x20 2. scim-gateway check --config {output} --allow-missing-env\n\
              \x20 3. with the variables set: scim-gateway explain --config {output} -X POST /Users -d @user.json\n\
-             \x20 4. scim-gateway serve --config {output}, then scim-gateway entra-cycle --url http://127.0.0.1:8080/scim/v2 --users 10\n",
+             \x20 4. scim-gateway serve --config {output}, then scim-gateway verify --url http://127.0.0.1:8080/scim/v2 (token from SCIM_TOKEN)\n",
             self.source,
             self.version,
             self.resource.collection,

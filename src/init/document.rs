@@ -28,8 +28,6 @@ pub struct Operation {
     pub request: Option<Value>,
     /// The schema of the first 2xx JSON answer.
     pub response: Option<Value>,
-    /// The security scheme names this operation asks for, when it overrides the document's.
-    pub security: Option<Vec<String>>,
 }
 
 /// A query, path or header parameter.
@@ -151,12 +149,10 @@ impl ApiDocument {
                     .filter(|(code, _)| code.starts_with('2'))
                     .find_map(|(_, answer)| self.answer_schema(answer))
             });
-        let security = op.get("security").map(security_names);
         Some(Operation {
             parameters,
             request,
             response,
-            security,
         })
     }
 
@@ -214,11 +210,6 @@ impl ApiDocument {
             .get("security")
             .map(security_names)
             .unwrap_or_default()
-    }
-
-    /// Whether this is a Swagger 2.0 document.
-    pub fn is_swagger2(&self) -> bool {
-        self.swagger2
     }
 
     /// `value` with every local `$ref` followed and every `allOf` merged, to any depth.

@@ -92,6 +92,16 @@ impl Downstream<'_> {
     }
 }
 
+/// `scim-gateway verify` against the gateway: every check passes or is skipped.
+async fn verified(gw: &Gateway) {
+    let (ok, report) = crate::verify::verify(&gw.base).await;
+    assert!(ok, "{report:#}");
+    assert!(
+        crate::verify::named(&report, "fail").is_empty(),
+        "{report:#}"
+    );
+}
+
 /// The requests Microsoft Entra ID sends for one user, with the downstream state asserted
 /// after each.
 async fn entra_cycle(gw: &Gateway, d: &Downstream<'_>) {
@@ -149,6 +159,7 @@ async fn entra_cycle(gw: &Gateway, d: &Downstream<'_>) {
     assert!((d.find)(USER).is_none(), "deleted downstream");
     let (status, _) = gw.get(&item).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    verified(gw).await;
 }
 
 mod sample_api {

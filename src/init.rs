@@ -81,47 +81,11 @@ impl Draft {
         let collection = format!("{base}{}", resource.collection);
         let item = item_with_id(&format!("{base}{}", resource.item));
         let sure = |why: &str| Reason::new(Confidence::High, why);
-        let update = if resource.item_has(doc, "patch") {
-            let also = if resource.item_has(doc, "put") {
-                "; PUT is offered too (the whole record)"
-            } else {
-                ""
-            };
-            (
-                format!("PATCH {item}"),
-                Reason::new(
-                    Confidence::Medium,
-                    format!(
-                        "the document offers PATCH: the gateway sends the changed fields only, right if the API merges them{also}"
-                    ),
-                ),
-            )
-        } else if resource.item_has(doc, "put") {
-            (
-                format!("PUT {item}"),
-                sure("PUT is the only update: the gateway sends the whole record"),
-            )
-        } else {
-            (
-                format!("PUT {item}"),
-                Reason::new(
-                    Confidence::Low,
-                    "the document describes no update: PUT assumed",
-                ),
-            )
-        };
-        let delete = if resource.item_has(doc, "delete") {
-            (format!("DELETE {item}"), sure("DELETE on the item"))
-        } else {
-            (
-                "deactivate".to_owned(),
-                Reason::new(
-                    Confidence::Medium,
-                    "no DELETE: a deleted SCIM user is set inactive",
-                ),
-            )
-        };
+        let (update, delete) = update_and_delete(doc, &resource, &item);
         let placement = attributes::place(&resource.fields, &resource.record.id.0);
+        if delete.0 == "deactivate" && !placement.rules.iter().any(|r| r.scim == "active") {
+            return Err(InitError::NoDelete(resource.item.clone()));
+        }
         let list = listing::list_guess(doc, &resource.collection, &collection);
         let search = list
             .as_ref()
@@ -227,6 +191,56 @@ impl Draft {
             self.variables().join(", "),
         )
     }
+}
+
+/// The update call (PATCH when offered, else PUT) and the delete (DELETE, else deactivate).
+fn update_and_delete(
+    doc: &ApiDocument,
+    resource: &Resource,
+    item: &str,
+) -> ((String, Reason), (String, Reason)) {
+    let sure = |why: &str| Reason::new(Confidence::High, why);
+    let update = if resource.item_has(doc, "patch") {
+        let also = if resource.item_has(doc, "put") {
+            "; PUT is offered too (the whole record)"
+        } else {
+            ""
+        };
+        (
+            format!("PATCH {item}"),
+            Reason::new(
+                Confidence::Medium,
+                format!(
+                    "the document offers PATCH: the gateway sends the changed fields only, right if the API merges them{also}"
+                ),
+            ),
+        )
+    } else if resource.item_has(doc, "put") {
+        (
+            format!("PUT {item}"),
+            sure("PUT is the only update: the gateway sends the whole record"),
+        )
+    } else {
+        (
+            format!("PUT {item}"),
+            Reason::new(
+                Confidence::Low,
+                "the document describes no update: PUT assumed",
+            ),
+        )
+    };
+    let delete = if resource.item_has(doc, "delete") {
+        (format!("DELETE {item}"), sure("DELETE on the item"))
+    } else {
+        (
+            "deactivate".to_owned(),
+            Reason::new(
+                Confidence::Medium,
+                "no DELETE: a deleted SCIM user is set inactive",
+            ),
+        )
+    };
+    (update, delete)
 }
 
 /// The item path with its parameter renamed `{id}`, as gateway.toml operations want it.

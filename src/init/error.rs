@@ -28,6 +28,10 @@ pub enum InitError {
     UnknownResource { wanted: String, known: String },
     #[error("several resources look like users ({0}): pick one with --resource")]
     Ambiguous(String),
+    #[error(
+        "{0} has no DELETE and its records no field for active, so a SCIM delete has nothing to call: describe the DELETE, or the status field, in the document"
+    )]
+    NoDelete(String),
     #[error("{0} exists already: choose another file with -o, or add --force to overwrite it")]
     Exists(String),
     #[error("cannot write {path}: {source}")]

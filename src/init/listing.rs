@@ -216,40 +216,8 @@ fn paging_of(
         };
         return (paging, Reason::new(Confidence::High, why), used);
     }
-    if let Some(page) = param(query, PAGE)
-        && let Some(size) = param(query, PAGE_SIZE)
-    {
-        let first = page
-            .schema
-            .get("minimum")
-            .and_then(Value::as_u64)
-            .unwrap_or(1)
-            .min(1);
-        let why = format!("the list takes `{}` and `{}`", page.name, size.name);
-        let paging = Paging::Page {
-            page: page.name.clone(),
-            size: size.name.clone(),
-            first,
-        };
-        return (
-            paging,
-            Reason::new(Confidence::High, why),
-            vec![page.name.clone(), size.name.clone()],
-        );
-    }
-    if let Some(offset) = param(query, OFFSET)
-        && let Some(limit) = param(query, LIMIT)
-    {
-        let why = format!("the list takes `{}` and `{}`", offset.name, limit.name);
-        let paging = Paging::Offset {
-            offset: offset.name.clone(),
-            limit: limit.name.clone(),
-        };
-        return (
-            paging,
-            Reason::new(Confidence::High, why),
-            vec![offset.name.clone(), limit.name.clone()],
-        );
+    if let Some(numbered) = numbered_paging(query) {
+        return numbered;
     }
     if let Some((next, _)) = next.filter(|(_, n)| {
         normalize(n).contains("link") || normalize(n).contains("url") || looks_like_uri(answer, n)
@@ -274,6 +242,46 @@ fn paging_of(
         ),
         Vec::new(),
     )
+}
+
+/// Page/size or offset/limit paging, when the list takes such parameters.
+fn numbered_paging(query: &[&Parameter]) -> Option<(Paging, Reason, Vec<String>)> {
+    if let Some(page) = param(query, PAGE)
+        && let Some(size) = param(query, PAGE_SIZE)
+    {
+        let first = page
+            .schema
+            .get("minimum")
+            .and_then(Value::as_u64)
+            .unwrap_or(1)
+            .min(1);
+        let why = format!("the list takes `{}` and `{}`", page.name, size.name);
+        let paging = Paging::Page {
+            page: page.name.clone(),
+            size: size.name.clone(),
+            first,
+        };
+        return Some((
+            paging,
+            Reason::new(Confidence::High, why),
+            vec![page.name.clone(), size.name.clone()],
+        ));
+    }
+    if let Some(offset) = param(query, OFFSET)
+        && let Some(limit) = param(query, LIMIT)
+    {
+        let why = format!("the list takes `{}` and `{}`", offset.name, limit.name);
+        let paging = Paging::Offset {
+            offset: offset.name.clone(),
+            limit: limit.name.clone(),
+        };
+        return Some((
+            paging,
+            Reason::new(Confidence::High, why),
+            vec![offset.name.clone(), limit.name.clone()],
+        ));
+    }
+    None
 }
 
 /// Whether the answer field at `pointer` is a `format: uri` string.

@@ -43,3 +43,25 @@ fn resource_picks_another_collection_and_names_the_known_ones_when_unknown() {
 fn item_parameters_are_renamed_id() {
     assert_eq!(item_with_id("/v1/users/{userId}"), "/v1/users/{id}");
 }
+
+#[test]
+fn a_resource_without_delete_or_status_is_refused_by_name() {
+    let doc = ApiDocument::parse(
+        &serde_json::json!({
+            "openapi": "3.0.0",
+            "paths": {
+                "/users": {"post": {"responses": {}}},
+                "/users/{id}": {"get": {"responses": {"200": {"description": "", "content": {"application/json": {"schema": {
+                    "properties": {"id": {"type": "string"}, "email": {"type": "string"}, "first_name": {"type": "string"}}
+                }}}}}}}
+            }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let refused = Draft::from_document(&doc, "api.json", None).unwrap_err();
+    assert!(
+        refused.to_string().contains("/users/{id} has no DELETE"),
+        "{refused}"
+    );
+}

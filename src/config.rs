@@ -42,6 +42,9 @@ pub struct Config {
     pub server: ServerConfig,
     /// Store URL: `sqlite://...`, `sqlite::memory:` or `postgres://...`.
     pub store_url: String,
+    /// `[store] redis_url`: where instances sharing a PostgreSQL store keep the downstream
+    /// pace instead of PostgreSQL (`redis://...`).
+    pub redis_url: Option<String>,
     pub cache: CacheConfig,
     /// Never empty: a file without `[[tenants]]` describes one tenant named
     /// [`DEFAULT_TENANT`] at `base_path`.
@@ -275,6 +278,7 @@ impl Config {
         };
         let server = compile_server(&raw, dir, &src, &interp)?;
         let store_url = compile_store_url(&raw.store, dir, &src, &interp)?;
+        let redis_url = compile_redis_url(&raw.store, &store_url, &src, &interp)?;
         let tenants = if raw.tenants.is_empty() {
             let limits = compile_limits(&raw.limits, &RawLimits::default(), &src)?;
             vec![compile_tenant(
@@ -343,6 +347,7 @@ impl Config {
         Ok(Self {
             server,
             store_url,
+            redis_url,
             cache: CacheConfig::compile(&raw.cache),
             tenants,
         })
@@ -765,6 +770,31 @@ fn compile_group_endpoints(
         name_field: or_default("name_field", &raw.name_field, "/name")?,
         external_id_field: optional("external_id_field", &raw.external_id_field)?,
     }))
+}
+
+/// `[store] redis_url`, only beside a PostgreSQL store (a SQLite store serves one instance,
+/// which paces in memory).
+fn compile_redis_url(
+    raw: &raw::RawStore,
+    store_url: &str,
+    src: &Source,
+    interp: &Interp,
+) -> Result<Option<String>, ConfigError> {
+    let Some(url) = &raw.redis_url else {
+        return Ok(None);
+    };
+    let value = interp("store.redis_url", url)?;
+    if !value.starts_with("redis://") {
+        return Err(src.invalid(url.span(), "store.redis_url", "use redis://host:port/db"));
+    }
+    if !store_url.starts_with("postgres") {
+        return Err(src.invalid(
+            url.span(),
+            "store.redis_url",
+            "only instances sharing a postgres:// store share a pace; remove it for SQLite",
+        ));
+    }
+    Ok(Some(value))
 }
 
 fn compile_store_url(

@@ -157,6 +157,12 @@ impl LegacyApi {
         control::peak_per_second(&self.state.control.arrivals())
     }
 
+    /// The most requests the API was handling at once since the last reset: the concurrency
+    /// a client keeps.
+    pub fn peak_in_flight(&self) -> u64 {
+        self.state.control.peak_in_flight()
+    }
+
     /// Revokes every OAuth2 token issued so far, as a key rotation at an identity provider
     /// would: calls carrying one get 401.
     pub fn revoke_tokens(&self) {

@@ -412,8 +412,7 @@ async fn run_reconcile(path: PathBuf, tenant: Option<String>, fix: bool) -> Resu
     let store = server::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let users =
-        server::users_service(tenant, config.cache, store.clone()).map_err(|e| e.to_string())?;
+    let users = server::users_service(&config, tenant, store.clone()).map_err(|e| e.to_string())?;
     let report = users.reconcile(fix).await;
     store.close().await;
     let report = report.map_err(|e| e.to_string())?;
@@ -457,8 +456,7 @@ async fn run_rules_apply(
     let store = server::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let users =
-        server::users_service(tenant, config.cache, store.clone()).map_err(|e| e.to_string())?;
+    let users = server::users_service(&config, tenant, store.clone()).map_err(|e| e.to_string())?;
     let report = users.apply_rules(dry_run).await;
     store.close().await;
     let report = report.map_err(|e| e.to_string())?;

@@ -30,7 +30,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::auth::Authenticator;
 use crate::cache::MemoryRecordCache;
-use crate::config::{CacheConfig, Config, GroupsMode, TenantConfig};
+use crate::config::{Config, GroupsMode, TenantConfig};
 use crate::downstream::DownstreamError;
 use crate::downstream::client::DownstreamClient;
 use crate::downstream::groups::GroupApi;
@@ -95,21 +95,23 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, StoreError> {
     )))
 }
 
-/// The Users service of one tenant's downstream (also used by `reconcile`).
+/// The Users service of one tenant's downstream (also used by `reconcile`). Its calls keep
+/// one pace with the other instances when `config`'s store is PostgreSQL.
 pub fn users_service(
+    config: &Config,
     tenant: &TenantConfig,
-    cache: CacheConfig,
     store: Arc<dyn Store>,
 ) -> Result<Arc<UsersService>, StartError> {
+    let pace = crate::store::pace::open(&config.store_url, config.redis_url.as_deref())?;
     Ok(Arc::new(UsersService {
         api: RecordApi {
-            client: DownstreamClient::new(&tenant.name, tenant.downstream.clone())?,
+            client: DownstreamClient::new(&tenant.name, tenant.downstream.clone(), pace)?,
             endpoints: tenant.users.endpoints.clone(),
         },
         mapping: tenant.users.mapping.clone(),
         records: Arc::new(MemoryRecordCache::new(
             100_000,
-            cache.records_ttl,
+            config.cache.records_ttl,
             !store.shared(),
         )),
         store: store.clone(),
@@ -231,7 +233,7 @@ pub fn tenant_state(
     tenant: &TenantConfig,
     store: Arc<dyn Store>,
 ) -> Result<AppState, StartError> {
-    let users = users_service(tenant, config.cache, store.clone())?;
+    let users = users_service(config, tenant, store.clone())?;
     let groups = match (tenant.groups.mode, &tenant.groups.endpoints) {
         (GroupsMode::Disabled, _) => None,
         (_, endpoints) => Some(GroupsService {

@@ -15,6 +15,7 @@ pub mod cached;
 pub mod error;
 pub mod intent;
 pub mod migrations;
+pub mod pace;
 pub mod postgres;
 pub mod resource;
 pub mod scratch;

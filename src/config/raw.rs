@@ -69,6 +69,9 @@ pub struct RawStore {
     /// `sqlite://gateway.db` (default, relative to gateway.toml), `sqlite::memory:` or
     /// `postgres://user@host/db` for several gateway instances sharing state.
     pub url: Option<Spanned<String>>,
+    /// `redis://host:port/db`: where instances sharing a PostgreSQL store keep the downstream
+    /// pace instead.
+    pub redis_url: Option<Spanned<String>>,
 }
 
 /// `[cache]`: how long the gateway answers from memory instead of asking again.

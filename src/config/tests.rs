@@ -755,6 +755,33 @@ fn relative_sqlite_paths_resolve_against_the_folder_of_gateway_toml() {
 }
 
 #[test]
+fn redis_url_keeps_the_pace_of_a_postgres_store_and_is_refused_beside_sqlite() {
+    let with = |url: &str, redis: &str| {
+        format!("{EXAMPLE_CONFIG}\n[store]\nurl = \"{url}\"\nredis_url = \"{redis}\"\n")
+    };
+    let config = Config::parse(
+        "gateway.toml",
+        &with("postgres://db/scim", "redis://cache:6379/2"),
+        &env,
+    )
+    .unwrap();
+    assert_eq!(config.redis_url.as_deref(), Some("redis://cache:6379/2"));
+    let err = error_of(&with("sqlite://g.db", "redis://cache:6379/2"));
+    assert!(
+        err.contains("store.redis_url: only instances sharing a postgres"),
+        "{err}"
+    );
+    let err = error_of(&with("postgres://db/scim", "http://cache"));
+    assert!(err.contains("store.redis_url: use redis://"), "{err}");
+    assert_eq!(
+        Config::parse("gateway.toml", EXAMPLE_CONFIG, &env)
+            .unwrap()
+            .redis_url,
+        None
+    );
+}
+
+#[test]
 fn tls_paths_resolve_against_the_given_folder_and_absolute_ones_stay() {
     let folder = TlsFolder::new("parse-in");
     let config = Config::parse_in("gateway.toml", &folder.dir, &folder.text, &env).unwrap();

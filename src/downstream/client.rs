@@ -20,10 +20,11 @@ use super::dry_run::{self, CallLog};
 use super::error::{DownstreamError, message_of};
 use super::oauth::TokenSource;
 use super::operation::Operation;
-use super::pacing::{Pacer, PacingSettings};
+use super::pacing::{Pacer, PacingSettings, SharedPace};
 use super::retry::{RetryPolicy, is_idempotent};
 use super::retry_after;
 use crate::mapping::pointer::JsonPointer;
+use crate::store::pace::PaceStore;
 use crate::telemetry::{metrics, request_id};
 
 /// Makes rustls use *ring* (the crate is built without a default provider, to keep the
@@ -76,8 +77,14 @@ struct Answer {
 }
 
 impl DownstreamClient {
-    /// Builds the client for `tenant`'s calls; fails only if the TLS stack cannot start.
-    pub fn new(tenant: &str, settings: DownstreamSettings) -> Result<Self, DownstreamError> {
+    /// Builds the client for `tenant`'s calls, paced in this process, or together with the
+    /// other instances when `pace` is the shared store's; fails only if the TLS stack cannot
+    /// start.
+    pub fn new(
+        tenant: &str,
+        settings: DownstreamSettings,
+        pace: Option<Arc<dyn PaceStore>>,
+    ) -> Result<Self, DownstreamError> {
         install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
@@ -94,7 +101,13 @@ impl DownstreamClient {
         Ok(Self {
             http,
             tokens,
-            pacer: Arc::new(Pacer::new(&settings.pacing)),
+            pacer: Arc::new(Pacer::new(
+                &settings.pacing,
+                pace.map(|store| SharedPace {
+                    store,
+                    key: tenant.to_owned(),
+                }),
+            )),
             breaker: Arc::new(Breaker::new(settings.breaker)),
             settings: Arc::new(settings),
             tenant: tenant.into(),
@@ -218,15 +231,18 @@ impl DownstreamClient {
         let elapsed = started.elapsed();
         let status = answer.as_ref().ok().map(|a| a.status.as_u16());
         metrics::downstream_call(&self.tenant, method.as_str(), status, elapsed);
-        let result = answer.and_then(|answer| {
-            tracing::debug!(
-                %method, path, status = answer.status.as_u16(),
-                elapsed_ms = elapsed.as_millis() as u64,
-                "downstream call"
-            );
-            self.pause_if_asked(method, &path, &answer);
-            interpret(method, &path, answer.status, &answer.text, what)
-        });
+        let result = match answer {
+            Ok(answer) => {
+                tracing::debug!(
+                    %method, path, status = answer.status.as_u16(),
+                    elapsed_ms = elapsed.as_millis() as u64,
+                    "downstream call"
+                );
+                self.pause_if_asked(method, &path, &answer).await;
+                interpret(method, &path, answer.status, &answer.text, what)
+            }
+            Err(e) => Err(e),
+        };
         if let Err(e) = &result
             && let Some(kind) = e.fault()
         {
@@ -275,8 +291,9 @@ impl DownstreamClient {
         }
     }
 
-    /// A 429 or 503 with `Retry-After` pauses every call to this downstream.
-    fn pause_if_asked(&self, method: &Method, path: &str, answer: &Answer) {
+    /// A 429 or 503 with `Retry-After` pauses every call to this downstream (in every
+    /// instance, when the pace is shared: before the answer is interpreted).
+    async fn pause_if_asked(&self, method: &Method, path: &str, answer: &Answer) {
         let asked = matches!(
             answer.status,
             StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
@@ -291,7 +308,7 @@ impl DownstreamClient {
                 %method, path, status = answer.status.as_u16(), pause_ms = delay.as_millis() as u64,
                 "the downstream API asked to wait: its calls are paused"
             );
-            self.pacer.pause_for(delay);
+            self.pacer.pause_for(delay).await;
         }
     }
 

@@ -59,6 +59,10 @@ pub enum DownstreamError {
         super::retry_after::whole_seconds(*.retry_after)
     )]
     CircuitOpen { retry_after: Duration },
+    /// The pace that instances sharing a PostgreSQL store keep together could not be read
+    /// there: nothing was sent (503 with Retry-After).
+    #[error("the shared pace of the downstream API is unavailable: {0}")]
+    PaceUnavailable(String),
 }
 
 impl DownstreamError {
@@ -103,6 +107,7 @@ impl DownstreamError {
             Self::Busy { retry_after, .. } | Self::CircuitOpen { retry_after } => {
                 Some(*retry_after)
             }
+            Self::PaceUnavailable(_) => Some(RETRY_LATER),
             e if e.is_downstream_failure() => Some(RETRY_LATER),
             _ => None,
         }
@@ -123,6 +128,7 @@ impl DownstreamError {
             // Refused before any call: the downstream was not asked.
             Self::Busy { .. } => Some("queue_full"),
             Self::CircuitOpen { .. } => Some("breaker_open"),
+            Self::PaceUnavailable(_) => Some("pace_unavailable"),
         }
     }
 }

@@ -81,6 +81,9 @@ pub(crate) struct Control {
     injection: Mutex<Option<Injection>>,
     faults_played: AtomicU64,
     delay_nanos: AtomicU64,
+    /// Requests being handled right now, and the most there were at once since the reset.
+    in_flight: AtomicU64,
+    peak_in_flight: AtomicU64,
     arrivals: Mutex<VecDeque<Instant>>,
     /// `METHOD /path?query` of each request (the most recent [`MAX_SEEN`]), oldest first.
     seen: Mutex<VecDeque<String>>,
@@ -109,8 +112,22 @@ impl Control {
         for counter in self.counters() {
             counter.store(0, Ordering::Relaxed);
         }
+        self.peak_in_flight
+            .store(self.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
         lock(&self.arrivals).clear();
         lock(&self.seen).clear();
+    }
+
+    /// The most requests handled at once since the counts were reset.
+    pub(crate) fn peak_in_flight(&self) -> u64 {
+        self.peak_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Counts a request as in flight until the returned guard is dropped.
+    fn enter(&self) -> InFlight<'_> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(self)
     }
 
     pub(crate) fn inject(&self, n: usize, method: Option<Method>, fault: Fault) {
@@ -195,6 +212,15 @@ impl Control {
     }
 }
 
+/// A request being handled; it stops counting when dropped (answered, or its client gone).
+struct InFlight<'a>(&'a Control);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The most requests that arrived within any one second, among `arrivals` (oldest first).
 pub(crate) fn peak_per_second(arrivals: &[Instant]) -> usize {
     let mut first = 0;
@@ -217,6 +243,7 @@ pub(crate) async fn guard(
 ) -> Response {
     let control = &state.control;
     control.count(request.method(), request.uri());
+    let _in_flight = control.enter();
     let delay = control.delay();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

@@ -60,6 +60,7 @@ pub const SQLITE: &[Migration] = &[
     TOKENS,
     LOOKUP_ORDER,
     LEASES,
+    PACE,
 ];
 
 /// The PostgreSQL schema.
@@ -105,6 +106,7 @@ pub const POSTGRES: &[Migration] = &[
     TOKENS,
     LOOKUP_ORDER,
     LEASES,
+    PACE,
 ];
 
 /// Issued tokens: the same statements on both backends (SQLite reads BIGINT as INTEGER).
@@ -153,6 +155,30 @@ const LEASES: Migration = Migration {
             holder TEXT NOT NULL,
             expires_at BIGINT NOT NULL
         )"],
+};
+
+/// The pace of the calls to a downstream that instances sharing a store keep together: one
+/// row per pace (its theoretical arrival time and a pause the API asked for) and its
+/// concurrency slots, leased with an expiry. Times in microseconds of the database's clock. Only
+/// PostgreSQL uses them (a SQLite store serves one instance, which paces in memory); SQLite has
+/// them too so that both backends keep one schema.
+const PACE: Migration = Migration {
+    version: 5,
+    description: "shared downstream pace",
+    statements: &[
+        "CREATE TABLE pace (
+            key TEXT PRIMARY KEY,
+            tat BIGINT NOT NULL,
+            paused_until BIGINT NOT NULL
+        )",
+        "CREATE TABLE pace_slots (
+            key TEXT NOT NULL,
+            slot BIGINT NOT NULL,
+            holder TEXT,
+            expires_at BIGINT NOT NULL,
+            PRIMARY KEY (key, slot)
+        )",
+    ],
 };
 
 /// The table recording applied versions (same on both backends).

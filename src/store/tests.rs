@@ -31,7 +31,7 @@ fn pg_url(schema: &str) -> String {
 }
 
 /// What a test needs cleaned up after it.
-enum Scratch {
+pub(super) enum Scratch {
     Dir(PathBuf),
     Schema(String),
     Nothing,
@@ -44,7 +44,7 @@ impl Scratch {
         (Scratch::Dir(dir.clone()), dir)
     }
 
-    async fn schema() -> (Self, String) {
+    pub(super) async fn schema() -> (Self, String) {
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::connect(&pg_base()).await.unwrap();
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
@@ -55,7 +55,7 @@ impl Scratch {
         (Scratch::Schema(schema.clone()), pg_url(&schema))
     }
 
-    async fn clean(self) {
+    pub(super) async fn clean(self) {
         match self {
             Scratch::Dir(dir) => {
                 let _ = std::fs::remove_dir_all(dir);

@@ -4,6 +4,7 @@ mod support;
 
 mod cli;
 mod cycle;
+mod deploy_files;
 mod discovery;
 mod downstream_auth;
 mod durability;
@@ -23,6 +24,7 @@ mod okta;
 mod ops;
 mod patch;
 mod profiles;
+mod quick_path;
 mod races;
 mod reconcile;
 mod reload;

@@ -5,7 +5,7 @@
 
 mod custom_extensions_basic_auth;
 mod deactivate_never_delete;
-mod names_and_email;
+pub(crate) mod names_and_email;
 mod roles_and_licences;
 mod users_only_per_location;
 

@@ -8,9 +8,9 @@ use super::{Deployed, bearer, mail_reaches_the_product_whatever_feeds_user_name}
 use crate::support::entra_user;
 use crate::support::profile_api::{IdKind, ProfileApi, Shape};
 
-const API_TOKEN: &str = "vega-api-token";
+pub(crate) const API_TOKEN: &str = "vega-api-token";
 
-fn shape() -> Shape {
+pub(crate) fn shape() -> Shape {
     Shape {
         users: "/api/users",
         groups: None,

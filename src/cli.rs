@@ -82,7 +82,12 @@ enum Command {
     Check {
         #[arg(long, default_value = "gateway.toml")]
         config: PathBuf,
+        /// Stand in for unset ${NAME}s (a URL for names ending in URL, else text).
+        #[arg(long)]
+        allow_missing_env: bool,
     },
+    /// Write a first, commented gateway.toml from the product's OpenAPI document.
+    Init(crate::init::InitArgs),
     /// Run the sample legacy API alone.
     Legacy {
         #[arg(long, default_value = "127.0.0.1:9090")]
@@ -258,7 +263,13 @@ async fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Serve { config, .. } => serve::run(config).await,
         Command::Demo { listen, config, .. } => demo::run(listen, config.as_deref()).await,
-        Command::Check { config } => check::run(&config),
+        Command::Check {
+            config,
+            allow_missing_env,
+        } => check::run(&config, allow_missing_env),
+        Command::Init(args) => crate::init::run(&args)
+            .map(|summary| print!("{summary}"))
+            .map_err(|e| e.to_string()),
         Command::Explain {
             config,
             tenant,

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod downstream;
+pub mod init;
 pub mod json_pointer;
 pub mod mapping;
 pub mod scim;

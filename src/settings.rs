@@ -174,6 +174,15 @@ impl Config {
     /// file's own folder, made absolute and canonical, so every command that loads the same file uses the
     /// same files whatever its working directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::load_with(path, &interpolate::from_env)
+    }
+
+    /// Like [`Config::load`], with `env` resolving `${NAME}` (e.g.
+    /// [`interpolate::from_env_or_stand_in`] for `check --allow-missing-env`).
+    pub fn load_with(
+        path: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let read_error = |source| ConfigError::Read {
             path: path.display().to_string(),
             source,
@@ -181,12 +190,7 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(read_error)?;
         let absolute = std::fs::canonicalize(path).map_err(read_error)?;
         let dir = absolute.parent().unwrap_or(Path::new("/"));
-        Self::parse_in(
-            &path.display().to_string(),
-            dir,
-            &text,
-            &interpolate::from_env,
-        )
+        Self::parse_in(&path.display().to_string(), dir, &text, env)
     }
 
     /// Checks gateway.toml text; `env` resolves `${NAME}` references. Relative file paths are

@@ -3,11 +3,17 @@
 
 use std::path::Path;
 
+use crate::config::interpolate;
 use crate::settings::Config;
 
-/// Checks the file at `config` and prints what it configures.
-pub(super) fn run(config: &Path) -> Result<(), String> {
-    Config::load(config)
+/// Checks the file at `config` and prints what it configures; with `allow_missing_env`, unset
+/// `${NAME}`s get stand-ins (a CI job checking the file without production secrets).
+pub(super) fn run(config: &Path, allow_missing_env: bool) -> Result<(), String> {
+    let env = move |name: &str| match allow_missing_env {
+        true => interpolate::from_env_or_stand_in(name),
+        false => interpolate::from_env(name),
+    };
+    Config::load_with(config, &env)
         .map(|c| {
             println!("{}: ok", config.display());
             println!("  listen: {}", c.server.listen);

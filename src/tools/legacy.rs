@@ -3,7 +3,7 @@
 //! gateway's demo and tests proxy to, and a permissive `members` resource that stores any
 //! JSON object as given (string ids, offset paging). It also offers test controls to count
 //! requests, record when they arrived, and simulate a failing, rate-limited or slow
-//! downstream.
+//! downstream. It describes itself in an OpenAPI document at `/openapi.json`.
 
 mod account;
 mod control;
@@ -25,6 +25,12 @@ pub use oauth::{CLIENT_ID as OAUTH_CLIENT_ID, TOKEN_PATH as OAUTH_TOKEN_PATH};
 pub use teams::Team;
 
 use control::Control;
+
+/// Where the sample API serves its OpenAPI document (no key needed).
+pub const OPENAPI_PATH: &str = "/openapi.json";
+/// The sample API's OpenAPI 3.0 document: every route, schema, paging parameter and
+/// security scheme it has.
+pub const OPENAPI_DOCUMENT: &str = include_str!("legacy/openapi.json");
 use store::Store;
 
 /// Shared state behind every handler of the sample API.

@@ -11,20 +11,15 @@ use serde_json::json;
 const BIN: &str = env!("CARGO_BIN_EXE_scim-gateway");
 
 fn check(path: &std::path::Path) -> (bool, String) {
-    let out = Command::new(BIN)
-        .args(["check", "--config"])
-        .arg(path)
-        .env("LEGACY_URL", "http://127.0.0.1:9")
-        .env("LEGACY_API_KEY", "k")
-        .env("SCIM_TOKEN", "0123456789abcdef0123")
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    crate::support::process::run_binary(
+        &["check", "--config", path.to_str().unwrap()],
+        &[
+            ("LEGACY_URL", "http://127.0.0.1:9"),
+            ("LEGACY_API_KEY", "k"),
+            ("SCIM_TOKEN", "0123456789abcdef0123"),
+        ],
+        &[],
+    )
 }
 
 /// A file of this repository.

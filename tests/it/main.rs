@@ -16,6 +16,7 @@ mod fixture;
 mod groups;
 mod groups_downstream;
 mod hostile_ids;
+mod init;
 mod jwt;
 mod limits;
 mod list;

@@ -27,7 +27,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("the checked configuration", &["settings"]),
     ("orchestration", &["service"]),
     ("edge", &["server"]),
-    ("commands and development tools", &["cli", "tools"]),
+    ("commands and development tools", &["cli", "tools", "init"]),
 ];
 
 #[test]

@@ -13,7 +13,7 @@ use crate::support::{Stack, TOKEN};
 const BIN: &str = env!("CARGO_BIN_EXE_scim-gateway");
 
 /// Runs `verify --json` against `url`; its exit success and report.
-async fn verify(url: &str) -> (bool, Value) {
+pub async fn verify(url: &str) -> (bool, Value) {
     let url = url.to_owned();
     let out = tokio::task::spawn_blocking(move || {
         Command::new(BIN)
@@ -30,7 +30,7 @@ async fn verify(url: &str) -> (bool, Value) {
 }
 
 /// The names of the checks with this outcome.
-fn named(report: &Value, outcome: &str) -> Vec<String> {
+pub fn named(report: &Value, outcome: &str) -> Vec<String> {
     report["checks"]
         .as_array()
         .unwrap()

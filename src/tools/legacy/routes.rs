@@ -25,10 +25,12 @@ type Shared = Extract<Arc<State>>;
 type Body = Result<Bytes, BytesRejection>;
 
 /// Builds the router with every route, the JSON fallbacks and the guard middleware; the
-/// token endpoint is outside the guard, since it is how a client without the key gets in.
+/// token endpoint is outside the guard, since it is how a client without the key gets in, and
+/// so is the API's OpenAPI document, which anyone may read (`scim-gateway init` starts there).
 pub(crate) fn router(state: Arc<State>) -> Router {
     let token = Router::new()
         .route(super::oauth::TOKEN_PATH, post(super::oauth::token))
+        .route(super::OPENAPI_PATH, get(openapi))
         .with_state(Arc::clone(&state));
     let api = Router::new()
         .route("/api/v1/accounts", get(list).post(create))
@@ -43,6 +45,16 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .layer(from_fn_with_state(Arc::clone(&state), guard))
         .with_state(state);
     token.merge(api)
+}
+
+/// `GET /openapi.json`: the API described, as `scim-gateway init` reads it.
+async fn openapi() -> Response {
+    let mut response = super::OPENAPI_DOCUMENT.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 fn account_response(status: StatusCode, account: &Account) -> Response {

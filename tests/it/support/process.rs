@@ -28,6 +28,23 @@ impl Drop for TempDir {
     }
 }
 
+/// Runs the gateway binary as a command line user does, with `env` set and the variables
+/// named in `unset` removed; whether it succeeded, and its stdout then stderr.
+pub fn run_binary(args: &[&str], env: &[(&str, &str)], unset: &[&str]) -> (bool, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_scim-gateway"));
+    command.args(args).envs(env.iter().copied());
+    for name in unset {
+        command.env_remove(name);
+    }
+    let out = command.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// A port free right now (another process could take it before use; good enough on loopback).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -52,6 +52,30 @@ pub struct Shape {
     pub patch: bool,
 }
 
+/// The most records one cursor page holds.
+pub const CURSOR_PAGE_CAP: usize = 2;
+
+/// What a few APIs add to a [`Shape`]: cursor paging and an OAuth2 token endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct Extras {
+    /// Lists page by `?cursor=C&limit=N` and answer `{"results": [...], "next_cursor": C|null}`
+    /// instead of offset/limit and `{"items", "total"}`; a page holds at most
+    /// [`CURSOR_PAGE_CAP`] records whatever `limit` asks, so a client must follow the cursor.
+    pub cursor: bool,
+    /// `POST <path>` issues `token` for client credentials `(id, secret)` (HTTP Basic or form);
+    /// the shape's `auth` should then ask for `Authorization: Bearer <token>`.
+    pub token_endpoint: Option<TokenEndpoint>,
+}
+
+/// An OAuth2 client-credentials token endpoint (RFC 6749 §4.4) issuing one fixed token.
+#[derive(Clone, Debug)]
+pub struct TokenEndpoint {
+    pub path: &'static str,
+    pub client_id: &'static str,
+    pub client_secret: &'static str,
+    pub token: &'static str,
+}
+
 #[derive(Default)]
 struct Data {
     /// (location, id) -> record; location is "" without a `{location}` segment.
@@ -79,6 +103,7 @@ impl Received {
 
 struct Inner {
     shape: Shape,
+    extras: Extras,
     data: Mutex<Data>,
     requests: Mutex<Vec<Received>>,
 }
@@ -96,8 +121,14 @@ type Shared = State<Arc<Inner>>;
 impl ProfileApi {
     /// Serves an empty API of this shape on loopback until the test ends.
     pub async fn start(shape: Shape) -> Self {
+        Self::start_with(shape, Extras::default()).await
+    }
+
+    /// Like [`ProfileApi::start`], with cursor paging or a token endpoint.
+    pub async fn start_with(shape: Shape, extras: Extras) -> Self {
         scim_gateway::crypto::install_provider();
         let inner = Arc::new(Inner {
+            extras: extras.clone(),
             shape: shape.clone(),
             data: Mutex::new(Data::default()),
             requests: Mutex::new(Vec::new()),
@@ -123,9 +154,17 @@ impl ProfileApi {
                     axum::routing::put(add_member).delete(remove_member),
                 );
         }
-        let app = router
+        let mut app = router
             .layer(from_fn_with_state(inner.clone(), guard))
             .with_state(inner.clone());
+        if let Some(endpoint) = extras.token_endpoint {
+            app = app.route(
+                endpoint.path,
+                axum::routing::post(move |headers, body| {
+                    issue_token(endpoint.clone(), headers, body)
+                }),
+            );
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -341,9 +380,11 @@ async fn list(
     Query(query): Query<BTreeMap<String, String>>,
 ) -> Response {
     let location = location_of(&params);
+    let cursor = inner.extras.cursor;
+    let offset_param = if cursor { "cursor" } else { "offset" };
     let offset: usize = query
-        .get("offset")
-        .and_then(|o| o.parse().ok())
+        .get(offset_param)
+        .and_then(|o| o.trim_start_matches('c').parse().ok())
         .unwrap_or(0);
     let limit: usize = query
         .get("limit")
@@ -358,7 +399,7 @@ async fn list(
         .filter(|r| {
             query
                 .iter()
-                .filter(|(k, _)| *k != "offset" && *k != "limit")
+                .filter(|(k, _)| *k != offset_param && *k != "limit")
                 .all(|(k, v)| match r.get(k) {
                     Some(Value::String(s)) => s.eq_ignore_ascii_case(v),
                     Some(other) => serde_json::from_str::<Value>(v).ok().as_ref() == Some(other),
@@ -368,7 +409,19 @@ async fn list(
         .cloned()
         .collect();
     let total = matching.len();
+    let limit = if cursor {
+        limit.min(CURSOR_PAGE_CAP)
+    } else {
+        limit
+    };
     let items: Vec<Value> = matching.into_iter().skip(offset).take(limit).collect();
+    if cursor {
+        let next = (offset + items.len() < total).then(|| format!("c{}", offset + items.len()));
+        return respond(
+            StatusCode::OK,
+            &json!({"results": items, "next_cursor": next}),
+        );
+    }
     respond(StatusCode::OK, &json!({"items": items, "total": total}))
 }
 
@@ -520,4 +573,41 @@ async fn remove_member(
     Path((id, member)): Path<(String, String)>,
 ) -> Response {
     member_change(&inner, &id, &member, false).await
+}
+
+/// The token endpoint: the client's id and secret as HTTP Basic or in the form body.
+async fn issue_token(
+    endpoint: TokenEndpoint,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> Response {
+    use base64::Engine;
+    let form: BTreeMap<String, String> = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let basic = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    let client = basic
+        .as_deref()
+        .and_then(|b| b.split_once(':'))
+        .map(|(id, secret)| (id.to_owned(), secret.to_owned()))
+        .or_else(|| {
+            Some((
+                form.get("client_id")?.clone(),
+                form.get("client_secret")?.clone(),
+            ))
+        });
+    let known = client
+        .is_some_and(|(id, secret)| id == endpoint.client_id && secret == endpoint.client_secret);
+    if form.get("grant_type").map(String::as_str) != Some("client_credentials") || !known {
+        return error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    respond(
+        StatusCode::OK,
+        &json!({"access_token": endpoint.token, "token_type": "Bearer", "expires_in": 3600}),
+    )
 }

@@ -3,6 +3,7 @@
 //! endpoints at the root; the tower layers around all of them (request id, tracing span); and
 //! the listener (TLS, limits, graceful shutdown).
 
+mod activity;
 mod around;
 mod audit;
 pub mod dry_run;
@@ -141,8 +142,9 @@ pub async fn app_with_users(
     let mut router = Router::new();
     let mut downstreams = Vec::new();
     let mut services = Vec::new();
+    let recorder = activity::Recorder::spawn(store.activity.clone(), config.admin.retention);
     for tenant in &config.tenants {
-        let (scim, users) = tenant_router(config, tenant, store.clone()).await?;
+        let (scim, users) = tenant_router(config, tenant, store.clone(), &recorder).await?;
         downstreams.push((tenant.name.clone(), users.api.client.clone()));
         services.push((tenant.name.clone(), users));
         router = router.nest(&tenant.base_path, scim);
@@ -175,14 +177,15 @@ pub async fn app_with_users(
     Ok((router, services))
 }
 
-/// One tenant's SCIM endpoints behind (outermost first) its metrics, the request deadline,
-/// its authentication, limits, dry runs and audit log, with the writes a crash interrupted
+/// One tenant's SCIM endpoints behind (outermost first) its metrics, audit log and activity
+/// record, the request deadline, its authentication, limits and dry runs, with the writes a crash interrupted
 /// settled first and then every request deadline. Returns its Users service too (its
 /// downstream client serves readiness).
 async fn tenant_router(
     config: &Config,
     tenant: &TenantConfig,
     store: Store,
+    recorder: &activity::Recorder,
 ) -> Result<(Router, Arc<UsersService>), StartError> {
     let mut state = tenant_state(config, tenant, store.clone())?;
     // Writes older than the request deadline cannot be in flight any more: settle them now
@@ -200,11 +203,14 @@ async fn tenant_router(
                 tenant: tenant.name.clone(),
                 base_path: tenant.base_path.clone(),
             })))
+            .layer(audit::AuditLayer(Arc::new(audit::Audit {
+                tenant: tenant.name.as_str().into(),
+                recorder: recorder.clone(),
+            })))
             .layer(layers::DeadlineLayer(config.server.request_timeout))
             .layer(layers::AuthLayer(authenticator))
             .layer(limits::LimitLayer(limiter))
-            .layer(dry_run::DryRunLayer(state))
-            .layer(audit::AuditLayer(tenant.name.as_str().into())),
+            .layer(dry_run::DryRunLayer(state)),
     );
     Ok((router, users))
 }

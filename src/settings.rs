@@ -2,6 +2,7 @@
 //! raw file ([`crate::config`]) by each domain's compiler (downstream, auth, TLS, mapping) plus
 //! the tenant-level pieces compiled here. Every error names the key and its line:col.
 
+mod admin;
 mod restart;
 
 #[cfg(test)]
@@ -30,6 +31,7 @@ use crate::scim::catalog;
 use crate::scim::schema::{AttrType, AttributeDef, ResourceSchema, SchemaDef};
 use crate::tls::TlsFiles;
 use crate::tls::settings::compile_tls;
+pub use admin::{AdminConfig, AdminCredential, Retention};
 
 /// The checked configuration the gateway runs on.
 #[derive(Debug, Clone)]
@@ -44,6 +46,8 @@ pub struct Config {
     /// Never empty: a file without `[[tenants]]` describes one tenant named
     /// [`DEFAULT_TENANT`] at `base_path`.
     pub tenants: Vec<TenantConfig>,
+    /// `[admin]`: the operator console and how long activity is kept.
+    pub admin: AdminConfig,
 }
 
 /// How long answers are kept in memory (`[cache]`); zero keeps nothing.
@@ -227,6 +231,7 @@ impl Config {
                 .map_err(|e| src.invalid(v.span(), key, e.to_string()))
         };
         let server = compile_server(&raw, dir, &src, &interp)?;
+        let admin = admin::compile_admin(&raw.admin, server.listen, &src, &interp)?;
         let store_url = compile_store_url(&raw.store, dir, &src, &interp)?;
         let redis_url = compile_redis_url(&raw.store, &store_url, &src, &interp)?;
         let tenants = if raw.tenants.is_empty() {
@@ -296,6 +301,7 @@ impl Config {
         };
         Ok(Self {
             server,
+            admin,
             store_url,
             redis_url,
             cache: CacheConfig::compile(&raw.cache),

@@ -7,10 +7,12 @@
 //! binds it to one tenant. [`CachedResources`] puts a bounded in-memory cache in front of the
 //! hot lookups; [`ScratchStore`] keeps a dry run's writes away from the real store.
 //!
-//! It also keeps the Secret Tokens the gateway issued, as digests ([`IssuedToken`]).
+//! It also keeps the Secret Tokens the gateway issued, as digests ([`IssuedToken`]), and the
+//! provisioning activity the operator console shows ([`Activity`]).
 //!
 //! Every row is scoped by tenant: no method reads or writes across tenants.
 
+pub mod activity;
 pub mod api;
 pub mod cached;
 pub mod error;
@@ -28,8 +30,10 @@ pub mod token;
 #[cfg(test)]
 mod tests;
 
+pub use activity::{Activity, ActivityCounts, ActivityFilter};
 pub use api::{
-    Backend, BoxFuture, IntentJournal, LeaseStore, MembershipStore, ResourceStore, TokenStore,
+    ActivityLog, Backend, BoxFuture, IntentJournal, LeaseStore, MembershipStore, ResourceStore,
+    TokenStore,
 };
 pub use cached::CachedResources;
 pub use error::StoreError;

@@ -4,3 +4,4 @@
 pub mod logs;
 pub mod metrics;
 pub mod request_id;
+pub mod trail;

@@ -23,8 +23,8 @@ pub struct ClientAuthConfig {
     pub jwt: Option<JwtVerifier>,
 }
 
-/// The one user name and password a tenant accepts with HTTP Basic.
-#[derive(Clone)]
+/// The one user name and password a tenant (or the operator console) accepts.
+#[derive(Clone, PartialEq, Eq)]
 pub struct BasicCredentials {
     pub username: String,
     pub password_sha256: [u8; 32],
@@ -73,7 +73,7 @@ pub fn compile_client_auth(
     let basic = raw
         .basic
         .as_ref()
-        .map(|b| compile_basic(b, src, interp))
+        .map(|b| compile_basic(b, src, interp, "auth.basic"))
         .transpose()?;
     if raw.is_empty() {
         return Err(src.invalid(
@@ -142,26 +142,29 @@ fn compile_jwt(
 }
 
 /// A hex SHA-256 digest.
-fn parse_digest(text: &str) -> Option<[u8; 32]> {
+/// A hex SHA-256 digest as bytes.
+pub fn parse_digest(text: &str) -> Option<[u8; 32]> {
     hex::decode(text.trim())
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
 }
 
-fn compile_basic(
+/// Compiles a `basic = { username, password | password_sha256 }` table found at `key`.
+pub fn compile_basic(
     raw: &Spanned<raw::RawBasic>,
     src: &Source,
     interp: &Interp,
+    key: &str,
 ) -> Result<BasicCredentials, ConfigError> {
     let span = raw.span();
     let b = raw.get_ref();
-    let err = |m: &str| src.invalid(span.clone(), "auth.basic", m);
+    let err = |m: &str| src.invalid(span.clone(), key, m);
     if b.username.is_empty() || b.username.contains(':') {
         return Err(err("username: not empty and without ':'"));
     }
     let password_sha256 = match (&b.password, &b.password_sha256) {
         (Some(p), None) => {
-            let password = interp("auth.basic", &Spanned::new(span.clone(), p.clone()))?;
+            let password = interp(key, &Spanned::new(span.clone(), p.clone()))?;
             if password.len() < 12 {
                 return Err(err("the password needs at least 12 characters"));
             }

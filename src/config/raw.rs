@@ -30,6 +30,28 @@ pub struct RawConfig {
     /// limits. Without any, the file describes the single tenant served at `base_path`.
     #[serde(default)]
     pub tenants: Vec<Spanned<RawTenant>>,
+    /// The operator console and the activity it shows.
+    #[serde(default)]
+    pub admin: RawAdmin,
+}
+
+/// `[admin]`: the operator console's listener and credential, and how long provisioning
+/// activity is kept.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RawAdmin {
+    /// Socket address of the console, e.g. `127.0.0.1:9091`; no console when absent.
+    pub listen: Option<Spanned<String>>,
+    /// The admin token, given through `${ENV}`.
+    pub token: Option<Spanned<String>>,
+    /// SHA-256 (hex) of the admin token.
+    pub token_sha256: Option<Spanned<String>>,
+    /// A user name and password instead of (or besides) a token.
+    pub basic: Option<Spanned<RawBasic>>,
+    /// Days provisioning activity is kept (default 30).
+    pub keep_days: Option<Spanned<u64>>,
+    /// The most activity entries kept (default 100000).
+    pub keep_entries: Option<Spanned<u64>>,
 }
 
 /// `[[tenants]]`: one customer of the vendor, served at `/<name><base_path>`.

@@ -25,7 +25,7 @@ use super::retry::{RetryPolicy, is_idempotent};
 use super::retry_after;
 use crate::json_pointer::JsonPointer;
 use crate::store::pace::PaceStore;
-use crate::telemetry::{metrics, request_id};
+use crate::telemetry::{metrics, request_id, trail};
 
 /// Connection settings of the downstream API.
 #[derive(Debug, Clone)]
@@ -225,6 +225,7 @@ impl DownstreamClient {
         let elapsed = started.elapsed();
         let status = answer.as_ref().ok().map(|a| a.status.as_u16());
         metrics::downstream_call(&self.tenant, method.as_str(), status, elapsed);
+        trail::downstream_call(method.as_str(), &path, status, elapsed);
         let result = match answer {
             Ok(answer) => {
                 tracing::debug!(

@@ -15,7 +15,7 @@ use crate::auth::{AuthError, Authenticator};
 use crate::downstream::budget;
 use crate::downstream::retry_after::{RETRY_LATER, whole_seconds};
 use crate::scim::error::ScimError;
-use crate::telemetry::request_id;
+use crate::telemetry::{request_id, trail};
 
 around_layer! {
     /// Lets a request through only with credentials the tenant accepts, and hands who it is to
@@ -34,6 +34,7 @@ impl Around for AuthLayer {
             .and_then(|v| v.to_str().ok());
         match authenticator.authenticate(header).await {
             Ok(identity) => {
+                trail::client(identity.method, &identity.name);
                 request.extensions_mut().insert(identity);
                 next.run(request).await
             }

@@ -19,6 +19,7 @@ use crate::scim::list::{ListParams, Projection};
 use crate::service::groups::GroupsService;
 use crate::service::users::UsersService;
 use crate::service::{RequestContext, ScimService, ServiceError};
+use crate::telemetry::trail;
 
 type Answer = Result<Response, ScimError>;
 
@@ -58,6 +59,7 @@ fn decode(s: &str) -> String {
 
 /// A SCIM answer; a resource with `meta.version` also carries it as the ETag header.
 fn ok(status: StatusCode, body: &Value) -> Response {
+    note_user_name(body);
     let mut response = scim_response(status, body);
     if let Some(etag) = body
         .pointer("/meta/version")
@@ -118,9 +120,18 @@ async fn json_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
                 format!("request body larger than {} bytes", state.max_body_bytes),
             )
         })?;
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let body = serde_json::from_slice(&bytes).map_err(|e| {
         ScimError::bad_request(ScimType::InvalidSyntax, format!("malformed JSON body: {e}"))
-    })
+    })?;
+    note_user_name(&body);
+    Ok(body)
+}
+
+/// Tells the activity record which user a request is about (see `telemetry::trail`).
+fn note_user_name(body: &Value) {
+    if let Some(name) = body.get("userName").and_then(Value::as_str) {
+        trail::user_name(name);
+    }
 }
 
 pub async fn service_provider_config(

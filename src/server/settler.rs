@@ -65,7 +65,7 @@ mod tests {
     }
 
     /// What a reload does to the old app: it is dropped once no request holds it, and with
-    /// it every settler it started.
+    /// it every settler it started and its activity writer.
     #[tokio::test]
     async fn a_dropped_app_leaves_no_task_behind() {
         crate::crypto::install_provider();
@@ -78,8 +78,8 @@ mod tests {
             let app = crate::server::app(&config, store.clone()).await.unwrap();
             assert_eq!(
                 metrics.num_alive_tasks(),
-                before + 2,
-                "one settler per tenant"
+                before + 3,
+                "one settler per tenant, one activity writer"
             );
             drop(app);
             let settled = tokio::time::timeout(Duration::from_secs(1), async {

@@ -1,5 +1,6 @@
 //! The settings a running gateway binds when it starts and cannot change until it restarts:
-//! the listening socket with its TLS and connection settings, and the store connection. A
+//! the listening socket with its TLS and connection settings, the store connection and the
+//! operator console (`[admin]`: its listener, credential and retention). A
 //! reloaded gateway.toml is applied without them (TLS re-reads its own files anyway).
 
 use super::Config;
@@ -36,6 +37,7 @@ impl Config {
             &old.shutdown_grace,
             &mut set_aside,
         );
+        keep("admin", &mut self.admin, &running.admin, &mut set_aside);
         keep(
             "store.url",
             &mut self.store_url,

@@ -1,7 +1,8 @@
 //! The contracts every backend meets, one small trait per concern: [`ResourceStore`]
 //! (resources and their correlation), [`MembershipStore`] (group members), [`IntentJournal`]
 //! (writes begun and not yet settled), [`TokenStore`] (issued tokens), [`LeaseStore`] (turns
-//! across instances) and [`Backend`] (the connection itself). [`Store`](super::Store) bundles
+//! across instances), [`ActivityLog`] (provisioning activity) and [`Backend`] (the connection
+//! itself). [`Store`](super::Store) bundles
 //! one of each, so a wrapper replaces only the part it changes (the cache wraps only
 //! [`ResourceStore`]). Methods return boxed futures (no async-trait crate) so the traits stay
 //! object safe.
@@ -14,6 +15,7 @@ use std::pin::Pin;
 
 use serde_json::Value;
 
+use super::activity::{Activity, ActivityCounts, ActivityFilter};
 use super::error::StoreError;
 use super::intent::{Intent, IntentId};
 use super::resource::{Resource, ResourceData, ResourceType};
@@ -268,6 +270,39 @@ pub trait LeaseStore: Send + Sync {
         key: &'a str,
         holder: &'a str,
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// Provisioning activity: every SCIM write and refused request, newest first, kept for a
+/// while (see [`Activity`]).
+pub trait ActivityLog: Send + Sync {
+    /// Appends entries (their `id` is ignored), in one transaction.
+    fn record_activity<'a>(
+        &'a self,
+        entries: &'a [Activity],
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// One page of the entries `filter` lets through, newest first.
+    fn activity_page<'a>(
+        &'a self,
+        filter: &'a ActivityFilter,
+        offset: u64,
+        limit: u64,
+    ) -> BoxFuture<'a, Result<Vec<Activity>, StoreError>>;
+
+    /// The entry with this id.
+    fn activity_by_id(&self, id: i64) -> BoxFuture<'_, Result<Option<Activity>, StoreError>>;
+
+    /// How many requests of `tenant` were answered at or after `since_ms`, and how many
+    /// failed.
+    fn activity_counts<'a>(
+        &'a self,
+        tenant: &'a str,
+        since_ms: i64,
+    ) -> BoxFuture<'a, Result<ActivityCounts, StoreError>>;
+
+    /// Deletes entries older than `before_ms`, then all but the newest `keep`. Returns how
+    /// many went.
+    fn prune_activity(&self, before_ms: i64, keep: u64) -> BoxFuture<'_, Result<u64, StoreError>>;
 }
 
 /// The database behind the other traits: its name, whether it is shared, whether it answers.

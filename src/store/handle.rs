@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::api::{Backend, IntentJournal, LeaseStore, MembershipStore, ResourceStore, TokenStore};
+use super::api::{
+    ActivityLog, Backend, IntentJournal, LeaseStore, MembershipStore, ResourceStore, TokenStore,
+};
 use super::cached::CachedResources;
 use super::error::StoreError;
 use super::intent::{Intent, IntentId};
@@ -24,6 +26,7 @@ pub struct Store {
     pub intents: Arc<dyn IntentJournal>,
     pub tokens: Arc<dyn TokenStore>,
     pub leases: Arc<dyn LeaseStore>,
+    pub activity: Arc<dyn ActivityLog>,
     pub backend: Arc<dyn Backend>,
 }
 
@@ -31,8 +34,8 @@ impl Store {
     /// Every part served by one backend (SQLite, PostgreSQL).
     pub fn of<B>(backend: B) -> Self
     where
-        B: ResourceStore + MembershipStore + IntentJournal + TokenStore + LeaseStore + Backend,
-        B: 'static,
+        B: ResourceStore + MembershipStore + IntentJournal + TokenStore + LeaseStore,
+        B: ActivityLog + Backend + 'static,
     {
         let backend = Arc::new(backend);
         Store {
@@ -41,6 +44,7 @@ impl Store {
             intents: backend.clone(),
             tokens: backend.clone(),
             leases: backend.clone(),
+            activity: backend.clone(),
             backend,
         }
     }

@@ -64,7 +64,9 @@ impl ScratchStore {
             resources: overlay.clone(),
             members: overlay.clone(),
             // Only the dry run's own: the real journal is not this request's business.
-            intents: Arc::new(scratch),
+            intents: Arc::new(scratch.clone()),
+            // A dry run records nothing in the real activity log.
+            activity: Arc::new(scratch),
             tokens: overlay.clone(),
             leases: overlay.clone(),
             backend: overlay,

@@ -160,6 +160,49 @@ pub(super) const TAKE_LEASE: &str = "INSERT INTO leases (key, holder, expires_at
 
 pub(super) const RELEASE_LEASE: &str = "DELETE FROM leases WHERE key = $1 AND holder = $2";
 
+/// The columns of an activity row.
+macro_rules! activity_columns {
+    () => {
+        "at_ms, tenant, client_auth, client, operation, resource_type, resource_id, user_name, \
+         status, scim_type, detail, request_id, duration_ms, calls, calls_omitted"
+    };
+}
+
+pub(super) const INSERT_ACTIVITY: &str = concat!(
+    "INSERT INTO activity (",
+    activity_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+);
+
+/// A page of activity: `$1` tenant, `$2` userName or resource id, `$3` operation, `$4`
+/// `failed`/`ok`, `$5` since; each NULL to not filter.
+pub(super) const ACTIVITY_PAGE: &str = concat!(
+    "SELECT id, ",
+    activity_columns!(),
+    " FROM activity WHERE ($1 IS NULL OR tenant = $1) \
+     AND ($2 IS NULL OR lower(user_name) = lower($2) OR resource_id = $2) \
+     AND ($3 IS NULL OR operation = $3) \
+     AND ($4 IS NULL OR ($4 = 'failed' AND status >= 400) OR ($4 = 'ok' AND status < 400)) \
+     AND ($5 IS NULL OR at_ms >= $5) \
+     ORDER BY id DESC LIMIT $6 OFFSET $7"
+);
+
+pub(super) const ACTIVITY_BY_ID: &str = concat!(
+    "SELECT id, ",
+    activity_columns!(),
+    " FROM activity WHERE id = $1"
+);
+
+pub(super) const ACTIVITY_COUNTS: &str = "SELECT COUNT(*), \
+     COALESCE(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), 0) \
+     FROM activity WHERE tenant = $1 AND at_ms >= $2";
+
+pub(super) const PRUNE_ACTIVITY_AGE: &str = "DELETE FROM activity WHERE at_ms < $1";
+
+/// All but the newest `$1` entries.
+pub(super) const PRUNE_ACTIVITY_COUNT: &str = "DELETE FROM activity WHERE id <= \
+     (SELECT id FROM activity ORDER BY id DESC LIMIT 1 OFFSET $1)";
+
 pub(super) const APPLIED_MIGRATION: &str =
     "SELECT COUNT(*) FROM schema_migrations WHERE version = $1";
 
@@ -268,6 +311,36 @@ macro_rules! impl_sql_store {
                 expires_at: row.try_get("expires_at")?,
                 revoked_at: row.try_get("revoked_at")?,
                 last_used_at: row.try_get("last_used_at")?,
+            })
+        }
+
+        fn activity_from_row(
+            row: &$row,
+        ) -> Result<$crate::store::Activity, $crate::store::StoreError> {
+            use sqlx::Row as _;
+            let calls: String = row.try_get("calls")?;
+            let status: i64 = row.try_get("status")?;
+            let duration: i64 = row.try_get("duration_ms")?;
+            let omitted: i64 = row.try_get("calls_omitted")?;
+            Ok($crate::store::Activity {
+                id: row.try_get("id")?,
+                at_ms: row.try_get("at_ms")?,
+                tenant: row.try_get("tenant")?,
+                client_auth: row.try_get("client_auth")?,
+                client: row.try_get("client")?,
+                operation: row.try_get("operation")?,
+                resource_type: row.try_get("resource_type")?,
+                resource_id: row.try_get("resource_id")?,
+                user_name: row.try_get("user_name")?,
+                status: u16::try_from(status).unwrap_or(0),
+                scim_type: row.try_get("scim_type")?,
+                detail: row.try_get("detail")?,
+                request_id: row.try_get("request_id")?,
+                duration_ms: $crate::store::sql::to_u64(duration),
+                calls: serde_json::from_str(&calls).map_err(|e| {
+                    $crate::store::StoreError::Corrupt(format!("activity calls: {e}"))
+                })?,
+                calls_omitted: $crate::store::sql::to_u64(omitted),
             })
         }
 
@@ -926,6 +999,125 @@ macro_rules! impl_sql_store {
                         .execute(&self.pool)
                         .await?;
                     Ok(())
+                })
+            }
+        }
+
+        impl $crate::store::api::ActivityLog for $store {
+            fn record_activity<'a>(
+                &'a self,
+                entries: &'a [$crate::store::Activity],
+            ) -> $crate::store::BoxFuture<'a, Result<(), $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let mut tx = self.begin_write().await?;
+                    for e in entries {
+                        let calls = serde_json::to_string(&e.calls).map_err(|e| {
+                            $crate::store::StoreError::Database(format!("cannot encode calls: {e}"))
+                        })?;
+                        sqlx::query($crate::store::sql::INSERT_ACTIVITY)
+                            .bind(e.at_ms)
+                            .bind(&e.tenant)
+                            .bind(&e.client_auth)
+                            .bind(&e.client)
+                            .bind(&e.operation)
+                            .bind(&e.resource_type)
+                            .bind(e.resource_id.as_deref())
+                            .bind(e.user_name.as_deref())
+                            .bind(i64::from(e.status))
+                            .bind(e.scim_type.as_deref())
+                            .bind(e.detail.as_deref())
+                            .bind(&e.request_id)
+                            .bind($crate::store::sql::to_i64(e.duration_ms))
+                            .bind(calls)
+                            .bind($crate::store::sql::to_i64(e.calls_omitted))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                })
+            }
+
+            fn activity_page<'a>(
+                &'a self,
+                filter: &'a $crate::store::ActivityFilter,
+                offset: u64,
+                limit: u64,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<Vec<$crate::store::Activity>, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let outcome = filter.failed.map(|f| if f { "failed" } else { "ok" });
+                    let rows = sqlx::query($crate::store::sql::ACTIVITY_PAGE)
+                        .bind(filter.tenant.as_deref())
+                        .bind(filter.user.as_deref())
+                        .bind(filter.operation.as_deref())
+                        .bind(outcome)
+                        .bind(filter.since_ms)
+                        .bind($crate::store::sql::to_i64(limit))
+                        .bind($crate::store::sql::to_i64(offset))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.iter().map(activity_from_row).collect()
+                })
+            }
+
+            fn activity_by_id(
+                &self,
+                id: i64,
+            ) -> $crate::store::BoxFuture<
+                '_,
+                Result<Option<$crate::store::Activity>, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let row = sqlx::query($crate::store::sql::ACTIVITY_BY_ID)
+                        .bind(id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.as_ref().map(activity_from_row).transpose()
+                })
+            }
+
+            fn activity_counts<'a>(
+                &'a self,
+                tenant: &'a str,
+                since_ms: i64,
+            ) -> $crate::store::BoxFuture<
+                'a,
+                Result<$crate::store::ActivityCounts, $crate::store::StoreError>,
+            > {
+                Box::pin(async move {
+                    let (requests, errors): (i64, i64) =
+                        sqlx::query_as($crate::store::sql::ACTIVITY_COUNTS)
+                            .bind(tenant)
+                            .bind(since_ms)
+                            .fetch_one(&self.pool)
+                            .await?;
+                    Ok($crate::store::ActivityCounts {
+                        requests: $crate::store::sql::to_u64(requests),
+                        errors: $crate::store::sql::to_u64(errors),
+                    })
+                })
+            }
+
+            fn prune_activity(
+                &self,
+                before_ms: i64,
+                keep: u64,
+            ) -> $crate::store::BoxFuture<'_, Result<u64, $crate::store::StoreError>> {
+                Box::pin(async move {
+                    let old = sqlx::query($crate::store::sql::PRUNE_ACTIVITY_AGE)
+                        .bind(before_ms)
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    let over = sqlx::query($crate::store::sql::PRUNE_ACTIVITY_COUNT)
+                        .bind($crate::store::sql::to_i64(keep))
+                        .execute(&self.pool)
+                        .await?
+                        .rows_affected();
+                    Ok(old + over)
                 })
             }
         }

@@ -789,6 +789,116 @@ async fn issued_tokens(s: Store) {
     assert_eq!(s.list_tokens("b").await.unwrap().len(), 1);
 }
 
+fn activity(tenant: &str, at_ms: i64, user: &str, operation: &str, status: u16) -> Activity {
+    Activity {
+        id: 0,
+        at_ms,
+        tenant: tenant.to_owned(),
+        client_auth: "token".to_owned(),
+        client: "entra".to_owned(),
+        operation: operation.to_owned(),
+        resource_type: "Users".to_owned(),
+        resource_id: Some(format!("id-{user}")),
+        user_name: Some(user.to_owned()),
+        status,
+        scim_type: (status == 409).then(|| "uniqueness".to_owned()),
+        detail: (status >= 400).then(|| "refused".to_owned()),
+        request_id: format!("req-{at_ms}"),
+        duration_ms: 12,
+        calls: vec![crate::telemetry::trail::Call {
+            method: "POST".to_owned(),
+            path: "/api/users".to_owned(),
+            status: Some(201),
+            ms: 9,
+        }],
+        calls_omitted: 0,
+    }
+}
+
+async fn activity_log(s: Store) {
+    let s = s.activity;
+    let entries = [
+        activity("acme", 1_000, "Ada@Example.com", "create", 201),
+        activity("acme", 2_000, "bob@example.com", "create", 409),
+        activity("acme", 3_000, "ada@example.com", "patch", 200),
+        activity("other", 4_000, "ada@example.com", "delete", 401),
+    ];
+    s.record_activity(&entries).await.unwrap();
+    s.record_activity(&[]).await.unwrap();
+
+    let all = s
+        .activity_page(&ActivityFilter::default(), 0, 10)
+        .await
+        .unwrap();
+    let times: Vec<i64> = all.iter().map(|a| a.at_ms).collect();
+    assert_eq!(times, [4_000, 3_000, 2_000, 1_000], "newest first");
+    let stored = s.activity_by_id(all[3].id).await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        Activity {
+            id: all[3].id,
+            ..entries[0].clone()
+        }
+    );
+    assert_eq!(s.activity_by_id(-1).await.unwrap(), None);
+
+    let page = |filter: ActivityFilter, offset, limit| {
+        let s = s.clone();
+        async move {
+            let found = s.activity_page(&filter, offset, limit).await.unwrap();
+            found.iter().map(|a| a.at_ms).collect::<Vec<_>>()
+        }
+    };
+    let acme = |f: ActivityFilter| ActivityFilter {
+        tenant: Some("acme".to_owned()),
+        ..f
+    };
+    assert_eq!(page(acme(ActivityFilter::default()), 1, 1).await, [2_000]);
+    let user = acme(ActivityFilter {
+        user: Some("ADA@example.COM".to_owned()),
+        ..Default::default()
+    });
+    assert_eq!(
+        page(user, 0, 10).await,
+        [3_000, 1_000],
+        "userName ignoring case"
+    );
+    let by_id = ActivityFilter {
+        user: Some("id-bob@example.com".to_owned()),
+        ..Default::default()
+    };
+    assert_eq!(page(by_id, 0, 10).await, [2_000], "or the resource id");
+    let failed = ActivityFilter {
+        failed: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(page(failed, 0, 10).await, [4_000, 2_000]);
+    let ok_creates = ActivityFilter {
+        failed: Some(false),
+        operation: Some("create".to_owned()),
+        since_ms: Some(500),
+        ..Default::default()
+    };
+    assert_eq!(page(ok_creates, 0, 10).await, [1_000]);
+
+    assert_eq!(
+        s.activity_counts("acme", 2_000).await.unwrap(),
+        ActivityCounts {
+            requests: 2,
+            errors: 1
+        }
+    );
+    assert_eq!(
+        s.activity_counts("nobody", 0).await.unwrap(),
+        ActivityCounts::default()
+    );
+
+    // Older than 1500 goes, then all but the newest two.
+    assert_eq!(s.prune_activity(1_500, 2).await.unwrap(), 2);
+    assert_eq!(page(ActivityFilter::default(), 0, 10).await, [4_000, 3_000]);
+    assert_eq!(s.prune_activity(0, 10).await.unwrap(), 0);
+}
+
 async fn answers_a_ping(s: Store) {
     s.ping().await.unwrap();
 }
@@ -810,6 +920,7 @@ macro_rules! suite {
                 deletes_cascade_to_memberships,
                 intents_journal,
                 issued_tokens,
+                activity_log,
                 answers_a_ping,
             );
         }

@@ -23,6 +23,8 @@ pub const CACHE_REQUESTS: &str = "cache_requests_total";
 /// Attributes of SCIM writes that nothing keeps, by `attribute` (a schema path from the
 /// catalog, never a value) and `tenant`.
 pub const ATTRIBUTES_DROPPED: &str = "scim_attributes_dropped_total";
+/// Activity entries not recorded because the writer fell behind or the store failed.
+pub const ACTIVITY_DROPPED: &str = "activity_dropped_total";
 
 /// Histogram buckets in seconds: from a cached read (milliseconds) to a request deadline.
 const BUCKETS: [f64; 12] = [
@@ -101,6 +103,10 @@ fn describe() {
         "Attributes of SCIM writes that neither the downstream nor the store keeps, by attribute and tenant"
     );
     describe_counter!(
+        ACTIVITY_DROPPED,
+        "Provisioning activity entries not recorded (the writer fell behind or the store failed)"
+    );
+    describe_counter!(
         CACHE_REQUESTS,
         "Lookups in the in-memory caches, by cache and result (hit or miss)"
     );
@@ -158,6 +164,11 @@ pub fn attribute_dropped(tenant: &str, attribute: &str) {
         "tenant" => tenant.to_owned(),
     )
     .increment(1);
+}
+
+/// Counts activity entries that were not recorded.
+pub fn activity_dropped(entries: u64) {
+    ::metrics::counter!(ACTIVITY_DROPPED).increment(entries);
 }
 
 /// Records a lookup in the cache named `cache`.

@@ -1,0 +1,83 @@
+//! Writes provisioning activity to the store off the request path: the audit layer hands each
+//! entry to a bounded channel ([`Recorder::record`] never waits), and one task per app writes
+//! what has queued in batches and prunes what retention lets go. When the channel is full or
+//! the store fails, entries are dropped and counted (`activity_dropped_total`), so a slow
+//! database never slows a SCIM write.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc;
+
+use crate::settings::Retention;
+use crate::store::{Activity, ActivityLog};
+use crate::telemetry::metrics;
+
+/// Entries waiting for the writer at most; more are dropped.
+const QUEUE: usize = 4096;
+/// Entries written in one transaction at most.
+const BATCH: usize = 256;
+/// How often retention is applied.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// Where the audit layer hands activity. Cheap to clone; the writer ends (after writing what
+/// is queued) when the last clone is dropped.
+#[derive(Clone)]
+pub struct Recorder {
+    queue: mpsc::Sender<Activity>,
+}
+
+impl Recorder {
+    /// Starts the writer into `log`, keeping what `retention` allows.
+    pub fn spawn(log: Arc<dyn ActivityLog>, retention: Retention) -> Self {
+        let (queue, entries) = mpsc::channel(QUEUE);
+        tokio::spawn(write(entries, log, retention));
+        Self { queue }
+    }
+
+    /// Queues one entry, or drops and counts it when the writer is behind.
+    pub fn record(&self, entry: Activity) {
+        if self.queue.try_send(entry).is_err() {
+            metrics::activity_dropped(1);
+        }
+    }
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+async fn write(
+    mut entries: mpsc::Receiver<Activity>,
+    log: Arc<dyn ActivityLog>,
+    retention: Retention,
+) {
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        tokio::select! {
+            received = entries.recv_many(&mut batch, BATCH) => {
+                if received == 0 {
+                    return;
+                }
+                if let Err(e) = log.record_activity(&batch).await {
+                    tracing::warn!(error = %e, entries = batch.len(), "cannot record activity");
+                    metrics::activity_dropped(batch.len() as u64);
+                }
+                batch.clear();
+            }
+            _ = prune.tick() => {
+                let max_age = i64::try_from(retention.max_age.as_millis()).unwrap_or(i64::MAX);
+                let before = now_ms().saturating_sub(max_age);
+                match log.prune_activity(before, retention.max_entries).await {
+                    Ok(0) => {}
+                    Ok(pruned) => tracing::info!(pruned, "old activity pruned"),
+                    Err(e) => tracing::warn!(error = %e, "cannot prune activity"),
+                }
+            }
+        }
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::admin;
 use crate::config::watch::ConfigWatch;
 use crate::server;
 use crate::settings::Config;
@@ -34,6 +35,7 @@ pub(super) async fn run(path: PathBuf) -> Result<(), String> {
             "scim-gateway serving"
         );
     }
+    let console = admin::start(&config, &store, stop_requested()).await?;
     let reloads = tokio::spawn(server::reload::follow(
         path,
         watch,
@@ -51,6 +53,9 @@ pub(super) async fn run(path: PathBuf) -> Result<(), String> {
         Err(e) => Err(e.to_string()),
     };
     reloads.abort();
+    if let Some(console) = console {
+        console.abort();
+    }
     store.close().await;
     tracing::info!("store closed; stopped");
     served

@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod console;
 mod cycle;
 mod deploy_files;
 mod discovery;

@@ -26,7 +26,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("the checked configuration", &["settings"]),
     ("orchestration", &["service"]),
-    ("edge", &["server"]),
+    ("edge", &["server", "admin"]),
     ("commands and development tools", &["cli", "tools", "init"]),
 ];
 

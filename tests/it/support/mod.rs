@@ -34,6 +34,9 @@ pub struct Gateway {
     pub client: reqwest::Client,
     /// Where the gateway listens.
     pub addr: SocketAddr,
+    /// The operator console's root, e.g. `http://127.0.0.1:4712`, when the config has
+    /// `[admin] listen` (it is served on a fresh loopback port over the same store).
+    pub console: Option<String>,
     _stop: watch::Sender<()>,
     served: JoinHandle<()>,
 }
@@ -86,10 +89,25 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
         config.store_url = "sqlite::memory:".into();
     }
     let store = server::open_store(&config).await.expect("store opens");
-    let app = server::app(&config, store).await.expect("gateway starts");
+    let app = server::app(&config, store.clone())
+        .await
+        .expect("gateway starts");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = stopper();
+    let console = match config.admin.listen {
+        Some(_) => {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let root = format!("http://{}", listener.local_addr().unwrap());
+            let router = scim_gateway::admin::router(config.clone(), store, false).unwrap();
+            let mut stopped = stop.subscribe();
+            tokio::spawn(scim_gateway::admin::serve(listener, router, async move {
+                let _ = stopped.changed().await;
+            }));
+            Some(root)
+        }
+        None => None,
+    };
     let served = tokio::spawn(
         server::serve(listener, server::LiveApp::new(app), &config.server, stopped)
             .expect("the listener starts"),
@@ -103,6 +121,7 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
         root: format!("{}://{addr}", config.server.scheme()),
         client: reqwest::Client::new(),
         addr,
+        console,
         _stop: stop,
         served,
     }

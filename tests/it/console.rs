@@ -12,11 +12,13 @@ use sha2::{Digest, Sha256};
 
 use crate::support::{Stack, TOKEN};
 
-const ADMIN_TOKEN: &str = "console-admin-token-0123456789";
-const LEGACY_KEY: &str = "legacy-key-for-tests";
+mod browser;
+
+pub(crate) const ADMIN_TOKEN: &str = "console-admin-token-0123456789";
+pub(crate) const LEGACY_KEY: &str = "legacy-key-for-tests";
 
 /// The example config with a console and issued tokens.
-async fn stack() -> Stack {
+pub(crate) async fn stack() -> Stack {
     let digest = hex::encode(Sha256::digest(ADMIN_TOKEN.as_bytes()));
     Stack::start_with(|text| {
         text.replace(

@@ -53,6 +53,10 @@ enum Command {
         /// LEGACY_API_KEY and SCIM_TOKEN for it, and keeps its store in memory.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Also serve the operator console on loopback (127.0.0.1:9091, or a free port), with
+        /// an admin token printed at start, and let the tenants use issued tokens.
+        #[arg(long)]
+        admin: bool,
         /// Log lines as readable text or as one JSON object each.
         #[arg(long, value_enum, default_value_t)]
         log_format: LogFormat,
@@ -262,7 +266,12 @@ pub fn main() -> ExitCode {
 async fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Serve { config, .. } => serve::run(config).await,
-        Command::Demo { listen, config, .. } => demo::run(listen, config.as_deref()).await,
+        Command::Demo {
+            listen,
+            config,
+            admin,
+            ..
+        } => demo::run(listen, config.as_deref(), admin).await,
         Command::Check {
             config,
             allow_missing_env,

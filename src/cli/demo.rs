@@ -7,6 +7,9 @@ use std::path::Path;
 
 use tokio::net::TcpListener;
 
+use sha2::{Digest, Sha256};
+
+use crate::admin;
 use crate::auth::generate_token;
 use crate::server;
 use crate::settings::Config;
@@ -45,8 +48,13 @@ impl DemoConfig {
 /// bundled gateway.toml when `None`): a vendor can try a mapping of their own against the
 /// sample API (its accounts, or its members resource, which stores any fields) without
 /// running it separately. The file reaches the sample API through `${LEGACY_URL}` and
-/// `${LEGACY_API_KEY}`, and the token through `${SCIM_TOKEN}`, all set by the demo.
-pub async fn run(listen: SocketAddr, config_file: Option<&Path>) -> Result<(), String> {
+/// `${LEGACY_API_KEY}`, and the token through `${SCIM_TOKEN}`, all set by the demo. With
+/// `admin`, the operator console is served too, on loopback, with a fresh admin token.
+pub async fn run(
+    listen: SocketAddr,
+    config_file: Option<&Path>,
+    admin: bool,
+) -> Result<(), String> {
     let source = DemoConfig::read(config_file)?;
     let api_key = generate_token().map_err(|e| format!("no randomness for a key: {e}"))?;
     let token = generate_token().map_err(|e| format!("no randomness for a token: {e}"))?;
@@ -79,11 +87,21 @@ pub async fn run(listen: SocketAddr, config_file: Option<&Path>) -> Result<(), S
     let store = server::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    // Before the app: the console lets the tenants take issued tokens.
+    let console = if admin {
+        let mut console_stop = stopped.clone();
+        let stop = async move {
+            let _ = console_stop.changed().await;
+        };
+        Some(console(&mut config, &store, stop).await?)
+    } else {
+        None
+    };
     let app = server::app(&config, store.clone())
         .await
         .map_err(|e| e.to_string())?;
 
-    let (stop, stopped) = tokio::sync::watch::channel(());
     let mut legacy_stop = stopped.clone();
     let legacy_task = tokio::spawn(legacy::serve(
         legacy_listener,
@@ -110,6 +128,12 @@ pub async fn run(listen: SocketAddr, config_file: Option<&Path>) -> Result<(), S
         config.server.base_path
     );
     println!("{}", banner(&tenant_url, &token, &legacy_url, &source.name));
+    if let Some((url, admin_token, _)) = &console {
+        println!(
+            "\nOperator console: {url}\n  Admin token:   {admin_token}\n                 \
+             (sign in with it; shown once)\n"
+        );
+    }
     crate::signals::stop_requested().await;
     println!("stopping...");
     let _ = stop.send(());
@@ -120,8 +144,38 @@ pub async fn run(listen: SocketAddr, config_file: Option<&Path>) -> Result<(), S
         (Ok(Err(e)), _) => return Err(e.to_string()),
         (Err(e), _) | (_, Err(e)) => return Err(format!("a server task failed: {e}")),
     }
+    if let Some((_, _, task)) = console {
+        let _ = task.await;
+    }
     store.close().await;
     Ok(())
+}
+
+/// Serves the operator console on 127.0.0.1:9091 (or a free loopback port) with a fresh admin
+/// token, the tenants taking issued tokens too; returns its URL, the token and its task.
+async fn console(
+    config: &mut Config,
+    store: &crate::store::Store,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(String, String, tokio::task::JoinHandle<std::io::Result<()>>), String> {
+    let admin_token = generate_token().map_err(|e| format!("no randomness for a token: {e}"))?;
+    config.admin.credential.token_sha256 = Some(Sha256::digest(admin_token.as_bytes()).into());
+    for tenant in &mut config.tenants {
+        tenant.auth.issued_tokens = true;
+    }
+    let listener = match TcpListener::bind("127.0.0.1:9091").await {
+        Ok(l) => l,
+        Err(_) => TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("cannot listen for the console: {e}"))?,
+    };
+    let url = format!(
+        "http://{}/",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let router = admin::router(config.clone(), store.clone(), false).map_err(|e| e.to_string())?;
+    let task = tokio::spawn(admin::serve(listener, router, stop));
+    Ok((url, admin_token, task))
 }
 
 fn banner(tenant_url: &str, token: &str, legacy_url: &str, config_name: &str) -> String {

@@ -77,6 +77,8 @@ struct Demo {
     token: String,
     /// The banner lines up to the token (the mapping is named before it).
     banner: Vec<String>,
+    /// With `--admin`: the console's URL and admin token.
+    console: Option<(String, String)>,
     client: reqwest::Client,
     _running: Running,
 }
@@ -103,9 +105,19 @@ fn start_demo(extra: &[&str]) -> Demo {
         }
     });
     let (mut url, mut token, mut banner) = (None, None, Vec::new());
+    let (mut console, mut admin_token) = (None, None);
+    let admin = extra.contains(&"--admin");
     let started = Instant::now();
-    while (url.is_none() || token.is_none()) && started.elapsed() < Duration::from_secs(30) {
+    while (url.is_none() || token.is_none() || (admin && admin_token.is_none()))
+        && started.elapsed() < Duration::from_secs(30)
+    {
         if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            if let Some(u) = line.trim().strip_prefix("Operator console:") {
+                console = Some(u.trim().to_owned());
+            }
+            if let Some(t) = line.trim().strip_prefix("Admin token:") {
+                admin_token = Some(t.trim().to_owned());
+            }
             if let Some(u) = line.trim().strip_prefix("Tenant URL:") {
                 url = Some(u.trim().to_owned());
             }
@@ -120,6 +132,7 @@ fn start_demo(extra: &[&str]) -> Demo {
         url: url.expect("demo prints the Tenant URL"),
         token: token.expect("and a token"),
         banner,
+        console: console.zip(admin_token),
         client: reqwest::Client::new(),
         _running: running,
     }
@@ -296,4 +309,80 @@ async fn every_command_finds_the_store_beside_gateway_toml_and_listen_takes_a_va
         200,
         "the issued token is not in serve's store"
     );
+}
+
+#[tokio::test]
+async fn demo_admin_prints_a_console_that_signs_in_with_its_token_and_shows_the_activity() {
+    let demo = start_demo(&["--admin"]);
+    let (console, admin_token) = demo
+        .console
+        .clone()
+        .expect("the console and its token are printed");
+    let user = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "demo.console@example.com",
+        "name": {"givenName": "Demo", "familyName": "Console"},
+        "emails": [{"value": "demo.console@example.com", "type": "work", "primary": true}],
+        "active": true
+    });
+    let (status, _) = demo.call(reqwest::Method::POST, "/Users", Some(user)).await;
+    assert_eq!(status, 201);
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = client.get(format!("{console}login")).send().await.unwrap();
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = login.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let signed_in = client
+        .post(format!("{console}login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("user", ""),
+            ("secret", admin_token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let session = signed_in.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut shown = false;
+    for _ in 0..50 {
+        let page = client
+            .get(format!("{console}activity"))
+            .header("cookie", &session)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains("demo.console@example.com") {
+            shown = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(shown, "the create shows up in Activity within seconds");
 }

@@ -46,6 +46,7 @@ pub fn router(config: Config, store: Store, secure: bool) -> Result<Router, Sess
         .route("/tokens", get(pages::tokens))
         .route("/tokens/create", post(pages::create_token))
         .route("/tokens/revoke", post(pages::revoke_token))
+        .route("/tokens/rotate", post(pages::rotate_token))
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/style.css", get(pages::style))

@@ -469,6 +469,14 @@ async fn tokens_page(
                                             button type="submit" name="revoke" value=(t.name) { "Revoke" }
                                         }
                                     }
+                                    @if t.is_valid_at(now) {
+                                        form method="post" action="/tokens/rotate" {
+                                            input type="hidden" name="csrf" value=(csrf);
+                                            input type="hidden" name="tenant" value=(tenant.name);
+                                            input type="hidden" name="id" value=(t.id);
+                                            button type="submit" { "Rotate (old one valid 24 h more)" }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -552,13 +560,11 @@ pub async fn create_token(
             _ => return bad_request(&console, &session, "expiry: 1 to 3650 days"),
         },
     };
-    let new = match issued::issue(&tenant.name, name, now(), expires) {
+    let new = match issued::create(console.store.tokens.as_ref(), &tenant.name, name, expires).await
+    {
         Ok(new) => new,
-        Err(e) => return bad_request(&console, &session, &format!("cannot draw a token: {e}")),
+        Err(e) => return bad_request(&console, &session, &format!("cannot issue the token: {e}")),
     };
-    if let Err(e) = console.store.tokens.insert_token(&new.record).await {
-        return bad_request(&console, &session, &format!("cannot store the token: {e}"));
-    }
     tracing::info!(tenant = %tenant.name, name, id = %new.record.id, "token issued from the console");
     tokens_page(&console, &session, Some((&tenant.name, &new))).await
 }
@@ -574,9 +580,44 @@ fn bad_request(console: &Console, session: &Session, message: &str) -> Response 
     response
 }
 
-/// The revoke form.
+/// How long a rotated token still works, so the SCIM client can switch without a failed call.
+const ROTATION_OVERLAP: Duration = Duration::from_secs(86_400);
+
+/// Rotates a valid token: a successor with the same name and expiry length, shown once; the
+/// old one works for [`ROTATION_OVERLAP`] more.
+pub async fn rotate_token(
+    State(console): State<Arc<Console>>,
+    Extension(session): Extension<Session>,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if let Some(refused) = csrf_refused(&console, &session, &form.csrf) {
+        return refused;
+    }
+    let tokens = console.store.tokens.as_ref();
+    let old = match tokens.list_tokens(&form.tenant).await {
+        Ok(list) => list
+            .into_iter()
+            .filter(|t| t.id == form.id && t.is_valid_at(now()))
+            .collect::<Vec<_>>(),
+        Err(e) => return bad_request(&console, &session, &format!("cannot read the tokens: {e}")),
+    };
+    let lifetime = old
+        .first()
+        .and_then(|t| t.expires_at.map(|e| e - t.created_at))
+        .and_then(|s| u64::try_from(s).ok())
+        .map(Duration::from_secs);
+    match issued::replace(tokens, &form.tenant, &old, ROTATION_OVERLAP, lifetime).await {
+        Ok(new) => {
+            tracing::info!(tenant = %form.tenant, old = %form.id, new = %new.record.id, "token rotated from the console");
+            tokens_page(&console, &session, Some((&form.tenant, &new))).await
+        }
+        Err(e) => bad_request(&console, &session, &e),
+    }
+}
+
+/// The revoke and rotate forms.
 #[derive(Deserialize)]
-pub struct RevokeForm {
+pub struct TokenForm {
     csrf: String,
     tenant: String,
     id: String,
@@ -586,7 +627,7 @@ pub struct RevokeForm {
 pub async fn revoke_token(
     State(console): State<Arc<Console>>,
     Extension(session): Extension<Session>,
-    Form(form): Form<RevokeForm>,
+    Form(form): Form<TokenForm>,
 ) -> Response {
     if let Some(refused) = csrf_refused(&console, &session, &form.csrf) {
         return refused;

@@ -48,6 +48,46 @@ pub fn issue(
     Ok(NewToken { secret, record })
 }
 
+/// Issues and stores a token (the `token` command and the console); the caller shows the
+/// secret once.
+pub async fn create(
+    store: &dyn TokenStore,
+    tenant: &str,
+    name: &str,
+    expires_in: Option<Duration>,
+) -> Result<NewToken, String> {
+    let token = issue(tenant, name, unix_now(), expires_in)
+        .map_err(|e| format!("no randomness for a token: {e}"))?;
+    store
+        .insert_token(&token.record)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(token)
+}
+
+/// Rotation with overlap: issues a token named like the first of `old` and lets every one of
+/// `old` expire `overlap` from now, so the SCIM client can switch without a failed call.
+pub async fn replace(
+    store: &dyn TokenStore,
+    tenant: &str,
+    old: &[IssuedToken],
+    overlap: Duration,
+    expires_in: Option<Duration>,
+) -> Result<NewToken, String> {
+    let Some(first) = old.first() else {
+        return Err(format!("tenant {tenant} has no such valid token"));
+    };
+    let new = create(store, tenant, &first.name, expires_in).await?;
+    let until = unix_now().saturating_add(duration_secs(overlap));
+    for token in old {
+        store
+            .shorten_token(tenant, &token.id, until)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(new)
+}
+
 /// Whole seconds of a duration, saturating.
 pub fn duration_secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::TokenCommand;
-use crate::auth::issued::{self, NewToken, duration_secs, unix_now};
+use crate::auth::issued::{self, NewToken, unix_now};
 use crate::settings::{Config, TenantConfig};
 use crate::store::{IssuedToken, TokenStore};
 
@@ -49,21 +49,7 @@ pub fn tenant<'a>(config: &'a Config, name: Option<&str>) -> Result<&'a TenantCo
     Ok(tenant)
 }
 
-/// Issues and stores a token; the caller prints the secret once.
-pub async fn create(
-    store: &dyn TokenStore,
-    tenant: &str,
-    name: &str,
-    expires_in: Option<Duration>,
-) -> Result<NewToken, String> {
-    let token = issued::issue(tenant, name, unix_now(), expires_in)
-        .map_err(|e| format!("no randomness for a token: {e}"))?;
-    store
-        .insert_token(&token.record)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(token)
-}
+pub use crate::auth::issued::create;
 
 /// Revokes the tenant's tokens whose name or prefix is `selector`; returns those revoked.
 pub async fn revoke(
@@ -100,17 +86,10 @@ pub async fn rotate(
         .into_iter()
         .filter(|t| t.is_valid_at(now))
         .collect();
-    let Some(first) = old.first() else {
+    if old.is_empty() {
         return Err(format!("tenant {tenant} has no valid token {selector:?}"));
-    };
-    let new = create(store, tenant, &first.name.clone(), expires_in).await?;
-    let until = now.saturating_add(duration_secs(overlap));
-    for token in &old {
-        store
-            .shorten_token(tenant, &token.id, until)
-            .await
-            .map_err(|e| e.to_string())?;
     }
+    let new = issued::replace(store, tenant, &old, overlap, expires_in).await?;
     Ok((new, old))
 }
 

@@ -254,7 +254,7 @@ async fn activity_shows_entra_writes_and_why_one_failed() {
     let mut detail = None;
     for id in link {
         let entry = browser.get(&format!("/activity/{id}")).await;
-        if entry.html.contains("409") {
+        if entry.html.contains("<td class=\"failed\">409</td>") {
             detail = Some(entry);
             break;
         }
@@ -368,4 +368,50 @@ fn an_open_console_listens_only_on_loopback_and_never_on_the_scim_port() {
         .unwrap_err()
         .to_string();
     assert!(shared.contains("SCIM listener"), "{shared}");
+}
+
+#[tokio::test]
+async fn rotating_a_token_in_the_console_keeps_the_old_one_working_for_the_overlap() {
+    let stack = stack().await;
+    let mut browser = Browser::new(&stack);
+    browser.sign_in().await;
+    let csrf = browser.get("/tokens").await.field("csrf");
+    let new_token = |page: &Page| {
+        let start = page.html.find("id=\"new-token\">").unwrap() + "id=\"new-token\">".len();
+        page.html[start..].split('<').next().unwrap().to_owned()
+    };
+    let first = browser
+        .post(
+            "/tokens/create",
+            &[
+                ("csrf", &csrf),
+                ("tenant", "default"),
+                ("name", "entra"),
+                ("days", ""),
+            ],
+        )
+        .await;
+    let old = new_token(&first);
+    let id = browser.get("/tokens").await.field("id");
+    let rotated = browser
+        .post(
+            "/tokens/rotate",
+            &[("csrf", &csrf), ("tenant", "default"), ("id", &id)],
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.html);
+    let new = new_token(&rotated);
+    assert_ne!(old, new);
+    let url = format!("{}/Users", stack.base);
+    for token in [&old, &new] {
+        let bearer = format!("Bearer {token}");
+        let answer = stack.send_as(Method::GET, &url, Some(&bearer), None).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "both work during the overlap"
+        );
+    }
+    // The old one now expires within the overlap: flagged.
+    assert!(browser.get("/tokens").await.html.contains("expires soon"));
 }

@@ -87,12 +87,18 @@ impl Browser {
     }
 
     async fn command(&self, method: Method, path: &str, body: Value) -> Value {
+        let answer = self.try_command(method, path, body).await;
+        assert!(answer.get("error").is_none(), "{path}: {answer}");
+        answer
+    }
+
+    /// A WebDriver command's `value`, an error included.
+    async fn try_command(&self, method: Method, path: &str, body: Value) -> Value {
         let mut request = self.http.request(method, format!("{}{path}", self.session));
         if !body.is_null() {
             request = request.json(&body);
         }
         let answer: Value = request.send().await.unwrap().json().await.unwrap();
-        assert!(answer["value"].get("error").is_none(), "{path}: {answer}");
         answer["value"].clone()
     }
 
@@ -101,15 +107,35 @@ impl Browser {
             .await;
     }
 
+    /// The element `css` selects, waiting up to five seconds for the page that has it (a
+    /// click's navigation may still be loading).
     async fn find(&self, css: &str) -> String {
-        let found = self
-            .command(
-                Method::POST,
-                "/element",
-                json!({"using": "css selector", "value": css}),
-            )
-            .await;
-        found[ELEMENT].as_str().unwrap().to_owned()
+        for _ in 0..100 {
+            let found = self
+                .try_command(
+                    Method::POST,
+                    "/element",
+                    json!({"using": "css selector", "value": css}),
+                )
+                .await;
+            if let Some(element) = found[ELEMENT].as_str() {
+                return element.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no element {css}: {}", self.source().await);
+    }
+
+    /// The page's source once it contains `text` (a click's navigation may still be loading).
+    async fn wait_for(&self, text: &str) -> String {
+        for _ in 0..100 {
+            let source = self.source().await;
+            if source.contains(text) {
+                return source;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the page never showed {text}: {}", self.source().await);
     }
 
     async fn type_into(&self, css: &str, text: &str) {
@@ -189,10 +215,10 @@ async fn an_operator_follows_entra_and_manages_tokens_in_chromium() {
     let console = stack.console.clone().unwrap();
     // Signed out, every page leads to the login form.
     browser.open(&format!("{console}/activity")).await;
-    assert!(browser.source().await.contains("Sign in"));
+    browser.wait_for("Sign in").await;
     browser.type_into("input[name=secret]", ADMIN_TOKEN).await;
     browser.click("button[type=submit]").await;
-    assert!(browser.source().await.contains("Overview"));
+    browser.wait_for("Requests, last hour").await;
 
     // An Entra-shaped create, and the same userName again (409).
     let user = json!({
@@ -215,14 +241,14 @@ async fn an_operator_follows_entra_and_manages_tokens_in_chromium() {
         )
         .await;
     assert!(
-        activity.contains("201") && activity.contains("409"),
+        activity.contains(">201 <") && activity.contains(">409 uniqueness<"),
         "{activity}"
     );
     browser
         .open(&format!("{console}/activity?tenant=default&outcome=failed"))
         .await;
     browser.click("a[href^='/activity/']").await;
-    let detail = browser.source().await;
+    let detail = browser.wait_for("Downstream calls").await;
     assert!(detail.contains("uniqueness"), "{detail}");
     assert!(detail.contains("Downstream calls"), "{detail}");
 
@@ -236,7 +262,7 @@ async fn an_operator_follows_entra_and_manages_tokens_in_chromium() {
     let answer = stack.send_as(Method::GET, &url, Some(&bearer), None).await;
     assert_eq!(answer.status, StatusCode::OK);
     browser.click("form[action='/tokens/revoke'] button").await;
-    assert!(browser.source().await.contains("revoked"));
+    browser.wait_for("revoked").await;
     let answer = stack.send_as(Method::GET, &url, Some(&bearer), None).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     let _ = browser.command(Method::DELETE, "", Value::Null).await;

@@ -26,18 +26,14 @@ pub struct Console {
     config: Config,
     store: Store,
     sessions: Sessions,
-    /// Whether the console is reached over HTTPS (cookies then get `Secure`).
-    secure: bool,
 }
 
-/// The console's routes over `store`, for `config`'s tenants. `secure`: the console is
-/// reached over TLS.
-pub fn router(config: Config, store: Store, secure: bool) -> Result<Router, SessionError> {
+/// The console's routes over `store`, for `config`'s tenants.
+pub fn router(config: Config, store: Store) -> Result<Router, SessionError> {
     let console = Arc::new(Console {
         sessions: Sessions::new(config.admin.credential.clone())?,
         config,
         store,
-        secure,
     });
     Ok(Router::new()
         .route("/", get(pages::overview))
@@ -75,15 +71,18 @@ fn session_of(console: &Console, request_headers: &http::HeaderMap) -> Option<Se
         .and_then(|(_, value)| console.sessions.read(value, now()))
 }
 
-impl Console {
-    /// The `Set-Cookie` value carrying `cookie`.
-    fn set_cookie(&self, cookie: &str) -> HeaderValue {
-        let secure = if self.secure { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!(
-            "{COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Strict{secure}"
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static(""))
-    }
+/// The `Set-Cookie` value carrying `cookie`; `Secure` when the browser reached the console
+/// over HTTPS, through a reverse proxy that terminates TLS (`X-Forwarded-Proto: https`; the
+/// console itself serves plain HTTP).
+fn set_cookie(cookie: &str, request: &http::HeaderMap) -> HeaderValue {
+    let https = request
+        .get("x-forwarded-proto")
+        .is_some_and(|p| p.as_bytes().eq_ignore_ascii_case(b"https"));
+    let secure = if https { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Strict{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 /// Lets a signed-in session through to every page but the login form and the style sheet,
@@ -107,6 +106,7 @@ async fn signed_in(
                 return StatusCode::SERVICE_UNAVAILABLE.into_response();
             };
             let signed_in = session.signed_in;
+            let set_cookie = set_cookie(&cookie, request.headers());
             let mut response = if open || signed_in {
                 request.extensions_mut().insert(session);
                 next.run(request).await
@@ -115,7 +115,7 @@ async fn signed_in(
             };
             response
                 .headers_mut()
-                .append(header::SET_COOKIE, console.set_cookie(&cookie));
+                .append(header::SET_COOKIE, set_cookie);
             response
         }
     }
@@ -165,7 +165,7 @@ pub async fn start(
     let Some(listen) = config.admin.listen else {
         return Ok(None);
     };
-    let router = router(config.clone(), store.clone(), false).map_err(|e| e.to_string())?;
+    let router = router(config.clone(), store.clone()).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen} (admin.listen): {e}"))?;

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::session::{COOKIE, Session};
-use super::{Console, now, redirect};
+use super::{Console, now, redirect, set_cookie};
 use crate::auth::issued;
 use crate::store::{Activity, ActivityFilter, IssuedToken};
 
@@ -129,6 +129,7 @@ pub struct LoginForm {
 pub async fn login(
     State(console): State<Arc<Console>>,
     Extension(session): Extension<Session>,
+    headers: http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     if let Some(refused) = csrf_refused(&console, &session, &form.csrf) {
@@ -149,7 +150,7 @@ pub async fn login(
     let mut response = redirect("/");
     response
         .headers_mut()
-        .append(header::SET_COOKIE, console.set_cookie(&cookie));
+        .append(header::SET_COOKIE, set_cookie(&cookie, &headers));
     response
 }
 

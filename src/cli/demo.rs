@@ -173,7 +173,7 @@ async fn console(
         "http://{}/",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    let router = admin::router(config.clone(), store.clone(), false).map_err(|e| e.to_string())?;
+    let router = admin::router(config.clone(), store.clone()).map_err(|e| e.to_string())?;
     let task = tokio::spawn(admin::serve(listener, router, stop));
     Ok((url, admin_token, task))
 }

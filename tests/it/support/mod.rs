@@ -99,7 +99,7 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
         Some(_) => {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let root = format!("http://{}", listener.local_addr().unwrap());
-            let router = scim_gateway::admin::router(config.clone(), store, false).unwrap();
+            let router = scim_gateway::admin::router(config.clone(), store).unwrap();
             let mut stopped = stop.subscribe();
             tokio::spawn(scim_gateway::admin::serve(listener, router, async move {
                 let _ = stopped.changed().await;

@@ -78,7 +78,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Check a gateway.toml and report the first problem with its line:col.
+    /// Check a gateway.toml and report every problem, each with its line:col and key; exit
+    /// status 1 when there is one.
     Check {
         #[arg(long, default_value = "gateway.toml")]
         config: PathBuf,
@@ -86,6 +87,12 @@ enum Command {
         #[arg(long)]
         allow_missing_env: bool,
     },
+    /// Print the JSON Schema (draft-07) of gateway.toml, for editors that complete and check
+    /// TOML with one (Taplo, Even Better TOML).
+    #[command(
+        after_help = "Example:\n  scim-gateway schema > gateway.schema.json\n  # then, as the first line of gateway.toml:\n  #:schema ./gateway.schema.json"
+    )]
+    Schema,
     /// Write a first, commented gateway.toml from the product's OpenAPI document.
     Init(crate::init::InitArgs),
     /// Run the sample legacy API alone.
@@ -267,6 +274,9 @@ async fn run(command: Command) -> Result<(), String> {
             config,
             allow_missing_env,
         } => check::run(&config, allow_missing_env),
+        Command::Schema => serde_json::to_string_pretty(&crate::config::schema::json_schema())
+            .map(|schema| println!("{schema}"))
+            .map_err(|e| e.to_string()),
         Command::Init(args) => crate::init::run(&args)
             .map(|summary| print!("{summary}"))
             .map_err(|e| e.to_string()),

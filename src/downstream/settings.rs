@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde_spanned::Spanned;
+use crate::config::Spanned;
 
 use crate::config::Interp;
 use crate::config::error::{ConfigError, Source};

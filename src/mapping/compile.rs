@@ -79,7 +79,7 @@ impl ResourceMapping {
 /// `unmapped = "store" | "ignore" | "reject"` of `[users]` or `[groups]`; `store` when absent.
 pub fn compile_unmapped(
     section: &str,
-    raw: Option<&serde_spanned::Spanned<String>>,
+    raw: Option<&crate::config::Spanned<String>>,
     src: &ConfigSource,
 ) -> Result<Unmapped, ConfigError> {
     raw.map_or(Ok(Unmapped::default()), |v| {

@@ -1,0 +1,287 @@
+//! gateway.toml read into its raw form ([`RawConfig`]) with every problem of syntax, type or
+//! key reported at once, each naming its key in TOML's words (see [`super::words`]).
+//!
+//! serde stops at the first problem, so the file is read again after each one with the entry
+//! at fault taken out: an unknown key, a value of the wrong type, a table missing a key (a
+//! "missing key" caused by taking an entry out is not reported). What can still be read is
+//! returned, with the sections that had a problem, so that the later checks can run on the
+//! others.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use serde::Deserialize;
+use serde_spanned::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use super::error::{ConfigError, Source};
+use super::raw::RawConfig;
+use super::words::{self, SerdeSaid};
+
+/// More problems than anyone reads at once; the reading stops there.
+const MAX_PROBLEMS: usize = 200;
+
+/// What could be read of a file, and what could not.
+pub struct Shape {
+    /// The file as written, when it could be read once the entries at fault were taken out.
+    pub raw: Option<RawConfig>,
+    /// Every syntax, type and key problem, in the order found.
+    pub problems: Vec<ConfigError>,
+    /// The top-level keys (sections) that had a problem: checks of them would only repeat it.
+    pub tainted: BTreeSet<String>,
+}
+
+/// One step of a key path: a table's key or an array's index.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Reads `src` as gateway.toml, reporting every problem.
+pub fn read(src: &Source) -> Shape {
+    let (document, syntax) = DeTable::parse_recoverable(src.text);
+    if !syntax.is_empty() {
+        let problems = syntax
+            .into_iter()
+            .map(|e| {
+                let (line, column) = src.line_col(e.span().map_or(0, |s| s.start));
+                ConfigError::Syntax {
+                    file: src.file.to_owned(),
+                    line,
+                    column,
+                    message: e.message().to_owned(),
+                }
+            })
+            .collect();
+        return Shape {
+            raw: None,
+            problems,
+            tainted: BTreeSet::new(),
+        };
+    }
+    let root_span = document.span();
+    let mut document = DeValue::Table(document.into_inner());
+    let mut shape = Shape {
+        raw: None,
+        problems: Vec::new(),
+        tainted: BTreeSet::new(),
+    };
+    // (span of a table, key) for each entry taken out, whose absence is no news.
+    let mut taken_out: Vec<(Range<usize>, String)> = Vec::new();
+    // (table, key) for each key an unknown key was probably meant to be: its absence is
+    // the same mistake.
+    let mut meant: Vec<(String, String)> = Vec::new();
+    while shape.problems.len() < MAX_PROBLEMS {
+        let spanned = serde_spanned::Spanned::new(root_span.clone(), document.clone());
+        let error = match RawConfig::deserialize(toml::de::ValueDeserializer::from(spanned)) {
+            Ok(raw) => {
+                shape.raw = Some(raw);
+                return shape;
+            }
+            Err(error) => error,
+        };
+        let span = error.span().unwrap_or(0..0);
+        let found = (span != root_span)
+            .then(|| find(&document, &span, &mut Vec::new()))
+            .flatten()
+            .unwrap_or_default();
+        let said = words::read(error.message());
+        let missing_news = match &said {
+            SerdeSaid::MissingKey(key) => {
+                !taken_out.contains(&(span.clone(), (*key).to_owned()))
+                    && !meant.contains(&(key_path(&found), (*key).to_owned()))
+            }
+            SerdeSaid::UnknownKey { key, valid } => {
+                if let Some(guess) = words::closest(key, valid) {
+                    let table = key_path(&found[..found.len().saturating_sub(1)]);
+                    meant.push((table, guess.to_owned()));
+                }
+                true
+            }
+            _ => true,
+        };
+        if missing_news {
+            shape
+                .problems
+                .push(problem(src, &document, span.clone(), &found, said));
+        }
+        if let Some(Step::Key(section)) = found.first() {
+            shape.tainted.insert(section.clone());
+        }
+        let Some((parent_span, key)) = take_out(&mut document, root_span.clone(), &found) else {
+            return shape;
+        };
+        if let Some(key) = key {
+            taken_out.push((parent_span, key));
+        }
+    }
+    shape
+}
+
+/// The problem serde reported at `span`, said in TOML's words; `path` is the entry it points
+/// at (empty for the top level).
+fn problem(
+    src: &Source,
+    document: &DeValue,
+    span: Range<usize>,
+    path: &[Step],
+    said: SerdeSaid,
+) -> ConfigError {
+    match said {
+        SerdeSaid::UnknownKey { key, valid } => {
+            let table = table_name(&path[..path.len().saturating_sub(1)]);
+            src.invalid(
+                span,
+                &key_path(path),
+                words::unknown_key(key, &table, &valid),
+            )
+        }
+        SerdeSaid::MissingKey(key) => {
+            let mut full = path.to_vec();
+            full.push(Step::Key(key.to_owned()));
+            src.invalid(
+                span,
+                &key_path(&full),
+                format!("missing key {key:?} in {}", table_name(path)),
+            )
+        }
+        SerdeSaid::UnknownValue { value, valid } => {
+            src.invalid(span, &key_path(path), words::unknown_value(value, &valid))
+        }
+        SerdeSaid::Mismatch {
+            expected,
+            out_of_range,
+        } => {
+            let key = key_path(path);
+            let expected = words::expected(expected, &key, out_of_range);
+            let message = match value_at(document, path).map(describe) {
+                Some(found) => format!("expected {expected}, found {found}"),
+                None => format!("expected {expected}"),
+            };
+            src.invalid(span, &key, message)
+        }
+        SerdeSaid::Other(message) => src.invalid(span, &key_path(path), message),
+    }
+}
+
+/// The path of the deepest entry whose key or value was written at exactly `span`.
+fn find(value: &DeValue, span: &Range<usize>, path: &mut Vec<Step>) -> Option<Vec<Step>> {
+    let mut within = |step: Step, key_span: Option<Range<usize>>, v: &Spanned<DeValue>| {
+        path.push(step);
+        let found = find(v.get_ref(), span, path).or_else(|| {
+            (v.span() == *span || key_span.as_ref() == Some(span)).then(|| path.clone())
+        });
+        path.pop();
+        found
+    };
+    match value {
+        DeValue::Table(table) => table
+            .iter()
+            .find_map(|(k, v)| within(Step::Key(k.get_ref().to_string()), Some(k.span()), v)),
+        DeValue::Array(array) => array
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| within(Step::Index(i), None, v)),
+        _ => None,
+    }
+}
+
+/// The value at `path`.
+fn value_at<'a, 'i>(value: &'a DeValue<'i>, path: &[Step]) -> Option<&'a DeValue<'i>> {
+    match (path.split_first(), value) {
+        (None, _) => Some(value),
+        (Some((Step::Key(key), rest)), DeValue::Table(table)) => {
+            value_at(table.get(key.as_str())?.get_ref(), rest)
+        }
+        (Some((Step::Index(i), rest)), DeValue::Array(array)) => {
+            value_at(array.get(*i)?.get_ref(), rest)
+        }
+        _ => None,
+    }
+}
+
+/// Takes the entry at `path` out of `value` (written at `span`); returns the span of the table
+/// or array it was in and its key (none for an array's element). `None` when there is no
+/// such entry.
+fn take_out(
+    value: &mut DeValue,
+    span: Range<usize>,
+    path: &[Step],
+) -> Option<(Range<usize>, Option<String>)> {
+    match (path, value) {
+        ([Step::Key(key)], DeValue::Table(table)) => table
+            .remove(key.as_str())
+            .map(|_| (span, Some(key.clone()))),
+        ([Step::Index(i)], DeValue::Array(array)) if *i < array.len() => {
+            let mut kept: Vec<_> = std::mem::replace(array, toml::de::DeArray::new())
+                .into_iter()
+                .collect();
+            kept.remove(*i);
+            *array = kept.into_iter().collect();
+            Some((span, None))
+        }
+        ([Step::Key(key), rest @ ..], DeValue::Table(table)) => {
+            let inner = table.get_mut(key.as_str())?;
+            let inner_span = inner.span();
+            take_out(inner.get_mut(), inner_span, rest)
+        }
+        ([Step::Index(i), rest @ ..], DeValue::Array(array)) => {
+            let inner = array.get_mut(*i)?;
+            let inner_span = inner.span();
+            take_out(inner.get_mut(), inner_span, rest)
+        }
+        _ => None,
+    }
+}
+
+/// `users.list.paging`: the keys of a path, without array indexes (line:col tells which
+/// element); keys that are not bare are quoted.
+fn key_path(path: &[Step]) -> String {
+    path.iter()
+        .filter_map(|step| match step {
+            Step::Key(key) => Some(bare_or_quoted(key)),
+            Step::Index(_) => None,
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+fn bare_or_quoted(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        key.to_owned()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// How a table is written: `[users.list]`, `[[tenants]]` for an array's element, or "the top
+/// level".
+fn table_name(path: &[Step]) -> String {
+    match path.last() {
+        None => "the top level".to_owned(),
+        Some(Step::Index(_)) => format!("[[{}]]", key_path(path)),
+        Some(Step::Key(_)) => format!("[{}]", key_path(path)),
+    }
+}
+
+/// A value as TOML names its type: `a string "30s"`, `an integer (3)`, `a table`.
+fn describe(value: &DeValue) -> String {
+    match value {
+        DeValue::String(s) => {
+            let shown: String = s.chars().take(40).collect();
+            let more = if s.chars().count() > 40 { "..." } else { "" };
+            format!("a string {:?}", format!("{shown}{more}"))
+        }
+        DeValue::Integer(i) => format!("an integer ({})", i.as_str()),
+        DeValue::Float(f) => format!("a float ({})", f.as_str()),
+        DeValue::Boolean(b) => format!("a boolean ({b})"),
+        DeValue::Datetime(d) => format!("a date-time ({d})"),
+        DeValue::Array(_) => "an array".to_owned(),
+        DeValue::Table(_) => "a table".to_owned(),
+    }
+}

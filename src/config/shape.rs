@@ -285,3 +285,225 @@ fn describe(value: &DeValue) -> String {
         DeValue::Table(_) => "a table".to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest file that reads: a section of every kind the cases below break.
+    const BASE: &str = r#"[server]
+request_timeout_ms = 30000
+
+[downstream]
+base_url = "http://127.0.0.1:9"
+
+[users]
+create = "POST /x"
+read = "GET /x/{id}"
+update = "PUT /x/{id}"
+delete = "DELETE /x/{id}"
+id = "/id"
+
+[users.list]
+request = "GET /x"
+items = "/data"
+"#;
+
+    /// The problems of `BASE` with `from` replaced by `to`, as `line:col: key: message`.
+    fn problems(from: &str, to: &str) -> Vec<String> {
+        assert!(BASE.contains(from), "{from}");
+        let text = BASE.replacen(from, to, 1);
+        let shape = read(&Source {
+            file: "g.toml",
+            text: &text,
+        });
+        shape
+            .problems
+            .iter()
+            .map(|p| p.to_string().trim_start_matches("g.toml:").to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn the_base_file_reads() {
+        assert_eq!(problems("", ""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn says_each_problem_in_toml_words_naming_the_key() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            (
+                "request_timeout_ms = 30000",
+                "request_timeout_ms = \"30s\"",
+                &[
+                    "2:22: server.request_timeout_ms: expected an integer (milliseconds), found a string \"30s\"",
+                ],
+            ),
+            (
+                "request_timeout_ms = 30000",
+                "request_timeout_ms = -1",
+                &[
+                    "2:22: server.request_timeout_ms: expected an integer of 0 or more (milliseconds), found an integer (-1)",
+                ],
+            ),
+            (
+                "request_timeout_ms = 30000",
+                "metrics = \"yes\"",
+                &["2:11: server.metrics: expected true or false, found a string \"yes\""],
+            ),
+            (
+                "request_timeout_ms = 30000",
+                "tls = \"cert.pem\"",
+                &["2:7: server.tls: expected a table, found a string \"cert.pem\""],
+            ),
+            (
+                "[server]\nrequest_timeout_ms = 30000",
+                "[auth]\nbearer = \"x\"",
+                &["2:10: auth.bearer: expected an array, found a string \"x\""],
+            ),
+            (
+                "[server]\nrequest_timeout_ms = 30000",
+                "[limits]\nburst = 1.5",
+                &["2:9: limits.burst: expected an integer, found a float (1.5)"],
+            ),
+            (
+                "create = \"POST /x\"",
+                "craete = \"POST /x\"",
+                &["8:1: users.craete: unknown key \"craete\" in [users]; did you mean \"create\"?"],
+            ),
+            (
+                "create = \"POST /x\"\n",
+                "",
+                &["7:1: users.create: missing key \"create\" in [users]"],
+            ),
+            (
+                "items = \"/data\"",
+                "items = \"/data\"\ncolour = 1",
+                &[
+                    "17:1: users.list.colour: unknown key \"colour\" in [users.list]; the keys are request, items, total, paging, page_param, size_param, first_page, offset_param, limit_param, cursor_param, next, max_page_size, max_scan",
+                ],
+            ),
+            (
+                "[server]",
+                "sever = 1\n[server]",
+                &["1:1: sever: unknown key \"sever\" in the top level; did you mean \"server\"?"],
+            ),
+            (
+                "base_url = \"http://127.0.0.1:9\"",
+                "base_url = \"http://127.0.0.1:9\"\nretries = { max = true }",
+                &[
+                    "6:19: downstream.retries.max: expected a number, or a string such as \"${RATE}\", found a boolean (true)",
+                ],
+            ),
+            (
+                "[server]",
+                "[[users.extensions]]\nid = \"urn:x\"\nattributes = [{ name = \"a\", type = \"strin\" }]\n[server]",
+                &[
+                    "3:36: users.extensions.attributes.type: unknown value \"strin\"; did you mean \"string\"?",
+                ],
+            ),
+        ];
+        for (from, to, expected) in cases {
+            assert_eq!(&problems(from, to), expected, "{to}");
+        }
+    }
+
+    #[test]
+    fn reports_every_problem_of_every_section_in_one_reading() {
+        let text = BASE
+            .replace("request_timeout_ms = 30000", "request_timeout_ms = \"30s\"")
+            .replace("create = ", "craete = ")
+            .replace("items = \"/data\"", "items = 3")
+            + "\n[cache]\nrecords_ttl_ms = \"1m\"\n[[tenants]]\nnam = \"a\"\n";
+        let shape = read(&Source {
+            file: "g.toml",
+            text: &text,
+        });
+        let keys: Vec<String> = shape
+            .problems
+            .iter()
+            .map(|p| match p {
+                ConfigError::Invalid { key, .. } => key.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "server.request_timeout_ms",
+                "users.craete",
+                "users.list.items",
+                "cache.records_ttl_ms",
+                // its did-you-mean says "name": no second problem for the missing name
+                "tenants.nam",
+            ]
+        );
+        assert!(shape.raw.is_none(), "[users] lost a required key");
+        assert!(shape.tainted.contains("server") && shape.tainted.contains("cache"));
+    }
+
+    #[test]
+    fn reports_every_syntax_error() {
+        let text = BASE.replace("id = \"/id\"", "id = /id") + "\n[broken\n";
+        let shape = read(&Source {
+            file: "g.toml",
+            text: &text,
+        });
+        assert!(shape.problems.len() >= 2, "{:?}", shape.problems);
+        assert!(shape.raw.is_none());
+    }
+
+    #[test]
+    fn speaks_no_rust() {
+        let breakages = [
+            ("request_timeout_ms = 30000", "request_timeout_ms = [1]"),
+            (
+                "request_timeout_ms = 30000",
+                "request_timeout_ms = { a = 1 }",
+            ),
+            ("request_timeout_ms = 30000", "listen = 1"),
+            ("request_timeout_ms = 30000", "listen = 1979-05-27"),
+            ("request_timeout_ms = 30000", "tls = { cert = 1 }"),
+            ("request_timeout_ms = 30000", "max_header_bytes = 1.5"),
+            ("[server]", "tenants = 1\n[server]"),
+            ("[server]", "[[tenants]]\nname = 3\n[server]"),
+            ("[server]", "[limits]\nburst = -1\n[server]"),
+            ("items = \"/data\"", "items = {}"),
+            ("items = \"/data\"", "items = \"/d\"\nfirst_page = \"1\""),
+            ("id = \"/id\"", "id = \"/id\"\nsearch = 1"),
+            (
+                "id = \"/id\"",
+                "id = \"/id\"\nattributes = { userName = 1 }",
+            ),
+            (
+                "id = \"/id\"",
+                "id = \"/id\"\nattributes = { userName = { pathh = \"/u\" } }",
+            ),
+            (
+                "id = \"/id\"",
+                "id = \"/id\"\nextensions = [{ id = \"u\", attributes = 1 }]",
+            ),
+        ];
+        let rust = [
+            "u8", "u16", "u32", "u64", "i64", "f64", "usize", "struct", "enum", "variant",
+            "sequence", "map", "Raw", "field", "`",
+        ];
+        for (from, to) in breakages {
+            let said = problems(from, to);
+            assert!(!said.is_empty(), "{to}: no problem");
+            for line in &said {
+                let words: Vec<&str> = line.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+                for word in rust {
+                    let found = if word.chars().all(|c| c.is_ascii_alphanumeric()) {
+                        words
+                            .iter()
+                            .any(|w| w.eq_ignore_ascii_case(word) || w.starts_with("Raw"))
+                    } else {
+                        line.contains(word)
+                    };
+                    assert!(!found, "{to}: {line:?} says {word:?}");
+                }
+            }
+        }
+    }
+}

@@ -123,7 +123,10 @@ fn unknown_keys_are_named_with_line_and_column() {
     let line = line_of(&text, "timeout_msec");
     let err = error_of(&text);
     assert!(err.starts_with(&format!("gateway.toml:{line}:1:")), "{err}");
-    assert!(err.contains("unknown field `timeout_msec`"), "{err}");
+    assert!(
+        err.contains("downstream.timeout_msec: unknown key \"timeout_msec\" in [downstream]; did you mean \"timeout_ms\"?"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -238,7 +241,8 @@ fn declared_extensions_are_checked() {
     let err = error_of(&with(
         "id = \"urn:x:Ext\"\nattributes = [{ name = \"f\", type = \"string\", multivalued = true }]",
     ));
-    assert!(err.contains("unknown field `multivalued`"), "{err}");
+    assert!(err.contains("unknown key \"multivalued\""), "{err}");
+    assert!(err.contains("did you mean \"multiValued\"?"), "{err}");
     let err = error_of(&with(
         "id = \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"\nattributes = []",
     ));
@@ -586,7 +590,10 @@ fn bad_downstream_limits_name_their_key_and_position() {
     let line = line_of(&text, "open_s");
     let err = error_of(&text);
     assert!(err.starts_with(&format!("gateway.toml:{line}:")), "{err}");
-    assert!(err.contains("unknown field `open_s`"), "{err}");
+    assert!(
+        err.contains("unknown key \"open_s\" in [downstream.breaker]; did you mean \"open_ms\"?"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -19,5 +19,42 @@ pub fn json_schema() -> serde_json::Value {
          Check a file with `scim-gateway check`."
             .into(),
     );
-    schema.to_value()
+    let mut value = schema.to_value();
+    drop_null(&mut value);
+    value
+}
+
+/// Takes `null` out of the types schemars gives an `Option`: TOML has no null, an absent key
+/// is how a file leaves a value out.
+fn drop_null(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Object(object) => {
+            if let Some(Value::Array(types)) = object.get_mut("type") {
+                types.retain(|t| t != "null");
+                if let [single] = types.as_slice() {
+                    let single = single.clone();
+                    object.insert("type".into(), single);
+                }
+            }
+            if let Some(Value::Array(choices)) = object.get_mut("anyOf") {
+                choices.retain(|c| c.get("type").is_none_or(|t| t != "null"));
+                if let [single] = choices.as_slice() {
+                    let single = single.clone();
+                    object.remove("anyOf");
+                    match single {
+                        // draft-07 ignores the siblings of a $ref (the description).
+                        Value::Object(inner) if inner.contains_key("$ref") => {
+                            object.insert("allOf".into(), Value::Array(vec![Value::Object(inner)]));
+                        }
+                        Value::Object(inner) => object.extend(inner),
+                        _ => {}
+                    }
+                }
+            }
+            object.values_mut().for_each(drop_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null),
+        _ => {}
+    }
 }

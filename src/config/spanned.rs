@@ -27,10 +27,6 @@ impl<T> Spanned<T> {
     pub fn get_ref(&self) -> &T {
         &self.value
     }
-
-    pub fn into_inner(self) -> T {
-        self.value
-    }
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {

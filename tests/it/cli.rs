@@ -456,6 +456,9 @@ fn the_printed_schema_accepts_every_shipped_config_and_refuses_a_misspelt_key() 
     assert!(ok, "{out}");
     let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert!(!out.contains("\"null\""), "TOML has no null: {out}");
+    let timeout = &schema["definitions"]["RawServer"]["properties"]["request_timeout_ms"];
+    assert_eq!(timeout["type"], "integer", "{timeout}");
     let validator = jsonschema::validator_for(&schema).unwrap();
     let configs = shipped_configs();
     assert!(configs.len() >= 10, "{}", configs.len());

@@ -101,6 +101,10 @@ pub fn read(src: &Source) -> Shape {
             }
             _ => true,
         };
+        let missing_first = match &said {
+            SerdeSaid::MissingKey(key) => Some((*key).to_owned()),
+            _ => None,
+        };
         if missing_news {
             shape
                 .problems
@@ -110,6 +114,14 @@ pub fn read(src: &Source) -> Shape {
             shape.tainted.insert(section.clone());
         }
         let Some((parent_span, key)) = take_out(&mut document, root_span.clone(), &found) else {
+            if let Some(first) = missing_first {
+                let absent = |key: &str| {
+                    key != first
+                        && !taken_out.contains(&(root_span.clone(), key.to_owned()))
+                        && value_at(&document, &[Step::Key(key.to_owned())]).is_none()
+                };
+                missing_sections(src, &absent, &mut shape.problems);
+            }
             return shape;
         };
         if let Some(key) = key {
@@ -117,6 +129,20 @@ pub fn read(src: &Source) -> Shape {
         }
     }
     shape
+}
+
+/// The required sections `absent` from the file besides the one serde named (it names one at
+/// a time, and a file without its top level cannot be read further): each is a problem too.
+fn missing_sections(src: &Source, absent: &dyn Fn(&str) -> bool, problems: &mut Vec<ConfigError>) {
+    let schema = super::schema::json_schema();
+    let required = schema["required"].as_array().into_iter().flatten();
+    for key in required.filter_map(|k| k.as_str()).filter(|k| absent(k)) {
+        problems.push(src.invalid(
+            0..0,
+            key,
+            format!("missing key {key:?} in {}", table_name(&[])),
+        ));
+    }
 }
 
 /// The problem serde reported at `span`, said in TOML's words; `path` is the entry it points
@@ -440,6 +466,28 @@ items = "/data"
         );
         assert!(shape.raw.is_none(), "[users] lost a required key");
         assert!(shape.tainted.contains("server") && shape.tainted.contains("cache"));
+    }
+
+    #[test]
+    fn names_every_missing_section() {
+        let shape = read(&Source {
+            file: "g.toml",
+            text: "[server]\nlisten = 1\n",
+        });
+        let said: Vec<String> = shape.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(
+            said,
+            [
+                "g.toml:2:10: server.listen: expected a string, found an integer (1)",
+                "g.toml:1:1: downstream: missing key \"downstream\" in the top level",
+                "g.toml:1:1: users: missing key \"users\" in the top level",
+            ]
+        );
+        let shape = read(&Source {
+            file: "g.toml",
+            text: &BASE.replace("[downstream]\nbase_url = \"http://127.0.0.1:9\"", ""),
+        });
+        assert_eq!(shape.problems.len(), 1, "{:?}", shape.problems);
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod okta;
 mod ops;
 mod patch;
 mod profiles;
+mod public_url;
 mod quick_path;
 mod races;
 mod reconcile;

@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod command_line;
 mod cycle;
 mod deploy_files;
 mod discovery;

@@ -2,6 +2,7 @@
 //! raw file ([`crate::config`]) by each domain's compiler (downstream, auth, TLS, mapping) plus
 //! the tenant-level pieces compiled here. Every error names the key and its line:col.
 
+mod public_url;
 mod restart;
 
 #[cfg(test)]
@@ -139,6 +140,11 @@ pub struct ServerConfig {
     /// Whether a SCIM write may ask for `?dry_run=true` (an operator's tool, off by default:
     /// a dry run still reads the downstream, and its answer shows the downstream's URLs).
     pub allow_dry_run: bool,
+    /// The URL clients reach the gateway by, without a trailing slash (`[server] public_url`):
+    /// the start of every `meta.location` when set.
+    pub public_url: Option<String>,
+    /// The proxies whose forwarded headers name the scheme and host clients used.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ServerConfig {
@@ -753,5 +759,7 @@ fn compile_server(
         ),
         metrics: s.metrics.unwrap_or(true),
         allow_dry_run: s.allow_dry_run.as_ref().is_some_and(|a| *a.get_ref()),
+        public_url: public_url::compile_public_url(s.public_url.as_ref(), src, interp)?,
+        trusted_proxies: public_url::compile_trusted_proxies(&s.trusted_proxies, src)?,
     })
 }

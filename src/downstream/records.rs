@@ -126,6 +126,17 @@ impl RecordApi {
         search: Option<&(String, String)>,
         window: Option<(u64, u64)>,
     ) -> Result<Listing, DownstreamError> {
+        self.list_reporting(search, window, &|_, _| {}).await
+    }
+
+    /// [`RecordApi::list`], calling `on_page` after each page with the records read so far
+    /// and the total when the API tells it (a long read's progress).
+    pub async fn list_reporting(
+        &self,
+        search: Option<&(String, String)>,
+        window: Option<(u64, u64)>,
+        on_page: &(dyn Fn(u64, Option<u64>) + Send + Sync),
+    ) -> Result<Listing, DownstreamError> {
         let spec = &self.endpoints.list;
         let (offset, count) = window.unwrap_or((0, u64::MAX));
         let size = spec.max_page_size;
@@ -204,6 +215,7 @@ impl RecordApi {
             }
             let fetched = items.len() as u64;
             scanned += fetched;
+            on_page(scanned, listing.total);
             for item in items {
                 if position >= offset && (listing.records.len() as u64) < count {
                     listing.records.push(item);

@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod command_line;
 mod cycle;
 mod deploy_files;
 mod discovery;
@@ -25,6 +26,7 @@ mod okta;
 mod ops;
 mod patch;
 mod profiles;
+mod public_url;
 mod quick_path;
 mod races;
 mod reconcile;

@@ -13,7 +13,7 @@ use super::DownstreamSettings;
 use super::dry_run::{CallLog, RecordingTransport};
 use super::error::DownstreamError;
 use super::retry::{RetryPolicy, is_idempotent};
-use super::transport::HttpTransport;
+use super::transport::{Call, HttpTransport};
 use crate::json_pointer::JsonPointer;
 use crate::store::pace::PaceStore;
 
@@ -97,7 +97,15 @@ impl DownstreamClient {
         self.settings()
             .retries
             .run(
-                || self.send_once(&method, &url, body, what, None),
+                || {
+                    let call = Call {
+                        method: &method,
+                        url: &url,
+                        body,
+                        what,
+                    };
+                    self.send_once(call, None)
+                },
                 |e: &DownstreamError| e.is_retriable(is_idempotent(&method)),
             )
             .await
@@ -115,24 +123,24 @@ impl DownstreamClient {
         what: &str,
         id_at: &JsonPointer,
     ) -> Result<Option<Value>, DownstreamError> {
-        self.send_once(&method, &url, Some(body), what, Some(id_at))
-            .await
+        let call = Call {
+            method: &method,
+            url: &url,
+            body: Some(body),
+            what,
+        };
+        self.send_once(call, Some(id_at)).await
     }
 
     /// One attempt, never retried, through the transport.
     async fn send_once(
         &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&Value>,
-        what: &str,
+        call: Call<'_>,
         id_at: Option<&JsonPointer>,
     ) -> Result<Option<Value>, DownstreamError> {
         match &self.transport {
-            Transport::Http(http) => http.send_once(method, url, body, what).await,
-            Transport::Recording(recording) => {
-                recording.send_once(method, url, body, what, id_at).await
-            }
+            Transport::Http(http) => http.send_once(call).await,
+            Transport::Recording(recording) => recording.send_once(call, id_at).await,
         }
     }
 

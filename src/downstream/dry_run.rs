@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::auth::DownstreamAuth;
 use super::error::DownstreamError;
-use super::transport::HttpTransport;
+use super::transport::{Call, HttpTransport};
 use crate::json_pointer::JsonPointer;
 use crate::mapping::MASK;
 
@@ -65,18 +65,15 @@ impl RecordingTransport {
     /// [`NEW_ID`] at `id_at` (a create's id pointer).
     pub async fn send_once(
         &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&Value>,
-        what: &str,
+        call: Call<'_>,
         id_at: Option<&JsonPointer>,
     ) -> Result<Option<Value>, DownstreamError> {
-        let read = method == Method::GET;
-        self.log.record(method, url, body, read);
+        let read = call.method == Method::GET;
+        self.log.record(call.method, call.url, call.body, read);
         if read {
-            self.http.send_once(method, url, body, what).await
+            self.http.send_once(call).await
         } else {
-            Ok(synthetic_answer(body, id_at))
+            Ok(synthetic_answer(call.body, id_at))
         }
     }
 }

@@ -39,6 +39,16 @@ pub struct HttpTransport {
     tokens: Option<TokenSource>,
 }
 
+/// One downstream call as the client asks for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    pub method: &'a Method,
+    pub url: &'a Url,
+    pub body: Option<&'a Value>,
+    /// What is asked for, named in a 404's error.
+    pub what: &'a str,
+}
+
 /// A whole answer: its status, its `Retry-After` and its body text.
 struct Answer {
     status: StatusCode,
@@ -90,16 +100,10 @@ impl HttpTransport {
     /// One attempt, never retried: past the breaker, in its turn of the pacing, then the
     /// call; a 429 or 503 with `Retry-After` pauses every call to this downstream for that
     /// long.
-    pub async fn send_once(
-        &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&Value>,
-        what: &str,
-    ) -> Result<Option<Value>, DownstreamError> {
+    pub async fn send_once(&self, call: Call<'_>) -> Result<Option<Value>, DownstreamError> {
         let ticket = self.breaker.admit()?;
         let _pass = self.pacer.admit().await?;
-        let outcome = self.call(method, url, body, what).await;
+        let outcome = self.call(call).await;
         ticket.record(
             outcome
                 .as_ref()
@@ -110,13 +114,13 @@ impl HttpTransport {
 
     /// The call itself: sent with credentials and request id, counted and timed in the
     /// metrics, its answer interpreted.
-    async fn call(
-        &self,
-        method: &Method,
-        url: &Url,
-        body: Option<&Value>,
-        what: &str,
-    ) -> Result<Option<Value>, DownstreamError> {
+    async fn call(&self, call: Call<'_>) -> Result<Option<Value>, DownstreamError> {
+        let Call {
+            method,
+            url,
+            body,
+            what,
+        } = call;
         let started = Instant::now();
         let path = url.path().to_owned();
         let answer = self.authorized_exchange(method, url, body).await;

@@ -155,12 +155,11 @@ fn schema_documents(s: &AppState, base_url: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The discovery documents of one kind (ResourceTypes, Schemas) for a base URL.
+type Documents = fn(&AppState, &str) -> Vec<Value>;
+
 pub async fn resource_types(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let ctx = context(&s, &headers);
-    ok(
-        StatusCode::OK,
-        &discovery::list_all(resource_type_documents(&s, &ctx.base_url)),
-    )
+    all_of(&s, &headers, resource_type_documents)
 }
 
 pub async fn resource_type(
@@ -168,29 +167,11 @@ pub async fn resource_type(
     headers: HeaderMap,
     ScimId(id): ScimId,
 ) -> Answer {
-    let ctx = context(&s, &headers);
-    one_of(
-        resource_type_documents(&s, &ctx.base_url),
-        &id,
-        "resource type",
-    )
-}
-
-/// The document whose `id` is `id` (ignoring case), or 404 naming what was asked for.
-fn one_of(documents: Vec<Value>, id: &str, what: &str) -> Answer {
-    documents
-        .into_iter()
-        .find(|d| d["id"].as_str().is_some_and(|d| d.eq_ignore_ascii_case(id)))
-        .map(|d| ok(StatusCode::OK, &d))
-        .ok_or_else(|| ScimError::new(404, None, format!("no {what} {id:?}")))
+    one_of(&s, &headers, resource_type_documents, &id, "resource type")
 }
 
 pub async fn schemas(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let ctx = context(&s, &headers);
-    ok(
-        StatusCode::OK,
-        &discovery::list_all(schema_documents(&s, &ctx.base_url)),
-    )
+    all_of(&s, &headers, schema_documents)
 }
 
 pub async fn schema(
@@ -198,8 +179,26 @@ pub async fn schema(
     headers: HeaderMap,
     ScimId(id): ScimId,
 ) -> Answer {
-    let ctx = context(&s, &headers);
-    one_of(schema_documents(&s, &ctx.base_url), &id, "schema")
+    one_of(&s, &headers, schema_documents, &id, "schema")
+}
+
+/// Every document of a kind, as a ListResponse.
+fn all_of(s: &AppState, headers: &HeaderMap, documents: Documents) -> Response {
+    let ctx = context(s, headers);
+    ok(
+        StatusCode::OK,
+        &discovery::list_all(documents(s, &ctx.base_url)),
+    )
+}
+
+/// The document whose `id` is `id` (ignoring case), or 404 naming what was asked for.
+fn one_of(s: &AppState, headers: &HeaderMap, documents: Documents, id: &str, what: &str) -> Answer {
+    let ctx = context(s, headers);
+    documents(s, &ctx.base_url)
+        .into_iter()
+        .find(|d| d["id"].as_str().is_some_and(|d| d.eq_ignore_ascii_case(id)))
+        .map(|d| ok(StatusCode::OK, &d))
+        .ok_or_else(|| ScimError::new(404, None, format!("no {what} {id:?}")))
 }
 
 /// Where a resource type's service is in a tenant's state.

@@ -71,6 +71,21 @@ pub fn record_id(v: &Value) -> Option<String> {
     transform_id(v).filter(|id| operation::is_addressable(id))
 }
 
+/// The id at `at` of `record`, when it can address the record; else a bad response naming
+/// `which` record lacks one and the `setting` to check.
+pub fn id_at(
+    at: &JsonPointer,
+    record: &Value,
+    which: &str,
+    setting: &str,
+) -> Result<String, DownstreamError> {
+    at.get(record).and_then(record_id).ok_or_else(|| {
+        DownstreamError::BadResponse(format!(
+            "{which} has no usable id at {at} (check {setting})"
+        ))
+    })
+}
+
 /// An id or cursor as text: downstream ids may be numbers or strings.
 pub fn transform_id(v: &Value) -> Option<String> {
     match v {

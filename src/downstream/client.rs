@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::DownstreamSettings;
 use super::dry_run::{CallLog, RecordingTransport};
 use super::error::DownstreamError;
+use super::operation::Operation;
 use super::retry::{RetryPolicy, is_idempotent};
 use super::transport::{Call, HttpTransport};
 use crate::json_pointer::JsonPointer;
@@ -108,6 +109,20 @@ impl DownstreamClient {
                 },
                 |e: &DownstreamError| e.is_retriable(is_idempotent(&method)),
             )
+            .await
+    }
+
+    /// [`Self::send`] of the operation `op` (on the record `id`, if it names one); a 404 is
+    /// `NotFound` of the id, or of `what` without one.
+    pub async fn send_op(
+        &self,
+        op: &Operation,
+        id: Option<&str>,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Option<Value>, DownstreamError> {
+        let url = op.url(self.base_url(), id)?;
+        self.send(op.method.clone(), url, body, id.unwrap_or(what))
             .await
     }
 

@@ -38,16 +38,7 @@ pub struct RecordApi {
 impl RecordApi {
     /// The downstream id of a record, as text.
     pub fn id_of(&self, record: &Value) -> Result<String, DownstreamError> {
-        self.endpoints
-            .id
-            .get(record)
-            .and_then(super::record_id)
-            .ok_or_else(|| {
-                DownstreamError::BadResponse(format!(
-                    "record has no usable id at {} (check `id` in gateway.toml)",
-                    self.endpoints.id
-                ))
-            })
+        super::id_at(&self.endpoints.id, record, "record", "`id` in gateway.toml")
     }
 
     fn wrap(&self, record: Value) -> Value {
@@ -75,16 +66,8 @@ impl RecordApi {
         id: Option<&str>,
         body: Option<Value>,
     ) -> Result<Option<Value>, DownstreamError> {
-        let url = op.url(self.client.base_url(), id)?;
         let body = body.map(|b| self.wrap(b));
-        self.client
-            .send(
-                op.method.clone(),
-                url,
-                body.as_ref(),
-                id.unwrap_or("record"),
-            )
-            .await
+        self.client.send_op(op, id, body.as_ref(), "record").await
     }
 
     /// Makes one create call; returns the record as the API stored it. Never retried here:

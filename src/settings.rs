@@ -20,7 +20,7 @@ use crate::config::error::Source;
 pub use crate::config::error::{ConfigError, TenantChoiceError};
 use crate::config::raw::{self, RawAuth, RawConfig, RawLimits};
 use crate::config::{Interp, RATE_RANGE, interpolate, rate_in_range};
-use crate::downstream::client::DownstreamSettings;
+use crate::downstream::DownstreamSettings;
 use crate::downstream::endpoints::{DeleteMode, Endpoints};
 use crate::downstream::groups::GroupEndpoints;
 use crate::downstream::settings::{compile_downstream, compile_group_endpoints};

@@ -14,6 +14,7 @@ mod errors;
 mod explain;
 mod extensions;
 mod fixture;
+mod function_length;
 mod groups;
 mod groups_downstream;
 mod hostile_ids;

@@ -688,31 +688,8 @@ fn compile_server(
     interp: &Interp,
 ) -> Result<ServerConfig, ConfigError> {
     let s = &raw.server;
-    let listen = match &s.listen {
-        Some(l) => interp("server.listen", l)?.trim().parse().map_err(|e| {
-            src.invalid(
-                l.span(),
-                "server.listen",
-                format!("{e}: write host:port, e.g. 0.0.0.0:8080"),
-            )
-        })?,
-        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-    };
-    let base_path = match &s.base_path {
-        Some(p) => {
-            let path = interp("server.base_path", p)?;
-            let path = path.trim_end_matches('/');
-            if !path.starts_with('/') {
-                return Err(src.invalid(
-                    p.span(),
-                    "server.base_path",
-                    "starts with '/', e.g. /scim/v2",
-                ));
-            }
-            path.to_owned()
-        }
-        None => "/scim/v2".to_owned(),
-    };
+    let listen = compile_listen(s.listen.as_ref(), src, interp)?;
+    let base_path = compile_base_path(s.base_path.as_ref(), src, interp)?;
     Ok(ServerConfig {
         listen,
         base_path,
@@ -762,4 +739,43 @@ fn compile_server(
         public_url: public_url::compile_public_url(s.public_url.as_ref(), src, interp)?,
         trusted_proxies: public_url::compile_trusted_proxies(&s.trusted_proxies, src)?,
     })
+}
+
+/// `[server] listen`: host:port, 127.0.0.1:8080 when absent.
+fn compile_listen(
+    listen: Option<&Spanned<String>>,
+    src: &Source,
+    interp: &Interp,
+) -> Result<SocketAddr, ConfigError> {
+    match listen {
+        Some(l) => interp("server.listen", l)?.trim().parse().map_err(|e| {
+            src.invalid(
+                l.span(),
+                "server.listen",
+                format!("{e}: write host:port, e.g. 0.0.0.0:8080"),
+            )
+        }),
+        None => Ok(SocketAddr::from(([127, 0, 0, 1], 8080))),
+    }
+}
+
+/// `[server] base_path`: starts with '/', no trailing '/'; /scim/v2 when absent.
+fn compile_base_path(
+    base_path: Option<&Spanned<String>>,
+    src: &Source,
+    interp: &Interp,
+) -> Result<String, ConfigError> {
+    let Some(p) = base_path else {
+        return Ok("/scim/v2".to_owned());
+    };
+    let path = interp("server.base_path", p)?;
+    let path = path.trim_end_matches('/');
+    if !path.starts_with('/') {
+        return Err(src.invalid(
+            p.span(),
+            "server.base_path",
+            "starts with '/', e.g. /scim/v2",
+        ));
+    }
+    Ok(path.to_owned())
 }

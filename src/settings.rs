@@ -2,6 +2,7 @@
 //! raw file ([`crate::config`]) by each domain's compiler (downstream, auth, TLS, mapping) plus
 //! the tenant-level pieces compiled here. Every error names the key and its line:col.
 
+mod public_url;
 mod restart;
 
 #[cfg(test)]
@@ -19,7 +20,7 @@ use crate::config::error::Source;
 pub use crate::config::error::{ConfigError, Problems, TenantChoiceError};
 use crate::config::raw::{self, RawAuth, RawConfig, RawLimits};
 use crate::config::{Interp, RATE_RANGE, interpolate, rate_in_range, shape};
-use crate::downstream::client::DownstreamSettings;
+use crate::downstream::DownstreamSettings;
 use crate::downstream::endpoints::{DeleteMode, Endpoints};
 use crate::downstream::groups::GroupEndpoints;
 use crate::downstream::settings::{compile_downstream, compile_group_endpoints};
@@ -139,6 +140,11 @@ pub struct ServerConfig {
     /// Whether a SCIM write may ask for `?dry_run=true` (an operator's tool, off by default:
     /// a dry run still reads the downstream, and its answer shows the downstream's URLs).
     pub allow_dry_run: bool,
+    /// The URL clients reach the gateway by, without a trailing slash (`[server] public_url`):
+    /// the start of every `meta.location` when set.
+    pub public_url: Option<String>,
+    /// The proxies whose forwarded headers name the scheme and host clients used.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ServerConfig {
@@ -811,31 +817,8 @@ fn compile_server(
     interp: &Interp,
 ) -> Result<ServerConfig, ConfigError> {
     let s = &raw.server;
-    let listen = match &s.listen {
-        Some(l) => interp("server.listen", l)?.trim().parse().map_err(|e| {
-            src.invalid(
-                l.span(),
-                "server.listen",
-                format!("{e}: write host:port, e.g. 0.0.0.0:8080"),
-            )
-        })?,
-        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-    };
-    let base_path = match &s.base_path {
-        Some(p) => {
-            let path = interp("server.base_path", p)?;
-            let path = path.trim_end_matches('/');
-            if !path.starts_with('/') {
-                return Err(src.invalid(
-                    p.span(),
-                    "server.base_path",
-                    "starts with '/', e.g. /scim/v2",
-                ));
-            }
-            path.to_owned()
-        }
-        None => "/scim/v2".to_owned(),
-    };
+    let listen = compile_listen(s.listen.as_ref(), src, interp)?;
+    let base_path = compile_base_path(s.base_path.as_ref(), src, interp)?;
     Ok(ServerConfig {
         listen,
         base_path,
@@ -882,5 +865,46 @@ fn compile_server(
         ),
         metrics: s.metrics.unwrap_or(true),
         allow_dry_run: s.allow_dry_run.as_ref().is_some_and(|a| *a.get_ref()),
+        public_url: public_url::compile_public_url(s.public_url.as_ref(), src, interp)?,
+        trusted_proxies: public_url::compile_trusted_proxies(&s.trusted_proxies, src)?,
     })
+}
+
+/// `[server] listen`: host:port, 127.0.0.1:8080 when absent.
+fn compile_listen(
+    listen: Option<&Spanned<String>>,
+    src: &Source,
+    interp: &Interp,
+) -> Result<SocketAddr, ConfigError> {
+    match listen {
+        Some(l) => interp("server.listen", l)?.trim().parse().map_err(|e| {
+            src.invalid(
+                l.span(),
+                "server.listen",
+                format!("{e}: write host:port, e.g. 0.0.0.0:8080"),
+            )
+        }),
+        None => Ok(SocketAddr::from(([127, 0, 0, 1], 8080))),
+    }
+}
+
+/// `[server] base_path`: starts with '/', no trailing '/'; /scim/v2 when absent.
+fn compile_base_path(
+    base_path: Option<&Spanned<String>>,
+    src: &Source,
+    interp: &Interp,
+) -> Result<String, ConfigError> {
+    let Some(p) = base_path else {
+        return Ok("/scim/v2".to_owned());
+    };
+    let path = interp("server.base_path", p)?;
+    let path = path.trim_end_matches('/');
+    if !path.starts_with('/') {
+        return Err(src.invalid(
+            p.span(),
+            "server.base_path",
+            "starts with '/', e.g. /scim/v2",
+        ));
+    }
+    Ok(path.to_owned())
 }

@@ -177,6 +177,13 @@ pub struct RawServer {
     pub metrics: Option<bool>,
     /// Whether SCIM writes may ask for `?dry_run=true`; off by default.
     pub allow_dry_run: Option<Spanned<bool>>,
+    /// The URL clients reach the gateway by (e.g. `https://scim.example.com`), for
+    /// `meta.location` and `Location` behind a TLS-terminating proxy.
+    pub public_url: Option<Spanned<String>>,
+    /// Addresses or CIDR blocks of the proxies whose `X-Forwarded-Proto`/`-Host` and
+    /// `Forwarded` headers are believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<Spanned<String>>,
 }
 
 /// `server.tls`: the certificate chain and private key files, PEM.

@@ -812,3 +812,47 @@ fn tls_paths_resolve_against_the_given_folder_and_absolute_ones_stay() {
     assert_eq!(files.cert, folder.dir.join("cert.pem"));
     assert_eq!(files.key, folder.dir.join("key.pem"));
 }
+
+#[test]
+fn public_url_and_trusted_proxies_are_checked() {
+    let text = example_with(
+        "[server]\n",
+        "[server]\npublic_url = \"https://Scim.Example.com/gw/\"\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]\n",
+    );
+    let config = Config::parse("gateway.toml", &text, &env).unwrap();
+    assert_eq!(
+        config.server.public_url.as_deref(),
+        Some("https://scim.example.com/gw")
+    );
+    assert_eq!(config.server.trusted_proxies.len(), 3);
+
+    for (bad, why) in [
+        ("scim.example.com", "relative URL without a base"),
+        ("ftp://scim.example.com", "use an http or https URL"),
+        ("https://scim.example.com/?a=1", "may not have a query"),
+        (
+            "https://scim.example.com/#top",
+            "may not have a query (?) or fragment",
+        ),
+        ("https://me:pw@scim.example.com", "may not hold a user name"),
+    ] {
+        let text = example_with("[server]\n", &format!("[server]\npublic_url = \"{bad}\"\n"));
+        let err = error_of(&text);
+        let line = line_of(&text, "public_url");
+        assert!(
+            err.starts_with(&format!("gateway.toml:{line}:14: server.public_url: ")),
+            "{err}"
+        );
+        assert!(err.contains(why), "{bad}: {err}");
+    }
+    let text = example_with(
+        "[server]\n",
+        "[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n",
+    );
+    assert!(
+        error_of(&text)
+            .contains("server.trusted_proxies: \"10.0.0.0/33\" is not an IP address or CIDR block"),
+        "{}",
+        error_of(&text)
+    );
+}

@@ -61,6 +61,7 @@ pub const SQLITE: &[Migration] = &[
     LOOKUP_ORDER,
     LEASES,
     PACE,
+    GROUP_COMMIT,
 ];
 
 /// The PostgreSQL schema.
@@ -107,6 +108,7 @@ pub const POSTGRES: &[Migration] = &[
     LOOKUP_ORDER,
     LEASES,
     PACE,
+    GROUP_COMMIT,
 ];
 
 /// Issued tokens: the same statements on both backends (SQLite reads BIGINT as INTEGER).
@@ -178,6 +180,18 @@ const PACE: Migration = Migration {
             expires_at BIGINT NOT NULL,
             PRIMARY KEY (key, slot)
         )",
+    ],
+};
+
+/// The row whose write makes a SQLite store fsync its log once for all the writes that wait
+/// for it (`store/sqlite/group_commit.rs`); PostgreSQL has it too, unused, so that both
+/// backends keep one schema.
+const GROUP_COMMIT: Migration = Migration {
+    version: 6,
+    description: "group commit mark",
+    statements: &[
+        "CREATE TABLE group_commit (id INTEGER PRIMARY KEY, mark BIGINT NOT NULL)",
+        "INSERT INTO group_commit (id, mark) VALUES (1, 0)",
     ],
 };
 

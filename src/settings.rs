@@ -265,86 +265,7 @@ impl Config {
         let base_path = server
             .as_ref()
             .map_or_else(|| "/scim/v2".to_owned(), |s| s.base_path.clone());
-        let mut tenants: Vec<TenantConfig> = Vec::new();
-        if raw.tenants.is_empty() {
-            let limits = keep(
-                &mut found,
-                compile_limits(&raw.limits, &RawLimits::default(), &src),
-            );
-            let compiled = compile_tenant(&raw, &src, env, DEFAULT_TENANT, base_path, &raw.auth);
-            match (compiled, limits) {
-                (Ok(tenant), Some(limits)) => tenants.push(TenantConfig { limits, ..tenant }),
-                (Ok(_), None) => {}
-                (Err(problems), _) => found.extend(problems),
-            }
-        } else {
-            if !raw.auth.is_empty() {
-                found.push(src.invalid(
-                    0..0,
-                    "auth",
-                    "with [[tenants]], give each tenant its own [tenants.auth] instead",
-                ));
-            }
-            let mut names: Vec<&str> = Vec::new();
-            for t in &raw.tenants {
-                let tenant = t.get_ref();
-                let name = tenant.name.get_ref();
-                let valid = !name.is_empty()
-                    && name.len() <= 64
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                if !valid {
-                    found.push(src.invalid(
-                        tenant.name.span(),
-                        "tenants.name",
-                        format!("{name:?}: use 1 to 64 letters, digits, - and _"),
-                    ));
-                    continue;
-                }
-                if names.contains(&name.as_str()) {
-                    found.push(src.invalid(
-                        tenant.name.span(),
-                        "tenants.name",
-                        format!("tenant {name} is declared twice"),
-                    ));
-                    continue;
-                }
-                names.push(name);
-                let mut vars = std::collections::BTreeMap::new();
-                for (key, value) in &tenant.vars {
-                    if let Some(v) = keep(&mut found, interp(&format!("tenants.vars.{key}"), value))
-                    {
-                        vars.insert(key.clone(), v);
-                    }
-                }
-                let tenant_env = |var: &str| vars.get(var).cloned().or_else(|| env(var));
-                let limits = keep(
-                    &mut found,
-                    compile_limits(&raw.limits, &tenant.limits, &src),
-                );
-                let compiled = compile_tenant(
-                    &raw,
-                    &src,
-                    &tenant_env,
-                    name,
-                    format!("/{name}{base_path}"),
-                    &tenant.auth,
-                );
-                match (compiled, limits) {
-                    (Ok(compiled), Some(limits)) => {
-                        tenants.push(TenantConfig { limits, ..compiled })
-                    }
-                    (Ok(_), None) => {}
-                    (Err(problems), _) => {
-                        found.extend(problems.into_iter().map(|e| ConfigError::Tenant {
-                            tenant: name.clone(),
-                            source: Box::new(e),
-                        }))
-                    }
-                }
-            }
-        }
+        let tenants = check_tenants(&raw, &src, env, &interp, &base_path, &mut found);
         let cache = CacheConfig::compile(&raw.cache);
         let mut problems = unset.explain(&src, found);
         problems.retain(|p| p.section().is_none_or(|s| !shape.tainted.contains(s)));
@@ -383,6 +304,106 @@ impl Config {
             None => Err(TenantChoiceError::Ambiguous),
         }
     }
+}
+
+/// What is wrong with a tenant's name, if anything: its characters, or that a tenant
+/// before it (`names`) has it.
+fn tenant_name_problem(
+    name: &Spanned<String>,
+    names: &[&str],
+    src: &Source,
+) -> Option<ConfigError> {
+    let text = name.get_ref();
+    let valid = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let message = if !valid {
+        format!("{text:?}: use 1 to 64 letters, digits, - and _")
+    } else if names.contains(&text.as_str()) {
+        format!("tenant {text} is declared twice")
+    } else {
+        return None;
+    };
+    Some(src.invalid(name.span(), "tenants.name", message))
+}
+
+/// Every tenant of the file (or the one default tenant) compiled, each checked even when
+/// another has a problem; the problems go to `found`.
+fn check_tenants(
+    raw: &RawConfig,
+    src: &Source,
+    env: &dyn Fn(&str) -> Option<String>,
+    interp: &Interp,
+    base_path: &str,
+    found: &mut Vec<ConfigError>,
+) -> Vec<TenantConfig> {
+    let mut tenants: Vec<TenantConfig> = Vec::new();
+    if raw.tenants.is_empty() {
+        let limits = keep(
+            found,
+            compile_limits(&raw.limits, &RawLimits::default(), src),
+        );
+        let compiled = compile_tenant(
+            raw,
+            src,
+            env,
+            DEFAULT_TENANT,
+            base_path.to_owned(),
+            &raw.auth,
+        );
+        match (compiled, limits) {
+            (Ok(tenant), Some(limits)) => tenants.push(TenantConfig { limits, ..tenant }),
+            (Ok(_), None) => {}
+            (Err(problems), _) => found.extend(problems),
+        }
+    } else {
+        if !raw.auth.is_empty() {
+            found.push(src.invalid(
+                0..0,
+                "auth",
+                "with [[tenants]], give each tenant its own [tenants.auth] instead",
+            ));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for t in &raw.tenants {
+            let tenant = t.get_ref();
+            let name = tenant.name.get_ref();
+            if let Some(problem) = tenant_name_problem(&tenant.name, &names, src) {
+                found.push(problem);
+                continue;
+            }
+            names.push(name);
+            let mut vars = std::collections::BTreeMap::new();
+            for (key, value) in &tenant.vars {
+                if let Some(v) = keep(found, interp(&format!("tenants.vars.{key}"), value)) {
+                    vars.insert(key.clone(), v);
+                }
+            }
+            let tenant_env = |var: &str| vars.get(var).cloned().or_else(|| env(var));
+            let limits = keep(found, compile_limits(&raw.limits, &tenant.limits, src));
+            let compiled = compile_tenant(
+                raw,
+                src,
+                &tenant_env,
+                name,
+                format!("/{name}{base_path}"),
+                &tenant.auth,
+            );
+            match (compiled, limits) {
+                (Ok(compiled), Some(limits)) => tenants.push(TenantConfig { limits, ..compiled }),
+                (Ok(_), None) => {}
+                (Err(problems), _) => {
+                    found.extend(problems.into_iter().map(|e| ConfigError::Tenant {
+                        tenant: name.clone(),
+                        source: Box::new(e),
+                    }))
+                }
+            }
+        }
+    }
+    tenants
 }
 
 /// Compiles everything one tenant runs on, with `env` resolving its `${VAR}` references; its

@@ -42,21 +42,9 @@ enum Step {
 pub fn read(src: &Source) -> Shape {
     let (document, syntax) = DeTable::parse_recoverable(src.text);
     if !syntax.is_empty() {
-        let problems = syntax
-            .into_iter()
-            .map(|e| {
-                let (line, column) = src.line_col(e.span().map_or(0, |s| s.start));
-                ConfigError::Syntax {
-                    file: src.file.to_owned(),
-                    line,
-                    column,
-                    message: e.message().to_owned(),
-                }
-            })
-            .collect();
         return Shape {
             raw: None,
-            problems,
+            problems: syntax_problems(src, syntax),
             tainted: BTreeSet::new(),
         };
     }
@@ -87,20 +75,7 @@ pub fn read(src: &Source) -> Shape {
             .flatten()
             .unwrap_or_default();
         let said = words::read(error.message());
-        let missing_news = match &said {
-            SerdeSaid::MissingKey(key) => {
-                !taken_out.contains(&(span.clone(), (*key).to_owned()))
-                    && !meant.contains(&(key_path(&found), (*key).to_owned()))
-            }
-            SerdeSaid::UnknownKey { key, valid } => {
-                if let Some(guess) = words::closest(key, valid) {
-                    let table = key_path(&found[..found.len().saturating_sub(1)]);
-                    meant.push((table, guess.to_owned()));
-                }
-                true
-            }
-            _ => true,
-        };
+        let missing_news = is_news(&said, &span, &found, &taken_out, &mut meant);
         let missing_first = match &said {
             SerdeSaid::MissingKey(key) => Some((*key).to_owned()),
             _ => None,
@@ -129,6 +104,48 @@ pub fn read(src: &Source) -> Shape {
         }
     }
     shape
+}
+
+/// The syntax errors of the file, each at its position.
+fn syntax_problems(src: &Source, syntax: Vec<toml::de::Error>) -> Vec<ConfigError> {
+    syntax
+        .into_iter()
+        .map(|e| {
+            let (line, column) = src.line_col(e.span().map_or(0, |s| s.start));
+            ConfigError::Syntax {
+                file: src.file.to_owned(),
+                line,
+                column,
+                message: e.message().to_owned(),
+            }
+        })
+        .collect()
+}
+
+/// Whether what serde said is news: a missing key is not when it was taken out after an
+/// earlier problem (`taken_out`) or is what an unknown key was `meant` to be. An unknown key
+/// close to a valid one notes that one in `meant`.
+fn is_news(
+    said: &SerdeSaid<'_>,
+    span: &Range<usize>,
+    found: &[Step],
+    taken_out: &[(Range<usize>, String)],
+    meant: &mut Vec<(String, String)>,
+) -> bool {
+    match said {
+        SerdeSaid::MissingKey(key) => {
+            !taken_out.contains(&(span.clone(), (*key).to_owned()))
+                && !meant.contains(&(key_path(found), (*key).to_owned()))
+        }
+        SerdeSaid::UnknownKey { key, valid } => {
+            if let Some(guess) = words::closest(key, valid) {
+                let table = key_path(&found[..found.len().saturating_sub(1)]);
+                meant.push((table, guess.to_owned()));
+            }
+            true
+        }
+        _ => true,
+    }
 }
 
 /// The required sections `absent` from the file besides the one serde named (it names one at

@@ -2,7 +2,9 @@
 //! both ways, and a group member PATCH through the whole gateway at group sizes 10 and
 //! 20,000 (its cost must not grow with the group), and a user PATCH replacing `emails` with
 //! 2,000 and 20,000 elements through the service's path (the 20,000 case must stay within 10x
-//! of the 2,000 one: work proportional to the input). Run with `cargo bench --bench core`.
+//! of the 2,000 one: work proportional to the input), and what a durable store write costs on
+//! a SQLite file, alone and with 16 writers at once (`store_write/*`: the fsync is most of it).
+//! Run with `cargo bench --bench core`.
 
 use std::hint::black_box;
 
@@ -233,9 +235,70 @@ fn member_patch(c: &mut Criterion) {
     group.finish();
 }
 
+/// Store writes on a SQLite file: one writer, then 16 at once (each iteration is the whole
+/// batch), each an `update_resource` of its own row that must be durable when it returns.
+fn store_write(c: &mut Criterion) {
+    use scim_gateway::store::{ResourceData, ResourceType};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = std::env::temp_dir().join(format!("scim-gateway-bench-store-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("store.db").display());
+    let store = runtime.block_on(scim_gateway::store::open(&url)).unwrap();
+    let data = |n: usize| ResourceData {
+        downstream_id: Some(format!("d{n}")),
+        external_id: None,
+        lookup_key: Some(format!("user{n}@example.com")),
+        attributes: json!({"title": "bench"}),
+    };
+    for n in 0..16 {
+        runtime
+            .block_on(store.resources.put_resource(
+                "t",
+                ResourceType::User,
+                &format!("u{n}"),
+                &data(n),
+            ))
+            .unwrap();
+    }
+    let mut group = c.benchmark_group("store_write");
+    for writers in [1usize, 16] {
+        group.bench_with_input(
+            BenchmarkId::from_parameter(writers),
+            &writers,
+            |b, &writers| {
+                b.to_async(&runtime).iter(|| async {
+                    let writes = (0..writers).map(|n| {
+                        let store = store.clone();
+                        let data = data(n);
+                        tokio::spawn(async move {
+                            store
+                                .resources
+                                .update_resource(
+                                    "t",
+                                    ResourceType::User,
+                                    &format!("u{n}"),
+                                    &data,
+                                    None,
+                                )
+                                .await
+                                .unwrap();
+                        })
+                    });
+                    for write in writes.collect::<Vec<_>>() {
+                        write.await.unwrap();
+                    }
+                })
+            },
+        );
+    }
+    group.finish();
+    runtime.block_on(store.close());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(3));
-    targets = protocol, large_patch, member_patch
+    targets = protocol, large_patch, member_patch, store_write
 }
 criterion_main!(benches);

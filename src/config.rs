@@ -6,12 +6,15 @@
 pub mod error;
 pub mod interpolate;
 pub mod raw;
+pub mod schema;
+pub mod shape;
+pub mod spanned;
 pub mod stamp;
 pub mod watch;
-
-use serde_spanned::Spanned;
+pub mod words;
 
 pub use error::{ConfigError, TenantChoiceError};
+pub use spanned::Spanned;
 
 /// Expands `${NAME}` in one spanned value, naming the key on error.
 pub(crate) type Interp<'a> = dyn Fn(&str, &Spanned<String>) -> Result<String, ConfigError> + 'a;

@@ -435,37 +435,8 @@ impl ResourceMapping {
         // Kept by the store: every sub-attribute, every element and a client's value of a
         // read-only rule come back as written.
         let whole = self.unmapped == Unmapped::Store;
-        let mut used: Vec<&str> = Vec::new();
-        for r in &rules {
-            used.extend(r.target.sub.as_deref());
-            used.extend(r.target.selector.iter().map(|(k, _)| k.as_str()));
-        }
-        if !whole
-            && !def.sub_attributes.is_empty()
-            && rules
-                .iter()
-                .any(|r| r.target.sub.is_some() || !r.target.selector.is_empty())
-        {
-            def.sub_attributes
-                .retain(|s| used.iter().any(|u| *u == s.name));
-        }
-        // Only the selected elements reach the downstream: advertise just those values
-        // (e.g. phoneNumbers.type = work), so clients don't send others to be dropped.
-        if !whole && rules.iter().all(|r| !r.target.selector.is_empty()) {
-            for sub in &mut def.sub_attributes {
-                let mut values: Vec<String> = Vec::new();
-                for r in &rules {
-                    for (k, v) in &r.target.selector {
-                        let text = transform::text_of(v);
-                        if *k == sub.name && !values.contains(&text) {
-                            values.push(text);
-                        }
-                    }
-                }
-                if !values.is_empty() {
-                    sub.canonical_values = values;
-                }
-            }
+        if !whole {
+            narrow_to_rules(&mut def, &rules);
         }
         let restrict = |def: &mut AttributeDef, dir: Direction| match dir {
             Direction::ReadOnly if !whole => def.mutability = Mutability::ReadOnly,
@@ -552,4 +523,40 @@ fn path_key(path: &crate::scim::path::AttrPath) -> String {
         key.push_str(sub);
     }
     key
+}
+
+/// Where the store does not keep what no rule maps: only the sub-attributes the rules use,
+/// and, when every rule selects elements, only the selected values (e.g. phoneNumbers.type =
+/// work), so that clients don't send others to be dropped.
+fn narrow_to_rules(def: &mut AttributeDef, rules: &[&AttributeRule]) {
+    let mut used: Vec<&str> = Vec::new();
+    for r in rules {
+        used.extend(r.target.sub.as_deref());
+        used.extend(r.target.selector.iter().map(|(k, _)| k.as_str()));
+    }
+    if !def.sub_attributes.is_empty()
+        && rules
+            .iter()
+            .any(|r| r.target.sub.is_some() || !r.target.selector.is_empty())
+    {
+        def.sub_attributes
+            .retain(|s| used.iter().any(|u| *u == s.name));
+    }
+    // Only the selected elements reach the downstream.
+    if rules.iter().all(|r| !r.target.selector.is_empty()) {
+        for sub in &mut def.sub_attributes {
+            let mut values: Vec<String> = Vec::new();
+            for r in rules {
+                for (k, v) in &r.target.selector {
+                    let text = transform::text_of(v);
+                    if *k == sub.name && !values.contains(&text) {
+                        values.push(text);
+                    }
+                }
+            }
+            if !values.is_empty() {
+                sub.canonical_values = values;
+            }
+        }
+    }
 }

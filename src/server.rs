@@ -13,6 +13,7 @@ mod limits;
 mod listener;
 mod live;
 mod metrics;
+mod origin;
 pub mod reload;
 pub mod rescue;
 mod routes;
@@ -46,6 +47,7 @@ use health::Readiness;
 use limits::TenantLimiter;
 pub use listener::{ServeError, serve};
 pub use live::LiveApp;
+use origin::Origin;
 use services::TenantServices;
 use settler::Settler;
 
@@ -60,7 +62,9 @@ pub struct AppState {
     /// The User schemas `/Schemas` advertises: only what the mapping maps.
     pub advertised: ResourceSchema,
     pub base_path: String,
-    pub scheme: &'static str,
+    /// How the gateway's own URL is told for `meta.location` (`[server] public_url`, trusted
+    /// proxies).
+    pub origin: Arc<Origin>,
     pub max_body_bytes: usize,
     /// Whether writes may ask for `?dry_run=true` (`[server] allow_dry_run`).
     pub allow_dry_run: bool,
@@ -240,7 +244,7 @@ pub fn tenant_state(
         users,
         groups,
         base_path: tenant.base_path.clone(),
-        scheme: config.server.scheme(),
+        origin: Arc::new(Origin::new(&config.server)),
         max_body_bytes: config.server.max_body_bytes,
         allow_dry_run: config.server.allow_dry_run,
         settler: None,

@@ -3,6 +3,7 @@
 //! the tenant-level pieces compiled here. Every error names the key and its line:col.
 
 mod admin;
+mod public_url;
 mod restart;
 
 #[cfg(test)]
@@ -12,15 +13,15 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_spanned::Spanned;
+use crate::config::Spanned;
 
 use crate::auth::settings::compile_client_auth;
 pub use crate::auth::settings::{BasicCredentials, ClientAuthConfig};
 use crate::config::error::Source;
-pub use crate::config::error::{ConfigError, TenantChoiceError};
+pub use crate::config::error::{ConfigError, Problems, TenantChoiceError};
 use crate::config::raw::{self, RawAuth, RawConfig, RawLimits};
-use crate::config::{Interp, RATE_RANGE, interpolate, rate_in_range};
-use crate::downstream::client::DownstreamSettings;
+use crate::config::{Interp, RATE_RANGE, interpolate, rate_in_range, shape};
+use crate::downstream::DownstreamSettings;
 use crate::downstream::endpoints::{DeleteMode, Endpoints};
 use crate::downstream::groups::GroupEndpoints;
 use crate::downstream::settings::{compile_downstream, compile_group_endpoints};
@@ -143,6 +144,11 @@ pub struct ServerConfig {
     /// Whether a SCIM write may ask for `?dry_run=true` (an operator's tool, off by default:
     /// a dry run still reads the downstream, and its answer shows the downstream's URLs).
     pub allow_dry_run: bool,
+    /// The URL clients reach the gateway by, without a trailing slash (`[server] public_url`):
+    /// the start of every `meta.location` when set.
+    pub public_url: Option<String>,
+    /// The proxies whose forwarded headers name the scheme and host clients used.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ServerConfig {
@@ -187,14 +193,24 @@ impl Config {
         path: &Path,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
-        let read_error = |source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
+        Self::check(path, env).map_err(|problems| problems.into_first(&path.display().to_string()))
+    }
+
+    /// Like [`Config::load_with`], with every problem of the file (`scim-gateway check`).
+    pub fn check(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, Problems> {
+        let read_error = |source| {
+            Problems::new(
+                vec![ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                }],
+                0,
+            )
         };
         let text = std::fs::read_to_string(path).map_err(read_error)?;
         let absolute = std::fs::canonicalize(path).map_err(read_error)?;
         let dir = absolute.parent().unwrap_or(Path::new("/"));
-        Self::parse_in(&path.display().to_string(), dir, &text, env)
+        Self::check_in(&path.display().to_string(), dir, &text, env)
     }
 
     /// Checks gateway.toml text; `env` resolves `${NAME}` references. Relative file paths are
@@ -209,104 +225,76 @@ impl Config {
     }
 
     /// Checks gateway.toml text named `file` in messages; relative file paths in it (a
-    /// `sqlite:` store URL, `server.tls.cert` and `.key`) are resolved against `dir`.
+    /// `sqlite:` store URL, `server.tls.cert` and `.key`) are resolved against `dir`. The
+    /// error is the first of the file's problems (see [`Config::check_in`] for all).
     pub fn parse_in(
         file: &str,
         dir: &Path,
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {
+        Self::check_in(file, dir, text, env).map_err(|problems| problems.into_first(file))
+    }
+
+    /// Like [`Config::parse_in`], with every problem found: each syntax, type and key problem
+    /// of the file as written ([`crate::config::shape`]), then every problem of the sections
+    /// that could be read, each section and tenant checked even when another has a problem.
+    /// An unset `${NAME}` is a problem at its position (give `env` stand-ins to allow it).
+    pub fn check_in(
+        file: &str,
+        dir: &Path,
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, Problems> {
         let src = Source { file, text };
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let (line, column) = src.line_col(e.span().map_or(0, |s| s.start));
-            ConfigError::Syntax {
-                file: file.to_owned(),
-                line,
-                column,
-                message: e.message().to_owned(),
-            }
-        })?;
-        let interp = |key: &str, v: &Spanned<String>| {
-            interpolate::interpolate(v.get_ref(), env)
-                .map_err(|e| src.invalid(v.span(), key, e.to_string()))
+        let shape = shape::read(&src);
+        let tenant_count = shape.raw.as_ref().map_or(0, |raw| raw.tenants.len());
+        let Some(raw) = shape.raw else {
+            return Err(Problems::new(shape.problems, tenant_count));
         };
-        let server = compile_server(&raw, dir, &src, &interp)?;
-        let admin = admin::compile_admin(&raw.admin, server.listen, &src, &interp)?;
-        let store_url = compile_store_url(&raw.store, dir, &src, &interp)?;
-        let redis_url = compile_redis_url(&raw.store, &store_url, &src, &interp)?;
-        let tenants = if raw.tenants.is_empty() {
-            let limits = compile_limits(&raw.limits, &RawLimits::default(), &src)?;
-            vec![compile_tenant(
-                &raw,
-                &src,
-                env,
-                DEFAULT_TENANT,
-                server.base_path.clone(),
-                &raw.auth,
-                limits,
-            )?]
-        } else {
-            if !raw.auth.is_empty() {
-                return Err(src.invalid(
-                    0..0,
-                    "auth",
-                    "with [[tenants]], give each tenant its own [tenants.auth] instead",
-                ));
+        let mut found = Vec::new();
+        let unset = Unset::default();
+        let interp = |key: &str, v: &Spanned<String>| unset.expand(&src, env, key, v);
+        let server = keep(&mut found, compile_server(&raw, dir, &src, &interp));
+        let admin = server.as_ref().and_then(|server| {
+            keep(
+                &mut found,
+                admin::compile_admin(&raw.admin, server.listen, &src, &interp),
+            )
+        });
+        let store_url = keep(
+            &mut found,
+            compile_store_url(&raw.store, dir, &src, &interp),
+        );
+        let redis_url = store_url.as_ref().and_then(|url| {
+            keep(
+                &mut found,
+                compile_redis_url(&raw.store, url, &src, &interp),
+            )
+        });
+        let base_path = server
+            .as_ref()
+            .map_or_else(|| "/scim/v2".to_owned(), |s| s.base_path.clone());
+        let tenants = check_tenants(&raw, &src, env, &interp, &base_path, &mut found);
+        let cache = CacheConfig::compile(&raw.cache);
+        let mut problems = unset.explain(&src, found);
+        problems.retain(|p| p.section().is_none_or(|s| !shape.tainted.contains(s)));
+        problems.splice(0..0, shape.problems);
+        match (server, admin, store_url, redis_url) {
+            (Some(server), Some(admin), Some(store_url), Some(redis_url))
+                if problems.is_empty() =>
+            {
+                Ok(Self {
+                    server,
+                    admin,
+                    store_url,
+                    redis_url,
+                    cache,
+                    tenants,
+                })
             }
-            let mut tenants: Vec<TenantConfig> = Vec::new();
-            for t in &raw.tenants {
-                let tenant = t.get_ref();
-                let name = tenant.name.get_ref();
-                let valid = !name.is_empty()
-                    && name.len() <= 64
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                if !valid {
-                    return Err(src.invalid(
-                        tenant.name.span(),
-                        "tenants.name",
-                        format!("{name:?}: use 1 to 64 letters, digits, - and _"),
-                    ));
-                }
-                if tenants.iter().any(|other| other.name == *name) {
-                    return Err(src.invalid(
-                        tenant.name.span(),
-                        "tenants.name",
-                        format!("tenant {name} is declared twice"),
-                    ));
-                }
-                let mut vars = std::collections::BTreeMap::new();
-                for (key, value) in &tenant.vars {
-                    vars.insert(key.clone(), interp(&format!("tenants.vars.{key}"), value)?);
-                }
-                let tenant_env = |var: &str| vars.get(var).cloned().or_else(|| env(var));
-                let limits = compile_limits(&raw.limits, &tenant.limits, &src)?;
-                let compiled = compile_tenant(
-                    &raw,
-                    &src,
-                    &tenant_env,
-                    name,
-                    format!("/{name}{}", server.base_path),
-                    &tenant.auth,
-                    limits,
-                )
-                .map_err(|e| ConfigError::Tenant {
-                    tenant: name.clone(),
-                    source: Box::new(e),
-                })?;
-                tenants.push(compiled);
-            }
-            tenants
-        };
-        Ok(Self {
-            server,
-            admin,
-            store_url,
-            redis_url,
-            cache: CacheConfig::compile(&raw.cache),
-            tenants,
-        })
+            _ => Err(Problems::new(problems, tenant_count)),
+        }
     }
 
     /// The tenant called `name`.
@@ -333,7 +321,108 @@ impl Config {
     }
 }
 
-/// Compiles everything one tenant runs on, with `env` resolving its `${VAR}` references.
+/// What is wrong with a tenant's name, if anything: its characters, or that a tenant
+/// before it (`names`) has it.
+fn tenant_name_problem(
+    name: &Spanned<String>,
+    names: &[&str],
+    src: &Source,
+) -> Option<ConfigError> {
+    let text = name.get_ref();
+    let valid = !text.is_empty()
+        && text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let message = if !valid {
+        format!("{text:?}: use 1 to 64 letters, digits, - and _")
+    } else if names.contains(&text.as_str()) {
+        format!("tenant {text} is declared twice")
+    } else {
+        return None;
+    };
+    Some(src.invalid(name.span(), "tenants.name", message))
+}
+
+/// Every tenant of the file (or the one default tenant) compiled, each checked even when
+/// another has a problem; the problems go to `found`.
+fn check_tenants(
+    raw: &RawConfig,
+    src: &Source,
+    env: &dyn Fn(&str) -> Option<String>,
+    interp: &Interp,
+    base_path: &str,
+    found: &mut Vec<ConfigError>,
+) -> Vec<TenantConfig> {
+    let mut tenants: Vec<TenantConfig> = Vec::new();
+    if raw.tenants.is_empty() {
+        let limits = keep(
+            found,
+            compile_limits(&raw.limits, &RawLimits::default(), src),
+        );
+        let compiled = compile_tenant(
+            raw,
+            src,
+            env,
+            DEFAULT_TENANT,
+            base_path.to_owned(),
+            &raw.auth,
+        );
+        match (compiled, limits) {
+            (Ok(tenant), Some(limits)) => tenants.push(TenantConfig { limits, ..tenant }),
+            (Ok(_), None) => {}
+            (Err(problems), _) => found.extend(problems),
+        }
+    } else {
+        if !raw.auth.is_empty() {
+            found.push(src.invalid(
+                0..0,
+                "auth",
+                "with [[tenants]], give each tenant its own [tenants.auth] instead",
+            ));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for t in &raw.tenants {
+            let tenant = t.get_ref();
+            let name = tenant.name.get_ref();
+            if let Some(problem) = tenant_name_problem(&tenant.name, &names, src) {
+                found.push(problem);
+                continue;
+            }
+            names.push(name);
+            let mut vars = std::collections::BTreeMap::new();
+            for (key, value) in &tenant.vars {
+                if let Some(v) = keep(found, interp(&format!("tenants.vars.{key}"), value)) {
+                    vars.insert(key.clone(), v);
+                }
+            }
+            let tenant_env = |var: &str| vars.get(var).cloned().or_else(|| env(var));
+            let limits = keep(found, compile_limits(&raw.limits, &tenant.limits, src));
+            let compiled = compile_tenant(
+                raw,
+                src,
+                &tenant_env,
+                name,
+                format!("/{name}{base_path}"),
+                &tenant.auth,
+            );
+            match (compiled, limits) {
+                (Ok(compiled), Some(limits)) => tenants.push(TenantConfig { limits, ..compiled }),
+                (Ok(_), None) => {}
+                (Err(problems), _) => {
+                    found.extend(problems.into_iter().map(|e| ConfigError::Tenant {
+                        tenant: name.clone(),
+                        source: Box::new(e),
+                    }))
+                }
+            }
+        }
+    }
+    tenants
+}
+
+/// Compiles everything one tenant runs on, with `env` resolving its `${VAR}` references; its
+/// limits are set by the caller. Each part is checked even when another has a problem.
 fn compile_tenant(
     raw: &RawConfig,
     src: &Source,
@@ -341,47 +430,123 @@ fn compile_tenant(
     name: &str,
     base_path: String,
     auth: &RawAuth,
-    limits: Limits,
-) -> Result<TenantConfig, ConfigError> {
-    let interp = |key: &str, v: &Spanned<String>| {
-        interpolate::interpolate(v.get_ref(), env)
-            .map_err(|e| src.invalid(v.span(), key, e.to_string()))
-    };
-    let auth = compile_client_auth(auth, src, &interp)?;
-    let downstream = compile_downstream(raw, src, &interp)?;
-    let endpoints = Endpoints::compile("users", &raw.users, src, &interp)?;
+) -> Result<TenantConfig, Vec<ConfigError>> {
+    let unset = Unset::default();
+    let interp = |key: &str, v: &Spanned<String>| unset.expand(src, env, key, v);
+    let mut found = Vec::new();
+    let auth = keep(&mut found, compile_client_auth(auth, src, &interp));
+    let downstream = keep(&mut found, compile_downstream(raw, src, &interp));
+    let endpoints = keep(
+        &mut found,
+        Endpoints::compile("users", &raw.users, src, &interp),
+    );
     let mut user_schema = catalog::user_schema();
     for ext in &raw.users.extensions {
-        let schema = compile_extension(ext, &user_schema, src)?;
-        user_schema.extensions.push(schema);
+        if let Some(schema) = keep(&mut found, compile_extension(ext, &user_schema, src)) {
+            user_schema.extensions.push(schema);
+        }
     }
-    let mapping = ResourceMapping::compile("users", &raw.users, user_schema, src)?;
-    if endpoints.delete == DeleteMode::Deactivate
+    let mapping = keep(
+        &mut found,
+        ResourceMapping::compile("users", &raw.users, user_schema, src),
+    );
+    if let (Some(endpoints), Some(mapping)) = (&endpoints, &mapping)
+        && endpoints.delete == DeleteMode::Deactivate
         && !mapping
             .rules
             .iter()
             .any(|r| r.target.attr == "active" && r.written_field().is_some())
     {
-        return Err(src.invalid(
+        found.push(src.invalid(
             raw.users.delete.span(),
             "users.delete",
             "deactivate needs a writable rule for `active`",
         ));
     }
-    let groups = compile_groups(&raw.groups, &mapping, src, &interp)?;
-    Ok(TenantConfig {
-        name: name.to_owned(),
-        base_path,
-        auth,
-        limits,
-        downstream,
-        users: ResourceConfig {
-            endpoints,
-            mapping,
-            ids: compile_ids(&raw.users, src)?,
-        },
-        groups,
-    })
+    let groups = mapping.as_ref().and_then(|mapping| {
+        keep(
+            &mut found,
+            compile_groups(&raw.groups, mapping, src, &interp),
+        )
+    });
+    let ids = keep(&mut found, compile_ids(&raw.users, src));
+    let found = unset.explain(src, found);
+    match (auth, downstream, endpoints, mapping, groups, ids) {
+        (Some(auth), Some(downstream), Some(endpoints), Some(mapping), Some(groups), Some(ids))
+            if found.is_empty() =>
+        {
+            Ok(TenantConfig {
+                name: name.to_owned(),
+                base_path,
+                auth,
+                limits: Limits::default(),
+                downstream,
+                users: ResourceConfig {
+                    endpoints,
+                    mapping,
+                    ids,
+                },
+                groups,
+            })
+        }
+        _ => Err(found),
+    }
+}
+
+/// The value of `result`, or `None` with its error added to `found`: how one check goes on
+/// after a problem to find the others.
+fn keep<T>(found: &mut Vec<ConfigError>, result: Result<T, ConfigError>) -> Option<T> {
+    result.map_err(|e| found.push(e)).ok()
+}
+
+/// `${NAME}` expansion that notes each unset variable as a problem at its position and goes
+/// on with a stand-in, so that one check names every unset variable and still checks the rest.
+#[derive(Default)]
+struct Unset {
+    /// Each unset variable's problem, and where the value naming it starts.
+    found: std::cell::RefCell<Vec<(ConfigError, usize)>>,
+}
+
+impl Unset {
+    /// Expands `${NAME}`s in `v` (the value of `key`) with `env`.
+    fn expand(
+        &self,
+        src: &Source,
+        env: &dyn Fn(&str) -> Option<String>,
+        key: &str,
+        v: &Spanned<String>,
+    ) -> Result<String, ConfigError> {
+        let lookup = |name: &str| {
+            env(name).or_else(|| {
+                let reference = format!("${{{name}}}");
+                let span = v.span();
+                let at = src
+                    .text
+                    .get(span.clone())
+                    .and_then(|written| written.find(&reference))
+                    .map_or(span.start, |at| span.start + at);
+                let message = interpolate::InterpolateError::Unset(name.to_owned()).to_string();
+                let problem = src.invalid(at..at, key, message);
+                self.found.borrow_mut().push((problem, span.start));
+                interpolate::stand_in(name)
+            })
+        };
+        interpolate::interpolate(v.get_ref(), &lookup)
+            .map_err(|e| src.invalid(v.span(), key, e.to_string()))
+    }
+
+    /// `found` with the unset variables added, less the problems of the values that named
+    /// them (a stand-in's, not the file's).
+    fn explain(&self, src: &Source, mut found: Vec<ConfigError>) -> Vec<ConfigError> {
+        let unset = self.found.take();
+        let stood_in: Vec<(usize, usize)> = unset
+            .iter()
+            .map(|(_, start)| src.line_col(*start))
+            .collect();
+        found.retain(|problem| !stood_in.contains(&problem.position()));
+        found.extend(unset.into_iter().map(|(problem, _)| problem));
+        found
+    }
 }
 
 /// A tenant's limits: its own keys over the file's `[limits]`.
@@ -688,31 +853,8 @@ fn compile_server(
     interp: &Interp,
 ) -> Result<ServerConfig, ConfigError> {
     let s = &raw.server;
-    let listen = match &s.listen {
-        Some(l) => interp("server.listen", l)?.trim().parse().map_err(|e| {
-            src.invalid(
-                l.span(),
-                "server.listen",
-                format!("{e}: write host:port, e.g. 0.0.0.0:8080"),
-            )
-        })?,
-        None => SocketAddr::from(([127, 0, 0, 1], 8080)),
-    };
-    let base_path = match &s.base_path {
-        Some(p) => {
-            let path = interp("server.base_path", p)?;
-            let path = path.trim_end_matches('/');
-            if !path.starts_with('/') {
-                return Err(src.invalid(
-                    p.span(),
-                    "server.base_path",
-                    "starts with '/', e.g. /scim/v2",
-                ));
-            }
-            path.to_owned()
-        }
-        None => "/scim/v2".to_owned(),
-    };
+    let listen = compile_listen(s.listen.as_ref(), src, interp)?;
+    let base_path = compile_base_path(s.base_path.as_ref(), src, interp)?;
     Ok(ServerConfig {
         listen,
         base_path,
@@ -759,5 +901,46 @@ fn compile_server(
         ),
         metrics: s.metrics.unwrap_or(true),
         allow_dry_run: s.allow_dry_run.as_ref().is_some_and(|a| *a.get_ref()),
+        public_url: public_url::compile_public_url(s.public_url.as_ref(), src, interp)?,
+        trusted_proxies: public_url::compile_trusted_proxies(&s.trusted_proxies, src)?,
     })
+}
+
+/// `[server] listen`: host:port, 127.0.0.1:8080 when absent.
+fn compile_listen(
+    listen: Option<&Spanned<String>>,
+    src: &Source,
+    interp: &Interp,
+) -> Result<SocketAddr, ConfigError> {
+    match listen {
+        Some(l) => interp("server.listen", l)?.trim().parse().map_err(|e| {
+            src.invalid(
+                l.span(),
+                "server.listen",
+                format!("{e}: write host:port, e.g. 0.0.0.0:8080"),
+            )
+        }),
+        None => Ok(SocketAddr::from(([127, 0, 0, 1], 8080))),
+    }
+}
+
+/// `[server] base_path`: starts with '/', no trailing '/'; /scim/v2 when absent.
+fn compile_base_path(
+    base_path: Option<&Spanned<String>>,
+    src: &Source,
+    interp: &Interp,
+) -> Result<String, ConfigError> {
+    let Some(p) = base_path else {
+        return Ok("/scim/v2".to_owned());
+    };
+    let path = interp("server.base_path", p)?;
+    let path = path.trim_end_matches('/');
+    if !path.starts_with('/') {
+        return Err(src.invalid(
+            p.span(),
+            "server.base_path",
+            "starts with '/', e.g. /scim/v2",
+        ));
+    }
+    Ok(path.to_owned())
 }

@@ -77,7 +77,11 @@ pub async fn replace(
     let Some(first) = old.first() else {
         return Err(format!("tenant {tenant} has no such valid token"));
     };
-    let new = create(store, tenant, &first.name, expires_in).await?;
+    // Without `expires_in`, the successor lives as long as the old one was given.
+    let lifetime = first
+        .expires_at
+        .map(|e| Duration::from_secs(e.saturating_sub(first.created_at).max(1).unsigned_abs()));
+    let new = create(store, tenant, &first.name, expires_in.or(lifetime)).await?;
     let until = unix_now().saturating_add(duration_secs(overlap));
     for token in old {
         store

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use serde_spanned::Spanned;
+use crate::config::Spanned;
 use sha2::{Digest, Sha256};
 
 use super::jwt::{self, JwtVerifier};

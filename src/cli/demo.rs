@@ -62,15 +62,7 @@ pub async fn run(
         .await
         .map_err(|e| format!("cannot listen for the sample API: {e}"))?;
     let legacy_addr = legacy_listener.local_addr().map_err(|e| e.to_string())?;
-    let gateway_listener = match TcpListener::bind(listen).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!("{listen} is not available ({e}); taking a free port");
-            TcpListener::bind(SocketAddr::new(listen.ip(), 0))
-                .await
-                .map_err(|e| format!("cannot listen for the gateway: {e}"))?
-        }
-    };
+    let gateway_listener = bind_gateway(listen).await?;
     let gateway_addr = gateway_listener.local_addr().map_err(|e| e.to_string())?;
     let legacy_url = format!("http://{legacy_addr}");
     let env = |name: &str| match name {
@@ -89,35 +81,24 @@ pub async fn run(
         .map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::watch::channel(());
     // Before the app: the console lets the tenants take issued tokens.
-    let console = if admin {
-        let mut console_stop = stopped.clone();
-        let stop = async move {
-            let _ = console_stop.changed().await;
-        };
-        Some(console(&mut config, &store, stop).await?)
-    } else {
-        None
+    let console = match admin {
+        true => Some(console(&mut config, &store, when_stopped(&stopped)).await?),
+        false => None,
     };
     let app = server::app(&config, store.clone())
         .await
         .map_err(|e| e.to_string())?;
 
-    let mut legacy_stop = stopped.clone();
     let legacy_task = tokio::spawn(legacy::serve(
         legacy_listener,
         legacy::LegacyApi::new(api_key.clone()),
-        async move {
-            let _ = legacy_stop.changed().await;
-        },
+        when_stopped(&stopped),
     ));
-    let mut gateway_stop = stopped;
     let gateway = server::serve(
         gateway_listener,
         server::LiveApp::new(app),
         &config.server,
-        async move {
-            let _ = gateway_stop.changed().await;
-        },
+        when_stopped(&stopped),
     )
     .map_err(|e| e.to_string())?;
     let gateway_task = tokio::spawn(gateway);
@@ -137,18 +118,45 @@ pub async fn run(
     crate::signals::stop_requested().await;
     println!("stopping...");
     let _ = stop.send(());
-    let legacy_result = legacy_task.await;
-    let gateway_result = gateway_task.await;
-    match (legacy_result, gateway_result) {
-        (Ok(Ok(())), Ok(())) => {}
-        (Ok(Err(e)), _) => return Err(e.to_string()),
-        (Err(e), _) | (_, Err(e)) => return Err(format!("a server task failed: {e}")),
-    }
+    servers_stopped(legacy_task.await, gateway_task.await)?;
     if let Some((_, _, task)) = console {
         let _ = task.await;
     }
     store.close().await;
     Ok(())
+}
+
+/// Resolves when the demo's stop signal is sent.
+fn when_stopped(stopped: &tokio::sync::watch::Receiver<()>) -> impl Future<Output = ()> + use<> {
+    let mut stopped = stopped.clone();
+    async move {
+        let _ = stopped.changed().await;
+    }
+}
+
+/// The gateway's listener on `listen`, or on a free port of the same address when it is taken.
+async fn bind_gateway(listen: SocketAddr) -> Result<TcpListener, String> {
+    match TcpListener::bind(listen).await {
+        Ok(l) => Ok(l),
+        Err(e) => {
+            tracing::warn!("{listen} is not available ({e}); taking a free port");
+            TcpListener::bind(SocketAddr::new(listen.ip(), 0))
+                .await
+                .map_err(|e| format!("cannot listen for the gateway: {e}"))
+        }
+    }
+}
+
+/// How the sample API's and the gateway's tasks ended: an error if either failed.
+fn servers_stopped(
+    legacy: Result<std::io::Result<()>, tokio::task::JoinError>,
+    gateway: Result<(), tokio::task::JoinError>,
+) -> Result<(), String> {
+    match (legacy, gateway) {
+        (Ok(Ok(())), Ok(())) => Ok(()),
+        (Ok(Err(e)), _) => Err(e.to_string()),
+        (Err(e), _) | (_, Err(e)) => Err(format!("a server task failed: {e}")),
+    }
 }
 
 /// Serves the operator console on 127.0.0.1:9091 (or a free loopback port) with a fresh admin

@@ -30,6 +30,7 @@ pub(super) async fn run(path: PathBuf) -> Result<(), String> {
         tracing::info!(
             listen = %bound,
             scheme = config.server.scheme(),
+            public_url = config.server.public_url.as_deref().unwrap_or("-"),
             tenant = %tenant.name,
             base_path = %tenant.base_path,
             "scim-gateway serving"

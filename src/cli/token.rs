@@ -72,7 +72,8 @@ pub async fn revoke(
 }
 
 /// Issues a new token named like the valid ones `selector` names and lets those expire after
-/// `overlap`, so the SCIM client can switch without a failed call.
+/// `overlap`, so the SCIM client can switch without a failed call. Without `expires_in` the
+/// new token lives as long as the old one was given (a 365-day token's successor is one too).
 pub async fn rotate(
     store: &dyn TokenStore,
     tenant: &str,
@@ -131,11 +132,15 @@ pub fn describe(token: &IssuedToken, now: i64) -> String {
     )
 }
 
-/// Unix seconds as RFC 3339, `-` for none.
+/// Unix seconds as RFC 3339; `never` for none (no expiry, not used yet).
 pub fn timestamp(at: Option<i64>) -> String {
-    at.and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-        .and_then(|t| t.format(&Rfc3339).ok())
-        .unwrap_or_else(|| "-".to_owned())
+    match at {
+        None => "never".to_owned(),
+        Some(s) => OffsetDateTime::from_unix_timestamp(s)
+            .ok()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| format!("@{s}")),
+    }
 }
 
 /// Runs a `token` subcommand against the store gateway.toml names.
@@ -146,7 +151,7 @@ pub(super) async fn command(command: TokenCommand) -> Result<(), String> {
         | TokenCommand::Revoke { target, .. }
         | TokenCommand::Rotate { target, .. } => target,
     };
-    let config = Config::load(&target.config).map_err(|e| e.to_string())?;
+    let config = Config::load(&target.config.file).map_err(|e| e.to_string())?;
     let tenant = tenant(&config, target.tenant.as_deref())?;
     let store = crate::store::open(&config.store_url)
         .await

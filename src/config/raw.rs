@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::Spanned;
 use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
-use serde_spanned::Spanned;
 
 /// The whole gateway.toml as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
     #[serde(default)]
@@ -37,7 +38,7 @@ pub struct RawConfig {
 
 /// `[admin]`: the operator console's listener and credential, and how long provisioning
 /// activity is kept.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawAdmin {
     /// Socket address of the console, e.g. `127.0.0.1:9091`; no console when absent.
@@ -55,7 +56,7 @@ pub struct RawAdmin {
 }
 
 /// `[[tenants]]`: one customer of the vendor, served at `/<name><base_path>`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTenant {
     /// Letters, digits, `-` and `_`; the first segment of the Tenant URL.
@@ -72,7 +73,7 @@ pub struct RawTenant {
 }
 
 /// `[limits]` / `tenants.limits`: how much one tenant may ask at once.
-#[derive(Debug, Deserialize, Default, Clone)]
+#[derive(Debug, Deserialize, JsonSchema, Default, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
     /// Sustained requests per second (token bucket); unlimited when absent.
@@ -85,7 +86,7 @@ pub struct RawLimits {
 
 /// `[store]`: where the gateway keeps what the downstream cannot (id correlations, externalId,
 /// stored attributes, virtual groups and memberships).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawStore {
     /// `sqlite://gateway.db` (default, relative to gateway.toml), `sqlite::memory:` or
@@ -97,7 +98,7 @@ pub struct RawStore {
 }
 
 /// `[cache]`: how long the gateway answers from memory instead of asking again.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawCache {
     /// Milliseconds a downstream record read or written answers a plain GET without a
@@ -109,7 +110,7 @@ pub struct RawCache {
 }
 
 /// `[groups]`: the Group resource and the rules from groups to user attributes.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroups {
     /// `virtual` (groups live in the gateway's store), `downstream` (also created, renamed,
@@ -159,7 +160,7 @@ pub struct RawGroups {
 }
 
 /// One group's role and licences.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawGroupRule {
     /// The group's displayName.
@@ -173,7 +174,7 @@ pub struct RawGroupRule {
 }
 
 /// `[server]`: where and how the SCIM side listens.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawServer {
     /// Socket address, e.g. `0.0.0.0:8080`.
@@ -198,10 +199,17 @@ pub struct RawServer {
     pub metrics: Option<bool>,
     /// Whether SCIM writes may ask for `?dry_run=true`; off by default.
     pub allow_dry_run: Option<Spanned<bool>>,
+    /// The URL clients reach the gateway by (e.g. `https://scim.example.com`), for
+    /// `meta.location` and `Location` behind a TLS-terminating proxy.
+    pub public_url: Option<Spanned<String>>,
+    /// Addresses or CIDR blocks of the proxies whose `X-Forwarded-Proto`/`-Host` and
+    /// `Forwarded` headers are believed.
+    #[serde(default)]
+    pub trusted_proxies: Vec<Spanned<String>>,
 }
 
 /// `server.tls`: the certificate chain and private key files, PEM.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTls {
     pub cert: Spanned<String>,
@@ -209,7 +217,7 @@ pub struct RawTls {
 }
 
 /// `[auth]`: how SCIM clients (Entra ID, Okta) prove who they are.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RawAuth {
     /// SHA-256 digests (hex) of accepted bearer tokens: the file never holds a token.
@@ -239,7 +247,7 @@ impl RawAuth {
 }
 
 /// `auth.basic`: one user name and its password (from `${ENV}`) or the password's SHA-256.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBasic {
     pub username: String,
@@ -248,7 +256,7 @@ pub struct RawBasic {
 }
 
 /// `auth.jwt`: which signed tokens are accepted.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawJwt {
     /// Pinned algorithms, e.g. `["RS256"]`; HS* and RS*/ES* never mix.
@@ -267,7 +275,7 @@ pub struct RawJwt {
 
 /// `[downstream]`: the proprietary API the gateway translates to, and how hard it may be
 /// called. Numbers may be strings with `${NAME}` (see [`RawNumber`]).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDownstream {
     pub base_url: Spanned<String>,
@@ -293,7 +301,7 @@ pub struct RawDownstream {
 }
 
 /// `downstream.rate_limit`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRateLimit {
     /// Sustained calls per second (fractions allowed: 0.5 is one call every 2 s).
@@ -303,7 +311,7 @@ pub struct RawRateLimit {
 }
 
 /// `downstream.retries`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRetries {
     /// Retries after the first attempt (0 turns retries off).
@@ -315,7 +323,7 @@ pub struct RawRetries {
 }
 
 /// `downstream.breaker`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBreaker {
     /// Consecutive failed calls that open the breaker.
@@ -360,9 +368,22 @@ impl<'de> Deserialize<'de> for RawNumber {
     }
 }
 
+impl JsonSchema for RawNumber {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Number".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A number, or a string such as \"${RATE}\" (each tenant may give its own through `vars`).",
+            "type": ["number", "string"]
+        })
+    }
+}
+
 /// `downstream.auth`: one of `{ header, value }`, `{ bearer }`, `{ username, password }` or
 /// OAuth2 client credentials `{ token_url, client_id, client_secret, scope?, client_auth? }`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDownstreamAuth {
     pub header: Option<String>,
@@ -379,7 +400,7 @@ pub struct RawDownstreamAuth {
 }
 
 /// `[users]`: the downstream operations and attribute rules of one SCIM resource type.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawResource {
     pub create: Spanned<String>,
@@ -403,6 +424,7 @@ pub struct RawResource {
     pub attributes: IndexMap<String, Spanned<RawRule>>,
     /// Downstream JSON pointer -> constant, or template of SCIM paths, set on every write.
     #[serde(default)]
+    #[schemars(with = "IndexMap<String, serde_json::Value>")]
     pub downstream_fields: IndexMap<String, Spanned<toml::Value>>,
     /// Extension schemas beyond the built-in enterprise User extension.
     #[serde(default)]
@@ -413,7 +435,7 @@ pub struct RawResource {
 }
 
 /// `[[users.extensions]]`: a custom schema extension (RFC 7643 §3.3), advertised in /Schemas.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawExtension {
     /// The schema URN, e.g. `urn:ietf:params:scim:schemas:extension:2.0:CustomExtensionName`.
@@ -431,7 +453,7 @@ pub struct RawExtension {
 }
 
 /// `[users.list]`: how to list and page through downstream records.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawList {
     pub request: Spanned<String>,
@@ -463,18 +485,22 @@ pub enum RawRule {
 }
 
 /// The table form of an attribute rule.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRuleTable {
     /// Downstream JSON pointer.
     pub path: Option<String>,
     /// SCIM value -> downstream value (the reverse is derived).
+    #[schemars(with = "Option<IndexMap<String, serde_json::Value>>")]
     pub map: Option<IndexMap<String, toml::Value>>,
     /// Extra downstream value -> SCIM value entries for reading only.
+    #[schemars(with = "Option<IndexMap<String, serde_json::Value>>")]
     pub map_read: Option<IndexMap<String, toml::Value>>,
     /// Sent downstream when the SCIM request has no value.
+    #[schemars(with = "Option<serde_json::Value>")]
     pub default: Option<toml::Value>,
     /// A fixed SCIM value, read-only (no downstream field).
+    #[schemars(with = "Option<serde_json::Value>")]
     pub constant: Option<toml::Value>,
     /// `{/first_name} {/last_name}`: a read-only SCIM value built from downstream fields.
     pub template: Option<String>,
@@ -501,6 +527,20 @@ pub struct RawRuleTable {
     /// `first` or `highest`: one value of a multi-valued SCIM attribute goes to a single
     /// downstream field (e.g. the one role a product keeps, from Entra's list of app roles).
     pub pick: Option<String>,
+}
+
+impl JsonSchema for RawRule {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Rule".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let table = generator.subschema_for::<RawRuleTable>();
+        json_schema!({
+            "description": "A downstream JSON pointer such as \"/email\", or a table of options.",
+            "anyOf": [{ "type": "string" }, table]
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for RawRule {

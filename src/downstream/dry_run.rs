@@ -12,6 +12,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::auth::DownstreamAuth;
+use super::error::DownstreamError;
+use super::transport::{Call, HttpTransport};
 use crate::json_pointer::JsonPointer;
 use crate::mapping::MASK;
 
@@ -32,6 +34,50 @@ pub struct PlannedCall {
     pub sent: bool,
 }
 
+/// The transport of a dry-run client: every call is recorded in its log; reads are then sent
+/// through the real transport, every other call answered with a made-up success instead.
+#[derive(Debug, Clone)]
+pub struct RecordingTransport {
+    http: Arc<HttpTransport>,
+    log: CallLog,
+}
+
+impl RecordingTransport {
+    /// Records over `http`, masking its credential and headers and the body fields at
+    /// `sensitive`.
+    pub fn new(http: Arc<HttpTransport>, sensitive: Vec<JsonPointer>) -> Self {
+        let settings = http.settings();
+        let log = CallLog::new(&settings.auth, &settings.headers, sensitive);
+        Self { http, log }
+    }
+
+    /// The calls recorded by this transport and its clones.
+    pub fn log(&self) -> &CallLog {
+        &self.log
+    }
+
+    /// The transport the reads go through.
+    pub fn http(&self) -> &Arc<HttpTransport> {
+        &self.http
+    }
+
+    /// One attempt: recorded, then sent if it is a read; a write's made-up answer carries
+    /// [`NEW_ID`] at `id_at` (a create's id pointer).
+    pub async fn send_once(
+        &self,
+        call: Call<'_>,
+        id_at: Option<&JsonPointer>,
+    ) -> Result<Option<Value>, DownstreamError> {
+        let read = call.method == Method::GET;
+        self.log.record(call.method, call.url, call.body, read);
+        if read {
+            self.http.send_once(call).await
+        } else {
+            Ok(synthetic_answer(call.body, id_at))
+        }
+    }
+}
+
 /// The calls of one dry run, in order; clones share the list.
 #[derive(Debug, Clone)]
 pub struct CallLog {
@@ -42,7 +88,7 @@ pub struct CallLog {
 impl CallLog {
     /// An empty log for a client with this credential and these extra headers, masking the
     /// body fields at `sensitive`.
-    pub(super) fn new(
+    fn new(
         auth: &DownstreamAuth,
         headers: &[(String, String)],
         sensitive: Vec<JsonPointer>,
@@ -54,7 +100,7 @@ impl CallLog {
     }
 
     /// Records a call, masked.
-    pub(super) fn record(&self, method: &Method, url: &Url, body: Option<&Value>, sent: bool) {
+    fn record(&self, method: &Method, url: &Url, body: Option<&Value>, sent: bool) {
         let call = PlannedCall {
             method: method.to_string(),
             url: self.masker.url(url),
@@ -85,7 +131,7 @@ impl CallLog {
 /// The made-up success a write gets in a dry run: the body it sent, echoed (as APIs that
 /// answer with the stored record do), with [`NEW_ID`] at `id_at` for a create; no body
 /// when none was sent.
-pub(super) fn synthetic_answer(body: Option<&Value>, id_at: Option<&JsonPointer>) -> Option<Value> {
+fn synthetic_answer(body: Option<&Value>, id_at: Option<&JsonPointer>) -> Option<Value> {
     let mut answer = body?.clone();
     if let Some(pointer) = id_at {
         pointer.set(&mut answer, Value::String(NEW_ID.to_owned()));

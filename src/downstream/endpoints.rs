@@ -49,7 +49,7 @@ impl Endpoints {
         src: &Source,
         interp: &Interp,
     ) -> Result<Self, ConfigError> {
-        let op = |key: &str, v: &serde_spanned::Spanned<String>, needs_id: bool| {
+        let op = |key: &str, v: &crate::config::Spanned<String>, needs_id: bool| {
             let op: Operation = interp(&format!("{section}.{key}"), v)?
                 .parse()
                 .map_err(|e: String| src.invalid(v.span(), &format!("{section}.{key}"), e))?;
@@ -63,7 +63,7 @@ impl Endpoints {
             }
             Ok(op)
         };
-        let pointer = |key: &str, v: &serde_spanned::Spanned<String>| {
+        let pointer = |key: &str, v: &crate::config::Spanned<String>| {
             v.get_ref()
                 .parse::<JsonPointer>()
                 .map_err(|e| src.invalid(v.span(), &format!("{section}.{key}"), e.to_string()))
@@ -98,14 +98,14 @@ impl Endpoints {
 
 fn compile_list(
     section: &str,
-    spanned: &serde_spanned::Spanned<RawList>,
+    spanned: &crate::config::Spanned<RawList>,
     src: &Source,
     interp: &Interp,
 ) -> Result<ListSpec, ConfigError> {
     let raw = spanned.get_ref();
     let key = |k: &str| format!("{section}.list.{k}");
     let err = |k: &str, m: String| src.invalid(spanned.span(), &key(k), m);
-    let pointer = |k: &str, v: &serde_spanned::Spanned<String>| {
+    let pointer = |k: &str, v: &crate::config::Spanned<String>| {
         v.get_ref()
             .parse::<JsonPointer>()
             .map_err(|e| src.invalid(v.span(), &key(k), e.to_string()))

@@ -99,10 +99,7 @@ impl GroupApi {
         id: Option<&str>,
         body: Option<Value>,
     ) -> Result<Option<Value>, DownstreamError> {
-        let url = op.url(self.client.base_url(), id)?;
-        self.client
-            .send(op.method.clone(), url, body.as_ref(), id.unwrap_or("group"))
-            .await
+        self.client.send_op(op, id, body.as_ref(), "group").await
     }
 
     /// Creates the group; returns its downstream id.
@@ -121,16 +118,7 @@ impl GroupApi {
             Some(p) => p.get(&body).unwrap_or(&body),
             None => &body,
         };
-        self.endpoints
-            .id
-            .get(record)
-            .and_then(super::record_id)
-            .ok_or_else(|| {
-                DownstreamError::BadResponse(format!(
-                    "the created group has no usable id at {} (check groups.id)",
-                    self.endpoints.id
-                ))
-            })
+        super::id_at(&self.endpoints.id, record, "the created group", "groups.id")
     }
 
     /// Writes the group's name, externalId and (when given) member list with the update

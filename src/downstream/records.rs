@@ -18,6 +18,16 @@ pub struct Listing {
     pub total: Option<u64>,
 }
 
+/// Where a walk through the list's pages is.
+struct Walk {
+    /// The 0-based index of the first record of the next page.
+    position: u64,
+    /// The next page's cursor (cursor paging).
+    cursor: Option<String>,
+    /// The next page's link (next-link paging); the first page has none.
+    next_url: Option<Url>,
+}
+
 /// One resource type's records behind the downstream API.
 #[derive(Debug, Clone)]
 pub struct RecordApi {
@@ -28,16 +38,7 @@ pub struct RecordApi {
 impl RecordApi {
     /// The downstream id of a record, as text.
     pub fn id_of(&self, record: &Value) -> Result<String, DownstreamError> {
-        self.endpoints
-            .id
-            .get(record)
-            .and_then(super::record_id)
-            .ok_or_else(|| {
-                DownstreamError::BadResponse(format!(
-                    "record has no usable id at {} (check `id` in gateway.toml)",
-                    self.endpoints.id
-                ))
-            })
+        super::id_at(&self.endpoints.id, record, "record", "`id` in gateway.toml")
     }
 
     fn wrap(&self, record: Value) -> Value {
@@ -65,16 +66,8 @@ impl RecordApi {
         id: Option<&str>,
         body: Option<Value>,
     ) -> Result<Option<Value>, DownstreamError> {
-        let url = op.url(self.client.base_url(), id)?;
         let body = body.map(|b| self.wrap(b));
-        self.client
-            .send(
-                op.method.clone(),
-                url,
-                body.as_ref(),
-                id.unwrap_or("record"),
-            )
-            .await
+        self.client.send_op(op, id, body.as_ref(), "record").await
     }
 
     /// Makes one create call; returns the record as the API stored it. Never retried here:
@@ -126,75 +119,37 @@ impl RecordApi {
         search: Option<&(String, String)>,
         window: Option<(u64, u64)>,
     ) -> Result<Listing, DownstreamError> {
+        self.list_reporting(search, window, &|_, _| {}).await
+    }
+
+    /// [`RecordApi::list`], calling `on_page` after each page with the records read so far
+    /// and the total when the API tells it (a long read's progress).
+    pub async fn list_reporting(
+        &self,
+        search: Option<&(String, String)>,
+        window: Option<(u64, u64)>,
+        on_page: &(dyn Fn(u64, Option<u64>) + Send + Sync),
+    ) -> Result<Listing, DownstreamError> {
         let spec = &self.endpoints.list;
         let (offset, count) = window.unwrap_or((0, u64::MAX));
-        let size = spec.max_page_size;
         let mut listing = Listing::default();
-        // Position (0-based index of the first record of the next page) and the page cursor.
-        let mut position = match spec.paging {
-            Paging::Page { .. } | Paging::Offset { .. } => offset - offset % size,
-            _ => 0,
+        let mut walk = Walk {
+            position: match spec.paging {
+                Paging::Page { .. } | Paging::Offset { .. } => offset - offset % spec.max_page_size,
+                _ => 0,
+            },
+            cursor: None,
+            next_url: None,
         };
         let mut scanned = 0u64;
-        let mut cursor: Option<String> = None;
-        let mut next_url: Option<Url> = None;
         loop {
-            let mut url = match &next_url {
-                Some(u) => u.clone(),
-                None => spec.request.url(self.client.base_url(), None)?,
-            };
-            {
-                let mut q = url.query_pairs_mut();
-                if next_url.is_none()
-                    && let Some((param, value)) = search
-                {
-                    q.append_pair(param, value);
-                }
-                match &spec.paging {
-                    Paging::None => {}
-                    Paging::Page {
-                        page,
-                        size: s,
-                        first,
-                    } => {
-                        q.append_pair(page, &(position / size + first).to_string());
-                        q.append_pair(s, &size.to_string());
-                    }
-                    Paging::Offset { offset: o, limit } => {
-                        q.append_pair(o, &position.to_string());
-                        q.append_pair(limit, &size.to_string());
-                    }
-                    Paging::Cursor {
-                        cursor: c, size: s, ..
-                    } => {
-                        if let Some(s) = s {
-                            q.append_pair(s, &size.to_string());
-                        }
-                        if let Some(cur) = &cursor {
-                            q.append_pair(c, cur);
-                        }
-                    }
-                    Paging::NextLink { size: s, .. } => {
-                        if let (Some(s), None) = (s, &next_url) {
-                            q.append_pair(s, &size.to_string());
-                        }
-                    }
-                }
-            }
+            let url = self.page_url(search, &walk)?;
             let body = self
                 .client
                 .send(spec.request.method.clone(), url, None, "list")
                 .await?
                 .unwrap_or(Value::Null);
-            let items = match spec.items.get(&body) {
-                Some(Value::Array(items)) => items.clone(),
-                _ => {
-                    return Err(DownstreamError::BadResponse(format!(
-                        "list response has no array at {:?} (check list.items)",
-                        spec.items.to_string()
-                    )));
-                }
-            };
+            let items = self.page_items(&body)?;
             if listing.total.is_none() {
                 listing.total = spec
                     .total
@@ -204,34 +159,20 @@ impl RecordApi {
             }
             let fetched = items.len() as u64;
             scanned += fetched;
+            on_page(scanned, listing.total);
             for item in items {
-                if position >= offset && (listing.records.len() as u64) < count {
+                if walk.position >= offset && (listing.records.len() as u64) < count {
                     listing.records.push(item);
                 }
-                position += 1;
+                walk.position += 1;
             }
             let have_window = listing.records.len() as u64 >= count;
             let exhausted = fetched == 0
-                || listing.total.is_some_and(|t| position >= t)
-                || match &spec.paging {
-                    Paging::None => true,
-                    Paging::Page { .. } | Paging::Offset { .. } => fetched < size,
-                    Paging::Cursor { next, .. } => {
-                        cursor = next.get(&body).and_then(transform_id);
-                        cursor.is_none()
-                    }
-                    Paging::NextLink { next, .. } => {
-                        next_url = next
-                            .get(&body)
-                            .and_then(Value::as_str)
-                            .map(|link| self.same_origin_link(link))
-                            .transpose()?;
-                        next_url.is_none()
-                    }
-                };
+                || listing.total.is_some_and(|t| walk.position >= t)
+                || self.last_page(&mut walk, &body, fetched)?;
             if exhausted {
                 if listing.total.is_none() {
-                    listing.total = Some(position);
+                    listing.total = Some(walk.position);
                 }
                 return Ok(listing);
             }
@@ -242,6 +183,99 @@ impl RecordApi {
                 return Err(DownstreamError::TooMany(spec.max_scan));
             }
         }
+    }
+
+    /// The URL of the page `walk` is at: the list operation with the search and paging
+    /// parameters, or the next link as given (with the page size on the first page only).
+    fn page_url(
+        &self,
+        search: Option<&(String, String)>,
+        walk: &Walk,
+    ) -> Result<Url, DownstreamError> {
+        let spec = &self.endpoints.list;
+        let size = spec.max_page_size;
+        let mut url = match &walk.next_url {
+            Some(u) => u.clone(),
+            None => spec.request.url(self.client.base_url(), None)?,
+        };
+        let mut q = url.query_pairs_mut();
+        if walk.next_url.is_none()
+            && let Some((param, value)) = search
+        {
+            q.append_pair(param, value);
+        }
+        match &spec.paging {
+            Paging::None => {}
+            Paging::Page {
+                page,
+                size: s,
+                first,
+            } => {
+                q.append_pair(page, &(walk.position / size + first).to_string());
+                q.append_pair(s, &size.to_string());
+            }
+            Paging::Offset { offset: o, limit } => {
+                q.append_pair(o, &walk.position.to_string());
+                q.append_pair(limit, &size.to_string());
+            }
+            Paging::Cursor {
+                cursor: c, size: s, ..
+            } => {
+                if let Some(s) = s {
+                    q.append_pair(s, &size.to_string());
+                }
+                if let Some(cur) = &walk.cursor {
+                    q.append_pair(c, cur);
+                }
+            }
+            Paging::NextLink { size: s, .. } => {
+                if let (Some(s), None) = (s, &walk.next_url) {
+                    q.append_pair(s, &size.to_string());
+                }
+            }
+        }
+        drop(q);
+        Ok(url)
+    }
+
+    /// The records of one page, at `list.items`.
+    fn page_items(&self, body: &Value) -> Result<Vec<Value>, DownstreamError> {
+        let spec = &self.endpoints.list;
+        match spec.items.get(body) {
+            Some(Value::Array(items)) => Ok(items.clone()),
+            _ => Err(DownstreamError::BadResponse(format!(
+                "list response has no array at {:?} (check list.items)",
+                spec.items.to_string()
+            ))),
+        }
+    }
+
+    /// Whether the page just read (`fetched` records of `body`) is the last one by the
+    /// paging's own sign; else `walk` is moved to the next cursor or link.
+    fn last_page(
+        &self,
+        walk: &mut Walk,
+        body: &Value,
+        fetched: u64,
+    ) -> Result<bool, DownstreamError> {
+        Ok(match &self.endpoints.list.paging {
+            Paging::None => true,
+            Paging::Page { .. } | Paging::Offset { .. } => {
+                fetched < self.endpoints.list.max_page_size
+            }
+            Paging::Cursor { next, .. } => {
+                walk.cursor = next.get(body).and_then(transform_id);
+                walk.cursor.is_none()
+            }
+            Paging::NextLink { next, .. } => {
+                walk.next_url = next
+                    .get(body)
+                    .and_then(Value::as_str)
+                    .map(|link| self.same_origin_link(link))
+                    .transpose()?;
+                walk.next_url.is_none()
+            }
+        })
     }
 
     /// A next-page link, resolved against the base URL; a link to another origin is refused

@@ -5,14 +5,14 @@
 
 use std::time::Duration;
 
-use serde_spanned::Spanned;
+use crate::config::Spanned;
 
 use crate::config::Interp;
 use crate::config::error::{ConfigError, Source};
 use crate::config::raw::{self, RawConfig, RawNumber};
+use crate::downstream::DownstreamSettings;
 use crate::downstream::auth::DownstreamAuth;
 use crate::downstream::breaker::BreakerSettings;
-use crate::downstream::client::DownstreamSettings;
 use crate::downstream::groups::{GroupEndpoints, MemberCalls};
 use crate::downstream::oauth::{ClientAuth, ClientCredentials};
 use crate::downstream::operation::Operation;

@@ -79,7 +79,7 @@ impl ResourceMapping {
 /// `unmapped = "store" | "ignore" | "reject"` of `[users]` or `[groups]`; `store` when absent.
 pub fn compile_unmapped(
     section: &str,
-    raw: Option<&serde_spanned::Spanned<String>>,
+    raw: Option<&crate::config::Spanned<String>>,
     src: &ConfigSource,
 ) -> Result<Unmapped, ConfigError> {
     raw.map_or(Ok(Unmapped::default()), |v| {
@@ -120,8 +120,42 @@ fn compile_rule(
         },
         RawRule::Table(t) => (**t).clone(),
     };
+    let source = rule_source(&table)?;
+    let direction = rule_direction(&table, &source, &target)?;
+    let value_map = rule_value_map(&table)?;
+    let case = rule_case(&table)?;
+    let downstream_type = rule_downstream_type(&table)?;
+    let allowed = allowed_values(&table, &target);
+    let pick = rule_pick(&table, &target, &allowed)?;
+    let sensitive = table.sensitive.unwrap_or(false) || target.leaf.returned == Returned::Never;
+    Ok(AttributeRule {
+        source,
+        direction,
+        value_map,
+        default: table.default.as_ref().map(json).transpose()?,
+        case,
+        separator: table.separator,
+        downstream_type,
+        required: table.required.unwrap_or(false),
+        sensitive,
+        allowed,
+        default_from: table
+            .default_from
+            .as_deref()
+            .map(|from| {
+                ScimTarget::resolve(from, catalog).map_err(|e| format!("default_from: {e}"))
+            })
+            .transpose()?,
+        pick,
+        target,
+    })
+}
+
+/// Where the value comes from: exactly one of `path`, `template`, `constant`, or
+/// `store = true`.
+fn rule_source(table: &RawRuleTable) -> Result<Source, String> {
     let stored = table.store.unwrap_or(false);
-    let source = match (&table.path, &table.template, &table.constant) {
+    Ok(match (&table.path, &table.template, &table.constant) {
         (None, None, None) if stored => Source::Stored,
         _ if stored => {
             return Err(
@@ -140,8 +174,17 @@ fn compile_rule(
         }
         (None, None, Some(c)) => Source::Constant(json(c)?),
         _ => return Err("give exactly one of path, template, constant or store = true".into()),
-    };
-    let mut direction = match table.direction.as_deref() {
+    })
+}
+
+/// `direction`, read-only whatever is written where nothing can be written back (a template,
+/// a constant, a read-only attribute).
+fn rule_direction(
+    table: &RawRuleTable,
+    source: &Source,
+    target: &ScimTarget,
+) -> Result<Direction, String> {
+    let direction = match table.direction.as_deref() {
         None | Some("read_write") => Direction::ReadWrite,
         Some("read_only") => Direction::ReadOnly,
         Some("write_only") => Direction::WriteOnly,
@@ -159,32 +202,43 @@ fn compile_rule(
                 "a template, a constant or a read-only attribute cannot be write_only".into(),
             );
         }
-        direction = Direction::ReadOnly;
+        return Ok(Direction::ReadOnly);
     }
-    let value_map = match &table.map {
-        Some(m) => {
-            let entries = m
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), json(v)?)))
-                .collect::<Result<Vec<_>, String>>()?;
-            let extra = table
-                .map_read
-                .iter()
-                .flatten()
-                .map(|(k, v)| Ok((k.clone(), json(v)?)))
-                .collect::<Result<Vec<_>, String>>()?;
-            Some(ValueMap::new(entries, extra))
-        }
-        None if table.map_read.is_some() => return Err("map_read needs a map".into()),
-        None => None,
+    Ok(direction)
+}
+
+/// `map` and `map_read`.
+fn rule_value_map(table: &RawRuleTable) -> Result<Option<ValueMap>, String> {
+    let Some(m) = &table.map else {
+        return match table.map_read {
+            Some(_) => Err("map_read needs a map".into()),
+            None => Ok(None),
+        };
     };
-    let case = match table.case.as_deref() {
-        None => None,
-        Some("lower") => Some(Case::Lower),
-        Some("upper") => Some(Case::Upper),
-        Some(other) => return Err(format!("case {other:?}: use lower or upper")),
-    };
-    let downstream_type = match table.downstream_type.as_deref() {
+    let entries = m
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), json(v)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let extra = table
+        .map_read
+        .iter()
+        .flatten()
+        .map(|(k, v)| Ok((k.clone(), json(v)?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Some(ValueMap::new(entries, extra)))
+}
+
+fn rule_case(table: &RawRuleTable) -> Result<Option<Case>, String> {
+    match table.case.as_deref() {
+        None => Ok(None),
+        Some("lower") => Ok(Some(Case::Lower)),
+        Some("upper") => Ok(Some(Case::Upper)),
+        Some(other) => Err(format!("case {other:?}: use lower or upper")),
+    }
+}
+
+fn rule_downstream_type(table: &RawRuleTable) -> Result<Option<DownstreamType>, String> {
+    Ok(match table.downstream_type.as_deref() {
         None => None,
         Some("string") => Some(DownstreamType::String),
         Some("integer") => Some(DownstreamType::Integer),
@@ -195,8 +249,13 @@ fn compile_rule(
                 "downstream_type {other:?}: use string, integer, number or boolean"
             ));
         }
-    };
-    let allowed = match &table.allowed {
+    })
+}
+
+/// `allowed`, or the canonical values of an attribute of an extension other than the
+/// enterprise one.
+fn allowed_values(table: &RawRuleTable, target: &ScimTarget) -> Vec<String> {
+    match &table.allowed {
         Some(list) => list.clone(),
         None if target
             .urn
@@ -206,11 +265,20 @@ fn compile_rule(
             target.leaf.canonical_values.clone()
         }
         None => Vec::new(),
-    };
+    }
+}
+
+/// `pick` (one value of a whole multi-valued attribute), checked against `separator`, which
+/// also needs a multi-valued attribute.
+fn rule_pick(
+    table: &RawRuleTable,
+    target: &ScimTarget,
+    allowed: &[String],
+) -> Result<Option<Pick>, String> {
     if table.separator.is_some() && !(target.attr_def.multi_valued && target.sub.is_none()) {
         return Err("separator joins a multi-valued attribute: use it on one".into());
     }
-    let pick = match table.pick.as_deref() {
+    Ok(match table.pick.as_deref() {
         None => None,
         Some(_)
             if !(target.attr_def.multi_valued
@@ -234,28 +302,6 @@ fn compile_rule(
         }
         Some("highest") => Some(Pick::Highest),
         Some(other) => return Err(format!("pick {other:?}: use first or highest")),
-    };
-    let sensitive = table.sensitive.unwrap_or(false) || target.leaf.returned == Returned::Never;
-    Ok(AttributeRule {
-        target,
-        source,
-        direction,
-        value_map,
-        default: table.default.as_ref().map(json).transpose()?,
-        case,
-        separator: table.separator,
-        downstream_type,
-        required: table.required.unwrap_or(false),
-        sensitive,
-        allowed,
-        default_from: table
-            .default_from
-            .as_deref()
-            .map(|from| {
-                ScimTarget::resolve(from, catalog).map_err(|e| format!("default_from: {e}"))
-            })
-            .transpose()?,
-        pick,
     })
 }
 

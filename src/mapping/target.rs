@@ -6,7 +6,9 @@ use serde_json::{Map, Value};
 
 use crate::scim::filter::{CompValue, CompareOp, Filter};
 use crate::scim::path::PatchPath;
-use crate::scim::schema::{AttrType, AttributeDef, Mutability, ResourceSchema, find_attribute};
+use crate::scim::schema::{
+    AttrType, AttributeDef, Mutability, ResourceSchema, SchemaDef, find_attribute,
+};
 
 /// A resolved SCIM location, with canonical names and the definition of the value found there.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,36 +36,47 @@ impl ScimTarget {
             return Ok(target);
         }
         if let Some(ext) = schema.extension(key) {
-            if !ext.open {
-                return Err(format!(
-                    "{} is a schema: map its attributes ({}:<name>), or declare it open",
-                    ext.id, ext.id
-                ));
-            }
-            let def = AttributeDef {
-                name: ext.id.clone(),
-                attr_type: AttrType::Complex,
-                multi_valued: false,
-                description: String::new(),
-                required: false,
-                case_exact: false,
-                mutability: Mutability::ReadWrite,
-                returned: Default::default(),
-                uniqueness: Default::default(),
-                canonical_values: Vec::new(),
-                reference_types: Vec::new(),
-                sub_attributes: Vec::new(),
-            };
-            return Ok(Self {
-                urn: Some(ext.id.clone()),
-                attr: String::new(),
-                selector: Vec::new(),
-                sub: None,
-                attr_def: def.clone(),
-                leaf: def,
-                whole_extension: true,
-            });
+            return Self::whole_extension(ext);
         }
+        Self::attribute(key, schema)
+    }
+
+    /// A whole extension as one value, which only an open extension may be.
+    fn whole_extension(ext: &SchemaDef) -> Result<Self, String> {
+        if !ext.open {
+            return Err(format!(
+                "{} is a schema: map its attributes ({}:<name>), or declare it open",
+                ext.id, ext.id
+            ));
+        }
+        let def = AttributeDef {
+            name: ext.id.clone(),
+            attr_type: AttrType::Complex,
+            multi_valued: false,
+            description: String::new(),
+            required: false,
+            case_exact: false,
+            mutability: Mutability::ReadWrite,
+            returned: Default::default(),
+            uniqueness: Default::default(),
+            canonical_values: Vec::new(),
+            reference_types: Vec::new(),
+            sub_attributes: Vec::new(),
+        };
+        Ok(Self {
+            urn: Some(ext.id.clone()),
+            attr: String::new(),
+            selector: Vec::new(),
+            sub: None,
+            attr_def: def.clone(),
+            leaf: def,
+            whole_extension: true,
+        })
+    }
+
+    /// An attribute of the core schema or an extension, possibly with a sub-attribute and a
+    /// `[filter]` of equalities.
+    fn attribute(key: &str, schema: &ResourceSchema) -> Result<Self, String> {
         let path: PatchPath = key.parse().map_err(|e| format!("{e}"))?;
         let urn = match path.attr.urn.as_deref() {
             None => None,

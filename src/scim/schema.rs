@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The data type of an attribute (RFC 7643 §2.3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum AttrType {
     String,
@@ -18,7 +18,9 @@ pub enum AttrType {
 }
 
 /// Whether and how a client may change an attribute (RFC 7643 §7 `mutability`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Mutability {
     ReadOnly,
@@ -29,7 +31,9 @@ pub enum Mutability {
 }
 
 /// When an attribute is returned (RFC 7643 §7 `returned`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Returned {
     Always,
@@ -40,7 +44,9 @@ pub enum Returned {
 }
 
 /// Uniqueness of an attribute's values (RFC 7643 §7 `uniqueness`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Uniqueness {
     #[default]
@@ -50,7 +56,7 @@ pub enum Uniqueness {
 }
 
 /// One attribute definition, in the JSON shape of RFC 7643 §7 so catalogs deserialize directly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AttributeDef {
     pub name: String,

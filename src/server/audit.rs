@@ -59,25 +59,14 @@ around_layer! {
 impl Around for AuditLayer {
     async fn around(&self, request: Request, next: Next) -> Response {
         let started = Instant::now();
-        let write = write_operation(&request);
-        let read = if is_search(&request) {
-            "search"
-        } else {
-            "read"
-        };
-        let dry_run = request
-            .uri()
-            .query()
-            .is_some_and(|q| q.split('&').any(|p| p == "dry_run=true"));
-        let request_id = request
-            .headers()
-            .get(request_id::HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-")
-            .to_owned();
-        let mut segments = request.uri().path().trim_matches('/').split('/');
-        let resource = segments.next().unwrap_or("").to_owned();
-        let mut id = segments.next().map(str::to_owned);
+        let Asked {
+            write,
+            read,
+            dry_run,
+            request_id,
+            resource,
+            mut id,
+        } = Asked::of(&request);
         let (response, trail) = match write {
             Some(_) => trail::collect(next.run(request)).await,
             None => (next.run(request).await, Trail::default()),
@@ -139,6 +128,42 @@ impl Around for AuditLayer {
             calls_omitted: trail.calls_omitted,
         });
         response
+    }
+}
+
+/// What a request asks, as the activity record names it.
+struct Asked {
+    /// The write operation, if it is one.
+    write: Option<&'static str>,
+    /// "search" or "read", for a refused read.
+    read: &'static str,
+    dry_run: bool,
+    request_id: String,
+    /// The resource type's path segment (`Users`, `Groups`).
+    resource: String,
+    /// The resource's id, when the path names one.
+    id: Option<String>,
+}
+
+impl Asked {
+    fn of(request: &Request) -> Self {
+        let mut segments = request.uri().path().trim_matches('/').split('/');
+        Asked {
+            write: write_operation(request),
+            read: if is_search(request) { "search" } else { "read" },
+            dry_run: request
+                .uri()
+                .query()
+                .is_some_and(|q| q.split('&').any(|p| p == "dry_run=true")),
+            request_id: request
+                .headers()
+                .get(request_id::HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned(),
+            resource: segments.next().unwrap_or("").to_owned(),
+            id: segments.next().map(str::to_owned),
+        }
     }
 }
 

@@ -93,7 +93,8 @@ pub async fn explain(state: &AppState, request: Request) -> Result<Explanation, 
 }
 
 /// The request without what routing it so far added (its path parameters among them),
-/// which would confuse the router it is sent to next.
+/// which would confuse the router it is sent to next. The client's address stays: it says
+/// whether forwarded headers are believed for `meta.location`.
 fn unrouted(request: Request) -> Request {
     let (parts, body) = request.into_parts();
     let mut fresh = Request::new(body);
@@ -101,6 +102,12 @@ fn unrouted(request: Request) -> Request {
     *fresh.uri_mut() = parts.uri;
     *fresh.version_mut() = parts.version;
     *fresh.headers_mut() = parts.headers;
+    if let Some(peer) = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        fresh.extensions_mut().insert(*peer);
+    }
     fresh
 }
 
@@ -117,7 +124,7 @@ fn dry_state(state: &AppState, client: DownstreamClient, store: Store) -> AppSta
         groups,
         advertised: state.advertised.clone(),
         base_path: state.base_path.clone(),
-        scheme: state.scheme,
+        origin: state.origin.clone(),
         max_body_bytes: state.max_body_bytes,
         allow_dry_run: state.allow_dry_run,
         settler: None,

@@ -184,7 +184,14 @@ async fn serve_http<I>(
         async move {
             match refused {
                 Some(answer) => Ok(answer),
-                None => app.oneshot(host_from_authority(request)).await,
+                None => {
+                    let mut request = host_from_authority(request);
+                    // Whether forwarded headers are believed depends on who sent them.
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    app.oneshot(request).await
+                }
             }
         }
     });

@@ -23,18 +23,6 @@ use crate::telemetry::trail;
 
 type Answer = Result<Response, ScimError>;
 
-/// The base URL of this request, for `meta.location`: the Host the client used.
-fn context(state: &AppState, headers: &HeaderMap) -> RequestContext {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
-        .unwrap_or("localhost");
-    RequestContext {
-        base_url: format!("{}://{host}{}", state.scheme, state.base_path),
-    }
-}
-
 /// The decoded `name=value` pairs of a query string.
 pub(super) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
     query
@@ -134,11 +122,7 @@ fn note_user_name(body: &Value) {
     }
 }
 
-pub async fn service_provider_config(
-    State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
-) -> Response {
-    let ctx = context(&s, &headers);
+pub async fn service_provider_config(ctx: RequestContext) -> Response {
     ok(
         StatusCode::OK,
         &discovery::service_provider_config(&ctx.base_url),
@@ -166,8 +150,7 @@ fn schema_documents(s: &AppState, base_url: &str) -> Vec<Value> {
         .collect()
 }
 
-pub async fn resource_types(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let ctx = context(&s, &headers);
+pub async fn resource_types(State(s): State<Arc<AppState>>, ctx: RequestContext) -> Response {
     ok(
         StatusCode::OK,
         &discovery::list_all(resource_type_documents(&s, &ctx.base_url)),
@@ -176,10 +159,9 @@ pub async fn resource_types(State(s): State<Arc<AppState>>, headers: HeaderMap) 
 
 pub async fn resource_type(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
+    ctx: RequestContext,
     ScimId(id): ScimId,
 ) -> Answer {
-    let ctx = context(&s, &headers);
     one_of(
         resource_type_documents(&s, &ctx.base_url),
         &id,
@@ -196,8 +178,7 @@ fn one_of(documents: Vec<Value>, id: &str, what: &str) -> Answer {
         .ok_or_else(|| ScimError::new(404, None, format!("no {what} {id:?}")))
 }
 
-pub async fn schemas(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let ctx = context(&s, &headers);
+pub async fn schemas(State(s): State<Arc<AppState>>, ctx: RequestContext) -> Response {
     ok(
         StatusCode::OK,
         &discovery::list_all(schema_documents(&s, &ctx.base_url)),
@@ -206,10 +187,9 @@ pub async fn schemas(State(s): State<Arc<AppState>>, headers: HeaderMap) -> Resp
 
 pub async fn schema(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
+    ctx: RequestContext,
     ScimId(id): ScimId,
 ) -> Answer {
-    let ctx = context(&s, &headers);
     one_of(schema_documents(&s, &ctx.base_url), &id, "schema")
 }
 
@@ -240,10 +220,9 @@ impl ResourceKind for GroupsService {
 /// `GET /Users`, `GET /Groups`.
 pub async fn list<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
+    ctx: RequestContext,
     RawQuery(query): RawQuery,
 ) -> Answer {
-    let ctx = context(&s, &headers);
     let kind = K::of(&s)?;
     let params =
         ListParams::parse(&query_pairs(query.as_deref())).map_err(|e| service(e.into()))?;
@@ -254,10 +233,10 @@ pub async fn list<K: ResourceKind>(
 /// `POST /Users/.search`, `POST /Groups/.search`.
 pub async fn search<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
+    ctx: RequestContext,
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let ctx = context(&s, &headers);
     let kind = K::of(&s)?;
     let input = json_body(&s, &headers, body).await?;
     let params = ListParams::from_search_request(&input).map_err(|e| service(e.into()))?;
@@ -276,10 +255,10 @@ pub async fn search_root() -> ScimError {
 
 pub async fn create<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
+    ctx: RequestContext,
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let ctx = context(&s, &headers);
     let kind = K::of(&s)?;
     let input = json_body(&s, &headers, body).await?;
     let created = kind.create(&ctx, &input).await.map_err(service)?;
@@ -301,11 +280,10 @@ fn created_response(created: Value) -> Response {
 
 pub async fn get<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
-    headers: HeaderMap,
+    ctx: RequestContext,
     ScimId(id): ScimId,
     RawQuery(query): RawQuery,
 ) -> Answer {
-    let ctx = context(&s, &headers);
     let kind = K::of(&s)?;
     let projection =
         Projection::parse(&query_pairs(query.as_deref())).map_err(|e| service(e.into()))?;
@@ -315,11 +293,11 @@ pub async fn get<K: ResourceKind>(
 
 pub async fn replace<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
+    ctx: RequestContext,
     headers: HeaderMap,
     ScimId(id): ScimId,
     body: Body,
 ) -> Answer {
-    let ctx = context(&s, &headers);
     let kind = K::of(&s)?;
     let input = json_body(&s, &headers, body).await?;
     let version = if_match(&headers)?;
@@ -332,11 +310,11 @@ pub async fn replace<K: ResourceKind>(
 
 pub async fn patch<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
+    ctx: RequestContext,
     headers: HeaderMap,
     ScimId(id): ScimId,
     body: Body,
 ) -> Answer {
-    let ctx = context(&s, &headers);
     let kind = K::of(&s)?;
     let input = json_body(&s, &headers, body).await?;
     let version = if_match(&headers)?;
@@ -352,10 +330,10 @@ pub async fn patch<K: ResourceKind>(
 
 pub async fn delete<K: ResourceKind>(
     State(s): State<Arc<AppState>>,
+    ctx: RequestContext,
     headers: HeaderMap,
     ScimId(id): ScimId,
 ) -> Answer {
-    let ctx = context(&s, &headers);
     let kind = K::of(&s)?;
     let version = if_match(&headers)?;
     kind.delete(&ctx, &id, version).await.map_err(service)?;

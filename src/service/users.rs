@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use self::reconcile::Reconciliation;
+pub use self::reconcile::{Progress, Reconciliation};
 use super::dropped::DroppedAttributes;
 use super::turns::Turns;
 use super::{RequestContext, ServiceError, check_version};

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde_spanned::Spanned;
+use crate::config::Spanned;
 use sha2::{Digest, Sha256};
 
 use crate::auth::settings::{BasicCredentials, compile_basic, parse_digest};

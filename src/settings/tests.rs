@@ -123,7 +123,10 @@ fn unknown_keys_are_named_with_line_and_column() {
     let line = line_of(&text, "timeout_msec");
     let err = error_of(&text);
     assert!(err.starts_with(&format!("gateway.toml:{line}:1:")), "{err}");
-    assert!(err.contains("unknown field `timeout_msec`"), "{err}");
+    assert!(
+        err.contains("downstream.timeout_msec: unknown key \"timeout_msec\" in [downstream]; did you mean \"timeout_ms\"?"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -238,7 +241,8 @@ fn declared_extensions_are_checked() {
     let err = error_of(&with(
         "id = \"urn:x:Ext\"\nattributes = [{ name = \"f\", type = \"string\", multivalued = true }]",
     ));
-    assert!(err.contains("unknown field `multivalued`"), "{err}");
+    assert!(err.contains("unknown key \"multivalued\""), "{err}");
+    assert!(err.contains("did you mean \"multiValued\"?"), "{err}");
     let err = error_of(&with(
         "id = \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User\"\nattributes = []",
     ));
@@ -586,7 +590,10 @@ fn bad_downstream_limits_name_their_key_and_position() {
     let line = line_of(&text, "open_s");
     let err = error_of(&text);
     assert!(err.starts_with(&format!("gateway.toml:{line}:")), "{err}");
-    assert!(err.contains("unknown field `open_s`"), "{err}");
+    assert!(
+        err.contains("unknown key \"open_s\" in [downstream.breaker]; did you mean \"open_ms\"?"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -804,4 +811,48 @@ fn tls_paths_resolve_against_the_given_folder_and_absolute_ones_stay() {
     let files = config.server.tls.as_ref().unwrap();
     assert_eq!(files.cert, folder.dir.join("cert.pem"));
     assert_eq!(files.key, folder.dir.join("key.pem"));
+}
+
+#[test]
+fn public_url_and_trusted_proxies_are_checked() {
+    let text = example_with(
+        "[server]\n",
+        "[server]\npublic_url = \"https://Scim.Example.com/gw/\"\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]\n",
+    );
+    let config = Config::parse("gateway.toml", &text, &env).unwrap();
+    assert_eq!(
+        config.server.public_url.as_deref(),
+        Some("https://scim.example.com/gw")
+    );
+    assert_eq!(config.server.trusted_proxies.len(), 3);
+
+    for (bad, why) in [
+        ("scim.example.com", "relative URL without a base"),
+        ("ftp://scim.example.com", "use an http or https URL"),
+        ("https://scim.example.com/?a=1", "may not have a query"),
+        (
+            "https://scim.example.com/#top",
+            "may not have a query (?) or fragment",
+        ),
+        ("https://me:pw@scim.example.com", "may not hold a user name"),
+    ] {
+        let text = example_with("[server]\n", &format!("[server]\npublic_url = \"{bad}\"\n"));
+        let err = error_of(&text);
+        let line = line_of(&text, "public_url");
+        assert!(
+            err.starts_with(&format!("gateway.toml:{line}:14: server.public_url: ")),
+            "{err}"
+        );
+        assert!(err.contains(why), "{bad}: {err}");
+    }
+    let text = example_with(
+        "[server]\n",
+        "[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n",
+    );
+    assert!(
+        error_of(&text)
+            .contains("server.trusted_proxies: \"10.0.0.0/33\" is not an IP address or CIDR block"),
+        "{}",
+        error_of(&text)
+    );
 }

@@ -61,8 +61,9 @@ pub const SQLITE: &[Migration] = &[
     LOOKUP_ORDER,
     LEASES,
     PACE,
+    GROUP_COMMIT,
     Migration {
-        version: 6,
+        version: 7,
         description: "provisioning activity",
         statements: &[
             "CREATE TABLE activity (
@@ -133,8 +134,9 @@ pub const POSTGRES: &[Migration] = &[
     LOOKUP_ORDER,
     LEASES,
     PACE,
+    GROUP_COMMIT,
     Migration {
-        version: 6,
+        version: 7,
         description: "provisioning activity",
         statements: &[
             "CREATE TABLE activity (
@@ -235,6 +237,18 @@ const PACE: Migration = Migration {
             expires_at BIGINT NOT NULL,
             PRIMARY KEY (key, slot)
         )",
+    ],
+};
+
+/// The row whose write makes a SQLite store fsync its log once for all the writes that wait
+/// for it (`store/sqlite/group_commit.rs`); PostgreSQL has it too, unused, so that both
+/// backends keep one schema.
+const GROUP_COMMIT: Migration = Migration {
+    version: 6,
+    description: "group commit mark",
+    statements: &[
+        "CREATE TABLE group_commit (id INTEGER PRIMARY KEY, mark BIGINT NOT NULL)",
+        "INSERT INTO group_commit (id, mark) VALUES (1, 0)",
     ],
 };
 

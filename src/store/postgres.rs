@@ -59,6 +59,16 @@ impl PostgresStore {
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)
     }
+
+    /// Nothing to wait for: a PostgreSQL commit is durable when it returns
+    /// (`synchronous_commit` on, the server's default).
+    async fn settle(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn close_pools(&self) {
+        self.pool.close().await;
+    }
 }
 
 /// Applies the migrations not yet recorded, holding the migration lock on a connection of

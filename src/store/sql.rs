@@ -253,10 +253,11 @@ pub(super) fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// Writes `impl Store` for a backend struct with a `pool` field, an inherent
-/// `async fn begin_write(&self) -> Result<Transaction<'static, _>, StoreError>`, and the
-/// statements that add and remove a JSON array (`$3`) of members of group `$2` of tenant
-/// `$1`.
+/// Writes `impl Store` for a backend struct with a `pool` field, inherent
+/// `async fn begin_write(&self) -> Result<Transaction<'static, _>, StoreError>`,
+/// `async fn settle(&self) -> Result<(), StoreError>` (awaited after every write that must be
+/// durable when it returns) and `async fn close_pools(&self)`, and the statements that add and
+/// remove a JSON array (`$3`) of members of group `$2` of tenant `$1`.
 macro_rules! impl_sql_store {
     (
         $store:ty,
@@ -360,6 +361,7 @@ macro_rules! impl_sql_store {
                     .execute(&self.pool)
                     .await?
                     .rows_affected();
+                self.settle().await?;
                 Ok(n > 0)
             }
 
@@ -382,6 +384,7 @@ macro_rules! impl_sql_store {
                     .execute(&self.pool)
                     .await?
                     .rows_affected();
+                self.settle().await?;
                 Ok(usize::try_from(changed).unwrap_or(usize::MAX))
             }
 
@@ -472,6 +475,7 @@ macro_rules! impl_sql_store {
                         .bind(now)
                         .fetch_one(&self.pool)
                         .await?;
+                    self.settle().await?;
                     resource_from_row(&row)
                 })
             }
@@ -506,7 +510,10 @@ macro_rules! impl_sql_store {
                         .fetch_optional(&self.pool)
                         .await?;
                     match row {
-                        Some(row) => resource_from_row(&row),
+                        Some(row) => {
+                            self.settle().await?;
+                            resource_from_row(&row)
+                        }
                         None => Err(self
                             .version_miss(tenant, resource_type, scim_id, expected_version)
                             .await),
@@ -533,7 +540,10 @@ macro_rules! impl_sql_store {
                             .fetch_optional(&self.pool)
                             .await?;
                     match version {
-                        Some(v) => Ok(v),
+                        Some(v) => {
+                            self.settle().await?;
+                            Ok(v)
+                        }
                         None => Err(self
                             .version_miss(tenant, resource_type, scim_id, expected_version)
                             .await),
@@ -641,6 +651,7 @@ macro_rules! impl_sql_store {
                         .execute(&mut *tx)
                         .await?;
                     tx.commit().await?;
+                    self.settle().await?;
                     Ok(deleted > 0)
                 })
             }
@@ -727,6 +738,7 @@ macro_rules! impl_sql_store {
                             .rows_affected()
                     };
                     tx.commit().await?;
+                    self.settle().await?;
                     Ok(usize::try_from(added).unwrap_or(usize::MAX))
                 })
             }
@@ -834,6 +846,7 @@ macro_rules! impl_sql_store {
                         .bind($crate::store::sql::now()?)
                         .fetch_one(&self.pool)
                         .await?;
+                    self.settle().await?;
                     Ok($crate::store::IntentId(id))
                 })
             }
@@ -848,6 +861,7 @@ macro_rules! impl_sql_store {
                         .execute(&self.pool)
                         .await?
                         .rows_affected();
+                    self.settle().await?;
                     Ok(done > 0)
                 })
             }
@@ -896,6 +910,7 @@ macro_rules! impl_sql_store {
                         .bind(token.last_used_at)
                         .execute(&self.pool)
                         .await?;
+                    self.settle().await?;
                     Ok(())
                 })
             }
@@ -1135,7 +1150,7 @@ macro_rules! impl_sql_store {
             }
 
             fn close(&self) -> $crate::store::BoxFuture<'_, ()> {
-                Box::pin(self.pool.close())
+                Box::pin(self.close_pools())
             }
         }
     };

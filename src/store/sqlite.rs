@@ -1,6 +1,7 @@
 //! The embedded default backend: one SQLite file, created on first run, nothing to operate.
-//! WAL mode lets lookups proceed while one write commits; synchronous=FULL makes a commit
-//! durable before it returns (the intent journal depends on it); the busy timeout makes
+//! WAL mode lets lookups proceed while one write commits; a write returns once it is durable
+//! (the intent journal depends on it), through a group commit that lets concurrent writers
+//! share one fsync ([`group_commit`]); the busy timeout makes
 //! concurrent writers queue instead of failing; write transactions begin IMMEDIATE so two of
 //! them never deadlock upgrading a read lock. Two gateways opening the same file migrate it
 //! safely: each migration re-checks `schema_migrations` inside its own IMMEDIATE transaction.
@@ -15,6 +16,12 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
+mod group_commit;
+
+use std::sync::Arc;
+
+use group_commit::GroupCommit;
+
 use super::error::StoreError;
 use super::migrations::{self, Migration};
 use super::resource::Resource;
@@ -25,6 +32,8 @@ use super::sql;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections for a file database (readers run in parallel under WAL; writers queue).
 const FILE_CONNECTIONS: u32 = 4;
+/// The connection that fsyncs for the group commit.
+const SYNC_CONNECTIONS: u32 = 1;
 
 /// Members of group `$2` of tenant `$1` from JSON array `$3`. (`WHERE true` resolves
 /// SQLite's parsing ambiguity between a join's ON and the upsert's ON CONFLICT.)
@@ -42,6 +51,8 @@ const IMPORT_RESOURCE: &str = "INSERT INTO resources (tenant, resource_type, sci
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Makes a file database's writes durable before they return; none in memory.
+    group_commit: Option<Arc<GroupCommit>>,
 }
 
 impl SqliteStore {
@@ -53,8 +64,8 @@ impl SqliteStore {
             .map_err(|e| StoreError::Config(format!("invalid sqlite url: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a journaled intent must survive a power cut, not only a process crash.
-            .synchronous(SqliteSynchronous::Full)
+            // NORMAL: a commit does not fsync; `settle` waits for the group commit's fsync.
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
@@ -68,18 +79,29 @@ impl SqliteStore {
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-                .connect_with(options)
+                .connect_with(options.clone())
                 .await?
         } else {
             SqlitePoolOptions::new()
                 .max_connections(FILE_CONNECTIONS)
-                .connect_with(options)
+                .connect_with(options.clone())
                 .await?
         };
-        let store = SqliteStore { pool };
+        let mut store = SqliteStore {
+            pool,
+            group_commit: None,
+        };
         // A fresh in-memory database (tests, the demo, every dry run) is always migrated
         // from nothing: not worth an operator's attention.
         store.migrate(migrations::SQLITE, !in_memory).await?;
+        if !in_memory {
+            // FULL: a journaled intent must survive a power cut, not only a process crash.
+            let syncer = SqlitePoolOptions::new()
+                .max_connections(SYNC_CONNECTIONS)
+                .connect_with(options.synchronous(SqliteSynchronous::Full))
+                .await?;
+            store.group_commit = Some(Arc::new(GroupCommit::new(syncer)));
+        }
         if !in_memory {
             tracing::info!(backend = "sqlite", "store opened");
         }
@@ -104,6 +126,21 @@ impl SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Returns once the write that just committed is on disk (nothing to wait for in memory).
+    async fn settle(&self) -> Result<(), StoreError> {
+        match &self.group_commit {
+            Some(group_commit) => group_commit.settle().await,
+            None => Ok(()),
+        }
+    }
+
+    async fn close_pools(&self) {
+        self.pool.close().await;
+        if let Some(group_commit) = &self.group_commit {
+            group_commit.close().await;
+        }
     }
 
     /// A transaction that holds the write lock from its first statement.

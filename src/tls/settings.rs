@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use serde_spanned::Spanned;
+use crate::config::Spanned;
 
 use super::{self as tls, TlsFiles};
 use crate::config::Interp;

@@ -260,38 +260,9 @@ pub async fn run(options: CycleOptions) -> Result<CycleReport, CycleError> {
         matched: AtomicUsize::new(0),
     });
 
-    let mut elapsed = Vec::new();
-    // User 1 goes first and alone: every other user gets it as manager in the PATCH Entra
-    // sends after a create, so it must exist by then.
-    let mut progress = Progress::new(&ctx, Phase::Initial);
-    run_users(&ctx, 1..=1, &mut progress, initial_user).await;
-    run_users(&ctx, 2..=ctx.users, &mut progress, initial_user).await;
-    elapsed.push((Phase::Initial, progress.started.elapsed()));
-    for (phase, work) in [
-        (Phase::Delta, delta_user as fn(Arc<Ctx>, usize) -> UserTask),
-        (Phase::Disable, disable_user),
-    ] {
-        let mut progress = Progress::new(&ctx, phase);
-        run_users(&ctx, 1..=ctx.users, &mut progress, work).await;
-        elapsed.push((phase, progress.started.elapsed()));
-    }
-
-    let started = Instant::now();
-    if ctx.progress {
-        eprintln!("[entra-cycle] verify: listing every user through SCIM");
-    }
-    let listing = verify::list_all(&ctx.client).await;
-    let manager = lock(&ctx.manager).clone();
-    let verification = verify::check(&ctx.prefix, ctx.users, manager.as_deref(), listing);
-    elapsed.push((Phase::Verify, started.elapsed()));
-    if ctx.progress {
-        eprintln!(
-            "[entra-cycle] verify: {} users listed in {:.1} s",
-            verification.listed,
-            started.elapsed().as_secs_f64()
-        );
-    }
-
+    let mut elapsed = provision(&ctx).await;
+    let (verification, verify_time) = verify_users(&ctx).await;
+    elapsed.push((Phase::Verify, verify_time));
     let removed = match options.cleanup {
         true => Some(remove_all(&ctx).await),
         false => None,
@@ -325,6 +296,46 @@ pub async fn run(options: CycleOptions) -> Result<CycleReport, CycleError> {
     } else {
         Err(CycleError::Failed(Box::new(report)))
     }
+}
+
+/// The provisioning phases (initial, delta, disable) over every user, and how long each took.
+async fn provision(ctx: &Arc<Ctx>) -> Vec<(Phase, Duration)> {
+    let mut elapsed = Vec::new();
+    // User 1 goes first and alone: every other user gets it as manager in the PATCH Entra
+    // sends after a create, so it must exist by then.
+    let mut progress = Progress::new(ctx, Phase::Initial);
+    run_users(ctx, 1..=1, &mut progress, initial_user).await;
+    run_users(ctx, 2..=ctx.users, &mut progress, initial_user).await;
+    elapsed.push((Phase::Initial, progress.started.elapsed()));
+    for (phase, work) in [
+        (Phase::Delta, delta_user as fn(Arc<Ctx>, usize) -> UserTask),
+        (Phase::Disable, disable_user),
+    ] {
+        let mut progress = Progress::new(ctx, phase);
+        run_users(ctx, 1..=ctx.users, &mut progress, work).await;
+        elapsed.push((phase, progress.started.elapsed()));
+    }
+    elapsed
+}
+
+/// Lists every user through SCIM and checks the cycle's users in it; also how long it took.
+async fn verify_users(ctx: &Ctx) -> (verify::Verification, Duration) {
+    let started = Instant::now();
+    if ctx.progress {
+        eprintln!("[entra-cycle] verify: listing every user through SCIM");
+    }
+    let listing = verify::list_all(&ctx.client).await;
+    let manager = lock(&ctx.manager).clone();
+    let verification = verify::check(&ctx.prefix, ctx.users, manager.as_deref(), listing);
+    let took = started.elapsed();
+    if ctx.progress {
+        eprintln!(
+            "[entra-cycle] verify: {} users listed in {:.1} s",
+            verification.listed,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    (verification, took)
 }
 
 /// The CLI: runs the cycle with progress on stderr and prints the summary on stdout, also

@@ -386,3 +386,184 @@ async fn demo_admin_prints_a_console_that_signs_in_with_its_token_and_shows_the_
     }
     assert!(shown, "the create shows up in Activity within seconds");
 }
+
+/// `check` on the shipped gateway.toml changed by `edits`, with `env` and without `unset`.
+fn check_edited(edits: &[(&str, &str)], args: &[&str], unset: &[&str]) -> (bool, String, String) {
+    let dir = crate::support::process::TempDir::new("check-many");
+    let mut text = std::fs::read_to_string(shipped("gateway.toml")).unwrap();
+    for (from, to) in edits {
+        assert!(text.contains(from), "{from}");
+        text = text.replacen(from, to, 1);
+    }
+    let path = dir.0.join("gateway.toml");
+    std::fs::write(&path, &text).unwrap();
+    let mut all = vec!["check", "--config", path.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (ok, out) = crate::support::process::run_binary(
+        &all,
+        &[
+            ("LEGACY_URL", "http://127.0.0.1:9"),
+            ("LEGACY_API_KEY", "k"),
+            ("SCIM_TOKEN", "0123456789abcdef0123"),
+            ("RUST_LOG", "warn"),
+        ],
+        unset,
+    );
+    (ok, out, text)
+}
+
+#[test]
+fn check_reports_every_problem_at_once_in_toml_words_with_did_you_mean() {
+    let (ok, out, text) = check_edited(
+        &[
+            ("request_timeout_ms = 30000", "request_timeout_ms = \"30s\""),
+            ("create = \"POST", "craete = \"POST"),
+            ("max_page_size = 100", "max_page_size = \"x\""),
+            ("paging = \"page\"", "paging = \"pages\""),
+            ("mode = \"virtual\"", "mode = \"virtual\"\nmdoe = 1"),
+        ],
+        &[],
+        &[],
+    );
+    assert!(!ok, "{out}");
+    let line = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let expected = [
+        format!(
+            "gateway.toml:{}:22: server.request_timeout_ms: expected an integer (milliseconds), found a string \"30s\"",
+            line("request_timeout_ms")
+        ),
+        format!(
+            "gateway.toml:{}:1: users.craete: unknown key \"craete\" in [users]; did you mean \"create\"?",
+            line("craete")
+        ),
+        format!(
+            "gateway.toml:{}:17: users.list.max_page_size: expected an integer, found a string \"x\"",
+            line("max_page_size")
+        ),
+        format!(
+            "gateway.toml:{}:1: groups.mdoe: unknown key \"mdoe\" in [groups]; did you mean \"mode\"?",
+            line("mdoe")
+        ),
+    ];
+    let mut at = 0;
+    for problem in &expected {
+        let found = out[at..]
+            .find(problem.as_str())
+            .unwrap_or_else(|| panic!("{problem} not (in order) in:\n{out}"));
+        at += found + problem.len();
+    }
+    assert!(out.contains("error: 4 problems in "), "{out}");
+    // The misspelt `create` is one problem, not also a missing key; [users] has a problem of
+    // shape, so its later checks (paging's value) wait for it to be fixed.
+    assert!(!out.contains("missing key"), "{out}");
+    for rust in ["u64", "invalid type", "unknown field", "`"] {
+        assert!(!out.contains(rust), "{rust} in {out}");
+    }
+}
+
+#[test]
+fn check_reports_each_later_problem_of_every_section_and_tenant() {
+    let (ok, out, _) = check_edited(
+        &[
+            ("paging = \"page\"", "paging = \"pages\""),
+            ("listen = \"127.0.0.1:8080\"", "listen = \"127.0.0.1\""),
+            ("mode = \"virtual\"", "mode = \"virtua\""),
+        ],
+        &[],
+        &[],
+    );
+    assert!(!ok, "{out}");
+    for problem in [
+        "server.listen: ",
+        "users.list.paging: \"pages\": use page, offset, cursor, next_link or none",
+        "groups.mode: \"virtua\": use virtual, downstream or disabled",
+    ] {
+        assert!(out.contains(problem), "{problem} not in {out}");
+    }
+    assert!(out.contains("error: 3 problems in "), "{out}");
+}
+
+#[test]
+fn check_names_every_unset_variable_unless_told_to_stand_in() {
+    let (ok, out, text) = check_edited(&[], &[], &["LEGACY_URL", "LEGACY_API_KEY"]);
+    assert!(!ok, "{out}");
+    let url_line = text
+        .lines()
+        .position(|l| l.contains("${LEGACY_URL}"))
+        .unwrap()
+        + 1;
+    assert!(
+        out.contains(&format!(
+            "gateway.toml:{url_line}:13: downstream.base_url: environment variable LEGACY_URL is not set"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("environment variable LEGACY_API_KEY is not set"),
+        "{out}"
+    );
+    assert!(out.contains("error: 2 problems in "), "{out}");
+
+    let (ok, out, _) = check_edited(
+        &[],
+        &["--allow-missing-env"],
+        &["LEGACY_URL", "LEGACY_API_KEY"],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains(": ok"), "{out}");
+}
+
+/// Every gateway.toml the repository ships, as JSON.
+fn shipped_configs() -> Vec<(String, serde_json::Value)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = vec![
+        root.join("gateway.toml"),
+        root.join(OPEN_MAPPING),
+        root.join("tests/fixtures/directory.toml"),
+        root.join("deploy/compose/gateway.toml"),
+        root.join("deploy/kubernetes/gateway.toml"),
+    ];
+    for example in std::fs::read_dir(root.join("examples")).unwrap() {
+        files.push(example.unwrap().path().join("gateway.toml"));
+    }
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let value: toml::Value = toml::from_str(&text).unwrap();
+            (
+                path.display().to_string(),
+                serde_json::to_value(value).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_printed_schema_accepts_every_shipped_config_and_refuses_a_misspelt_key() {
+    let (ok, out) = crate::support::process::run_binary(&["schema"], &[("RUST_LOG", "warn")], &[]);
+    assert!(ok, "{out}");
+    let schema: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+    assert!(!out.contains("\"null\""), "TOML has no null: {out}");
+    let timeout = &schema["definitions"]["RawServer"]["properties"]["request_timeout_ms"];
+    assert_eq!(timeout["type"], "integer", "{timeout}");
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let configs = shipped_configs();
+    assert!(configs.len() >= 10, "{}", configs.len());
+    for (path, config) in &configs {
+        let errors: Vec<String> = validator
+            .iter_errors(config)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{path}: {errors:?}");
+    }
+    let mut misspelt = configs[0].1.clone();
+    let users = misspelt["users"].as_object_mut().unwrap();
+    let create = users.remove("create").unwrap();
+    users.insert("craete".into(), create);
+    assert!(!validator.is_valid(&misspelt));
+    let mut wrong_type = configs[0].1.clone();
+    wrong_type["server"]["request_timeout_ms"] = json!("30s");
+    assert!(!validator.is_valid(&wrong_type));
+}

@@ -3,6 +3,7 @@
 mod support;
 
 mod cli;
+mod command_line;
 mod console;
 mod cycle;
 mod deploy_files;
@@ -14,6 +15,7 @@ mod errors;
 mod explain;
 mod extensions;
 mod fixture;
+mod function_length;
 mod groups;
 mod groups_downstream;
 mod hostile_ids;
@@ -26,6 +28,7 @@ mod okta;
 mod ops;
 mod patch;
 mod profiles;
+mod public_url;
 mod quick_path;
 mod races;
 mod reconcile;

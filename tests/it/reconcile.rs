@@ -8,12 +8,18 @@ use serde_json::json;
 
 use crate::support::{Stack, TOKEN, entra_user};
 
-/// Runs the binary off the test's runtime thread, which keeps serving the sample API meanwhile.
-async fn reconcile(config: &std::path::Path, env: &[(&'static str, String)], fix: bool) -> String {
+/// Runs `reconcile` off the test's runtime thread, which keeps serving the sample API
+/// meanwhile, with the config named by SCIM_GATEWAY_CONFIG; its exit code, stdout and stderr.
+async fn reconcile(
+    config: &std::path::Path,
+    env: &[(&'static str, String)],
+    fix: bool,
+) -> (Option<i32>, String, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_scim-gateway"));
     command
-        .args(["reconcile", "--config"])
-        .arg(config)
+        .arg("reconcile")
+        .env("SCIM_GATEWAY_CONFIG", config)
+        .env_remove("RUST_LOG")
         .env("SCIM_TOKEN", TOKEN);
     if fix {
         command.arg("--fix");
@@ -25,12 +31,11 @@ async fn reconcile(config: &std::path::Path, env: &[(&'static str, String)], fix
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -74,19 +79,31 @@ async fn reconcile_reports_then_repairs_missing_and_orphaned_users() {
     )
     .unwrap();
     let env = stack.legacy_env();
-    let report = reconcile(&config, env, false).await;
+    // Drift: exit status 1, progress on stderr, the report on stdout.
+    let (code, report, progress) = reconcile(&config, env, false).await;
+    assert_eq!(code, Some(1), "{report}{progress}");
     assert!(
         report.contains("1 missing") && report.contains("1 orphaned"),
         "{report}"
     );
     assert!(report.contains(gone_id), "{report}");
-    let report = reconcile(&config, env, true).await;
+    assert!(
+        progress.contains("reconcile: read 2 of 2 downstream users")
+            && progress.contains("reconcile: comparing 2 downstream users with 2 in the store"),
+        "{progress}"
+    );
+    let (code, report, _) = reconcile(&config, env, true).await;
+    assert_eq!(code, Some(1), "drift was found, and fixed: {report}");
     assert!(report.contains("fixed"), "{report}");
-    let report = reconcile(&config, env, false).await;
+    let (code, report, _) = reconcile(&config, env, false).await;
+    assert_eq!(code, Some(0), "{report}");
     assert!(
         report.contains("0 missing") && report.contains("0 orphaned"),
         "{report}"
     );
+    // An error is 2, told apart from drift.
+    let (code, _, err) = reconcile(&dir.join("absent.toml"), env, false).await;
+    assert_eq!(code, Some(2), "{err}");
 
     assert_eq!(kept["userName"], "kept@example.com");
     let (_, found) = stack

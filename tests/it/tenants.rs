@@ -244,13 +244,25 @@ async fn issued_tokens_are_listed_rotated_and_revoked_at_once() {
         !listed.contains(&first[12..]),
         "the secret leaked: {listed}"
     );
-    assert!(!listed.contains("last used -"), "use is recorded: {listed}");
+    assert!(
+        !listed.contains("last used never"),
+        "use is recorded: {listed}"
+    );
 
     // Rotation: a new token, and the old one keeps working through the overlap.
     let (ok, rotated, err) = t
         .token(&["rotate", "--tenant", "north", "entra", "--overlap", "1h"])
         .await;
     assert!(ok, "{rotated}{err}");
+    // The 90-day token's successor lives 90 days too.
+    let in_90_days = time::OffsetDateTime::now_utc() + time::Duration::days(90);
+    let date = format!(
+        "expires {}",
+        &in_90_days
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()[..10]
+    );
+    assert!(rotated.contains(&date), "{rotated}");
     let second = rotated
         .lines()
         .find(|l| l.starts_with("sgw_"))

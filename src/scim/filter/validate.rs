@@ -109,40 +109,61 @@ fn check_comparison(
     op: CompareOp,
     value: &CompValue,
 ) -> Result<(), FilterError> {
-    let fail = |message: String| {
-        Err(FilterError::Unsupported {
-            attribute: name.to_string(),
-            message,
-        })
+    let unsupported = |message: String| FilterError::Unsupported {
+        attribute: name.to_string(),
+        message,
     };
-    let leaf = if leaf.attr_type == AttrType::Complex {
-        match find_attribute(&leaf.sub_attributes, "value") {
-            Some(value_def) if !op.is_ordering() => value_def,
-            _ => {
-                let example = leaf
-                    .sub_attributes
-                    .first()
-                    .map_or("value", |s| s.name.as_str());
-                return fail(format!(
-                    "attribute '{name}' is complex, so '{op}' cannot compare it; compare a sub-attribute such as '{name}.{example}'"
-                ));
-            }
-        }
-    } else {
-        leaf
-    };
+    let leaf = compared_attribute(leaf, name, op).map_err(unsupported)?;
     if *value == CompValue::Null {
         if matches!(op, CompareOp::Eq | CompareOp::Ne) {
             return Ok(());
         }
-        return fail(format!(
+        return Err(unsupported(format!(
             "'{op}' cannot compare '{name}' with null; use 'eq null', 'ne null' or 'pr'"
-        ));
+        )));
     }
-    match leaf.attr_type {
+    match type_mismatch(leaf.attr_type, name, op, value) {
+        Some(message) => Err(unsupported(message)),
+        None => Ok(()),
+    }
+}
+
+/// What a comparison of `leaf` compares: the attribute itself, or the `value` sub-attribute
+/// of a complex one (by equality only); else why it cannot be compared.
+fn compared_attribute<'a>(
+    leaf: &'a AttributeDef,
+    name: &str,
+    op: CompareOp,
+) -> Result<&'a AttributeDef, String> {
+    if leaf.attr_type != AttrType::Complex {
+        return Ok(leaf);
+    }
+    match find_attribute(&leaf.sub_attributes, "value") {
+        Some(value_def) if !op.is_ordering() => Ok(value_def),
+        _ => {
+            let example = leaf
+                .sub_attributes
+                .first()
+                .map_or("value", |s| s.name.as_str());
+            Err(format!(
+                "attribute '{name}' is complex, so '{op}' cannot compare it; compare a sub-attribute such as '{name}.{example}'"
+            ))
+        }
+    }
+}
+
+/// Why `op` with a non-null `value` does not fit an attribute of type `attr_type`, if it
+/// does not.
+fn type_mismatch(
+    attr_type: AttrType,
+    name: &str,
+    op: CompareOp,
+    value: &CompValue,
+) -> Option<String> {
+    match attr_type {
         AttrType::Boolean => {
             if !matches!(op, CompareOp::Eq | CompareOp::Ne) {
-                return fail(format!(
+                return Some(format!(
                     "attribute '{name}' is boolean, so only 'eq' and 'ne' apply, not '{op}'"
                 ));
             }
@@ -152,49 +173,39 @@ fn check_comparison(
                 CompValue::Str(s) => super::eval::parse_bool(s).is_some(),
                 _ => false,
             };
-            if !boolean {
-                return fail(format!(
-                    "attribute '{name}' is boolean; compare it with true or false"
-                ));
-            }
+            (!boolean)
+                .then(|| format!("attribute '{name}' is boolean; compare it with true or false"))
         }
         AttrType::Integer | AttrType::Decimal => {
             if op.is_substring() {
-                return fail(format!(
+                return Some(format!(
                     "attribute '{name}' is a number, so '{op}' does not apply; use eq, ne, gt, ge, lt or le"
                 ));
             }
-            if !matches!(value, CompValue::Number(_)) {
-                return fail(format!(
+            (!matches!(value, CompValue::Number(_))).then(|| {
+                format!(
                     "attribute '{name}' is a number; compare it with an unquoted number such as 42"
-                ));
-            }
+                )
+            })
         }
         AttrType::DateTime => {
             if op.is_substring() {
-                return fail(format!(
+                return Some(format!(
                     "attribute '{name}' is a dateTime, so '{op}' does not apply; use eq, ne, gt, ge, lt or le"
                 ));
             }
             let is_instant = matches!(value, CompValue::Str(s) if parse_datetime(s).is_some());
-            if !is_instant {
-                return fail(format!(
-                    "attribute '{name}' is a dateTime; compare it with a quoted timestamp such as \"2024-01-31T12:00:00Z\""
-                ));
-            }
+            (!is_instant).then(|| format!(
+                "attribute '{name}' is a dateTime; compare it with a quoted timestamp such as \"2024-01-31T12:00:00Z\""
+            ))
         }
         AttrType::String | AttrType::Reference | AttrType::Binary => {
-            if !matches!(value, CompValue::Str(_)) {
-                return fail(format!(
-                    "attribute '{name}' is a string; quote the value, e.g. \"{value}\""
-                ));
-            }
+            (!matches!(value, CompValue::Str(_))).then(|| {
+                format!("attribute '{name}' is a string; quote the value, e.g. \"{value}\"")
+            })
         }
-        AttrType::Complex => {
-            return fail(format!(
-                "attribute '{name}' is complex, so '{op}' cannot compare it; compare one of its sub-attributes"
-            ));
-        }
+        AttrType::Complex => Some(format!(
+            "attribute '{name}' is complex, so '{op}' cannot compare it; compare one of its sub-attributes"
+        )),
     }
-    Ok(())
 }

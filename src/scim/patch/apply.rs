@@ -244,9 +244,20 @@ fn apply_attribute(
         PatchOpKind::Remove => remove(container, &target, value)?,
     }
     tidy(container, &attr.name);
-    let new = container.get(&attr.name);
+    check_change(attr, bound, old.as_ref(), container.get(&attr.name))
+}
+
+/// The checks of one attribute's change from `old` to `new`: no more values than `bound`
+/// where the operation added some, read-only attributes unchanged, immutable ones unchanged
+/// once set, required ones still assigned.
+fn check_change(
+    attr: &AttributeDef,
+    bound: Option<usize>,
+    old: Option<&Value>,
+    new: Option<&Value>,
+) -> Result<(), PatchError> {
     if let (Some(max), Some(Value::Array(items))) = (bound, new) {
-        let before = match &old {
+        let before = match old {
             Some(Value::Array(was)) => was.len(),
             _ => 0,
         };
@@ -254,10 +265,10 @@ fn apply_attribute(
             return Err(too_many_values(&attr.name, "would hold", items.len(), max));
         }
     }
-    if old.as_ref() == new {
+    if old == new {
         return Ok(());
     }
-    let was_assigned = old.as_ref().is_some_and(is_assigned);
+    let was_assigned = old.is_some_and(is_assigned);
     match attr.mutability {
         Mutability::ReadOnly => {
             return Err(PatchError::Mutability(format!(

@@ -17,15 +17,33 @@ pub struct Reconciliation {
     pub orphans: Vec<String>,
 }
 
+/// How far a reconciliation is, for a command that shows it while it works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Downstream records read so far, and how many there are when the API says.
+    Reading { read: u64, total: Option<u64> },
+    /// Everything read; now compared with this many users in the store.
+    Comparing { records: usize, rows: usize },
+}
+
 impl UsersService {
     /// Compares the store with the downstream: correlations whose record is gone (`missing`)
     /// and records nobody correlated (`orphans`, e.g. made outside the gateway or left by a
     /// crash). With `fix`, missing correlations are deleted (with their memberships) and
     /// orphans are correlated, as a create through the gateway would have.
-    pub async fn reconcile(&self, fix: bool) -> Result<Reconciliation, ServiceError> {
+    /// `progress` hears how far it is.
+    pub async fn reconcile(
+        &self,
+        fix: bool,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<Reconciliation, ServiceError> {
         let mut everything = self.api.clone();
         everything.endpoints.list.max_scan = u64::MAX;
-        let records = everything.list(None, None).await?.records;
+        let on_page = |read, total| progress(Progress::Reading { read, total });
+        let records = everything
+            .list_reporting(None, None, &on_page)
+            .await?
+            .records;
         let mut downstream_ids = std::collections::HashSet::new();
         for record in &records {
             downstream_ids.insert(self.api.id_of(record)?);
@@ -35,6 +53,10 @@ impl UsersService {
             .store
             .list_resources(ResourceType::User, 0, total)
             .await?;
+        progress(Progress::Comparing {
+            records: records.len(),
+            rows: rows.len(),
+        });
         let correlated: std::collections::HashSet<String> = rows
             .iter()
             .filter_map(|r| r.downstream_id.clone())

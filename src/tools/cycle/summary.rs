@@ -23,6 +23,33 @@ impl fmt::Display for CycleReport {
             self.users, self.prefix, self.concurrency, self.created, self.matched
         )?;
         writeln!(f)?;
+        self.fmt_phases(f)?;
+        writeln!(f)?;
+        self.fmt_calls(f)?;
+        writeln!(f)?;
+        self.fmt_verification(f)?;
+        match self.removed {
+            Some(n) => writeln!(f, "cleanup: {n} users deleted")?,
+            None => writeln!(
+                f,
+                "the cycle's users are left in the tenant (--cleanup deletes them)"
+            )?,
+        }
+        if self.failures.is_empty() {
+            write!(f, "errors: none")?;
+        } else {
+            write!(f, "errors: {} failed SCIM calls", self.failures.len())?;
+            for line in failure_groups(&self.failures) {
+                write!(f, "\n  {line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl CycleReport {
+    /// The table of phases, with a total line.
+    fn fmt_phases(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "{:<8} {:>7} {:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7}",
@@ -51,8 +78,11 @@ impl fmt::Display for CycleReport {
             f,
             "{:<8} {:>7} {:>7} {:>8.1} {:>8.0} {:>8} {:>8} {:>8} {:>7}",
             "total", "", calls, secs, rate, "", "", "", errors
-        )?;
-        writeln!(f)?;
+        )
+    }
+
+    /// The table of calls by phase and kind.
+    fn fmt_calls(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
             "{:<19} {:>7} {:>8} {:>8} {:>8} {:>7}",
@@ -72,7 +102,11 @@ impl fmt::Display for CycleReport {
                 )?;
             }
         }
-        writeln!(f)?;
+        Ok(())
+    }
+
+    /// Whether every user of the cycle was found as it should be, and how the tenant listed.
+    fn fmt_verification(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let v = &self.verification;
         if v.passed() {
             writeln!(
@@ -100,23 +134,7 @@ impl fmt::Display for CycleReport {
             v.pages,
             v.total_results
                 .map_or_else(|| "unknown".to_owned(), |t| t.to_string())
-        )?;
-        match self.removed {
-            Some(n) => writeln!(f, "cleanup: {n} users deleted")?,
-            None => writeln!(
-                f,
-                "the cycle's users are left in the tenant (--cleanup deletes them)"
-            )?,
-        }
-        if self.failures.is_empty() {
-            write!(f, "errors: none")?;
-        } else {
-            write!(f, "errors: {} failed SCIM calls", self.failures.len())?;
-            for line in failure_groups(&self.failures) {
-                write!(f, "\n  {line}")?;
-            }
-        }
-        Ok(())
+        )
     }
 }
 

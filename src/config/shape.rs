@@ -290,12 +290,16 @@ fn key_path(path: &[Step]) -> String {
         .join(".")
 }
 
-fn bare_or_quoted(key: &str) -> String {
-    let bare = !key.is_empty()
+/// Whether TOML takes `key` unquoted (letters, digits, `_` and `-`).
+pub fn is_bare_key(key: &str) -> bool {
+    !key.is_empty()
         && key
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare {
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn bare_or_quoted(key: &str) -> String {
+    if is_bare_key(key) {
         key.to_owned()
     } else {
         format!("{key:?}")

@@ -146,11 +146,7 @@ fn client_credentials(name: &str, scheme: &Value) -> Result<AuthGuess, String> {
 
 /// A TOML key: bare when it can be (`userName`), else quoted.
 pub fn toml_key(key: &str) -> String {
-    let bare = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare {
+    if crate::config::shape::is_bare_key(key) {
         key.to_owned()
     } else {
         toml_string(key)

@@ -22,7 +22,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::api::{BoxFuture, ResourceStore};
+use super::api::{BoxFuture, ResourceStore, store_fns};
 use super::error::StoreError;
 use super::resource::{Resource, ResourceData, ResourceType, normalize_key};
 use crate::telemetry::metrics;
@@ -225,124 +225,76 @@ impl CachedResources {
 }
 
 impl ResourceStore for CachedResources {
-    fn put_resource<'a>(
-        &'a self,
-        tenant: &'a str,
-        resource_type: ResourceType,
-        scim_id: &'a str,
-        data: &'a ResourceData,
-    ) -> BoxFuture<'a, Result<Resource, StoreError>> {
-        let write = self
-            .inner
-            .put_resource(tenant, resource_type, scim_id, data);
-        Box::pin(self.written(
-            tenant,
-            resource_type,
-            scim_id,
-            data.lookup_key.as_deref(),
-            write,
-        ))
-    }
+    store_fns! {
+        fn put_resource(
+            self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
+            data: &'a ResourceData,
+        ) -> Resource {
+            let write = self.inner.put_resource(tenant, resource_type, scim_id, data);
+            let key = data.lookup_key.as_deref();
+            Box::pin(self.written(tenant, resource_type, scim_id, key, write))
+        }
 
-    fn update_resource<'a>(
-        &'a self,
-        tenant: &'a str,
-        resource_type: ResourceType,
-        scim_id: &'a str,
-        data: &'a ResourceData,
-        expected_version: Option<i64>,
-    ) -> BoxFuture<'a, Result<Resource, StoreError>> {
-        // Also on a version mismatch: the cached copy is evidently stale.
-        let write =
-            self.inner
-                .update_resource(tenant, resource_type, scim_id, data, expected_version);
-        Box::pin(self.written(
-            tenant,
-            resource_type,
-            scim_id,
-            data.lookup_key.as_deref(),
-            write,
-        ))
-    }
+        fn update_resource(
+            self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
+            data: &'a ResourceData, expected_version: Option<i64>,
+        ) -> Resource {
+            // Also on a version mismatch: the cached copy is evidently stale.
+            let write =
+                self.inner
+                    .update_resource(tenant, resource_type, scim_id, data, expected_version);
+            let key = data.lookup_key.as_deref();
+            Box::pin(self.written(tenant, resource_type, scim_id, key, write))
+        }
 
-    fn touch_resource<'a>(
-        &'a self,
-        tenant: &'a str,
-        resource_type: ResourceType,
-        scim_id: &'a str,
-        expected_version: Option<i64>,
-    ) -> BoxFuture<'a, Result<i64, StoreError>> {
-        let write = self
-            .inner
-            .touch_resource(tenant, resource_type, scim_id, expected_version);
-        Box::pin(self.written(tenant, resource_type, scim_id, None, write))
-    }
+        fn touch_resource(
+            self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
+            expected_version: Option<i64>,
+        ) -> i64 {
+            let write = self.inner.touch_resource(tenant, resource_type, scim_id, expected_version);
+            Box::pin(self.written(tenant, resource_type, scim_id, None, write))
+        }
 
-    fn resource_by_scim_id<'a>(
-        &'a self,
-        tenant: &'a str,
-        resource_type: ResourceType,
-        scim_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Resource>, StoreError>> {
-        Box::pin(self.by_id(tenant, resource_type, scim_id))
-    }
+        fn resource_by_scim_id(
+            self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
+        ) -> Option<Resource> {
+            Box::pin(self.by_id(tenant, resource_type, scim_id))
+        }
 
-    fn resource_by_downstream_id<'a>(
-        &'a self,
-        tenant: &'a str,
-        resource_type: ResourceType,
-        downstream_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Resource>, StoreError>> {
-        self.inner
-            .resource_by_downstream_id(tenant, resource_type, downstream_id)
-    }
+        fn resource_by_downstream_id(
+            self, tenant: &'a str, resource_type: ResourceType, downstream_id: &'a str,
+        ) -> Option<Resource> {
+            self.inner.resource_by_downstream_id(tenant, resource_type, downstream_id)
+        }
 
-    fn resources_by_lookup_key<'a>(
-        &'a self,
-        tenant: &'a str,
-        resource_type: ResourceType,
-        key: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>> {
-        Box::pin(self.by_lookup_key(tenant, resource_type, key))
-    }
+        fn resources_by_lookup_key(
+            self, tenant: &'a str, resource_type: ResourceType, key: &'a str,
+        ) -> Vec<Resource> {
+            Box::pin(self.by_lookup_key(tenant, resource_type, key))
+        }
 
-    fn resources_by_external_id<'a>(
-        &'a self,
-        tenant: &'a str,
-        resource_type: ResourceType,
-        external_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>> {
-        self.inner
-            .resources_by_external_id(tenant, resource_type, external_id)
-    }
+        fn resources_by_external_id(
+            self, tenant: &'a str, resource_type: ResourceType, external_id: &'a str,
+        ) -> Vec<Resource> {
+            self.inner.resources_by_external_id(tenant, resource_type, external_id)
+        }
 
-    fn delete_resource<'a>(
-        &'a self,
-        tenant: &'a str,
-        resource_type: ResourceType,
-        scim_id: &'a str,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let write = self.inner.delete_resource(tenant, resource_type, scim_id);
-        Box::pin(self.written(tenant, resource_type, scim_id, None, write))
-    }
+        fn delete_resource(
+            self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
+        ) -> bool {
+            let write = self.inner.delete_resource(tenant, resource_type, scim_id);
+            Box::pin(self.written(tenant, resource_type, scim_id, None, write))
+        }
 
-    fn list_resources<'a>(
-        &'a self,
-        tenant: &'a str,
-        resource_type: ResourceType,
-        offset: u64,
-        limit: u64,
-    ) -> BoxFuture<'a, Result<Vec<Resource>, StoreError>> {
-        self.inner
-            .list_resources(tenant, resource_type, offset, limit)
-    }
+        fn list_resources(
+            self, tenant: &'a str, resource_type: ResourceType, offset: u64, limit: u64,
+        ) -> Vec<Resource> {
+            self.inner.list_resources(tenant, resource_type, offset, limit)
+        }
 
-    fn count_resources<'a>(
-        &'a self,
-        tenant: &'a str,
-        resource_type: ResourceType,
-    ) -> BoxFuture<'a, Result<u64, StoreError>> {
-        self.inner.count_resources(tenant, resource_type)
+        fn count_resources(self, tenant: &'a str, resource_type: ResourceType) -> u64 {
+            self.inner.count_resources(tenant, resource_type)
+        }
     }
 }
 

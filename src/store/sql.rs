@@ -19,6 +19,31 @@ macro_rules! resource_columns {
     };
 }
 
+/// `SELECT` of a table's columns (named by one of the `*_columns` macros, after the row id
+/// when asked), then `$rest`.
+macro_rules! select {
+    ($columns:ident, $rest:literal) => {
+        concat!("SELECT ", $columns!(), " ", $rest)
+    };
+    (id, $columns:ident, $rest:literal) => {
+        concat!("SELECT id, ", $columns!(), " ", $rest)
+    };
+}
+
+/// `INSERT` into `$table` of its columns (named by one of the `*_columns` macros).
+macro_rules! insert {
+    ($table:literal, $columns:ident, $values:literal) => {
+        concat!(
+            "INSERT INTO ",
+            $table,
+            " (",
+            $columns!(),
+            ") VALUES ",
+            $values
+        )
+    };
+}
+
 pub(super) const PUT_RESOURCE: &str = concat!(
     "INSERT INTO resources (tenant, resource_type, scim_id, downstream_id, external_id, \
      lookup_key, attributes, version, created, last_modified) \
@@ -47,38 +72,29 @@ pub(super) const TOUCH_RESOURCE: &str = "UPDATE resources SET version = version 
 pub(super) const RESOURCE_VERSION: &str =
     "SELECT version FROM resources WHERE tenant = $1 AND resource_type = $2 AND scim_id = $3";
 
-pub(super) const BY_SCIM_ID: &str = concat!(
-    "SELECT ",
-    resource_columns!(),
-    " FROM resources WHERE tenant = $1 AND resource_type = $2 AND scim_id = $3"
-);
+/// The resources of tenant `$1` and type `$2`, narrowed and ordered by `$rest`.
+macro_rules! resources_of_type {
+    ($rest:literal) => {
+        concat!(
+            select!(
+                resource_columns,
+                "FROM resources WHERE tenant = $1 AND resource_type = $2"
+            ),
+            $rest
+        )
+    };
+}
 
-pub(super) const BY_DOWNSTREAM_ID: &str = concat!(
-    "SELECT ",
-    resource_columns!(),
-    " FROM resources WHERE tenant = $1 AND resource_type = $2 AND downstream_id = $3"
-);
+pub(super) const BY_SCIM_ID: &str = resources_of_type!(" AND scim_id = $3");
 
-pub(super) const BY_LOOKUP_KEY: &str = concat!(
-    "SELECT ",
-    resource_columns!(),
-    " FROM resources WHERE tenant = $1 AND resource_type = $2 AND lookup_key = $3 \
-     ORDER BY scim_id"
-);
+pub(super) const BY_DOWNSTREAM_ID: &str = resources_of_type!(" AND downstream_id = $3");
 
-pub(super) const BY_EXTERNAL_ID: &str = concat!(
-    "SELECT ",
-    resource_columns!(),
-    " FROM resources WHERE tenant = $1 AND resource_type = $2 AND external_id = $3 \
-     ORDER BY scim_id"
-);
+pub(super) const BY_LOOKUP_KEY: &str = resources_of_type!(" AND lookup_key = $3 ORDER BY scim_id");
 
-pub(super) const LIST_RESOURCES: &str = concat!(
-    "SELECT ",
-    resource_columns!(),
-    " FROM resources WHERE tenant = $1 AND resource_type = $2 \
-     ORDER BY scim_id LIMIT $3 OFFSET $4"
-);
+pub(super) const BY_EXTERNAL_ID: &str =
+    resources_of_type!(" AND external_id = $3 ORDER BY scim_id");
+
+pub(super) const LIST_RESOURCES: &str = resources_of_type!(" ORDER BY scim_id LIMIT $3 OFFSET $4");
 
 pub(super) const COUNT_RESOURCES: &str =
     "SELECT COUNT(*) FROM resources WHERE tenant = $1 AND resource_type = $2";
@@ -125,22 +141,20 @@ macro_rules! token_columns {
     };
 }
 
-pub(super) const INSERT_TOKEN: &str = concat!(
-    "INSERT INTO tokens (",
-    token_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+pub(super) const INSERT_TOKEN: &str = insert!(
+    "tokens",
+    token_columns,
+    "($1, $2, $3, $4, $5, $6, $7, $8, $9)"
 );
 
-pub(super) const TOKEN_BY_DIGEST: &str = concat!(
-    "SELECT ",
-    token_columns!(),
-    " FROM tokens WHERE tenant = $1 AND digest = $2"
+pub(super) const TOKEN_BY_DIGEST: &str = select!(
+    token_columns,
+    "FROM tokens WHERE tenant = $1 AND digest = $2"
 );
 
-pub(super) const LIST_TOKENS: &str = concat!(
-    "SELECT ",
-    token_columns!(),
-    " FROM tokens WHERE tenant = $1 ORDER BY created_at, id"
+pub(super) const LIST_TOKENS: &str = select!(
+    token_columns,
+    "FROM tokens WHERE tenant = $1 ORDER BY created_at, id"
 );
 
 pub(super) const REVOKE_TOKEN: &str = "UPDATE tokens SET revoked_at = $3 \
@@ -168,18 +182,18 @@ macro_rules! activity_columns {
     };
 }
 
-pub(super) const INSERT_ACTIVITY: &str = concat!(
-    "INSERT INTO activity (",
-    activity_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+pub(super) const INSERT_ACTIVITY: &str = insert!(
+    "activity",
+    activity_columns,
+    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 );
 
 /// A page of activity: `$1` tenant, `$2` userName or resource id, `$3` operation, `$4`
 /// `failed`/`ok`, `$5` since; each NULL to not filter.
-pub(super) const ACTIVITY_PAGE: &str = concat!(
-    "SELECT id, ",
-    activity_columns!(),
-    " FROM activity WHERE ($1 IS NULL OR tenant = $1) \
+pub(super) const ACTIVITY_PAGE: &str = select!(
+    id,
+    activity_columns,
+    "FROM activity WHERE ($1 IS NULL OR tenant = $1) \
      AND ($2 IS NULL OR lower(user_name) = lower($2) OR resource_id = $2) \
      AND ($3 IS NULL OR operation = $3) \
      AND ($4 IS NULL OR ($4 = 'failed' AND status >= 400) OR ($4 = 'ok' AND status < 400)) \
@@ -187,11 +201,8 @@ pub(super) const ACTIVITY_PAGE: &str = concat!(
      ORDER BY id DESC LIMIT $6 OFFSET $7"
 );
 
-pub(super) const ACTIVITY_BY_ID: &str = concat!(
-    "SELECT id, ",
-    activity_columns!(),
-    " FROM activity WHERE id = $1"
-);
+pub(super) const ACTIVITY_BY_ID: &str =
+    select!(id, activity_columns, "FROM activity WHERE id = $1");
 
 pub(super) const ACTIVITY_COUNTS: &str = "SELECT COUNT(*), \
      COALESCE(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END), 0) \
@@ -253,6 +264,21 @@ pub(super) fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// A struct read from a row: each field before the `;` from the column of its name, each
+/// after it as given.
+macro_rules! from_columns {
+    ($row:ident => $ty:ident {
+        $($column:ident),* $(; $($field:ident: $value:expr),* $(,)?)?
+    }) => {
+        $ty {
+            $($column: $row.try_get(stringify!($column))?,)*
+            $($($field: $value,)*)?
+        }
+    };
+}
+
+pub(super) use from_columns;
+
 /// Writes `impl Store` for a backend struct with a `pool` field, inherent
 /// `async fn begin_write(&self) -> Result<Transaction<'static, _>, StoreError>`,
 /// `async fn settle(&self) -> Result<(), StoreError>` (awaited after every write that must be
@@ -266,893 +292,637 @@ macro_rules! impl_sql_store {
         add_members = $add:expr,
         remove_members = $remove:expr $(,)?
     ) => {
-        fn resource_from_row(
-            row: &$row,
-        ) -> Result<$crate::store::Resource, $crate::store::StoreError> {
+        // A block of its own, so that these imports do not clash with the backend module's.
+        const _: () = {
             use sqlx::Row as _;
-            let resource_type: String = row.try_get("resource_type")?;
-            let attributes: String = row.try_get("attributes")?;
-            Ok($crate::store::Resource {
-                tenant: row.try_get("tenant")?,
-                resource_type: resource_type.parse()?,
-                scim_id: row.try_get("scim_id")?,
-                downstream_id: row.try_get("downstream_id")?,
-                external_id: row.try_get("external_id")?,
-                lookup_key: row.try_get("lookup_key")?,
-                attributes: $crate::store::sql::parse_json(&attributes, "resource attributes")?,
-                version: row.try_get("version")?,
-                created: row.try_get("created")?,
-                last_modified: row.try_get("last_modified")?,
-            })
-        }
+            use $crate::store::api::{
+                ActivityLog, Backend, IntentJournal, LeaseStore, MembershipStore, ResourceStore,
+                TokenStore, store_fns,
+            };
+            use $crate::store::resource::normalize_key;
+            use $crate::store::sql::{
+                self, attributes_text, id_array, now, parse_json, to_i64, to_u64,
+            };
+            use $crate::store::{
+                Activity, ActivityCounts, ActivityFilter, Intent, IntentId, IssuedToken, Resource,
+                ResourceData, ResourceType, StoreError,
+            };
 
-        fn intent_from_row(row: &$row) -> Result<$crate::store::Intent, $crate::store::StoreError> {
-            use sqlx::Row as _;
-            let payload: String = row.try_get("payload")?;
-            Ok($crate::store::Intent {
-                id: $crate::store::IntentId(row.try_get("id")?),
-                tenant: row.try_get("tenant")?,
-                kind: row.try_get("kind")?,
-                payload: $crate::store::sql::parse_json(&payload, "intent payload")?,
-                created: row.try_get("created")?,
-            })
-        }
-
-        fn token_from_row(
-            row: &$row,
-        ) -> Result<$crate::store::IssuedToken, $crate::store::StoreError> {
-            use sqlx::Row as _;
-            Ok($crate::store::IssuedToken {
-                tenant: row.try_get("tenant")?,
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                prefix: row.try_get("prefix")?,
-                digest: row.try_get("digest")?,
-                created_at: row.try_get("created_at")?,
-                expires_at: row.try_get("expires_at")?,
-                revoked_at: row.try_get("revoked_at")?,
-                last_used_at: row.try_get("last_used_at")?,
-            })
-        }
-
-        fn activity_from_row(
-            row: &$row,
-        ) -> Result<$crate::store::Activity, $crate::store::StoreError> {
-            use sqlx::Row as _;
-            let calls: String = row.try_get("calls")?;
-            let status: i64 = row.try_get("status")?;
-            let duration: i64 = row.try_get("duration_ms")?;
-            let omitted: i64 = row.try_get("calls_omitted")?;
-            Ok($crate::store::Activity {
-                id: row.try_get("id")?,
-                at_ms: row.try_get("at_ms")?,
-                tenant: row.try_get("tenant")?,
-                client_auth: row.try_get("client_auth")?,
-                client: row.try_get("client")?,
-                operation: row.try_get("operation")?,
-                resource_type: row.try_get("resource_type")?,
-                resource_id: row.try_get("resource_id")?,
-                user_name: row.try_get("user_name")?,
-                status: u16::try_from(status).unwrap_or(0),
-                scim_type: row.try_get("scim_type")?,
-                detail: row.try_get("detail")?,
-                request_id: row.try_get("request_id")?,
-                duration_ms: $crate::store::sql::to_u64(duration),
-                calls: serde_json::from_str(&calls).map_err(|e| {
-                    $crate::store::StoreError::Corrupt(format!("activity calls: {e}"))
-                })?,
-                calls_omitted: $crate::store::sql::to_u64(omitted),
-            })
-        }
-
-        impl $store {
-            /// Sets one time column of a token; false when the statement matched no row.
-            async fn set_token_time(
-                &self,
-                sql: &'static str,
-                tenant: &str,
-                id: &str,
-                at: i64,
-            ) -> Result<bool, $crate::store::StoreError> {
-                let n = sqlx::query(sql)
-                    .bind(tenant)
-                    .bind(id)
-                    .bind(at)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
-                self.settle().await?;
-                Ok(n > 0)
+            fn resource_from_row(row: &$row) -> Result<Resource, StoreError> {
+                let resource_type: String = row.try_get("resource_type")?;
+                let attributes: String = row.try_get("attributes")?;
+                Ok(sql::from_columns!(row => Resource {
+                    tenant, scim_id, downstream_id, external_id, lookup_key, version, created,
+                    last_modified;
+                    resource_type: resource_type.parse()?,
+                    attributes: parse_json(&attributes, "resource attributes")?,
+                }))
             }
 
-            /// Runs a statement over a batch of members (`$3`, a JSON array) of group `$2` of
-            /// tenant `$1`; how many rows it changed.
-            async fn members_batch(
-                &self,
-                sql: &'static str,
-                tenant: &str,
-                group_id: &str,
-                members: &[String],
-            ) -> Result<usize, $crate::store::StoreError> {
-                if members.is_empty() {
-                    return Ok(0);
-                }
-                let changed = sqlx::query(sql)
-                    .bind(tenant)
-                    .bind(group_id)
-                    .bind($crate::store::sql::id_array(members)?)
-                    .execute(&self.pool)
-                    .await?
-                    .rows_affected();
-                self.settle().await?;
-                Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+            fn intent_from_row(row: &$row) -> Result<Intent, StoreError> {
+                let payload: String = row.try_get("payload")?;
+                Ok(sql::from_columns!(row => Intent {
+                    tenant, kind, created;
+                    id: IntentId(row.try_get("id")?),
+                    payload: parse_json(&payload, "intent payload")?,
+                }))
             }
 
-            /// Why an update matched no row: the resource is gone, or its version moved.
-            async fn version_miss(
-                &self,
-                tenant: &str,
-                resource_type: $crate::store::ResourceType,
-                scim_id: &str,
-                expected: Option<i64>,
-            ) -> $crate::store::StoreError {
-                let actual: Result<Option<i64>, sqlx::Error> =
-                    sqlx::query_scalar($crate::store::sql::RESOURCE_VERSION)
-                        .bind(tenant)
-                        .bind(resource_type.as_str())
-                        .bind(scim_id)
-                        .fetch_optional(&self.pool)
-                        .await;
-                match (expected, actual) {
-                    (_, Err(e)) => e.into(),
-                    (Some(expected), Ok(Some(actual))) => {
-                        $crate::store::StoreError::VersionMismatch { expected, actual }
-                    }
-                    _ => $crate::store::StoreError::NotFound {
-                        resource_type: resource_type.as_str(),
-                        scim_id: scim_id.to_owned(),
-                    },
-                }
+            fn token_from_row(row: &$row) -> Result<IssuedToken, StoreError> {
+                Ok(sql::from_columns!(row => IssuedToken {
+                    tenant, id, name, prefix, digest, created_at, expires_at, revoked_at,
+                    last_used_at
+                }))
             }
 
-            /// The first resource one query with `tenant, type, value` parameters returns.
-            async fn resource_where(
-                &self,
-                sql: &'static str,
-                tenant: &str,
-                resource_type: $crate::store::ResourceType,
-                value: &str,
-            ) -> Result<Option<$crate::store::Resource>, $crate::store::StoreError> {
-                let found = self
-                    .resources_where(sql, tenant, resource_type, value)
-                    .await?;
-                Ok(found.into_iter().next())
+            fn activity_from_row(row: &$row) -> Result<Activity, StoreError> {
+                let calls: String = row.try_get("calls")?;
+                let status: i64 = row.try_get("status")?;
+                let duration: i64 = row.try_get("duration_ms")?;
+                let omitted: i64 = row.try_get("calls_omitted")?;
+                Ok(sql::from_columns!(row => Activity {
+                    id, at_ms, tenant, client_auth, client, operation, resource_type, resource_id,
+                    user_name, scim_type, detail, request_id;
+                    status: u16::try_from(status).unwrap_or(0),
+                    duration_ms: to_u64(duration),
+                    calls: serde_json::from_str(&calls)
+                        .map_err(|e| StoreError::Corrupt(format!("activity calls: {e}")))?,
+                    calls_omitted: to_u64(omitted),
+                }))
             }
 
-            /// The resources one query with `tenant, type, value` parameters returns.
-            async fn resources_where(
-                &self,
-                sql: &'static str,
-                tenant: &str,
-                resource_type: $crate::store::ResourceType,
-                value: &str,
-            ) -> Result<Vec<$crate::store::Resource>, $crate::store::StoreError> {
-                let rows = sqlx::query(sql)
-                    .bind(tenant)
-                    .bind(resource_type.as_str())
-                    .bind(value)
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.iter().map(resource_from_row).collect()
-            }
-        }
-
-        impl $crate::store::api::ResourceStore for $store {
-            fn put_resource<'a>(
-                &'a self,
-                tenant: &'a str,
-                resource_type: $crate::store::ResourceType,
-                scim_id: &'a str,
-                data: &'a $crate::store::ResourceData,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<$crate::store::Resource, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let now = $crate::store::sql::now()?;
-                    let row = sqlx::query($crate::store::sql::PUT_RESOURCE)
-                        .bind(tenant)
-                        .bind(resource_type.as_str())
-                        .bind(scim_id)
-                        .bind(data.downstream_id.as_deref())
-                        .bind(data.external_id.as_deref())
-                        .bind(
-                            data.lookup_key
-                                .as_deref()
-                                .map($crate::store::resource::normalize_key),
-                        )
-                        .bind($crate::store::sql::attributes_text(&data.attributes)?)
-                        .bind(now)
-                        .fetch_one(&self.pool)
-                        .await?;
+            impl $store {
+                /// Sets one time column of a token; false when the statement matched no row.
+                async fn set_token_time(
+                    &self,
+                    sql: &'static str,
+                    tenant: &str,
+                    id: &str,
+                    at: i64,
+                ) -> Result<bool, StoreError> {
+                    let query = sqlx::query(sql).bind(tenant).bind(id).bind(at);
+                    let n = query.execute(&self.pool).await?.rows_affected();
                     self.settle().await?;
-                    resource_from_row(&row)
-                })
-            }
+                    Ok(n > 0)
+                }
 
-            fn update_resource<'a>(
-                &'a self,
-                tenant: &'a str,
-                resource_type: $crate::store::ResourceType,
-                scim_id: &'a str,
-                data: &'a $crate::store::ResourceData,
-                expected_version: Option<i64>,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<$crate::store::Resource, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let now = $crate::store::sql::now()?;
-                    let row = sqlx::query($crate::store::sql::UPDATE_RESOURCE)
+                /// Runs a statement over a batch of members (`$3`, a JSON array) of group `$2`
+                /// of tenant `$1`; how many rows it changed.
+                async fn members_batch(
+                    &self,
+                    sql: &'static str,
+                    tenant: &str,
+                    group_id: &str,
+                    members: &[String],
+                ) -> Result<usize, StoreError> {
+                    if members.is_empty() {
+                        return Ok(0);
+                    }
+                    let query = sqlx::query(sql).bind(tenant).bind(group_id);
+                    let query = query.bind(id_array(members)?);
+                    let changed = query.execute(&self.pool).await?.rows_affected();
+                    self.settle().await?;
+                    Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+                }
+
+                /// Writes one resource row with `sql` (tenant, type, SCIM id, the data and the
+                /// time), durably: an upsert when `expected` is `None`, else an update that
+                /// expects that version (`$9`) and says why it matched no row.
+                async fn write_resource(
+                    &self,
+                    sql: &'static str,
+                    tenant: &str,
+                    resource_type: ResourceType,
+                    scim_id: &str,
+                    data: &ResourceData,
+                    expected: Option<Option<i64>>,
+                ) -> Result<Resource, StoreError> {
+                    let mut query = sqlx::query(sql)
                         .bind(tenant)
                         .bind(resource_type.as_str())
                         .bind(scim_id)
                         .bind(data.downstream_id.as_deref())
                         .bind(data.external_id.as_deref())
-                        .bind(
-                            data.lookup_key
-                                .as_deref()
-                                .map($crate::store::resource::normalize_key),
-                        )
-                        .bind($crate::store::sql::attributes_text(&data.attributes)?)
-                        .bind(now)
-                        .bind(expected_version)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    match row {
-                        Some(row) => {
+                        .bind(data.lookup_key.as_deref().map(normalize_key))
+                        .bind(attributes_text(&data.attributes)?)
+                        .bind(now()?);
+                    if let Some(expected) = expected {
+                        query = query.bind(expected);
+                    }
+                    match (query.fetch_optional(&self.pool).await?, expected) {
+                        (Some(row), _) => {
                             self.settle().await?;
                             resource_from_row(&row)
                         }
-                        None => Err(self
-                            .version_miss(tenant, resource_type, scim_id, expected_version)
+                        (None, Some(expected)) => Err(self
+                            .version_miss(tenant, resource_type, scim_id, expected)
                             .await),
+                        // An upsert always returns its row.
+                        (None, None) => Err(sqlx::Error::RowNotFound.into()),
                     }
-                })
-            }
+                }
 
-            fn touch_resource<'a>(
-                &'a self,
-                tenant: &'a str,
-                resource_type: $crate::store::ResourceType,
-                scim_id: &'a str,
-                expected_version: Option<i64>,
-            ) -> $crate::store::BoxFuture<'a, Result<i64, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let now = $crate::store::sql::now()?;
-                    let version: Option<i64> =
-                        sqlx::query_scalar($crate::store::sql::TOUCH_RESOURCE)
+                /// Why an update matched no row: the resource is gone, or its version moved.
+                async fn version_miss(
+                    &self,
+                    tenant: &str,
+                    resource_type: ResourceType,
+                    scim_id: &str,
+                    expected: Option<i64>,
+                ) -> StoreError {
+                    let actual: Result<Option<i64>, sqlx::Error> =
+                        sqlx::query_scalar(sql::RESOURCE_VERSION)
                             .bind(tenant)
                             .bind(resource_type.as_str())
                             .bind(scim_id)
-                            .bind(now)
-                            .bind(expected_version)
                             .fetch_optional(&self.pool)
-                            .await?;
-                    match version {
-                        Some(v) => {
-                            self.settle().await?;
-                            Ok(v)
+                            .await;
+                    match (expected, actual) {
+                        (_, Err(e)) => e.into(),
+                        (Some(expected), Ok(Some(actual))) => {
+                            StoreError::VersionMismatch { expected, actual }
                         }
-                        None => Err(self
-                            .version_miss(tenant, resource_type, scim_id, expected_version)
-                            .await),
+                        _ => StoreError::NotFound {
+                            resource_type: resource_type.as_str(),
+                            scim_id: scim_id.to_owned(),
+                        },
                     }
-                })
-            }
+                }
 
-            fn resource_by_scim_id<'a>(
-                &'a self,
-                tenant: &'a str,
-                resource_type: $crate::store::ResourceType,
-                scim_id: &'a str,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<Option<$crate::store::Resource>, $crate::store::StoreError>,
-            > {
-                Box::pin(self.resource_where(
-                    $crate::store::sql::BY_SCIM_ID,
-                    tenant,
-                    resource_type,
-                    scim_id,
-                ))
-            }
-
-            fn resource_by_downstream_id<'a>(
-                &'a self,
-                tenant: &'a str,
-                resource_type: $crate::store::ResourceType,
-                downstream_id: &'a str,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<Option<$crate::store::Resource>, $crate::store::StoreError>,
-            > {
-                Box::pin(self.resource_where(
-                    $crate::store::sql::BY_DOWNSTREAM_ID,
-                    tenant,
-                    resource_type,
-                    downstream_id,
-                ))
-            }
-
-            fn resources_by_lookup_key<'a>(
-                &'a self,
-                tenant: &'a str,
-                resource_type: $crate::store::ResourceType,
-                key: &'a str,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<Vec<$crate::store::Resource>, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let key = $crate::store::resource::normalize_key(key);
-                    self.resources_where(
-                        $crate::store::sql::BY_LOOKUP_KEY,
-                        tenant,
-                        resource_type,
-                        &key,
-                    )
-                    .await
-                })
-            }
-
-            fn resources_by_external_id<'a>(
-                &'a self,
-                tenant: &'a str,
-                resource_type: $crate::store::ResourceType,
-                external_id: &'a str,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<Vec<$crate::store::Resource>, $crate::store::StoreError>,
-            > {
-                Box::pin(self.resources_where(
-                    $crate::store::sql::BY_EXTERNAL_ID,
-                    tenant,
-                    resource_type,
-                    external_id,
-                ))
-            }
-
-            fn delete_resource<'a>(
-                &'a self,
-                tenant: &'a str,
-                resource_type: $crate::store::ResourceType,
-                scim_id: &'a str,
-            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let mut tx = self.begin_write().await?;
-                    let deleted = sqlx::query($crate::store::sql::DELETE_RESOURCE)
-                        .bind(tenant)
-                        .bind(resource_type.as_str())
-                        .bind(scim_id)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    if resource_type == $crate::store::ResourceType::Group {
-                        sqlx::query($crate::store::sql::DELETE_GROUP_MEMBERSHIPS)
-                            .bind(tenant)
-                            .bind(scim_id)
-                            .execute(&mut *tx)
-                            .await?;
-                    }
-                    sqlx::query($crate::store::sql::DELETE_MEMBER_MEMBERSHIPS)
-                        .bind(tenant)
-                        .bind(scim_id)
-                        .execute(&mut *tx)
+                /// The first resource one query with `tenant, type, value` parameters returns.
+                async fn resource_where(
+                    &self,
+                    sql: &'static str,
+                    tenant: &str,
+                    resource_type: ResourceType,
+                    value: &str,
+                ) -> Result<Option<Resource>, StoreError> {
+                    let found = self
+                        .resources_where(sql, tenant, resource_type, value)
                         .await?;
-                    tx.commit().await?;
-                    self.settle().await?;
-                    Ok(deleted > 0)
-                })
-            }
+                    Ok(found.into_iter().next())
+                }
 
-            fn list_resources<'a>(
-                &'a self,
-                tenant: &'a str,
-                resource_type: $crate::store::ResourceType,
-                offset: u64,
-                limit: u64,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<Vec<$crate::store::Resource>, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let rows = sqlx::query($crate::store::sql::LIST_RESOURCES)
-                        .bind(tenant)
-                        .bind(resource_type.as_str())
-                        .bind($crate::store::sql::to_i64(limit))
-                        .bind($crate::store::sql::to_i64(offset))
-                        .fetch_all(&self.pool)
-                        .await?;
+                /// The resources one query with `tenant, type, value` parameters returns.
+                async fn resources_where(
+                    &self,
+                    sql: &'static str,
+                    tenant: &str,
+                    resource_type: ResourceType,
+                    value: &str,
+                ) -> Result<Vec<Resource>, StoreError> {
+                    let query = sqlx::query(sql).bind(tenant).bind(resource_type.as_str());
+                    let rows = query.bind(value).fetch_all(&self.pool).await?;
                     rows.iter().map(resource_from_row).collect()
-                })
+                }
+
+                /// The count one query with `tenant` and one more text parameter returns.
+                async fn count_where(
+                    &self,
+                    sql: &'static str,
+                    tenant: &str,
+                    value: &str,
+                ) -> Result<u64, StoreError> {
+                    let query = sqlx::query_scalar(sql).bind(tenant).bind(value);
+                    let n: i64 = query.fetch_one(&self.pool).await?;
+                    Ok(to_u64(n))
+                }
             }
 
-            fn count_resources<'a>(
-                &'a self,
-                tenant: &'a str,
-                resource_type: $crate::store::ResourceType,
-            ) -> $crate::store::BoxFuture<'a, Result<u64, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let n: i64 = sqlx::query_scalar($crate::store::sql::COUNT_RESOURCES)
-                        .bind(tenant)
-                        .bind(resource_type.as_str())
-                        .fetch_one(&self.pool)
-                        .await?;
-                    Ok($crate::store::sql::to_u64(n))
-                })
-            }
-        }
-
-        impl $crate::store::api::MembershipStore for $store {
-            fn add_members<'a>(
-                &'a self,
-                tenant: &'a str,
-                group_id: &'a str,
-                members: &'a [String],
-            ) -> $crate::store::BoxFuture<'a, Result<usize, $crate::store::StoreError>> {
-                Box::pin(self.members_batch($add, tenant, group_id, members))
-            }
-
-            fn remove_members<'a>(
-                &'a self,
-                tenant: &'a str,
-                group_id: &'a str,
-                members: &'a [String],
-            ) -> $crate::store::BoxFuture<'a, Result<usize, $crate::store::StoreError>> {
-                Box::pin(self.members_batch($remove, tenant, group_id, members))
-            }
-
-            fn replace_members<'a>(
-                &'a self,
-                tenant: &'a str,
-                group_id: &'a str,
-                members: &'a [String],
-            ) -> $crate::store::BoxFuture<'a, Result<usize, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let mut tx = self.begin_write().await?;
-                    sqlx::query($crate::store::sql::DELETE_GROUP_MEMBERSHIPS)
-                        .bind(tenant)
-                        .bind(group_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    let added = if members.is_empty() {
-                        0
-                    } else {
-                        sqlx::query($add)
-                            .bind(tenant)
-                            .bind(group_id)
-                            .bind($crate::store::sql::id_array(members)?)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected()
-                    };
-                    tx.commit().await?;
-                    self.settle().await?;
-                    Ok(usize::try_from(added).unwrap_or(usize::MAX))
-                })
-            }
-
-            fn members_page<'a>(
-                &'a self,
-                tenant: &'a str,
-                group_id: &'a str,
-                after: Option<&'a str>,
-                limit: u32,
-            ) -> $crate::store::BoxFuture<'a, Result<Vec<String>, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    if limit == 0 {
-                        return Ok(Vec::new());
+            impl ResourceStore for $store {
+                store_fns! {
+                    fn put_resource(
+                        self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
+                        data: &'a ResourceData,
+                    ) -> Resource {
+                        Box::pin(self.write_resource(
+                            sql::PUT_RESOURCE, tenant, resource_type, scim_id, data, None,
+                        ))
                     }
-                    let page = match after {
-                        None => {
-                            sqlx::query_scalar($crate::store::sql::MEMBERS_FIRST_PAGE)
+
+                    fn update_resource(
+                        self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
+                        data: &'a ResourceData, expected_version: Option<i64>,
+                    ) -> Resource {
+                        Box::pin(self.write_resource(
+                            sql::UPDATE_RESOURCE, tenant, resource_type, scim_id, data,
+                            Some(expected_version),
+                        ))
+                    }
+
+                    fn touch_resource(
+                        self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
+                        expected_version: Option<i64>,
+                    ) -> i64 {
+                        Box::pin(async move {
+                            let version: Option<i64> = sqlx::query_scalar(sql::TOUCH_RESOURCE)
+                                .bind(tenant)
+                                .bind(resource_type.as_str())
+                                .bind(scim_id)
+                                .bind(now()?)
+                                .bind(expected_version)
+                                .fetch_optional(&self.pool)
+                                .await?;
+                            match version {
+                                Some(v) => {
+                                    self.settle().await?;
+                                    Ok(v)
+                                }
+                                None => Err(self
+                                    .version_miss(tenant, resource_type, scim_id, expected_version)
+                                    .await),
+                            }
+                        })
+                    }
+
+                    fn resource_by_scim_id(
+                        self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
+                    ) -> Option<Resource> {
+                        let sql = sql::BY_SCIM_ID;
+                        Box::pin(self.resource_where(sql, tenant, resource_type, scim_id))
+                    }
+
+                    fn resource_by_downstream_id(
+                        self, tenant: &'a str, resource_type: ResourceType, downstream_id: &'a str,
+                    ) -> Option<Resource> {
+                        let sql = sql::BY_DOWNSTREAM_ID;
+                        Box::pin(self.resource_where(sql, tenant, resource_type, downstream_id))
+                    }
+
+                    fn resources_by_lookup_key(
+                        self, tenant: &'a str, resource_type: ResourceType, key: &'a str,
+                    ) -> Vec<Resource> {
+                        Box::pin(async move {
+                            let key = normalize_key(key);
+                            self.resources_where(sql::BY_LOOKUP_KEY, tenant, resource_type, &key)
+                                .await
+                        })
+                    }
+
+                    fn resources_by_external_id(
+                        self, tenant: &'a str, resource_type: ResourceType, external_id: &'a str,
+                    ) -> Vec<Resource> {
+                        let sql = sql::BY_EXTERNAL_ID;
+                        Box::pin(self.resources_where(sql, tenant, resource_type, external_id))
+                    }
+
+                    fn delete_resource(
+                        self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
+                    ) -> bool {
+                        Box::pin(async move {
+                            let mut tx = self.begin_write().await?;
+                            let deleted = sqlx::query(sql::DELETE_RESOURCE)
+                                .bind(tenant)
+                                .bind(resource_type.as_str())
+                                .bind(scim_id)
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected();
+                            let mut memberships = vec![sql::DELETE_MEMBER_MEMBERSHIPS];
+                            if resource_type == ResourceType::Group {
+                                memberships.insert(0, sql::DELETE_GROUP_MEMBERSHIPS);
+                            }
+                            for statement in memberships {
+                                let query = sqlx::query(statement).bind(tenant).bind(scim_id);
+                                query.execute(&mut *tx).await?;
+                            }
+                            tx.commit().await?;
+                            self.settle().await?;
+                            Ok(deleted > 0)
+                        })
+                    }
+
+                    fn list_resources(
+                        self, tenant: &'a str, resource_type: ResourceType, offset: u64, limit: u64,
+                    ) -> Vec<Resource> {
+                        Box::pin(async move {
+                            let rows = sqlx::query(sql::LIST_RESOURCES)
+                                .bind(tenant)
+                                .bind(resource_type.as_str())
+                                .bind(to_i64(limit))
+                                .bind(to_i64(offset))
+                                .fetch_all(&self.pool)
+                                .await?;
+                            rows.iter().map(resource_from_row).collect()
+                        })
+                    }
+
+                    fn count_resources(self, tenant: &'a str, resource_type: ResourceType) -> u64 {
+                        let kind = resource_type.as_str();
+                        Box::pin(self.count_where(sql::COUNT_RESOURCES, tenant, kind))
+                    }
+                }
+            }
+
+            impl MembershipStore for $store {
+                store_fns! {
+                    fn add_members(
+                        self, tenant: &'a str, group_id: &'a str, members: &'a [String],
+                    ) -> usize {
+                        Box::pin(self.members_batch($add, tenant, group_id, members))
+                    }
+
+                    fn remove_members(
+                        self, tenant: &'a str, group_id: &'a str, members: &'a [String],
+                    ) -> usize {
+                        Box::pin(self.members_batch($remove, tenant, group_id, members))
+                    }
+
+                    fn replace_members(
+                        self, tenant: &'a str, group_id: &'a str, members: &'a [String],
+                    ) -> usize {
+                        Box::pin(async move {
+                            let mut tx = self.begin_write().await?;
+                            sqlx::query(sql::DELETE_GROUP_MEMBERSHIPS)
                                 .bind(tenant)
                                 .bind(group_id)
-                                .bind(i64::from(limit))
-                                .fetch_all(&self.pool)
-                                .await?
-                        }
-                        Some(after) => {
-                            sqlx::query_scalar($crate::store::sql::MEMBERS_PAGE_AFTER)
+                                .execute(&mut *tx)
+                                .await?;
+                            let added = if members.is_empty() {
+                                0
+                            } else {
+                                let query = sqlx::query($add).bind(tenant).bind(group_id);
+                                let query = query.bind(id_array(members)?);
+                                query.execute(&mut *tx).await?.rows_affected()
+                            };
+                            tx.commit().await?;
+                            self.settle().await?;
+                            Ok(usize::try_from(added).unwrap_or(usize::MAX))
+                        })
+                    }
+
+                    fn members_page(
+                        self, tenant: &'a str, group_id: &'a str, after: Option<&'a str>,
+                        limit: u32,
+                    ) -> Vec<String> {
+                        Box::pin(async move {
+                            if limit == 0 {
+                                return Ok(Vec::new());
+                            }
+                            let query = match after {
+                                None => sqlx::query_scalar(sql::MEMBERS_FIRST_PAGE)
+                                    .bind(tenant)
+                                    .bind(group_id),
+                                Some(after) => sqlx::query_scalar(sql::MEMBERS_PAGE_AFTER)
+                                    .bind(tenant)
+                                    .bind(group_id)
+                                    .bind(after),
+                            };
+                            Ok(query.bind(i64::from(limit)).fetch_all(&self.pool).await?)
+                        })
+                    }
+
+                    fn member_count(self, tenant: &'a str, group_id: &'a str) -> u64 {
+                        Box::pin(self.count_where(sql::MEMBER_COUNT, tenant, group_id))
+                    }
+
+                    fn groups_of(self, tenant: &'a str, member_id: &'a str) -> Vec<String> {
+                        let query = sqlx::query_scalar(sql::GROUPS_OF).bind(tenant).bind(member_id);
+                        Box::pin(async move { Ok(query.fetch_all(&self.pool).await?) })
+                    }
+
+                    fn is_member(
+                        self, tenant: &'a str, group_id: &'a str, member_id: &'a str,
+                    ) -> bool {
+                        Box::pin(async move {
+                            let n: i64 = sqlx::query_scalar(sql::IS_MEMBER)
                                 .bind(tenant)
                                 .bind(group_id)
-                                .bind(after)
-                                .bind(i64::from(limit))
-                                .fetch_all(&self.pool)
-                                .await?
-                        }
-                    };
-                    Ok(page)
-                })
+                                .bind(member_id)
+                                .fetch_one(&self.pool)
+                                .await?;
+                            Ok(n > 0)
+                        })
+                    }
+                }
             }
 
-            fn member_count<'a>(
-                &'a self,
-                tenant: &'a str,
-                group_id: &'a str,
-            ) -> $crate::store::BoxFuture<'a, Result<u64, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let n: i64 = sqlx::query_scalar($crate::store::sql::MEMBER_COUNT)
-                        .bind(tenant)
-                        .bind(group_id)
-                        .fetch_one(&self.pool)
-                        .await?;
-                    Ok($crate::store::sql::to_u64(n))
-                })
+            impl IntentJournal for $store {
+                store_fns! {
+                    fn begin_intent(
+                        self, tenant: &'a str, kind: &'a str, payload: &'a serde_json::Value,
+                    ) -> IntentId {
+                        Box::pin(async move {
+                            let payload = serde_json::to_string(payload).map_err(|e| {
+                                StoreError::Database(format!("cannot encode payload: {e}"))
+                            })?;
+                            let id: i64 = sqlx::query_scalar(sql::BEGIN_INTENT)
+                                .bind(tenant)
+                                .bind(kind)
+                                .bind(payload)
+                                .bind(now()?)
+                                .fetch_one(&self.pool)
+                                .await?;
+                            self.settle().await?;
+                            Ok(IntentId(id))
+                        })
+                    }
+
+                    fn complete_intent(self, id: IntentId) -> bool {
+                        Box::pin(async move {
+                            let query = sqlx::query(sql::COMPLETE_INTENT).bind(id.0);
+                            let done = query.execute(&self.pool).await?.rows_affected();
+                            self.settle().await?;
+                            Ok(done > 0)
+                        })
+                    }
+
+                    fn pending_intents(self, tenant: Option<&'a str>) -> Vec<Intent> {
+                        Box::pin(async move {
+                            let query = match tenant {
+                                None => sqlx::query(sql::PENDING_INTENTS),
+                                Some(tenant) => sqlx::query(sql::PENDING_INTENTS_OF).bind(tenant),
+                            };
+                            let rows = query.fetch_all(&self.pool).await?;
+                            rows.iter().map(intent_from_row).collect()
+                        })
+                    }
+                }
             }
 
-            fn groups_of<'a>(
-                &'a self,
-                tenant: &'a str,
-                member_id: &'a str,
-            ) -> $crate::store::BoxFuture<'a, Result<Vec<String>, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let groups = sqlx::query_scalar($crate::store::sql::GROUPS_OF)
-                        .bind(tenant)
-                        .bind(member_id)
-                        .fetch_all(&self.pool)
-                        .await?;
-                    Ok(groups)
-                })
-            }
+            impl TokenStore for $store {
+                store_fns! {
+                    fn insert_token(self, token: &'a IssuedToken) -> () {
+                        Box::pin(async move {
+                            sqlx::query(sql::INSERT_TOKEN)
+                                .bind(&token.tenant)
+                                .bind(&token.id)
+                                .bind(&token.name)
+                                .bind(&token.prefix)
+                                .bind(&token.digest)
+                                .bind(token.created_at)
+                                .bind(token.expires_at)
+                                .bind(token.revoked_at)
+                                .bind(token.last_used_at)
+                                .execute(&self.pool)
+                                .await?;
+                            self.settle().await?;
+                            Ok(())
+                        })
+                    }
 
-            fn is_member<'a>(
-                &'a self,
-                tenant: &'a str,
-                group_id: &'a str,
-                member_id: &'a str,
-            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let n: i64 = sqlx::query_scalar($crate::store::sql::IS_MEMBER)
-                        .bind(tenant)
-                        .bind(group_id)
-                        .bind(member_id)
-                        .fetch_one(&self.pool)
-                        .await?;
-                    Ok(n > 0)
-                })
-            }
-        }
+                    fn token_by_digest(
+                        self, tenant: &'a str, digest: &'a str,
+                    ) -> Option<IssuedToken> {
+                        let query = sqlx::query(sql::TOKEN_BY_DIGEST).bind(tenant).bind(digest);
+                        Box::pin(async move {
+                            let row = query.fetch_optional(&self.pool).await?;
+                            row.as_ref().map(token_from_row).transpose()
+                        })
+                    }
 
-        impl $crate::store::api::IntentJournal for $store {
-            fn begin_intent<'a>(
-                &'a self,
-                tenant: &'a str,
-                kind: &'a str,
-                payload: &'a serde_json::Value,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<$crate::store::IntentId, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let payload = serde_json::to_string(payload).map_err(|e| {
-                        $crate::store::StoreError::Database(format!("cannot encode payload: {e}"))
-                    })?;
-                    let id: i64 = sqlx::query_scalar($crate::store::sql::BEGIN_INTENT)
-                        .bind(tenant)
-                        .bind(kind)
-                        .bind(payload)
-                        .bind($crate::store::sql::now()?)
-                        .fetch_one(&self.pool)
-                        .await?;
-                    self.settle().await?;
-                    Ok($crate::store::IntentId(id))
-                })
-            }
-
-            fn complete_intent(
-                &self,
-                id: $crate::store::IntentId,
-            ) -> $crate::store::BoxFuture<'_, Result<bool, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let done = sqlx::query($crate::store::sql::COMPLETE_INTENT)
-                        .bind(id.0)
-                        .execute(&self.pool)
-                        .await?
-                        .rows_affected();
-                    self.settle().await?;
-                    Ok(done > 0)
-                })
-            }
-
-            fn pending_intents<'a>(
-                &'a self,
-                tenant: Option<&'a str>,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<Vec<$crate::store::Intent>, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let rows = match tenant {
-                        None => {
-                            sqlx::query($crate::store::sql::PENDING_INTENTS)
-                                .fetch_all(&self.pool)
-                                .await?
-                        }
-                        Some(tenant) => {
-                            sqlx::query($crate::store::sql::PENDING_INTENTS_OF)
+                    fn list_tokens(self, tenant: &'a str) -> Vec<IssuedToken> {
+                        Box::pin(async move {
+                            let rows = sqlx::query(sql::LIST_TOKENS)
                                 .bind(tenant)
                                 .fetch_all(&self.pool)
-                                .await?
-                        }
-                    };
-                    rows.iter().map(intent_from_row).collect()
-                })
-            }
-        }
-
-        impl $crate::store::api::TokenStore for $store {
-            fn insert_token<'a>(
-                &'a self,
-                token: &'a $crate::store::IssuedToken,
-            ) -> $crate::store::BoxFuture<'a, Result<(), $crate::store::StoreError>> {
-                Box::pin(async move {
-                    sqlx::query($crate::store::sql::INSERT_TOKEN)
-                        .bind(&token.tenant)
-                        .bind(&token.id)
-                        .bind(&token.name)
-                        .bind(&token.prefix)
-                        .bind(&token.digest)
-                        .bind(token.created_at)
-                        .bind(token.expires_at)
-                        .bind(token.revoked_at)
-                        .bind(token.last_used_at)
-                        .execute(&self.pool)
-                        .await?;
-                    self.settle().await?;
-                    Ok(())
-                })
-            }
-
-            fn token_by_digest<'a>(
-                &'a self,
-                tenant: &'a str,
-                digest: &'a str,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<Option<$crate::store::IssuedToken>, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let row = sqlx::query($crate::store::sql::TOKEN_BY_DIGEST)
-                        .bind(tenant)
-                        .bind(digest)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    row.as_ref().map(token_from_row).transpose()
-                })
-            }
-
-            fn list_tokens<'a>(
-                &'a self,
-                tenant: &'a str,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<Vec<$crate::store::IssuedToken>, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let rows = sqlx::query($crate::store::sql::LIST_TOKENS)
-                        .bind(tenant)
-                        .fetch_all(&self.pool)
-                        .await?;
-                    rows.iter().map(token_from_row).collect()
-                })
-            }
-
-            fn revoke_token<'a>(
-                &'a self,
-                tenant: &'a str,
-                id: &'a str,
-                at: i64,
-            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
-                Box::pin(self.set_token_time($crate::store::sql::REVOKE_TOKEN, tenant, id, at))
-            }
-
-            fn shorten_token<'a>(
-                &'a self,
-                tenant: &'a str,
-                id: &'a str,
-                expires_at: i64,
-            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
-                Box::pin(self.set_token_time(
-                    $crate::store::sql::SHORTEN_TOKEN,
-                    tenant,
-                    id,
-                    expires_at,
-                ))
-            }
-
-            fn touch_token<'a>(
-                &'a self,
-                tenant: &'a str,
-                id: &'a str,
-                at: i64,
-            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
-                Box::pin(self.set_token_time($crate::store::sql::TOUCH_TOKEN, tenant, id, at))
-            }
-        }
-
-        impl $crate::store::api::LeaseStore for $store {
-            fn take_lease<'a>(
-                &'a self,
-                key: &'a str,
-                holder: &'a str,
-                now_ms: i64,
-                expires_ms: i64,
-            ) -> $crate::store::BoxFuture<'a, Result<bool, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let done = sqlx::query($crate::store::sql::TAKE_LEASE)
-                        .bind(key)
-                        .bind(holder)
-                        .bind(expires_ms)
-                        .bind(now_ms)
-                        .execute(&self.pool)
-                        .await?;
-                    Ok(done.rows_affected() == 1)
-                })
-            }
-
-            fn release_lease<'a>(
-                &'a self,
-                key: &'a str,
-                holder: &'a str,
-            ) -> $crate::store::BoxFuture<'a, Result<(), $crate::store::StoreError>> {
-                Box::pin(async move {
-                    sqlx::query($crate::store::sql::RELEASE_LEASE)
-                        .bind(key)
-                        .bind(holder)
-                        .execute(&self.pool)
-                        .await?;
-                    Ok(())
-                })
-            }
-        }
-
-        impl $crate::store::api::ActivityLog for $store {
-            fn record_activity<'a>(
-                &'a self,
-                entries: &'a [$crate::store::Activity],
-            ) -> $crate::store::BoxFuture<'a, Result<(), $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let mut tx = self.begin_write().await?;
-                    for e in entries {
-                        let calls = serde_json::to_string(&e.calls).map_err(|e| {
-                            $crate::store::StoreError::Database(format!("cannot encode calls: {e}"))
-                        })?;
-                        sqlx::query($crate::store::sql::INSERT_ACTIVITY)
-                            .bind(e.at_ms)
-                            .bind(&e.tenant)
-                            .bind(&e.client_auth)
-                            .bind(&e.client)
-                            .bind(&e.operation)
-                            .bind(&e.resource_type)
-                            .bind(e.resource_id.as_deref())
-                            .bind(e.user_name.as_deref())
-                            .bind(i64::from(e.status))
-                            .bind(e.scim_type.as_deref())
-                            .bind(e.detail.as_deref())
-                            .bind(&e.request_id)
-                            .bind($crate::store::sql::to_i64(e.duration_ms))
-                            .bind(calls)
-                            .bind($crate::store::sql::to_i64(e.calls_omitted))
-                            .execute(&mut *tx)
-                            .await?;
+                                .await?;
+                            rows.iter().map(token_from_row).collect()
+                        })
                     }
-                    tx.commit().await?;
-                    Ok(())
-                })
+
+                    fn revoke_token(self, tenant: &'a str, id: &'a str, at: i64) -> bool {
+                        Box::pin(self.set_token_time(sql::REVOKE_TOKEN, tenant, id, at))
+                    }
+
+                    fn shorten_token(self, tenant: &'a str, id: &'a str, expires_at: i64) -> bool {
+                        Box::pin(self.set_token_time(sql::SHORTEN_TOKEN, tenant, id, expires_at))
+                    }
+
+                    fn touch_token(self, tenant: &'a str, id: &'a str, at: i64) -> bool {
+                        Box::pin(self.set_token_time(sql::TOUCH_TOKEN, tenant, id, at))
+                    }
+                }
             }
 
-            fn activity_page<'a>(
-                &'a self,
-                filter: &'a $crate::store::ActivityFilter,
-                offset: u64,
-                limit: u64,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<Vec<$crate::store::Activity>, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let outcome = filter.failed.map(|f| if f { "failed" } else { "ok" });
-                    let rows = sqlx::query($crate::store::sql::ACTIVITY_PAGE)
-                        .bind(filter.tenant.as_deref())
-                        .bind(filter.user.as_deref())
-                        .bind(filter.operation.as_deref())
-                        .bind(outcome)
-                        .bind(filter.since_ms)
-                        .bind($crate::store::sql::to_i64(limit))
-                        .bind($crate::store::sql::to_i64(offset))
-                        .fetch_all(&self.pool)
-                        .await?;
-                    rows.iter().map(activity_from_row).collect()
-                })
+            impl LeaseStore for $store {
+                store_fns! {
+                    fn take_lease(
+                        self, key: &'a str, holder: &'a str, now_ms: i64, expires_ms: i64,
+                    ) -> bool {
+                        Box::pin(async move {
+                            let done = sqlx::query(sql::TAKE_LEASE)
+                                .bind(key)
+                                .bind(holder)
+                                .bind(expires_ms)
+                                .bind(now_ms)
+                                .execute(&self.pool)
+                                .await?;
+                            Ok(done.rows_affected() == 1)
+                        })
+                    }
+
+                    fn release_lease(self, key: &'a str, holder: &'a str) -> () {
+                        let query = sqlx::query(sql::RELEASE_LEASE).bind(key).bind(holder);
+                        Box::pin(async move {
+                            query.execute(&self.pool).await?;
+                            Ok(())
+                        })
+                    }
+                }
             }
 
-            fn activity_by_id(
-                &self,
-                id: i64,
-            ) -> $crate::store::BoxFuture<
-                '_,
-                Result<Option<$crate::store::Activity>, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let row = sqlx::query($crate::store::sql::ACTIVITY_BY_ID)
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    row.as_ref().map(activity_from_row).transpose()
-                })
+            impl ActivityLog for $store {
+                store_fns! {
+                    fn record_activity(self, entries: &'a [Activity]) -> () {
+                        Box::pin(async move {
+                            let mut tx = self.begin_write().await?;
+                            for e in entries {
+                                let calls = serde_json::to_string(&e.calls).map_err(|e| {
+                                    StoreError::Database(format!("cannot encode calls: {e}"))
+                                })?;
+                                sqlx::query(sql::INSERT_ACTIVITY)
+                                    .bind(e.at_ms)
+                                    .bind(&e.tenant)
+                                    .bind(&e.client_auth)
+                                    .bind(&e.client)
+                                    .bind(&e.operation)
+                                    .bind(&e.resource_type)
+                                    .bind(e.resource_id.as_deref())
+                                    .bind(e.user_name.as_deref())
+                                    .bind(i64::from(e.status))
+                                    .bind(e.scim_type.as_deref())
+                                    .bind(e.detail.as_deref())
+                                    .bind(&e.request_id)
+                                    .bind(to_i64(e.duration_ms))
+                                    .bind(calls)
+                                    .bind(to_i64(e.calls_omitted))
+                                    .execute(&mut *tx)
+                                    .await?;
+                            }
+                            tx.commit().await?;
+                            Ok(())
+                        })
+                    }
+
+                    fn activity_page(
+                        self, filter: &'a ActivityFilter, offset: u64, limit: u64,
+                    ) -> Vec<Activity> {
+                        Box::pin(async move {
+                            let outcome = filter.failed.map(|f| if f { "failed" } else { "ok" });
+                            let rows = sqlx::query(sql::ACTIVITY_PAGE)
+                                .bind(filter.tenant.as_deref())
+                                .bind(filter.user.as_deref())
+                                .bind(filter.operation.as_deref())
+                                .bind(outcome)
+                                .bind(filter.since_ms)
+                                .bind(to_i64(limit))
+                                .bind(to_i64(offset))
+                                .fetch_all(&self.pool)
+                                .await?;
+                            rows.iter().map(activity_from_row).collect()
+                        })
+                    }
+
+                    fn activity_by_id(self, id: i64) -> Option<Activity> {
+                        let query = sqlx::query(sql::ACTIVITY_BY_ID).bind(id);
+                        Box::pin(async move {
+                            let row = query.fetch_optional(&self.pool).await?;
+                            row.as_ref().map(activity_from_row).transpose()
+                        })
+                    }
+
+                    fn activity_counts(self, tenant: &'a str, since_ms: i64) -> ActivityCounts {
+                        Box::pin(async move {
+                            let query = sqlx::query_as(sql::ACTIVITY_COUNTS).bind(tenant);
+                            let (requests, errors): (i64, i64) =
+                                query.bind(since_ms).fetch_one(&self.pool).await?;
+                            Ok(ActivityCounts {
+                                requests: to_u64(requests),
+                                errors: to_u64(errors),
+                            })
+                        })
+                    }
+
+                    fn prune_activity(self, before_ms: i64, keep: u64) -> u64 {
+                        Box::pin(async move {
+                            let old = sqlx::query(sql::PRUNE_ACTIVITY_AGE).bind(before_ms);
+                            let old = old.execute(&self.pool).await?.rows_affected();
+                            let over = sqlx::query(sql::PRUNE_ACTIVITY_COUNT).bind(to_i64(keep));
+                            let over = over.execute(&self.pool).await?.rows_affected();
+                            Ok(old + over)
+                        })
+                    }
+                }
             }
 
-            fn activity_counts<'a>(
-                &'a self,
-                tenant: &'a str,
-                since_ms: i64,
-            ) -> $crate::store::BoxFuture<
-                'a,
-                Result<$crate::store::ActivityCounts, $crate::store::StoreError>,
-            > {
-                Box::pin(async move {
-                    let (requests, errors): (i64, i64) =
-                        sqlx::query_as($crate::store::sql::ACTIVITY_COUNTS)
-                            .bind(tenant)
-                            .bind(since_ms)
-                            .fetch_one(&self.pool)
-                            .await?;
-                    Ok($crate::store::ActivityCounts {
-                        requests: $crate::store::sql::to_u64(requests),
-                        errors: $crate::store::sql::to_u64(errors),
+            impl Backend for $store {
+                fn backend(&self) -> &'static str {
+                    $backend
+                }
+
+                fn ping(&self) -> $crate::store::BoxFuture<'_, Result<(), StoreError>> {
+                    Box::pin(async move {
+                        sqlx::query("SELECT 1").execute(&self.pool).await?;
+                        Ok(())
                     })
-                })
-            }
+                }
 
-            fn prune_activity(
-                &self,
-                before_ms: i64,
-                keep: u64,
-            ) -> $crate::store::BoxFuture<'_, Result<u64, $crate::store::StoreError>> {
-                Box::pin(async move {
-                    let old = sqlx::query($crate::store::sql::PRUNE_ACTIVITY_AGE)
-                        .bind(before_ms)
-                        .execute(&self.pool)
-                        .await?
-                        .rows_affected();
-                    let over = sqlx::query($crate::store::sql::PRUNE_ACTIVITY_COUNT)
-                        .bind($crate::store::sql::to_i64(keep))
-                        .execute(&self.pool)
-                        .await?
-                        .rows_affected();
-                    Ok(old + over)
-                })
+                fn close(&self) -> $crate::store::BoxFuture<'_, ()> {
+                    Box::pin(self.close_pools())
+                }
             }
-        }
-
-        impl $crate::store::api::Backend for $store {
-            fn backend(&self) -> &'static str {
-                $backend
-            }
-
-            fn ping(&self) -> $crate::store::BoxFuture<'_, Result<(), $crate::store::StoreError>> {
-                Box::pin(async move {
-                    sqlx::query("SELECT 1").execute(&self.pool).await?;
-                    Ok(())
-                })
-            }
-
-            fn close(&self) -> $crate::store::BoxFuture<'_, ()> {
-                Box::pin(self.close_pools())
-            }
-        }
+        };
     };
 }
 

@@ -17,57 +17,61 @@ pub struct Migration {
     pub statements: &'static [&'static str],
 }
 
-/// The SQLite schema.
-pub const SQLITE: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "resources, memberships, intents",
-        statements: &[
-            "CREATE TABLE resources (
+/// The migrations in a backend's words for a text id that sorts in byte order (`sorted`), a
+/// version number (`integer`) and a generated row id (`row_id`): the one place the tables
+/// are described, so the two lists cannot drift apart.
+macro_rules! schema {
+    (sorted = $sorted:literal, integer = $integer:literal, row_id = $row_id:literal $(,)?) => {
+        &[
+            Migration {
+                version: 1,
+                description: "resources, memberships, intents",
+                statements: &[
+                    concat!("CREATE TABLE resources (
             tenant TEXT NOT NULL,
             resource_type TEXT NOT NULL,
-            scim_id TEXT NOT NULL,
+            scim_id ", $sorted, " NOT NULL,
             downstream_id TEXT,
             external_id TEXT,
             lookup_key TEXT,
             attributes TEXT NOT NULL,
-            version INTEGER NOT NULL,
+            version ", $integer, " NOT NULL,
             created TEXT NOT NULL,
             last_modified TEXT NOT NULL,
             PRIMARY KEY (tenant, resource_type, scim_id)
-        )",
-            "CREATE UNIQUE INDEX resources_downstream_id
+        )"),
+                    "CREATE UNIQUE INDEX resources_downstream_id
             ON resources (tenant, resource_type, downstream_id) WHERE downstream_id IS NOT NULL",
-            "CREATE INDEX resources_lookup_key ON resources (tenant, resource_type, lookup_key)",
-            "CREATE INDEX resources_external_id ON resources (tenant, resource_type, external_id)",
-            "CREATE TABLE memberships (
+                    "CREATE INDEX resources_lookup_key ON resources (tenant, resource_type, lookup_key)",
+                    "CREATE INDEX resources_external_id ON resources (tenant, resource_type, external_id)",
+                    concat!("CREATE TABLE memberships (
             tenant TEXT NOT NULL,
-            group_id TEXT NOT NULL,
-            member_id TEXT NOT NULL,
+            group_id ", $sorted, " NOT NULL,
+            member_id ", $sorted, " NOT NULL,
             PRIMARY KEY (tenant, group_id, member_id)
-        )",
-            "CREATE INDEX memberships_member ON memberships (tenant, member_id)",
-            "CREATE TABLE intents (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+        )"),
+                    "CREATE INDEX memberships_member ON memberships (tenant, member_id)",
+                    concat!("CREATE TABLE intents (
+            id ", $row_id, ",
             tenant TEXT NOT NULL,
             kind TEXT NOT NULL,
             payload TEXT NOT NULL,
             created TEXT NOT NULL
-        )",
-            "CREATE INDEX intents_tenant ON intents (tenant, id)",
-        ],
-    },
-    TOKENS,
-    LOOKUP_ORDER,
-    LEASES,
-    PACE,
-    GROUP_COMMIT,
-    Migration {
-        version: 7,
-        description: "provisioning activity",
-        statements: &[
-            "CREATE TABLE activity (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
+        )"),
+                    "CREATE INDEX intents_tenant ON intents (tenant, id)",
+                ],
+            },
+            TOKENS,
+            LOOKUP_ORDER,
+            LEASES,
+            PACE,
+            GROUP_COMMIT,
+            Migration {
+                version: 7,
+                description: "provisioning activity",
+                statements: &[
+                    concat!("CREATE TABLE activity (
+            id ", $row_id, ",
             at_ms BIGINT NOT NULL,
             tenant TEXT NOT NULL,
             client_auth TEXT NOT NULL,
@@ -83,85 +87,28 @@ pub const SQLITE: &[Migration] = &[
             duration_ms BIGINT NOT NULL,
             calls TEXT NOT NULL,
             calls_omitted BIGINT NOT NULL
-        )",
-            ACTIVITY_TENANT_INDEX,
-            ACTIVITY_TIME_INDEX,
-        ],
-    },
-];
+        )"),
+                    ACTIVITY_TENANT_INDEX,
+                    ACTIVITY_TIME_INDEX,
+                ],
+            },
+        ]
+    };
+}
+
+/// The SQLite schema.
+pub const SQLITE: &[Migration] = schema!(
+    sorted = "TEXT",
+    integer = "INTEGER",
+    row_id = "INTEGER PRIMARY KEY AUTOINCREMENT",
+);
 
 /// The PostgreSQL schema.
-pub const POSTGRES: &[Migration] = &[
-    Migration {
-        version: 1,
-        description: "resources, memberships, intents",
-        statements: &[
-            r#"CREATE TABLE resources (
-            tenant TEXT NOT NULL,
-            resource_type TEXT NOT NULL,
-            scim_id TEXT COLLATE "C" NOT NULL,
-            downstream_id TEXT,
-            external_id TEXT,
-            lookup_key TEXT,
-            attributes TEXT NOT NULL,
-            version BIGINT NOT NULL,
-            created TEXT NOT NULL,
-            last_modified TEXT NOT NULL,
-            PRIMARY KEY (tenant, resource_type, scim_id)
-        )"#,
-            "CREATE UNIQUE INDEX resources_downstream_id
-            ON resources (tenant, resource_type, downstream_id) WHERE downstream_id IS NOT NULL",
-            "CREATE INDEX resources_lookup_key ON resources (tenant, resource_type, lookup_key)",
-            "CREATE INDEX resources_external_id ON resources (tenant, resource_type, external_id)",
-            r#"CREATE TABLE memberships (
-            tenant TEXT NOT NULL,
-            group_id TEXT COLLATE "C" NOT NULL,
-            member_id TEXT COLLATE "C" NOT NULL,
-            PRIMARY KEY (tenant, group_id, member_id)
-        )"#,
-            "CREATE INDEX memberships_member ON memberships (tenant, member_id)",
-            "CREATE TABLE intents (
-            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            tenant TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            created TEXT NOT NULL
-        )",
-            "CREATE INDEX intents_tenant ON intents (tenant, id)",
-        ],
-    },
-    TOKENS,
-    LOOKUP_ORDER,
-    LEASES,
-    PACE,
-    GROUP_COMMIT,
-    Migration {
-        version: 7,
-        description: "provisioning activity",
-        statements: &[
-            "CREATE TABLE activity (
-            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            at_ms BIGINT NOT NULL,
-            tenant TEXT NOT NULL,
-            client_auth TEXT NOT NULL,
-            client TEXT NOT NULL,
-            operation TEXT NOT NULL,
-            resource_type TEXT NOT NULL,
-            resource_id TEXT,
-            user_name TEXT,
-            status BIGINT NOT NULL,
-            scim_type TEXT,
-            detail TEXT,
-            request_id TEXT NOT NULL,
-            duration_ms BIGINT NOT NULL,
-            calls TEXT NOT NULL,
-            calls_omitted BIGINT NOT NULL
-        )",
-            ACTIVITY_TENANT_INDEX,
-            ACTIVITY_TIME_INDEX,
-        ],
-    },
-];
+pub const POSTGRES: &[Migration] = schema!(
+    sorted = r#"TEXT COLLATE "C""#,
+    integer = "BIGINT",
+    row_id = "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+);
 
 /// A tenant's activity, newest first (the Activity page, the Overview's counts).
 const ACTIVITY_TENANT_INDEX: &str = "CREATE INDEX activity_tenant ON activity (tenant, at_ms)";

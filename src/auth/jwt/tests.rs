@@ -145,6 +145,30 @@ fn build_err(settings: JwtSettings) -> JwtConfigError {
     JwtVerifier::new(settings, http()).unwrap_err()
 }
 
+/// Why the HS256 tenant refuses these claims, signed with its secret.
+async fn hs_refused(claims: Value) -> JwtError {
+    refused(&hs_verifier(), &hs256(&claims)).await
+}
+
+/// Whether `verifier` accepts `token`.
+async fn accepts(verifier: &JwtVerifier, token: &str) -> bool {
+    verifier.verify(token).await.is_ok()
+}
+
+/// A token signed with RSA key A, naming it: what the JWKS tests' IdP issues.
+fn rsa_a_token() -> String {
+    rs256(RSA_A, Some("rsa-a"), &claims())
+}
+
+/// A verifier of RS256 and ES256 tokens against the JWKS `server` publishes.
+fn rs_and_es_verifier(server: &JwksServer) -> JwtVerifier {
+    jwks_verifier(
+        server.url.clone(),
+        &[Algorithm::RS256, Algorithm::ES256],
+        LONG,
+    )
+}
+
 /// Verifies and returns the refusal, checking that its messages quote no part of the token.
 async fn refused(verifier: &JwtVerifier, token: &str) -> JwtError {
     let err = verifier
@@ -244,67 +268,54 @@ async fn hs256_good_token_yields_subject_and_issuer() {
 
 #[tokio::test]
 async fn expired_token_is_refused() {
-    let token = hs256(&with(claims(), "exp", offset(-120)));
-    assert!(matches!(
-        refused(&hs_verifier(), &token).await,
-        JwtError::Expired
-    ));
+    let err = hs_refused(with(claims(), "exp", offset(-120))).await;
+    assert!(matches!(err, JwtError::Expired), "{err:?}");
 }
 
 #[tokio::test]
 async fn expiry_within_the_leeway_is_tolerated() {
     let token = hs256(&with(claims(), "exp", offset(-30)));
-    assert!(hs_verifier().verify(&token).await.is_ok());
+    assert!(accepts(&hs_verifier(), &token).await);
 }
 
 #[tokio::test]
 async fn nbf_beyond_the_leeway_is_refused() {
-    let token = hs256(&with(claims(), "nbf", offset(300)));
-    assert!(matches!(
-        refused(&hs_verifier(), &token).await,
-        JwtError::NotYetValid
-    ));
+    let err = hs_refused(with(claims(), "nbf", offset(300))).await;
+    assert!(matches!(err, JwtError::NotYetValid), "{err:?}");
 }
 
 #[tokio::test]
 async fn nbf_within_the_leeway_is_tolerated() {
     let token = hs256(&with(claims(), "nbf", offset(30)));
-    assert!(hs_verifier().verify(&token).await.is_ok());
+    assert!(accepts(&hs_verifier(), &token).await);
 }
 
 #[tokio::test]
 async fn wrong_issuer_is_refused() {
-    let token = hs256(&with(
+    let err = hs_refused(with(
         claims(),
         "iss",
         json!("https://sts.windows.net/other/"),
-    ));
-    assert!(matches!(
-        refused(&hs_verifier(), &token).await,
-        JwtError::WrongIssuer
-    ));
+    ))
+    .await;
+    assert!(matches!(err, JwtError::WrongIssuer), "{err:?}");
 }
 
 #[tokio::test]
 async fn issuer_must_be_one_string_not_a_list_holding_it() {
-    let token = hs256(&with(
+    let err = hs_refused(with(
         claims(),
         "iss",
         json!([ISSUER, "https://evil.example/"]),
-    ));
-    assert!(matches!(
-        refused(&hs_verifier(), &token).await,
-        JwtError::Malformed(_)
-    ));
+    ))
+    .await;
+    assert!(matches!(err, JwtError::Malformed(_)), "{err:?}");
 }
 
 #[tokio::test]
 async fn wrong_audience_is_refused() {
-    let token = hs256(&with(claims(), "aud", json!("api://another-app")));
-    assert!(matches!(
-        refused(&hs_verifier(), &token).await,
-        JwtError::WrongAudience
-    ));
+    let err = hs_refused(with(claims(), "aud", json!("api://another-app"))).await;
+    assert!(matches!(err, JwtError::WrongAudience), "{err:?}");
 }
 
 #[tokio::test]
@@ -314,13 +325,12 @@ async fn audience_list_naming_the_gateway_is_accepted() {
         "aud",
         json!(["api://another-app", AUDIENCE]),
     ));
-    assert!(hs_verifier().verify(&token).await.is_ok());
+    assert!(accepts(&hs_verifier(), &token).await);
 }
 
 #[tokio::test]
 async fn missing_exp_is_refused() {
-    let token = hs256(&without(claims(), "exp"));
-    let err = refused(&hs_verifier(), &token).await;
+    let err = hs_refused(without(claims(), "exp")).await;
     assert!(
         matches!(&err, JwtError::MissingClaim(c) if c == "exp"),
         "{err:?}"
@@ -330,8 +340,7 @@ async fn missing_exp_is_refused() {
 #[tokio::test]
 async fn missing_aud_iss_or_sub_is_refused() {
     for claim in ["aud", "iss", "sub"] {
-        let token = hs256(&without(claims(), claim));
-        let err = refused(&hs_verifier(), &token).await;
+        let err = hs_refused(without(claims(), claim)).await;
         assert!(
             matches!(&err, JwtError::MissingClaim(c) if c == claim),
             "{claim}: {err:?}"
@@ -341,14 +350,12 @@ async fn missing_aud_iss_or_sub_is_refused() {
 
 #[tokio::test]
 async fn times_as_text_are_refused() {
-    let token = hs256(&with(claims(), "exp", json!("tomorrow")));
-    let err = refused(&hs_verifier(), &token).await;
+    let err = hs_refused(with(claims(), "exp", json!("tomorrow"))).await;
     assert!(
         matches!(&err, JwtError::MissingClaim(c) if c == "exp"),
         "{err:?}"
     );
-    let token = hs256(&with(claims(), "nbf", json!("yesterday")));
-    let err = refused(&hs_verifier(), &token).await;
+    let err = hs_refused(with(claims(), "nbf", json!("yesterday"))).await;
     assert!(
         matches!(&err, JwtError::BadClaim(c) if c == "nbf"),
         "{err:?}"
@@ -437,7 +444,7 @@ async fn malformed_tokens_are_refused() {
 async fn rs256_via_jwks_good_token_is_fetched_once_then_cached() {
     let server = JwksServer::start(&[RSA_A_JWK]).await;
     let verifier = jwks_verifier(server.url.clone(), &[Algorithm::RS256], LONG);
-    let token = rs256(RSA_A, Some("rsa-a"), &claims());
+    let token = rsa_a_token();
     assert_eq!(
         verifier.verify(&token).await.unwrap().subject,
         "provisioning-app"
@@ -449,34 +456,16 @@ async fn rs256_via_jwks_good_token_is_fetched_once_then_cached() {
 #[tokio::test]
 async fn es256_via_jwks_good_token() {
     let server = JwksServer::start(&[RSA_A_JWK, EC_A_JWK]).await;
-    let verifier = jwks_verifier(
-        server.url.clone(),
-        &[Algorithm::RS256, Algorithm::ES256],
-        LONG,
-    );
-    assert!(
-        verifier
-            .verify(&es256(EC_A, Some("ec-a"), &claims()))
-            .await
-            .is_ok()
-    );
-    assert!(
-        verifier
-            .verify(&rs256(RSA_A, Some("rsa-a"), &claims()))
-            .await
-            .is_ok()
-    );
+    let verifier = rs_and_es_verifier(&server);
+    assert!(accepts(&verifier, &es256(EC_A, Some("ec-a"), &claims())).await);
+    assert!(accepts(&verifier, &rsa_a_token()).await);
     assert_eq!(server.fetches(), 1);
 }
 
 #[tokio::test]
 async fn es256_token_naming_an_rsa_key_finds_no_key() {
     let server = JwksServer::start(&[RSA_A_JWK, EC_A_JWK]).await;
-    let verifier = jwks_verifier(
-        server.url.clone(),
-        &[Algorithm::RS256, Algorithm::ES256],
-        LONG,
-    );
+    let verifier = rs_and_es_verifier(&server);
     let err = refused(&verifier, &es256(EC_A, Some("rsa-a"), &claims())).await;
     assert!(matches!(err, JwtError::UnknownKey { .. }), "{err:?}");
 }
@@ -511,18 +500,9 @@ async fn token_signed_by_a_key_outside_the_jwks_is_refused() {
 #[tokio::test]
 async fn token_without_kid_uses_the_only_fitting_key() {
     let server = JwksServer::start(&[RSA_A_JWK, EC_A_JWK]).await;
-    let verifier = jwks_verifier(
-        server.url.clone(),
-        &[Algorithm::RS256, Algorithm::ES256],
-        LONG,
-    );
-    assert!(
-        verifier
-            .verify(&rs256(RSA_A, None, &claims()))
-            .await
-            .is_ok()
-    );
-    assert!(verifier.verify(&es256(EC_A, None, &claims())).await.is_ok());
+    let verifier = rs_and_es_verifier(&server);
+    assert!(accepts(&verifier, &rs256(RSA_A, None, &claims())).await);
+    assert!(accepts(&verifier, &es256(EC_A, None, &claims())).await);
 }
 
 #[tokio::test]
@@ -538,12 +518,7 @@ async fn unknown_kid_triggers_one_refetch_and_none_within_the_interval() {
     let server = JwksServer::start(&[RSA_A_JWK]).await;
     let interval = Duration::from_secs(1);
     let verifier = jwks_verifier(server.url.clone(), &[Algorithm::RS256], interval);
-    assert!(
-        verifier
-            .verify(&rs256(RSA_A, Some("rsa-a"), &claims()))
-            .await
-            .is_ok()
-    );
+    assert!(accepts(&verifier, &rsa_a_token()).await);
     assert_eq!(server.fetches(), 1);
     // No two fetches closer than the interval, the first one included.
     tokio::time::sleep(interval + Duration::from_millis(100)).await;
@@ -563,12 +538,7 @@ async fn unknown_kid_triggers_one_refetch_and_none_within_the_interval() {
         "no refetch within min_refresh_interval"
     );
 
-    assert!(
-        verifier
-            .verify(&rs256(RSA_A, Some("rsa-a"), &claims()))
-            .await
-            .is_ok()
-    );
+    assert!(accepts(&verifier, &rsa_a_token()).await);
     assert_eq!(server.fetches(), 2);
 }
 
@@ -608,7 +578,7 @@ async fn rotated_key_verifies_after_the_refetch() {
         &[Algorithm::RS256],
         Duration::from_millis(50),
     );
-    let old = rs256(RSA_A, Some("rsa-a"), &claims());
+    let old = rsa_a_token();
     assert!(verifier.verify(&old).await.is_ok());
 
     server.publish(&[RSA_B_JWK]);
@@ -627,7 +597,7 @@ async fn concurrent_verifications_share_one_fetch() {
     let server = JwksServer::start(&[RSA_A_JWK]).await;
     *server.served.delay.lock().unwrap() = Duration::from_millis(100);
     let verifier = jwks_verifier(server.url.clone(), &[Algorithm::RS256], LONG);
-    let token = rs256(RSA_A, Some("rsa-a"), &claims());
+    let token = rsa_a_token();
     let mut tasks = JoinSet::new();
     for _ in 0..8 {
         let (verifier, token) = (verifier.clone(), token.clone());
@@ -644,7 +614,7 @@ async fn verification_dropped_mid_fetch_does_not_spoil_the_cache() {
     let server = JwksServer::start(&[RSA_A_JWK]).await;
     *server.served.delay.lock().unwrap() = Duration::from_millis(300);
     let verifier = jwks_verifier(server.url.clone(), &[Algorithm::RS256], LONG);
-    let token = rs256(RSA_A, Some("rsa-a"), &claims());
+    let token = rsa_a_token();
     let hung_up = tokio::time::timeout(Duration::from_millis(50), verifier.verify(&token)).await;
     assert!(
         hung_up.is_err(),
@@ -661,7 +631,7 @@ async fn verification_dropped_mid_fetch_does_not_spoil_the_cache() {
 #[tokio::test]
 async fn jwks_server_down_means_keys_unavailable() {
     let verifier = jwks_verifier(dead_url().await, &[Algorithm::RS256], LONG);
-    let token = rs256(RSA_A, Some("rsa-a"), &claims());
+    let token = rsa_a_token();
     let err = refused(&verifier, &token).await;
     assert!(
         matches!(err, JwtError::KeysUnavailable(JwksError::Fetch(_))),
@@ -681,7 +651,7 @@ async fn jwks_error_status_means_keys_unavailable_until_it_recovers() {
         &[Algorithm::RS256],
         Duration::from_millis(500),
     );
-    let token = rs256(RSA_A, Some("rsa-a"), &claims());
+    let token = rsa_a_token();
     let err = refused(&verifier, &token).await;
     assert!(
         matches!(err, JwtError::KeysUnavailable(JwksError::Status(500))),
@@ -710,7 +680,7 @@ async fn slow_jwks_times_out_as_keys_unavailable() {
         *timeout = Duration::from_millis(200);
     }
     let verifier = JwtVerifier::new(settings, http()).unwrap();
-    let err = refused(&verifier, &rs256(RSA_A, Some("rsa-a"), &claims())).await;
+    let err = refused(&verifier, &rsa_a_token()).await;
     assert!(
         matches!(err, JwtError::KeysUnavailable(JwksError::Fetch(_))),
         "{err:?}"
@@ -722,7 +692,7 @@ async fn jwks_that_is_not_json_means_keys_unavailable() {
     let server = JwksServer::start(&[]).await;
     *server.served.body.lock().unwrap() = "<html>maintenance</html>".into();
     let verifier = jwks_verifier(server.url.clone(), &[Algorithm::RS256], LONG);
-    let err = refused(&verifier, &rs256(RSA_A, Some("rsa-a"), &claims())).await;
+    let err = refused(&verifier, &rsa_a_token()).await;
     assert!(
         matches!(err, JwtError::KeysUnavailable(JwksError::Parse(_))),
         "{err:?}"
@@ -738,7 +708,7 @@ async fn encryption_keys_and_keys_for_other_algorithms_are_not_used() {
     for jwk in [enc, rs512] {
         let server = JwksServer::start(&[&jwk.to_string()]).await;
         let verifier = jwks_verifier(server.url.clone(), &[Algorithm::RS256], LONG);
-        let err = refused(&verifier, &rs256(RSA_A, Some("rsa-a"), &claims())).await;
+        let err = refused(&verifier, &rsa_a_token()).await;
         assert!(matches!(err, JwtError::UnknownKey { .. }), "{jwk}: {err:?}");
     }
 }

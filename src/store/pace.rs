@@ -17,7 +17,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::api::BoxFuture;
+use super::api::store_fns;
 use super::error::StoreError;
 
 pub use postgres::PostgresPace;
@@ -43,45 +43,27 @@ pub enum Reservation {
 
 /// The shared pace rows of one store. `key` names one pace (a tenant's downstream).
 pub trait PaceStore: Send + Sync + Debug {
-    /// Takes the next turn of `cadence`, after any pause, if it comes within `within`.
-    fn reserve<'a>(
-        &'a self,
-        key: &'a str,
-        cadence: Cadence,
-        within: Duration,
-    ) -> BoxFuture<'a, Result<Reservation, StoreError>>;
+    store_fns! {
+        /// Takes the next turn of `cadence`, after any pause, if it comes within `within`.
+        fn reserve(self, key: &'a str, cadence: Cadence, within: Duration) -> Reservation;
 
-    /// Holds every later turn back for `delay` from now (a `Retry-After`); a longer pause
-    /// already in force stays.
-    fn pause<'a>(&'a self, key: &'a str, delay: Duration) -> BoxFuture<'a, Result<(), StoreError>>;
+        /// Holds every later turn back for `delay` from now (a `Retry-After`); a longer pause
+        /// already in force stays.
+        fn pause(self, key: &'a str, delay: Duration) -> ();
 
-    /// Takes a free (or expired) slot among the first `slots` for `holder` until `lease` from
-    /// now; `None` when all are held.
-    fn take_slot<'a>(
-        &'a self,
-        key: &'a str,
-        slots: u32,
-        holder: &'a str,
-        lease: Duration,
-    ) -> BoxFuture<'a, Result<Option<u32>, StoreError>>;
+        /// Takes a free (or expired) slot among the first `slots` for `holder` until `lease`
+        /// from now; `None` when all are held.
+        fn take_slot(
+            self, key: &'a str, slots: u32, holder: &'a str, lease: Duration,
+        ) -> Option<u32>;
 
-    /// Extends `holder`'s lease of `slot` to `lease` from now; false when it lost the slot
-    /// (its lease expired and another holder took it).
-    fn renew_slot<'a>(
-        &'a self,
-        key: &'a str,
-        slot: u32,
-        holder: &'a str,
-        lease: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>>;
+        /// Extends `holder`'s lease of `slot` to `lease` from now; false when it lost the slot
+        /// (its lease expired and another holder took it).
+        fn renew_slot(self, key: &'a str, slot: u32, holder: &'a str, lease: Duration) -> bool;
 
-    /// Gives `slot` back, if `holder` still holds it.
-    fn release_slot<'a>(
-        &'a self,
-        key: &'a str,
-        slot: u32,
-        holder: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+        /// Gives `slot` back, if `holder` still holds it.
+        fn release_slot(self, key: &'a str, slot: u32, holder: &'a str) -> ();
+    }
 }
 
 /// The shared pace of instances whose store is at `store_url`: in Redis at `redis_url` when

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{Cadence, PaceStore, Reservation};
-use crate::store::api::BoxFuture;
+use crate::store::api::store_fns;
 use crate::store::error::StoreError;
 
 /// Connections of the pace's own pool: each turn is one short statement.
@@ -143,97 +143,62 @@ fn wait(us: i64) -> Duration {
 }
 
 impl PaceStore for PostgresPace {
-    fn reserve<'a>(
-        &'a self,
-        key: &'a str,
-        cadence: Cadence,
-        within: Duration,
-    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
-        Box::pin(async move {
-            let tolerance = cadence.period * cadence.burst.saturating_sub(1);
-            let granted: Option<i64> = sqlx::query_scalar(RESERVE)
-                .bind(key)
-                .bind(micros(cadence.period))
-                .bind(micros(tolerance))
-                .bind(micros(within))
-                .fetch_optional(&self.pool)
-                .await?;
-            if let Some(us) = granted {
-                return Ok(Reservation::Granted(wait(us)));
-            }
-            let next: Option<i64> = sqlx::query_scalar(NEXT_TURN)
-                .bind(key)
-                .bind(micros(tolerance))
-                .fetch_optional(&self.pool)
-                .await?;
-            Ok(Reservation::Refused(wait(next.unwrap_or(0)).max(within)))
-        })
-    }
+    store_fns! {
+        fn reserve(self, key: &'a str, cadence: Cadence, within: Duration) -> Reservation {
+            Box::pin(async move {
+                let tolerance = cadence.period * cadence.burst.saturating_sub(1);
+                let granted: Option<i64> = sqlx::query_scalar(RESERVE)
+                    .bind(key)
+                    .bind(micros(cadence.period))
+                    .bind(micros(tolerance))
+                    .bind(micros(within))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(us) = granted {
+                    return Ok(Reservation::Granted(wait(us)));
+                }
+                let next = sqlx::query_scalar(NEXT_TURN).bind(key).bind(micros(tolerance));
+                let next: Option<i64> = next.fetch_optional(&self.pool).await?;
+                Ok(Reservation::Refused(wait(next.unwrap_or(0)).max(within)))
+            })
+        }
 
-    fn pause<'a>(&'a self, key: &'a str, delay: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            sqlx::query(PAUSE)
-                .bind(key)
-                .bind(micros(delay))
-                .execute(&self.pool)
-                .await?;
-            Ok(())
-        })
-    }
+        fn pause(self, key: &'a str, delay: Duration) -> () {
+            let query = sqlx::query(PAUSE).bind(key).bind(micros(delay));
+            Box::pin(async move {
+                query.execute(&self.pool).await?;
+                Ok(())
+            })
+        }
 
-    fn take_slot<'a>(
-        &'a self,
-        key: &'a str,
-        slots: u32,
-        holder: &'a str,
-        lease: Duration,
-    ) -> BoxFuture<'a, Result<Option<u32>, StoreError>> {
-        Box::pin(async move {
-            self.create_slots(key, slots).await?;
-            let slot: Option<i64> = sqlx::query_scalar(TAKE_SLOT)
-                .bind(key)
-                .bind(i64::from(slots))
-                .bind(holder)
-                .bind(micros(lease))
-                .fetch_optional(&self.pool)
-                .await?;
-            Ok(slot.and_then(|s| u32::try_from(s).ok()))
-        })
-    }
+        fn take_slot(
+            self, key: &'a str, slots: u32, holder: &'a str, lease: Duration,
+        ) -> Option<u32> {
+            Box::pin(async move {
+                self.create_slots(key, slots).await?;
+                let slot: Option<i64> = sqlx::query_scalar(TAKE_SLOT)
+                    .bind(key)
+                    .bind(i64::from(slots))
+                    .bind(holder)
+                    .bind(micros(lease))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(slot.and_then(|s| u32::try_from(s).ok()))
+            })
+        }
 
-    fn renew_slot<'a>(
-        &'a self,
-        key: &'a str,
-        slot: u32,
-        holder: &'a str,
-        lease: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let done = sqlx::query(RENEW_SLOT)
-                .bind(key)
-                .bind(i64::from(slot))
-                .bind(holder)
-                .bind(micros(lease))
-                .execute(&self.pool)
-                .await?;
-            Ok(done.rows_affected() == 1)
-        })
-    }
+        fn renew_slot(self, key: &'a str, slot: u32, holder: &'a str, lease: Duration) -> bool {
+            let query = sqlx::query(RENEW_SLOT).bind(key).bind(i64::from(slot)).bind(holder);
+            let query = query.bind(micros(lease));
+            Box::pin(async move { Ok(query.execute(&self.pool).await?.rows_affected() == 1) })
+        }
 
-    fn release_slot<'a>(
-        &'a self,
-        key: &'a str,
-        slot: u32,
-        holder: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            sqlx::query(RELEASE_SLOT)
-                .bind(key)
-                .bind(i64::from(slot))
-                .bind(holder)
-                .execute(&self.pool)
-                .await?;
-            Ok(())
-        })
+        fn release_slot(self, key: &'a str, slot: u32, holder: &'a str) -> () {
+            let query = sqlx::query(RELEASE_SLOT).bind(key).bind(i64::from(slot)).bind(holder);
+            Box::pin(async move {
+                query.execute(&self.pool).await?;
+                Ok(())
+            })
+        }
     }
 }

@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Script};
+use redis::{Client, FromRedisValue, Script, ScriptInvocation};
 
 use super::{Cadence, PaceStore, Reservation};
-use crate::store::api::BoxFuture;
+use crate::store::api::store_fns;
 use crate::store::error::StoreError;
 
 /// Lua's `now` in microseconds on the server's clock (exact: below 2^53).
@@ -120,107 +120,67 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
 }
 
+impl RedisPace {
+    /// Runs one of the scripts on the shared connection.
+    async fn run<T: FromRedisValue>(&self, script: &ScriptInvocation<'_>) -> Result<T, StoreError> {
+        let mut connection = self.connection.clone();
+        script
+            .invoke_async(&mut connection)
+            .await
+            .map_err(unavailable)
+    }
+}
+
 impl PaceStore for RedisPace {
-    fn reserve<'a>(
-        &'a self,
-        key: &'a str,
-        cadence: Cadence,
-        within: Duration,
-    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
-        Box::pin(async move {
-            let tolerance = cadence.period * cadence.burst.saturating_sub(1);
-            let (granted, wait): (i64, i64) = self
-                .scripts
-                .reserve
-                .key(pace_key(key))
-                .arg(micros(cadence.period))
-                .arg(micros(tolerance))
-                .arg(micros(within))
-                .invoke_async(&mut self.connection.clone())
-                .await
-                .map_err(unavailable)?;
-            let wait = Duration::from_micros(u64::try_from(wait).unwrap_or(0));
-            Ok(if granted == 1 {
-                Reservation::Granted(wait)
-            } else {
-                Reservation::Refused(wait)
+    store_fns! {
+        fn reserve(self, key: &'a str, cadence: Cadence, within: Duration) -> Reservation {
+            Box::pin(async move {
+                let tolerance = cadence.period * cadence.burst.saturating_sub(1);
+                let mut script = self.scripts.reserve.key(pace_key(key));
+                script.arg(micros(cadence.period)).arg(micros(tolerance)).arg(micros(within));
+                let (granted, wait): (i64, i64) = self.run(&script).await?;
+                let wait = Duration::from_micros(u64::try_from(wait).unwrap_or(0));
+                Ok(if granted == 1 {
+                    Reservation::Granted(wait)
+                } else {
+                    Reservation::Refused(wait)
+                })
             })
-        })
-    }
+        }
 
-    fn pause<'a>(&'a self, key: &'a str, delay: Duration) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let _: i64 = self
-                .scripts
-                .pause
-                .key(pace_key(key))
-                .arg(micros(delay))
-                .invoke_async(&mut self.connection.clone())
-                .await
-                .map_err(unavailable)?;
-            Ok(())
-        })
-    }
+        fn pause(self, key: &'a str, delay: Duration) -> () {
+            Box::pin(async move {
+                let mut script = self.scripts.pause.key(pace_key(key));
+                let _: i64 = self.run(script.arg(micros(delay))).await?;
+                Ok(())
+            })
+        }
 
-    fn take_slot<'a>(
-        &'a self,
-        key: &'a str,
-        slots: u32,
-        holder: &'a str,
-        lease: Duration,
-    ) -> BoxFuture<'a, Result<Option<u32>, StoreError>> {
-        Box::pin(async move {
-            let slot: i64 = self
-                .scripts
-                .take_slot
-                .key(slots_prefix(key))
-                .arg(slots)
-                .arg(holder)
-                .arg(millis(lease))
-                .invoke_async(&mut self.connection.clone())
-                .await
-                .map_err(unavailable)?;
-            Ok(u32::try_from(slot).ok())
-        })
-    }
+        fn take_slot(
+            self, key: &'a str, slots: u32, holder: &'a str, lease: Duration,
+        ) -> Option<u32> {
+            Box::pin(async move {
+                let mut script = self.scripts.take_slot.key(slots_prefix(key));
+                script.arg(slots).arg(holder).arg(millis(lease));
+                let slot: i64 = self.run(&script).await?;
+                Ok(u32::try_from(slot).ok())
+            })
+        }
 
-    fn renew_slot<'a>(
-        &'a self,
-        key: &'a str,
-        slot: u32,
-        holder: &'a str,
-        lease: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(async move {
-            let renewed: i64 = self
-                .scripts
-                .renew_slot
-                .key(slot_key(key, slot))
-                .arg(holder)
-                .arg(millis(lease))
-                .invoke_async(&mut self.connection.clone())
-                .await
-                .map_err(unavailable)?;
-            Ok(renewed == 1)
-        })
-    }
+        fn renew_slot(self, key: &'a str, slot: u32, holder: &'a str, lease: Duration) -> bool {
+            Box::pin(async move {
+                let mut script = self.scripts.renew_slot.key(slot_key(key, slot));
+                let renewed: i64 = self.run(script.arg(holder).arg(millis(lease))).await?;
+                Ok(renewed == 1)
+            })
+        }
 
-    fn release_slot<'a>(
-        &'a self,
-        key: &'a str,
-        slot: u32,
-        holder: &'a str,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let _: i64 = self
-                .scripts
-                .release_slot
-                .key(slot_key(key, slot))
-                .arg(holder)
-                .invoke_async(&mut self.connection.clone())
-                .await
-                .map_err(unavailable)?;
-            Ok(())
-        })
+        fn release_slot(self, key: &'a str, slot: u32, holder: &'a str) -> () {
+            Box::pin(async move {
+                let mut script = self.scripts.release_slot.key(slot_key(key, slot));
+                let _: i64 = self.run(script.arg(holder)).await?;
+                Ok(())
+            })
+        }
     }
 }

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use serde_json::{Map, Value};
 
 use super::account::{AccountPatch, Status};
@@ -13,6 +15,16 @@ use super::error::ApiError;
 pub(crate) const MAX_PER_PAGE: usize = 100;
 /// Page size when a list request names none.
 pub(crate) const DEFAULT_PER_PAGE: usize = 25;
+
+/// A query string as a handler receives it: parsed, or why not.
+pub(crate) type QueryString = Result<Query<HashMap<String, String>>, QueryRejection>;
+
+/// The parameters of a query string; 400 `bad_request` when it does not parse.
+pub(crate) fn query_params(query: QueryString) -> Result<HashMap<String, String>, ApiError> {
+    let Query(params) =
+        query.map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))?;
+    Ok(params)
+}
 
 /// Parses a `{"account": {...}}` body into the fields it sets.
 pub(crate) fn account_body(body: &[u8]) -> Result<AccountPatch, ApiError> {

@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State as Extract};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State as Extract};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,6 +26,7 @@ use serde_json::{Map, Value, json};
 
 use super::State;
 use super::error::{ApiError, json_response};
+use super::input::{self, QueryString};
 
 /// The largest page `limit` may ask for.
 pub(crate) const MAX_LIMIT: usize = 500;
@@ -196,12 +197,8 @@ fn count_param(
     })
 }
 
-async fn list(
-    Extract(state): Shared,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) =
-        query.map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))?;
+async fn list(Extract(state): Shared, query: QueryString) -> Result<Response, ApiError> {
+    let params = input::query_params(query)?;
     let offset = count_param(&params, "offset", 0)?;
     let limit = count_param(&params, "limit", DEFAULT_LIMIT)?;
     if !(1..=MAX_LIMIT).contains(&limit) {

@@ -2,13 +2,12 @@
 //! `teams` and `members`) that
 //! parse with `input`, act on the `store`, and answer in the API's envelopes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
-use axum::extract::{Path, Query, State as Extract};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State as Extract};
 use axum::http::{Method, StatusCode, Uri};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
@@ -19,7 +18,7 @@ use super::State;
 use super::account::Account;
 use super::control::guard;
 use super::error::{ApiError, json_response};
-use super::input;
+use super::input::{self, QueryString};
 
 type Shared = Extract<Arc<State>>;
 type Body = Result<Bytes, BytesRejection>;
@@ -111,12 +110,8 @@ async fn remove(Extract(state): Shared, Path(id): Path<String>) -> Result<Respon
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn list(
-    Extract(state): Shared,
-    query: Result<Query<HashMap<String, String>>, QueryRejection>,
-) -> Result<Response, ApiError> {
-    let Query(params) =
-        query.map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))?;
+async fn list(Extract(state): Shared, query: QueryString) -> Result<Response, ApiError> {
+    let params = input::query_params(query)?;
     let q = input::list_query(&params)?;
     let page = state.store.list(q.email.as_deref(), q.page, q.per_page);
     let data: Vec<Value> = page.accounts.iter().map(Account::to_json).collect();

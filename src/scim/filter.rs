@@ -71,20 +71,23 @@ impl CompareOp {
         }
     }
 
+    /// Every comparison operator (RFC 7644 §3.4.2.2), for parsing keywords and for tests.
+    pub const ALL: [CompareOp; 9] = [
+        CompareOp::Eq,
+        CompareOp::Ne,
+        CompareOp::Co,
+        CompareOp::Sw,
+        CompareOp::Ew,
+        CompareOp::Gt,
+        CompareOp::Ge,
+        CompareOp::Lt,
+        CompareOp::Le,
+    ];
+
     /// The operator for a keyword, case-insensitively (RFC 7644 §3.4.2.2); `pr` is not one.
     pub fn from_keyword(word: &str) -> Option<CompareOp> {
-        const ALL: [CompareOp; 9] = [
-            CompareOp::Eq,
-            CompareOp::Ne,
-            CompareOp::Co,
-            CompareOp::Sw,
-            CompareOp::Ew,
-            CompareOp::Gt,
-            CompareOp::Ge,
-            CompareOp::Lt,
-            CompareOp::Le,
-        ];
-        ALL.into_iter()
+        Self::ALL
+            .into_iter()
             .find(|op| op.as_str().eq_ignore_ascii_case(word))
     }
 

@@ -19,6 +19,16 @@ fn user(downstream_id: &str, name: &str) -> ResourceData {
     }
 }
 
+/// The users whose userName is `name`.
+async fn named(store: &TenantStore, name: &str) -> Vec<Resource> {
+    store.resources_by_lookup_key(USER, name).await.unwrap()
+}
+
+/// The user with this SCIM id.
+async fn user_by_id(store: &TenantStore, id: &str) -> Option<Resource> {
+    store.resource_by_scim_id(USER, id).await.unwrap()
+}
+
 fn ids(n: usize) -> Vec<String> {
     (0..n).map(|i| format!("m{i:03}")).collect()
 }
@@ -84,13 +94,7 @@ async fn writes_are_seen_by_later_reads_and_never_reach_the_real_store() {
         .await
         .unwrap();
     assert_eq!(written.version, 2);
-    assert!(
-        scratch
-            .resources_by_lookup_key(USER, "ann")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(named(&scratch, "ann").await.is_empty());
     assert_eq!(
         scratch
             .resources_by_lookup_key(USER, "ann.lee")
@@ -122,12 +126,7 @@ async fn writes_are_seen_by_later_reads_and_never_reach_the_real_store() {
     assert!(scratch.complete_intent(intent).await.unwrap());
 
     assert_eq!(real.resource_by_scim_id(USER, "u1").await.unwrap(), before);
-    assert!(
-        real.resource_by_scim_id(USER, "u3")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(user_by_id(&real, "u3").await.is_none());
     let pending = real.store().intents.pending_intents(None).await;
     assert!(pending.unwrap().is_empty());
     assert_eq!(real.count_resources(USER).await.unwrap(), 2);
@@ -137,20 +136,8 @@ async fn writes_are_seen_by_later_reads_and_never_reach_the_real_store() {
 async fn a_deleted_row_stays_deleted_for_every_lookup() {
     let (real, scratch) = stores().await;
     assert!(scratch.delete_resource(USER, "u1").await.unwrap());
-    assert!(
-        scratch
-            .resource_by_scim_id(USER, "u1")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        scratch
-            .resources_by_lookup_key(USER, "ann")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(user_by_id(&scratch, "u1").await.is_none());
+    assert!(named(&scratch, "ann").await.is_empty());
     assert!(
         scratch
             .resource_by_downstream_id(USER, "1")

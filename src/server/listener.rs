@@ -1,6 +1,63 @@
 //! The accept loop of the SCIM side: plain TCP or TLS, HTTP/1.1 and HTTP/2 on one port, limits
 //! on how long and how large a request head may be, and a bounded drain on shutdown.
 
+/// Writes `AsyncRead`/`AsyncWrite` methods that pass a call through to the wrapped stream in
+/// the wrapper's `inner` field: each wrapper here changes one or two methods and forwards the
+/// rest, so the forwarding is written once.
+macro_rules! forward_io {
+    ($($method:ident),* $(,)?) => {
+        $(forward_io!(@ $method);)*
+    };
+    (@ poll_read) => {
+        fn poll_read(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+        }
+    };
+    (@ poll_write) => {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::pin::Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        }
+    };
+    (@ poll_write_vectored) => {
+        fn poll_write_vectored(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            bufs: &[std::io::IoSlice<'_>],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::pin::Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        }
+    };
+    (@ is_write_vectored) => {
+        fn is_write_vectored(&self) -> bool {
+            self.inner.is_write_vectored()
+        }
+    };
+    (@ poll_flush) => {
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        }
+    };
+    (@ poll_shutdown) => {
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::pin::Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        }
+    };
+}
+
 mod parse_errors;
 mod preface;
 

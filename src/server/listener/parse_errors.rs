@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use http::StatusCode;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::scim::error::ScimError;
 
@@ -101,13 +101,7 @@ fn replacement(buf: &[u8], max_header_bytes: usize) -> Option<Vec<u8>> {
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for ScimParseErrors<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
-    }
+    forward_io!(poll_read);
 }
 
 impl<S: AsyncWrite + Unpin> AsyncWrite for ScimParseErrors<S> {
@@ -163,17 +157,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ScimParseErrors<S> {
         Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
     }
 
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
+    forward_io!(is_write_vectored, poll_flush, poll_shutdown);
 }
 
 #[cfg(test)]

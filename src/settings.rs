@@ -681,82 +681,28 @@ fn compile_ids(raw: &raw::RawResource, src: &Source) -> Result<IdStyle, ConfigEr
     }
 }
 
+/// `[groups]`: the mode, the attributes group rules grant through, the rules themselves and
+/// the downstream calls.
 fn compile_groups(
     raw: &raw::RawGroups,
     mapping: &ResourceMapping,
     src: &Source,
     interp: &Interp,
 ) -> Result<GroupsConfig, ConfigError> {
-    let mode = match &raw.mode {
-        None => GroupsMode::Disabled,
-        Some(m) => match m.get_ref().as_str() {
-            "virtual" => GroupsMode::Virtual,
-            "downstream" => GroupsMode::Downstream,
-            "disabled" => GroupsMode::Disabled,
-            other => {
-                return Err(src.invalid(
-                    m.span(),
-                    "groups.mode",
-                    format!("{other:?}: use virtual, downstream or disabled"),
-                ));
-            }
-        },
-    };
-    let target = |key: &str, path: &Option<Spanned<String>>| {
-        path.as_ref()
-            .map(|p| {
-                let target = ScimTarget::resolve(p.get_ref(), &mapping.catalog)
-                    .map_err(|e| src.invalid(p.span(), key, e))?;
-                if !mapping
-                    .rules
-                    .iter()
-                    .any(|r| r.target == target && r.written_field().is_some())
-                {
-                    return Err(src.invalid(
-                        p.span(),
-                        key,
-                        format!(
-                            "{}: map it in [users.attributes] so the result reaches the downstream",
-                            p.get_ref()
-                        ),
-                    ));
-                }
-                Ok(target)
-            })
-            .transpose()
-    };
-    let role_target = target("groups.role_attribute", &raw.role_attribute)?;
-    let licence_target = target("groups.licence_attribute", &raw.licence_attribute)?;
-    let mut grants = Vec::new();
-    for rule in &raw.rules {
-        let r = rule.get_ref();
-        if r.role.is_some() && role_target.is_none() {
-            return Err(src.invalid(
-                rule.span(),
-                "groups.rules",
-                "a role needs groups.role_attribute",
-            ));
-        }
-        if !r.licences.is_empty() && licence_target.is_none() {
-            return Err(src.invalid(
-                rule.span(),
-                "groups.rules",
-                "licences need groups.licence_attribute",
-            ));
-        }
-        grants.push(GroupGrant {
-            group: r.group.clone(),
-            role: r.role.clone().map(|role| (role, r.rank)),
-            licences: r.licences.clone(),
-        });
-    }
-    let rules = GroupRules {
-        grants,
-        default_role: raw.default_role.clone(),
-        default_licences: raw.default_licences.clone(),
-        strip_when_inactive: raw.strip_when_inactive.unwrap_or(true),
-        inactive_role: raw.inactive_role.clone(),
-    };
+    let mode = compile_groups_mode(raw.mode.as_ref(), src)?;
+    let role_target = grant_target(
+        "groups.role_attribute",
+        raw.role_attribute.as_ref(),
+        mapping,
+        src,
+    )?;
+    let licence_target = grant_target(
+        "groups.licence_attribute",
+        raw.licence_attribute.as_ref(),
+        mapping,
+        src,
+    )?;
+    let rules = compile_group_rules(raw, role_target.is_some(), licence_target.is_some(), src)?;
     if rules.is_active() && mode == GroupsMode::Disabled {
         return Err(src.invalid(
             0..0,
@@ -772,6 +718,96 @@ fn compile_groups(
         role_target,
         licence_target,
         unmapped: crate::mapping::compile_unmapped("groups", raw.unmapped.as_ref(), src)?,
+    })
+}
+
+/// `groups.mode`: disabled unless given.
+fn compile_groups_mode(
+    mode: Option<&Spanned<String>>,
+    src: &Source,
+) -> Result<GroupsMode, ConfigError> {
+    let Some(m) = mode else {
+        return Ok(GroupsMode::Disabled);
+    };
+    match m.get_ref().as_str() {
+        "virtual" => Ok(GroupsMode::Virtual),
+        "downstream" => Ok(GroupsMode::Downstream),
+        "disabled" => Ok(GroupsMode::Disabled),
+        other => Err(src.invalid(
+            m.span(),
+            "groups.mode",
+            format!("{other:?}: use virtual, downstream or disabled"),
+        )),
+    }
+}
+
+/// The User attribute a group rule grants through (`key`, e.g. `groups.role_attribute`): a
+/// SCIM attribute the users' mapping writes downstream, or the grant would go nowhere.
+fn grant_target(
+    key: &str,
+    path: Option<&Spanned<String>>,
+    mapping: &ResourceMapping,
+    src: &Source,
+) -> Result<Option<ScimTarget>, ConfigError> {
+    let Some(p) = path else {
+        return Ok(None);
+    };
+    let target = ScimTarget::resolve(p.get_ref(), &mapping.catalog)
+        .map_err(|e| src.invalid(p.span(), key, e))?;
+    if !mapping
+        .rules
+        .iter()
+        .any(|r| r.target == target && r.written_field().is_some())
+    {
+        return Err(src.invalid(
+            p.span(),
+            key,
+            format!(
+                "{}: map it in [users.attributes] so the result reaches the downstream",
+                p.get_ref()
+            ),
+        ));
+    }
+    Ok(Some(target))
+}
+
+/// `[[groups.rules]]` and the defaults: a rule may grant a role or licences only where the
+/// attribute that carries them is configured.
+fn compile_group_rules(
+    raw: &raw::RawGroups,
+    has_role_target: bool,
+    has_licence_target: bool,
+    src: &Source,
+) -> Result<GroupRules, ConfigError> {
+    let mut grants = Vec::new();
+    for rule in &raw.rules {
+        let r = rule.get_ref();
+        if r.role.is_some() && !has_role_target {
+            return Err(src.invalid(
+                rule.span(),
+                "groups.rules",
+                "a role needs groups.role_attribute",
+            ));
+        }
+        if !r.licences.is_empty() && !has_licence_target {
+            return Err(src.invalid(
+                rule.span(),
+                "groups.rules",
+                "licences need groups.licence_attribute",
+            ));
+        }
+        grants.push(GroupGrant {
+            group: r.group.clone(),
+            role: r.role.clone().map(|role| (role, r.rank)),
+            licences: r.licences.clone(),
+        });
+    }
+    Ok(GroupRules {
+        grants,
+        default_role: raw.default_role.clone(),
+        default_licences: raw.default_licences.clone(),
+        strip_when_inactive: raw.strip_when_inactive.unwrap_or(true),
+        inactive_role: raw.inactive_role.clone(),
     })
 }
 

@@ -6,6 +6,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
@@ -29,6 +30,15 @@ fn pg_url(schema: &str) -> String {
     format!("{base}{sep}options=-c%20search_path%3D{schema}")
 }
 
+/// Runs one statement on a connection of its own to the test database (creating and dropping
+/// a test's schema).
+async fn as_admin(sql: String) {
+    let mut admin = PgConnection::connect(&pg_base()).await.unwrap();
+    let statement = sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
+    statement.execute(&mut admin).await.unwrap();
+    admin.close().await.unwrap();
+}
+
 /// What a test needs cleaned up after it.
 pub(super) enum Scratch {
     Dir(PathBuf),
@@ -45,12 +55,7 @@ impl Scratch {
 
     pub(super) async fn schema() -> (Self, String) {
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&pg_base()).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
+        as_admin(format!("CREATE SCHEMA {schema}")).await;
         (Scratch::Schema(schema.clone()), pg_url(&schema))
     }
 
@@ -60,12 +65,7 @@ impl Scratch {
                 let _ = std::fs::remove_dir_all(dir);
             }
             Scratch::Schema(schema) => {
-                let mut admin = PgConnection::connect(&pg_base()).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
-                    .execute(&mut admin)
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
+                as_admin(format!("DROP SCHEMA {schema} CASCADE")).await;
             }
             Scratch::Nothing => {}
         }
@@ -127,6 +127,16 @@ fn data(downstream: Option<&str>, external: Option<&str>, key: Option<&str>) -> 
         lookup_key: key.map(str::to_owned),
         attributes: json!({}),
     }
+}
+
+/// Stores a resource: the tests' setup, which must succeed.
+async fn put(s: &Store, t: &str, kind: ResourceType, id: &str, data: &ResourceData) -> Resource {
+    s.resources.put_resource(t, kind, id, data).await.unwrap()
+}
+
+/// The resource of tenant `t` with this SCIM id.
+async fn by_id(s: &Store, t: &str, kind: ResourceType, id: &str) -> Option<Resource> {
+    s.resources.resource_by_scim_id(t, kind, id).await.unwrap()
 }
 
 fn ids(prefix: &str, n: usize) -> Vec<String> {
@@ -279,15 +289,15 @@ async fn downstream_id_is_unique_per_type(s: Store) {
 
 async fn tenants_are_isolated(s: Store) {
     let (a, b) = ("tenant-a", "tenant-b");
-    let ra = s
-        .resources
-        .put_resource(a, USER, "u1", &data(Some("d1"), Some("x1"), Some("Bob")))
-        .await
-        .unwrap();
-    s.resources
-        .put_resource(a, GROUP, "g1", &data(None, None, Some("Admins")))
-        .await
-        .unwrap();
+    let ra = put(
+        &s,
+        a,
+        USER,
+        "u1",
+        &data(Some("d1"), Some("x1"), Some("Bob")),
+    )
+    .await;
+    put(&s, a, GROUP, "g1", &data(None, None, Some("Admins"))).await;
     s.members
         .add_members(a, "g1", &["u1".to_owned()])
         .await
@@ -297,13 +307,7 @@ async fn tenants_are_isolated(s: Store) {
         .await
         .unwrap();
 
-    assert_eq!(
-        s.resources
-            .resource_by_scim_id(b, USER, "u1")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(by_id(&s, b, USER, "u1").await, None);
     assert_eq!(
         s.resources
             .resource_by_downstream_id(b, USER, "d1")
@@ -352,10 +356,7 @@ async fn tenants_are_isolated(s: Store) {
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 
     // B's writes with the same ids leave A untouched.
-    s.resources
-        .put_resource(b, USER, "u1", &data(Some("d1"), None, Some("Carol")))
-        .await
-        .unwrap();
+    put(&s, b, USER, "u1", &data(Some("d1"), None, Some("Carol"))).await;
     s.members.replace_members(b, "g1", &[]).await.unwrap();
     s.members
         .remove_members(b, "g1", &["u1".to_owned()])
@@ -364,13 +365,7 @@ async fn tenants_are_isolated(s: Store) {
     assert!(s.resources.delete_resource(b, USER, "u1").await.unwrap());
     assert!(!s.resources.delete_resource(b, GROUP, "g1").await.unwrap());
 
-    assert_eq!(
-        s.resources
-            .resource_by_scim_id(a, USER, "u1")
-            .await
-            .unwrap(),
-        Some(ra)
-    );
+    assert_eq!(by_id(&s, a, USER, "u1").await, Some(ra));
     assert!(s.members.is_member(a, "g1", "u1").await.unwrap());
     assert_eq!(s.resources.count_resources(a, USER).await.unwrap(), 1);
     assert_eq!(s.intents.pending_intents(Some(a)).await.unwrap().len(), 1);
@@ -540,44 +535,49 @@ async fn memberships(s: Store) {
     assert_eq!(s.member_count(t, "g2").await.unwrap(), 1);
 }
 
+/// Adds each batch to group `g` of tenant `t` in a task of its own, all at once; how many
+/// members the batches added together.
+async fn add_concurrently(
+    s: &Arc<dyn MembershipStore>,
+    t: &'static str,
+    g: &'static str,
+    batches: Vec<Vec<String>>,
+) -> usize {
+    let mut tasks = Vec::new();
+    for batch in batches {
+        let s = s.clone();
+        tasks.push(tokio::spawn(
+            async move { s.add_members(t, g, &batch).await },
+        ));
+    }
+    let mut added = 0;
+    for task in tasks {
+        added += task.await.unwrap().unwrap();
+    }
+    added
+}
+
 async fn concurrent_add_members_lose_nothing(s: Store) {
     let s = s.members;
     let t = "acme";
     let members = ids("m", 50);
     // 50 tasks, one distinct member each.
-    let mut tasks = Vec::new();
-    for m in members.clone() {
-        let s = s.clone();
-        tasks.push(tokio::spawn(
-            async move { s.add_members(t, "g1", &[m]).await },
-        ));
-    }
-    let mut added = 0;
-    for task in tasks {
-        added += task.await.unwrap().unwrap();
-    }
-    assert_eq!(added, 50);
+    let batches = members.iter().map(|m| vec![m.clone()]).collect();
+    assert_eq!(add_concurrently(&s, t, "g1", batches).await, 50);
     assert_eq!(s.member_count(t, "g1").await.unwrap(), 50);
 
     // 50 tasks with overlapping batches: each member is added exactly once overall.
-    let mut tasks = Vec::new();
-    for i in 0..50 {
-        let batch = vec![
-            members[i].clone(),
-            members[(i + 1) % 50].clone(),
-            members[(i + 17) % 50].clone(),
-            members[(i * 7) % 50].clone(),
-        ];
-        let s = s.clone();
-        tasks.push(tokio::spawn(
-            async move { s.add_members(t, "g2", &batch).await },
-        ));
-    }
-    let mut added = 0;
-    for task in tasks {
-        added += task.await.unwrap().unwrap();
-    }
-    assert_eq!(added, 50);
+    let batches = (0..50)
+        .map(|i| {
+            vec![
+                members[i].clone(),
+                members[(i + 1) % 50].clone(),
+                members[(i + 17) % 50].clone(),
+                members[(i * 7) % 50].clone(),
+            ]
+        })
+        .collect();
+    assert_eq!(add_concurrently(&s, t, "g2", batches).await, 50);
     assert_eq!(s.member_count(t, "g2").await.unwrap(), 50);
     let mut all = Vec::new();
     let mut after: Option<String> = None;
@@ -637,22 +637,10 @@ async fn members_page_is_keyset(s: Store) {
 async fn deletes_cascade_to_memberships(s: Store) {
     let t = "acme";
     let m = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
-    s.resources
-        .put_resource(t, GROUP, "g1", &data(None, None, Some("Admins")))
-        .await
-        .unwrap();
-    s.resources
-        .put_resource(t, GROUP, "g2", &data(None, None, Some("Staff")))
-        .await
-        .unwrap();
-    s.resources
-        .put_resource(t, USER, "u1", &data(Some("1"), None, Some("ann")))
-        .await
-        .unwrap();
-    s.resources
-        .put_resource(t, USER, "u2", &data(Some("2"), None, Some("ben")))
-        .await
-        .unwrap();
+    put(&s, t, GROUP, "g1", &data(None, None, Some("Admins"))).await;
+    put(&s, t, GROUP, "g2", &data(None, None, Some("Staff"))).await;
+    put(&s, t, USER, "u1", &data(Some("1"), None, Some("ann"))).await;
+    put(&s, t, USER, "u2", &data(Some("2"), None, Some("ben"))).await;
     s.members
         .add_members(t, "g1", &m(&["u1", "u2"]))
         .await
@@ -679,15 +667,7 @@ async fn deletes_cascade_to_memberships(s: Store) {
     assert!(s.resources.delete_resource(t, USER, "u1").await.unwrap());
     assert!(s.members.groups_of(t, "u1").await.unwrap().is_empty());
     assert_eq!(s.members.member_count(t, "g2").await.unwrap(), 0);
-    assert_eq!(
-        s.resources
-            .resource_by_scim_id(t, USER, "u2")
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        1
-    );
+    assert_eq!(by_id(&s, t, USER, "u2").await.unwrap().version, 1);
     assert!(s.members.is_member("other", "g1", "u1").await.unwrap());
 }
 
@@ -1045,10 +1025,7 @@ async fn open_concurrently_then_reopen(url: &str, expected: Vec<i64>) {
     assert_eq!(migration_versions(url).await, expected);
 
     // Instances share state.
-    a.resources
-        .put_resource("t", USER, "u1", &data(Some("1"), None, Some("ann")))
-        .await
-        .unwrap();
+    put(&a, "t", USER, "u1", &data(Some("1"), None, Some("ann"))).await;
     a.members
         .add_members("t", "g1", &["u1".to_owned()])
         .await
@@ -1058,15 +1035,7 @@ async fn open_concurrently_then_reopen(url: &str, expected: Vec<i64>) {
         .begin_intent("t", "create-user", &json!({"id": "u1"}))
         .await
         .unwrap();
-    assert_eq!(
-        b.resources
-            .resource_by_scim_id("t", USER, "u1")
-            .await
-            .unwrap()
-            .unwrap()
-            .version,
-        1
-    );
+    assert_eq!(by_id(&b, "t", USER, "u1").await.unwrap().version, 1);
     assert!(c.members.is_member("t", "g1", "u1").await.unwrap());
     for s in [a, b, c] {
         s.close().await;
@@ -1074,12 +1043,7 @@ async fn open_concurrently_then_reopen(url: &str, expected: Vec<i64>) {
 
     let s = open(url).await.unwrap();
     assert_eq!(migration_versions(url).await, expected);
-    let r = s
-        .resources
-        .resource_by_scim_id("t", USER, "u1")
-        .await
-        .unwrap()
-        .unwrap();
+    let r = by_id(&s, "t", USER, "u1").await.unwrap();
     assert_eq!(r.lookup_key.as_deref(), Some("ann"));
     assert!(s.members.is_member("t", "g1", "u1").await.unwrap());
     assert_eq!(s.intents.pending_intents(None).await.unwrap()[0].id, intent);
@@ -1152,17 +1116,8 @@ async fn postgres_migrates_once_and_persists() {
 async fn sqlite_memory_stores_are_private() {
     let a = open("sqlite::memory:").await.unwrap();
     let b = open("sqlite::memory:").await.unwrap();
-    a.resources
-        .put_resource("t", USER, "u1", &data(None, None, None))
-        .await
-        .unwrap();
-    assert_eq!(
-        b.resources
-            .resource_by_scim_id("t", USER, "u1")
-            .await
-            .unwrap(),
-        None
-    );
+    put(&a, "t", USER, "u1", &data(None, None, None)).await;
+    assert_eq!(by_id(&b, "t", USER, "u1").await, None);
     assert_eq!(a.backend.backend(), "sqlite");
 }
 

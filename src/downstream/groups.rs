@@ -93,13 +93,16 @@ impl GroupApi {
         super::wrap(self.endpoints.envelope.as_ref(), record)
     }
 
+    /// A call about group `id` (every group call names one).
     async fn call(
         &self,
         op: &Operation,
-        id: Option<&str>,
+        id: &str,
         body: Option<Value>,
     ) -> Result<Option<Value>, DownstreamError> {
-        self.client.send_op(op, id, body.as_ref(), "group").await
+        self.client
+            .send_op(op, Some(id), body.as_ref(), "group")
+            .await
     }
 
     /// Creates the group; returns its downstream id.
@@ -126,7 +129,7 @@ impl GroupApi {
     pub async fn update(&self, id: &str, group: GroupRecord<'_>) -> Result<(), DownstreamError> {
         match &self.endpoints.update {
             Some(op) => self
-                .call(op, Some(id), Some(self.record(group)))
+                .call(op, id, Some(self.record(group)))
                 .await
                 .map(|_| ()),
             None => Ok(()),
@@ -135,7 +138,7 @@ impl GroupApi {
 
     /// Deletes the group; one already gone is not an error.
     pub async fn delete(&self, id: &str) -> Result<(), DownstreamError> {
-        absent_is_done(self.call(&self.endpoints.delete, Some(id), None).await)
+        absent_is_done(self.call(&self.endpoints.delete, id, None).await)
     }
 
     /// Adds a member with its own call; one already there (409) is not an error. Nothing to
@@ -144,7 +147,7 @@ impl GroupApi {
         let MemberCalls::Each { add, .. } = &self.endpoints.members else {
             return Ok(());
         };
-        match self.call(&add.with_member(member)?, Some(id), None).await {
+        match self.call(&add.with_member(member)?, id, None).await {
             Err(DownstreamError::Conflict(_)) => Ok(()),
             other => other.map(|_| ()),
         }
@@ -160,7 +163,7 @@ impl GroupApi {
             Ok(op) => op,
             Err(e) => return absent_is_done(Err(e)),
         };
-        absent_is_done(self.call(&remove, Some(id), None).await)
+        absent_is_done(self.call(&remove, id, None).await)
     }
 }
 

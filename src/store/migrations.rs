@@ -205,3 +205,27 @@ pub const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_mi
     description TEXT NOT NULL,
     applied TEXT NOT NULL
 )";
+
+/// Logs a migration `backend` just applied.
+pub(super) fn applied(backend: &'static str, m: &Migration) {
+    tracing::info!(
+        backend,
+        version = m.version,
+        description = m.description,
+        "applied schema migration"
+    );
+}
+
+/// Warns when the database (whose latest recorded version is `latest`) was migrated by a
+/// newer gateway than this one, which knows `list`.
+pub(super) fn warn_if_newer(backend: &'static str, latest: Option<i64>, list: &[Migration]) {
+    let known = list.iter().map(|m| m.version).max().unwrap_or(0);
+    if latest.is_some_and(|v| v > known) {
+        tracing::warn!(
+            backend,
+            database = latest,
+            known,
+            "the database schema is newer than this gateway"
+        );
+    }
+}

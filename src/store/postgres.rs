@@ -99,40 +99,14 @@ async fn migrate_locked(conn: &mut PgConnection, list: &[Migration]) -> Result<(
             continue;
         }
         let mut tx = conn.begin().await?;
-        for statement in m.statements {
-            sqlx::query(*statement)
-                .execute(&mut *tx)
-                .await
-                .inspect_err(|e| {
-                    tracing::error!(version = m.version, error = %e, "schema migration failed");
-                })?;
-        }
-        sqlx::query(sql::RECORD_MIGRATION)
-            .bind(m.version)
-            .bind(m.description)
-            .bind(sql::now()?)
-            .execute(&mut *tx)
-            .await?;
+        PostgresStore::apply_migration(&mut tx, m).await?;
         tx.commit().await?;
-        tracing::info!(
-            backend = "postgres",
-            version = m.version,
-            description = m.description,
-            "applied schema migration"
-        );
+        migrations::applied("postgres", m);
     }
     let latest: Option<i64> = sqlx::query_scalar(sql::LATEST_MIGRATION)
         .fetch_one(&mut *conn)
         .await?;
-    let known = list.iter().map(|m| m.version).max().unwrap_or(0);
-    if latest.is_some_and(|v| v > known) {
-        tracing::warn!(
-            backend = "postgres",
-            database = latest,
-            known,
-            "the database schema is newer than this gateway"
-        );
-    }
+    migrations::warn_if_newer("postgres", latest, list);
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(MIGRATION_LOCK)
         .execute(&mut *conn)

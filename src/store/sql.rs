@@ -352,6 +352,32 @@ macro_rules! impl_sql_store {
             }
 
             impl $store {
+                /// Runs a migration's statements and records it, in the caller's transaction.
+                async fn apply_migration(
+                    tx: &mut sqlx::Transaction<'_, <$row as sqlx::Row>::Database>,
+                    m: &$crate::store::migrations::Migration,
+                ) -> Result<(), StoreError> {
+                    for statement in m.statements {
+                        sqlx::query(*statement)
+                            .execute(&mut **tx)
+                            .await
+                            .inspect_err(|e| {
+                                tracing::error!(
+                                    version = m.version,
+                                    error = %e,
+                                    "schema migration failed"
+                                );
+                            })?;
+                    }
+                    sqlx::query(sql::RECORD_MIGRATION)
+                        .bind(m.version)
+                        .bind(m.description)
+                        .bind(now()?)
+                        .execute(&mut **tx)
+                        .await?;
+                    Ok(())
+                }
+
                 /// Sets one time column of a token; false when the statement matched no row.
                 async fn set_token_time(
                     &self,

@@ -164,32 +164,17 @@ impl SqliteStore {
                 tx.rollback().await?;
                 continue;
             }
-            for statement in m.statements {
-                sqlx::query(*statement)
-                    .execute(&mut *tx)
-                    .await
-                    .inspect_err(|e| {
-                        tracing::error!(version = m.version, error = %e, "schema migration failed");
-                    })?;
-            }
-            sqlx::query(sql::RECORD_MIGRATION)
-                .bind(m.version)
-                .bind(m.description)
-                .bind(sql::now()?)
-                .execute(&mut *tx)
-                .await?;
+            Self::apply_migration(&mut tx, m).await?;
             tx.commit().await?;
-            if !report {
-                continue;
+            if report {
+                migrations::applied("sqlite", m);
             }
-            tracing::info!(
-                backend = "sqlite",
-                version = m.version,
-                description = m.description,
-                "applied schema migration"
-            );
         }
-        warn_if_newer(&self.pool, list).await
+        let latest: Option<i64> = sqlx::query_scalar(sql::LATEST_MIGRATION)
+            .fetch_one(&self.pool)
+            .await?;
+        migrations::warn_if_newer("sqlite", latest, list);
+        Ok(())
     }
 }
 
@@ -200,23 +185,6 @@ fn create_parent_dir(file: &Path) -> Result<(), StoreError> {
             .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display()))),
         _ => Ok(()),
     }
-}
-
-/// Warns when the database was migrated by a newer gateway than this one.
-async fn warn_if_newer(pool: &SqlitePool, list: &[Migration]) -> Result<(), StoreError> {
-    let latest: Option<i64> = sqlx::query_scalar(sql::LATEST_MIGRATION)
-        .fetch_one(pool)
-        .await?;
-    let known = list.iter().map(|m| m.version).max().unwrap_or(0);
-    if latest.is_some_and(|v| v > known) {
-        tracing::warn!(
-            backend = "sqlite",
-            database = latest,
-            known,
-            "the database schema is newer than this gateway"
-        );
-    }
-    Ok(())
 }
 
 sql::impl_sql_store!(

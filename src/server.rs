@@ -263,29 +263,22 @@ fn scim_routes() -> Router<Arc<AppState>> {
         .route("/Schemas", get(routes::schemas))
         .route("/Schemas/{id}", get(routes::schema))
         .route("/.search", post(routes::search_root))
-        .route("/Users/.search", post(routes::search::<UsersService>))
-        .route("/Groups/.search", post(routes::search::<GroupsService>))
-        .route(
-            "/Users",
-            get(routes::list::<UsersService>).post(routes::create::<UsersService>),
-        )
-        .route(
-            "/Users/{id}",
-            get(routes::get::<UsersService>)
-                .put(routes::replace::<UsersService>)
-                .patch(routes::patch::<UsersService>)
-                .delete(routes::delete::<UsersService>),
-        )
-        .route(
-            "/Groups",
-            get(routes::list::<GroupsService>).post(routes::create::<GroupsService>),
-        )
-        .route(
-            "/Groups/{id}",
-            get(routes::get::<GroupsService>)
-                .put(routes::replace::<GroupsService>)
-                .patch(routes::patch::<GroupsService>)
-                .delete(routes::delete::<GroupsService>),
-        )
+        .merge(resource_routes::<UsersService>("/Users"))
+        .merge(resource_routes::<GroupsService>("/Groups"))
         .method_not_allowed_fallback(routes::method_not_allowed)
+}
+
+/// The endpoints of one resource type at `path` (`/Users`, `/Groups`): list and create, search,
+/// and the four operations on one resource.
+fn resource_routes<K: routes::ResourceKind>(path: &str) -> Router<Arc<AppState>> {
+    Router::new()
+        .route(&format!("{path}/.search"), post(routes::search::<K>))
+        .route(path, get(routes::list::<K>).post(routes::create::<K>))
+        .route(
+            &format!("{path}/{{id}}"),
+            get(routes::get::<K>)
+                .put(routes::replace::<K>)
+                .patch(routes::patch::<K>)
+                .delete(routes::delete::<K>),
+        )
 }

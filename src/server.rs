@@ -48,6 +48,7 @@ use limits::TenantLimiter;
 pub use listener::{ServeError, serve};
 pub use live::LiveApp;
 use origin::Origin;
+use routes::{ResourceTypes, Schemas};
 use services::TenantServices;
 use settler::Settler;
 
@@ -258,10 +259,13 @@ fn scim_routes() -> Router<Arc<AppState>> {
             "/ServiceProviderConfig",
             get(routes::service_provider_config),
         )
-        .route("/ResourceTypes", get(routes::resource_types))
-        .route("/ResourceTypes/{id}", get(routes::resource_type))
-        .route("/Schemas", get(routes::schemas))
-        .route("/Schemas/{id}", get(routes::schema))
+        .route("/ResourceTypes", get(routes::documents::<ResourceTypes>))
+        .route(
+            "/ResourceTypes/{id}",
+            get(routes::document::<ResourceTypes>),
+        )
+        .route("/Schemas", get(routes::documents::<Schemas>))
+        .route("/Schemas/{id}", get(routes::document::<Schemas>))
         .route("/.search", post(routes::search_root))
         .merge(resource_routes::<UsersService>("/Users"))
         .merge(resource_routes::<GroupsService>("/Groups"))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, HeaderName, StatusCode, header};
 use serde_json::Value;
 
 use super::AppState;
@@ -49,14 +49,20 @@ fn decode(s: &str) -> String {
 fn ok(status: StatusCode, body: &Value) -> Response {
     note_user_name(body);
     let mut response = scim_response(status, body);
-    if let Some(etag) = body
-        .pointer("/meta/version")
+    copy_header(&mut response, header::ETAG, body, "/meta/version");
+    response
+}
+
+/// Sets header `name` to the text at `pointer` in the answer's body, when there is text there
+/// that a header can carry.
+fn copy_header(response: &mut Response, name: HeaderName, body: &Value, pointer: &str) {
+    if let Some(value) = body
+        .pointer(pointer)
         .and_then(Value::as_str)
         .and_then(|v| http::HeaderValue::from_str(v).ok())
     {
-        response.headers_mut().insert(header::ETAG, etag);
+        response.headers_mut().insert(name, value);
     }
-    response
 }
 
 /// The version an `If-Match` header pins (RFC 7644 §3.14), `None` without one or for `*`.
@@ -129,68 +135,77 @@ pub async fn service_provider_config(ctx: RequestContext) -> Response {
     )
 }
 
-fn resource_type_documents(s: &AppState, base_url: &str) -> Vec<Value> {
-    let mut types = vec![discovery::user_resource_type(base_url, &s.advertised)];
-    if s.groups.is_some() {
-        types.push(discovery::group_resource_type(base_url));
-    }
-    types
+/// A list of discovery documents, served whole and one by id: `/ResourceTypes`, `/Schemas`.
+pub trait Documents {
+    /// What one document is, for a 404.
+    const WHAT: &'static str;
+
+    /// A tenant's documents, with URLs under `base_url`.
+    fn of(s: &AppState, base_url: &str) -> Vec<Value>;
 }
 
-fn schema_documents(s: &AppState, base_url: &str) -> Vec<Value> {
-    let mut schemas: Vec<&crate::scim::schema::SchemaDef> = std::iter::once(&s.advertised.core)
-        .chain(&s.advertised.extensions)
-        .collect();
-    if let Some(g) = &s.groups {
-        schemas.push(&g.schema.core);
+/// `/ResourceTypes`: Users, and Groups where the tenant serves them.
+pub struct ResourceTypes;
+
+impl Documents for ResourceTypes {
+    const WHAT: &'static str = "resource type";
+
+    fn of(s: &AppState, base_url: &str) -> Vec<Value> {
+        let mut types = vec![discovery::user_resource_type(base_url, &s.advertised)];
+        if s.groups.is_some() {
+            types.push(discovery::group_resource_type(base_url));
+        }
+        types
     }
-    schemas
-        .into_iter()
-        .map(|schema| discovery::schema_document(base_url, schema))
-        .collect()
 }
 
-pub async fn resource_types(State(s): State<Arc<AppState>>, ctx: RequestContext) -> Response {
+/// `/Schemas`: the User schema and its extensions as advertised, and Group's.
+pub struct Schemas;
+
+impl Documents for Schemas {
+    const WHAT: &'static str = "schema";
+
+    fn of(s: &AppState, base_url: &str) -> Vec<Value> {
+        let mut schemas: Vec<&crate::scim::schema::SchemaDef> = std::iter::once(&s.advertised.core)
+            .chain(&s.advertised.extensions)
+            .collect();
+        if let Some(g) = &s.groups {
+            schemas.push(&g.schema.core);
+        }
+        schemas
+            .into_iter()
+            .map(|schema| discovery::schema_document(base_url, schema))
+            .collect()
+    }
+}
+
+/// `GET /ResourceTypes`, `GET /Schemas`.
+pub async fn documents<D: Documents>(
+    State(s): State<Arc<AppState>>,
+    ctx: RequestContext,
+) -> Response {
     ok(
         StatusCode::OK,
-        &discovery::list_all(resource_type_documents(&s, &ctx.base_url)),
+        &discovery::list_all(D::of(&s, &ctx.base_url)),
     )
 }
 
-pub async fn resource_type(
+/// `GET /ResourceTypes/{id}`, `GET /Schemas/{id}`: the document whose `id` is `id` (ignoring
+/// case), or 404 naming what was asked for.
+pub async fn document<D: Documents>(
     State(s): State<Arc<AppState>>,
     ctx: RequestContext,
     ScimId(id): ScimId,
 ) -> Answer {
-    one_of(
-        resource_type_documents(&s, &ctx.base_url),
-        &id,
-        "resource type",
-    )
-}
-
-/// The document whose `id` is `id` (ignoring case), or 404 naming what was asked for.
-fn one_of(documents: Vec<Value>, id: &str, what: &str) -> Answer {
-    documents
+    D::of(&s, &ctx.base_url)
         .into_iter()
-        .find(|d| d["id"].as_str().is_some_and(|d| d.eq_ignore_ascii_case(id)))
+        .find(|d| {
+            d["id"]
+                .as_str()
+                .is_some_and(|d| d.eq_ignore_ascii_case(&id))
+        })
         .map(|d| ok(StatusCode::OK, &d))
-        .ok_or_else(|| ScimError::new(404, None, format!("no {what} {id:?}")))
-}
-
-pub async fn schemas(State(s): State<Arc<AppState>>, ctx: RequestContext) -> Response {
-    ok(
-        StatusCode::OK,
-        &discovery::list_all(schema_documents(&s, &ctx.base_url)),
-    )
-}
-
-pub async fn schema(
-    State(s): State<Arc<AppState>>,
-    ctx: RequestContext,
-    ScimId(id): ScimId,
-) -> Answer {
-    one_of(schema_documents(&s, &ctx.base_url), &id, "schema")
+        .ok_or_else(|| ScimError::new(404, None, format!("no {} {id:?}", D::WHAT)))
 }
 
 /// Where a resource type's service is in a tenant's state.
@@ -268,13 +283,7 @@ pub async fn create<K: ResourceKind>(
 /// 201 with the resource and its Location (RFC 7644 §3.3).
 fn created_response(created: Value) -> Response {
     let mut response = ok(StatusCode::CREATED, &created);
-    if let Some(location) = created
-        .pointer("/meta/location")
-        .and_then(Value::as_str)
-        .and_then(|l| http::HeaderValue::from_str(l).ok())
-    {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
+    copy_header(&mut response, header::LOCATION, &created, "/meta/location");
     response
 }
 

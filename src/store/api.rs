@@ -5,7 +5,7 @@
 //! itself). [`Store`](super::Store) bundles
 //! one of each, so a wrapper replaces only the part it changes (the cache wraps only
 //! [`ResourceStore`]). Methods return boxed futures (no async-trait crate) so the traits stay
-//! object safe.
+//! object safe; `store_fns!` writes that form from a one-line signature.
 //!
 //! Membership methods never load a group's member list: each costs the same for a group of
 //! ten members or of a million.

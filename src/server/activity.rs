@@ -16,7 +16,11 @@ use crate::telemetry::metrics;
 /// Entries waiting for the writer at most; more are dropped.
 const QUEUE: usize = 4096;
 /// Entries written in one transaction at most.
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
+/// The pause after each batch, to gather the next: at most 20 activity transactions a second,
+/// so the activity table seldom holds the store's write lock that SCIM writes need (on SQLite
+/// one writer at a time), while an entry still shows in the console within a blink.
+const GATHER: Duration = Duration::from_millis(50);
 /// How often retention is applied.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
@@ -68,6 +72,7 @@ async fn write(
                     metrics::activity_dropped(batch.len() as u64);
                 }
                 batch.clear();
+                tokio::time::sleep(GATHER).await;
             }
             _ = prune.tick() => {
                 let max_age = i64::try_from(retention.max_age.as_millis()).unwrap_or(i64::MAX);

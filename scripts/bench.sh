@@ -35,7 +35,10 @@
 #   BENCH_TIMEOUT=5         wrk per-request timeout, seconds
 #   BENCH_SCENARIOS="proxy-get proxy-search get get-cold search search-cold patch create"
 #                           subset and order ("" skips wrk); proxy-* compare with nginx, the
-#                           others with the sample API
+#                           others with the sample API; patch-unrecorded and create-unrecorded
+#                           (not run by default) are patch and create on a gateway that records
+#                           no activity ([admin] keep_days = 0): beside patch and create in one
+#                           run, their ratios give what recording activity costs
 #   BENCH_BUILD=1           0 skips `cargo build --release` (uses the existing binary)
 #   BENCH_BUILD_TIMEOUT=1800  seconds allowed for the build
 #   BENCH_KEEP=0            1 keeps the temp dir (config, server logs, raw wrk output)
@@ -123,8 +126,8 @@ done
 ((cycle_concurrency >= 1)) || die "BENCH_CYCLE_CONCURRENCY must be at least 1"
 ((paced_rate >= 1 && paced_burst >= 1)) || die "BENCH_PACED_RATE and BENCH_PACED_BURST must be at least 1"
 for s in $scenarios; do
-    case $s in proxy-get | proxy-search | get | get-cold | search | search-cold | patch | create) ;;
-        *) die "unknown scenario '$s' (proxy-get proxy-search get get-cold search search-cold patch create)" ;;
+    case $s in proxy-get | proxy-search | get | get-cold | search | search-cold | patch | create | patch-unrecorded | create-unrecorded) ;;
+        *) die "unknown scenario '$s' (proxy-get proxy-search get get-cold search search-cold patch create patch-unrecorded create-unrecorded)" ;;
     esac
 done
 command -v curl >/dev/null || die "curl is required"
@@ -237,10 +240,11 @@ source "$lua_dir/fill.sh"
 # --- stack -------------------------------------------------------------------------------------
 
 downstream_extra="" # a line added to the gateway's [downstream] (the paced burst sets one)
-cache_extra=""      # a [cache] section appended to the gateway's config (the -cold scenarios)
+cache_extra=""      # a section appended to the gateway's config ([cache] for -cold, [admin] for -unrecorded)
 store_extra=""      # a [store] section appended to it (the scale-out run)
 direct_port=""      # where the direct side of wrk goes when not to the sample API (nginx)
 cold_cache=$'[cache]\nrecords_ttl_ms = 0\nstore_ttl_ms = 0'
+unrecorded=$'[admin]\nkeep_days = 0'
 api_key="bench-key-$RANDOM$RANDOM"
 token="bench-token-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
 legacy_port=""
@@ -432,8 +436,9 @@ start_stack() {
 
 # --- wrk ---------------------------------------------------------------------------------------
 
-wrk_script() { # scenario: get-cold and proxy-get use get.lua, and so on
+wrk_script() { # scenario: get-cold and proxy-get use get.lua, patch-unrecorded patch.lua, and so on
     local name=${1%-cold}
+    name=${name%-unrecorded}
     echo "${name#proxy-}"
 }
 
@@ -511,7 +516,7 @@ check_quiet() { # scenario
 declare -A result
 measure() { # scenario side
     local scenario=$1 side=$2 out="$tmp/wrk-$1-$2.txt"
-    if [[ $scenario != create ]] && ((warmup > 0)); then
+    if [[ $scenario != create* ]] && ((warmup > 0)); then
         log "  $side: ${warmup}s warm-up"
         run_wrk "$scenario" "$side" "$warmup" "$tmp/wrk-$scenario-$side-warmup.txt"
     fi
@@ -535,6 +540,7 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
         want_cache=""
         want_stack=legacy
         [[ $scenario == *-cold ]] && want_cache=$cold_cache
+        [[ $scenario == *-unrecorded ]] && want_cache=$unrecorded
         [[ $scenario == proxy-* ]] && want_stack=static want_cache=$'[cache]\nrecords_ttl_ms = 0'
         if [[ $want_stack/$want_cache != "$stack" ]]; then
             log "  fresh $want_stack stack with the gateway's record cache ${want_cache:+off}${want_cache:-on}"
@@ -551,7 +557,7 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
         fi
         check_quiet "$scenario"
         for side in direct gateway; do
-            if [[ $scenario == create ]]; then
+            if [[ $scenario == create* ]]; then
                 log "  fresh stack for $side create"
                 stop_stack
                 start_stack
@@ -573,6 +579,8 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
         [search-cold]="search (no cache)"
         [patch]="PATCH name"
         [create]="POST create"
+        [patch-unrecorded]="PATCH, no activity"
+        [create-unrecorded]="POST, no activity"
     )
 
     fmt='%-16s | %12s | %13s | %6s | %19s | %19s | %12s | %s\n'

@@ -2,8 +2,11 @@
 //! of its own, never the SCIM one, showing what the identity providers did to each tenant
 //! (from the activity store) and managing issued tokens. Every page needs a signed-in session
 //! (`session.rs`); every form carries a CSRF token and a POST without the right one is refused
-//! with 403; every answer carries a strict CSP, `frame-ancestors 'none'`, `no-store`.
+//! with 403 before any handler runs (`csrf.rs`); every answer carries a strict CSP, `frame-ancestors 'none'`, `no-store`.
 
+mod csrf;
+mod mapping;
+mod overview;
 mod pages;
 mod session;
 
@@ -16,29 +19,41 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use http::{HeaderValue, StatusCode, header};
 
-use crate::settings::Config;
+use crate::server::serving::ServingState;
 use crate::store::Store;
 pub use session::SessionError;
 use session::{COOKIE, Session, Sessions};
 
 /// What every page reads.
 pub struct Console {
-    config: Config,
+    /// What the gateway serves now: each page reads the latest, so the console follows
+    /// reloads.
+    serving: ServingState,
     store: Store,
     sessions: Sessions,
 }
 
-/// The console's routes over `store`, for `config`'s tenants.
-pub fn router(config: Config, store: Store) -> Result<Router, SessionError> {
+impl Console {
+    /// The configuration served now.
+    fn config(&self) -> Arc<crate::settings::Config> {
+        self.serving.now().config.clone()
+    }
+}
+
+/// The console's routes over `store`, for the tenants `serving` serves. The admin credential
+/// is the one served at start (a change takes a restart).
+pub fn router(serving: ServingState, store: Store) -> Result<Router, SessionError> {
+    let credential = serving.now().config.admin.credential.clone();
     let console = Arc::new(Console {
-        sessions: Sessions::new(config.admin.credential.clone())?,
-        config,
+        sessions: Sessions::new(credential)?,
+        serving,
         store,
     });
     Ok(Router::new()
-        .route("/", get(pages::overview))
+        .route("/", get(overview::overview))
         .route("/activity", get(pages::activity))
         .route("/activity/{id}", get(pages::activity_entry))
+        .route("/mapping", get(mapping::playground).post(mapping::explain))
         .route("/tokens", get(pages::tokens))
         .route("/tokens/create", post(pages::create_token))
         .route("/tokens/revoke", post(pages::revoke_token))
@@ -46,6 +61,10 @@ pub fn router(config: Config, store: Store) -> Result<Router, SessionError> {
         .route("/login", get(pages::login_form).post(pages::login))
         .route("/logout", post(pages::logout))
         .route("/style.css", get(pages::style))
+        .layer(axum::middleware::from_fn_with_state(
+            console.clone(),
+            csrf::checked,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             console.clone(),
             signed_in,
@@ -158,14 +177,14 @@ pub async fn serve(
 
 /// Binds `[admin] listen` and serves the console there in a task of its own, if configured.
 pub async fn start(
-    config: &Config,
+    serving: &ServingState,
     store: &Store,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>, String> {
-    let Some(listen) = config.admin.listen else {
+    let Some(listen) = serving.now().config.admin.listen else {
         return Ok(None);
     };
-    let router = router(config.clone(), store.clone()).map_err(|e| e.to_string())?;
+    let router = router(serving.clone(), store.clone()).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen} (admin.listen): {e}"))?;

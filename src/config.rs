@@ -4,6 +4,7 @@
 //! tls/settings.rs, mapping/compile.rs) and [`crate::settings`] assembles the checked `Config`.
 
 pub mod error;
+pub mod file_text;
 pub mod interpolate;
 pub mod raw;
 pub mod schema;

@@ -20,6 +20,7 @@ mod routes;
 mod scim_errors;
 mod scim_id;
 mod services;
+pub mod serving;
 mod settler;
 
 use std::sync::Arc;
@@ -135,23 +136,24 @@ fn record_cache(cache: CacheConfig, store: &Store) -> Arc<MemoryRecordCache> {
 /// `/healthz`, `/readyz` and (unless `server.metrics = false`) `/metrics` at the root, without
 /// authentication.
 pub async fn app(config: &Config, store: Store) -> Result<Router, StartError> {
-    Ok(app_with_users(config, store).await?.0)
+    Ok(app_with_tenants(config, store).await?.0)
 }
 
-/// [`app`], with the Users service of each tenant (by name) the app serves: a reload applies
-/// changed group rules through them, so that those writes take turns with the app's requests.
-pub async fn app_with_users(
+/// [`app`], with the state of each tenant it serves: a reload applies changed group rules
+/// through their Users services (so that those writes take turns with the app's requests),
+/// and the console shows their downstream's protection and runs its playground on them.
+pub async fn app_with_tenants(
     config: &Config,
     store: Store,
-) -> Result<(Router, Vec<(String, Arc<UsersService>)>), StartError> {
+) -> Result<(Router, Vec<Arc<AppState>>), StartError> {
     let mut router = Router::new();
     let mut downstreams = Vec::new();
-    let mut services = Vec::new();
+    let mut tenants = Vec::new();
     let recorder = activity::Recorder::spawn(store.activity.clone(), config.admin.retention);
     for tenant in &config.tenants {
-        let (scim, users) = tenant_router(config, tenant, store.clone(), &recorder).await?;
-        downstreams.push((tenant.name.clone(), users.api.client.clone()));
-        services.push((tenant.name.clone(), users));
+        let (scim, state) = tenant_router(config, tenant, store.clone(), &recorder).await?;
+        downstreams.push((tenant.name.clone(), state.users.api.client.clone()));
+        tenants.push(state);
         router = router.nest(&tenant.base_path, scim);
     }
     let readiness = Arc::new(Readiness::new(store, downstreams));
@@ -179,19 +181,18 @@ pub async fn app_with_users(
             .layer(axum::middleware::from_fn(layers::in_request_id_scope))
             .layer(axum::middleware::from_fn(scim_errors::scim_error_bodies)),
     );
-    Ok((router, services))
+    Ok((router, tenants))
 }
 
 /// One tenant's SCIM endpoints behind (outermost first) its metrics, audit log and activity
 /// record, the request deadline, its authentication, limits and dry runs, with the writes a crash interrupted
-/// settled first and then every request deadline. Returns its Users service too (its
-/// downstream client serves readiness).
+/// settled first and then every request deadline. Returns the tenant's state too.
 async fn tenant_router(
     config: &Config,
     tenant: &TenantConfig,
     store: Store,
     recorder: &activity::Recorder,
-) -> Result<(Router, Arc<UsersService>), StartError> {
+) -> Result<(Router, Arc<AppState>), StartError> {
     let mut state = tenant_state(config, tenant, store.clone())?;
     // Writes older than the request deadline cannot be in flight any more: settle them now
     // and every deadline from now on.
@@ -201,7 +202,6 @@ async fn tenant_router(
     let state = Arc::new(state);
     let authenticator = Arc::new(Authenticator::new(&tenant.name, &tenant.auth, store));
     let limiter = Arc::new(TenantLimiter::new(&tenant.limits));
-    let users = state.users.clone();
     let router = scim_routes().with_state(state.clone()).layer(
         ServiceBuilder::new()
             .layer(metrics::MeterLayer(Arc::new(metrics::Meter {
@@ -215,9 +215,9 @@ async fn tenant_router(
             .layer(layers::DeadlineLayer(config.server.request_timeout))
             .layer(layers::AuthLayer(authenticator))
             .layer(limits::LimitLayer(limiter))
-            .layer(dry_run::DryRunLayer(state)),
+            .layer(dry_run::DryRunLayer(state.clone())),
     );
-    Ok((router, users))
+    Ok((router, state))
 }
 
 /// What one tenant's handlers run on: its services over `store` and the settings they read.

@@ -19,6 +19,7 @@ use crate::auth::settings::compile_client_auth;
 pub use crate::auth::settings::{BasicCredentials, ClientAuthConfig};
 use crate::config::error::Source;
 pub use crate::config::error::{ConfigError, Problems, TenantChoiceError};
+use crate::config::file_text::FileText;
 use crate::config::raw::{self, RawAuth, RawConfig, RawLimits};
 use crate::config::{Interp, RATE_RANGE, interpolate, rate_in_range, shape};
 use crate::downstream::DownstreamSettings;
@@ -49,6 +50,8 @@ pub struct Config {
     pub tenants: Vec<TenantConfig>,
     /// `[admin]`: the operator console and how long activity is kept.
     pub admin: AdminConfig,
+    /// The text it was loaded from: its version and masked view in the console.
+    pub text: FileText,
 }
 
 /// How long answers are kept in memory (`[cache]`); zero keeps nothing.
@@ -291,6 +294,7 @@ impl Config {
                     redis_url,
                     cache,
                     tenants,
+                    text: FileText::new(text),
                 })
             }
             _ => Err(Problems::new(problems, tenant_count)),

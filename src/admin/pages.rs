@@ -49,6 +49,7 @@ fn layout(console: &Console, session: &Session, title: &str, body: Markup) -> Ma
                         a href="/" { "Overview" }
                         a href="/activity" { "Activity" }
                         a href="/tokens" { "Tenants and tokens" }
+                        a href="/mapping" { "Mapping" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(console.sessions.csrf(session));
                             button type="submit" { "Sign out" }
@@ -62,29 +63,18 @@ fn layout(console: &Console, session: &Session, title: &str, body: Markup) -> Ma
     }
 }
 
-fn page(console: &Console, session: &Session, title: &str, body: Markup) -> Response {
+pub(super) fn page(console: &Console, session: &Session, title: &str, body: Markup) -> Response {
     axum::response::Html(layout(console, session, title, body).into_string()).into_response()
 }
 
-/// A 403 for a form without its session's CSRF token.
-fn csrf_refused(console: &Console, session: &Session, csrf: &str) -> Option<Response> {
-    if console.sessions.csrf_ok(session, csrf) {
-        return None;
-    }
-    let body = html! { p { "This form is stale or was not sent from this console. Reload the page and try again." } };
-    let mut response = page(console, session, "Refused", body);
-    *response.status_mut() = StatusCode::FORBIDDEN;
-    Some(response)
-}
-
-fn when(at_ms: i64) -> String {
+pub(super) fn when(at_ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(at_ms) * 1_000_000)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| at_ms.to_string())
 }
 
-fn when_s(at: Option<i64>) -> String {
+pub(super) fn when_s(at: Option<i64>) -> String {
     at.map_or_else(|| "never".to_owned(), |s| when(s.saturating_mul(1000)))
 }
 
@@ -97,7 +87,8 @@ pub async fn login_form(
 }
 
 fn login_page(console: &Console, session: &Session, error: Option<&str>) -> Response {
-    let credential = &console.config.admin.credential;
+    let config = console.config();
+    let credential = &config.admin.credential;
     let body = html! {
         @if let Some(error) = error { p.failed { (error) } }
         form method="post" action="/login" {
@@ -118,7 +109,6 @@ fn login_page(console: &Console, session: &Session, error: Option<&str>) -> Resp
 /// The login form's fields.
 #[derive(Deserialize)]
 pub struct LoginForm {
-    csrf: String,
     #[serde(default)]
     user: String,
     secret: String,
@@ -132,9 +122,6 @@ pub async fn login(
     headers: http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
-    if let Some(refused) = csrf_refused(&console, &session, &form.csrf) {
-        return refused;
-    }
     if !console
         .sessions
         .credential_ok(form.user.trim(), &form.secret)
@@ -154,21 +141,8 @@ pub async fn login(
     response
 }
 
-/// A form with only its CSRF token.
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// Ends the session.
-pub async fn logout(
-    State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-    Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Some(refused) = csrf_refused(&console, &session, &form.csrf) {
-        return refused;
-    }
+pub async fn logout() -> Response {
     let mut response = redirect("/login");
     if let Ok(expired) = HeaderValue::from_str(&format!(
         "{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"
@@ -176,47 +150,6 @@ pub async fn logout(
         response.headers_mut().append(header::SET_COOKIE, expired);
     }
     response
-}
-
-/// Per tenant: requests and errors over the last hour and day; the store's readiness.
-pub async fn overview(
-    State(console): State<Arc<Console>>,
-    Extension(session): Extension<Session>,
-) -> Response {
-    let now_ms = now().saturating_mul(1000);
-    let mut rows = Vec::new();
-    for tenant in &console.config.tenants {
-        let log = &console.store.activity;
-        let hour = log.activity_counts(&tenant.name, now_ms - 3_600_000).await;
-        let day = log.activity_counts(&tenant.name, now_ms - 86_400_000).await;
-        rows.push((tenant, hour, day));
-    }
-    let store = console.store.ping().await;
-    let body = html! {
-        p { "Store (" (console.store.backend.backend()) "): "
-            @match &store { Ok(()) => "ready", Err(e) => span.failed { "not ready: " (e) } } }
-        table {
-            tr { th { "Tenant" } th { "Tenant URL path" } th { "Requests, last hour" } th { "Errors, last hour" }
-                 th { "Requests, last day" } th { "Errors, last day" } th { "" } }
-            @for (tenant, hour, day) in &rows {
-                tr {
-                    td { (tenant.name) }
-                    td { (tenant.base_path) }
-                    @for counts in [hour, day] {
-                        @match counts {
-                            Ok(c) => {
-                                td { (c.requests) }
-                                td class=[(c.errors > 0).then_some("failed")] { (c.errors) }
-                            }
-                            Err(e) => { td colspan="2" .failed { (e) } }
-                        }
-                    }
-                    td { a href={ "/activity?tenant=" (tenant.name) } { "activity" } }
-                }
-            }
-        }
-    };
-    page(&console, &session, "Overview", body)
 }
 
 /// The Activity page's filters.
@@ -231,9 +164,19 @@ pub struct ActivityQuery {
     /// `failed`, `ok` or empty.
     #[serde(default)]
     outcome: String,
+    /// `hour`, `day`, `week` or empty (any time).
+    #[serde(default)]
+    since: String,
     #[serde(default)]
     page: u64,
 }
+
+/// The time ranges the Activity page offers: its value, label and length in milliseconds.
+const SINCE: [(&str, &str, i64); 3] = [
+    ("hour", "last hour", 3_600_000),
+    ("day", "last day", 86_400_000),
+    ("week", "last week", 7 * 86_400_000),
+];
 
 fn some(text: &str) -> Option<String> {
     Some(text.trim().to_owned()).filter(|t| !t.is_empty())
@@ -254,7 +197,10 @@ pub async fn activity(
             "ok" => Some(false),
             _ => None,
         },
-        since_ms: None,
+        since_ms: SINCE
+            .iter()
+            .find(|(value, _, _)| *value == q.since)
+            .map(|(_, _, ms)| now().saturating_mul(1000) - ms),
     };
     let found = console
         .store
@@ -268,34 +214,12 @@ pub async fn activity(
             .append_pair("user", &q.user)
             .append_pair("operation", &q.operation)
             .append_pair("outcome", &q.outcome)
+            .append_pair("since", &q.since)
             .append_pair("page", &page.to_string());
         format!("/activity?{}", query.finish())
     };
     let body = html! {
-        form method="get" action="/activity" {
-            label { "Tenant " select name="tenant" {
-                option value="" { "any" }
-                @for t in &console.config.tenants {
-                    option value=(t.name) selected[t.name == q.tenant] { (t.name) }
-                }
-            } }
-            " "
-            label { "User " input type="text" name="user" value=(q.user) placeholder="userName or id"; }
-            " "
-            label { "Operation " select name="operation" {
-                @for op in ["", "create", "replace", "patch", "delete", "read", "search"] {
-                    option value=(op) selected[op == q.operation] { (if op.is_empty() { "any" } else { op }) }
-                }
-            } }
-            " "
-            label { "Outcome " select name="outcome" {
-                @for (value, label) in [("", "any"), ("ok", "succeeded"), ("failed", "failed")] {
-                    option value=(value) selected[value == q.outcome] { (label) }
-                }
-            } }
-            " "
-            button type="submit" { "Search" }
-        }
+        (activity_filters(&console, &q))
         @match &found {
             Err(e) => p.failed { "Cannot read the activity: " (e) },
             Ok(entries) => {
@@ -315,6 +239,43 @@ pub async fn activity(
         }
     };
     page(&console, &session, "Activity", body)
+}
+
+/// The Activity page's search form, showing the filters `q` applies.
+fn activity_filters(console: &Console, q: &ActivityQuery) -> Markup {
+    html! {
+        form method="get" action="/activity" {
+            label { "Tenant " select name="tenant" {
+                option value="" { "any" }
+                @for t in &console.config().tenants {
+                    option value=(t.name) selected[t.name == q.tenant] { (t.name) }
+                }
+            } }
+            " "
+            label { "User " input type="text" name="user" value=(q.user) placeholder="userName or id"; }
+            " "
+            label { "Operation " select name="operation" {
+                @for op in ["", "create", "replace", "patch", "delete", "read", "search"] {
+                    option value=(op) selected[op == q.operation] { (if op.is_empty() { "any" } else { op }) }
+                }
+            } }
+            " "
+            label { "Outcome " select name="outcome" {
+                @for (value, label) in [("", "any"), ("ok", "succeeded"), ("failed", "failed")] {
+                    option value=(value) selected[value == q.outcome] { (label) }
+                }
+            } }
+            " "
+            label { "Time " select name="since" {
+                option value="" { "any" }
+                @for (value, label, _) in SINCE {
+                    option value=(value) selected[value == q.since] { (label) }
+                }
+            } }
+            " "
+            button type="submit" { "Search" }
+        }
+    }
 }
 
 fn activity_row(a: &Activity) -> Markup {
@@ -431,7 +392,8 @@ async fn tokens_page(
     let now = now();
     let csrf = console.sessions.csrf(session);
     let mut tenants = Vec::new();
-    for tenant in &console.config.tenants {
+    let config = console.config();
+    for tenant in &config.tenants {
         let tokens = if tenant.auth.issued_tokens {
             Some(console.store.tokens.list_tokens(&tenant.name).await)
         } else {
@@ -522,7 +484,6 @@ fn auth_summary(auth: &crate::settings::ClientAuthConfig) -> String {
 /// The create form.
 #[derive(Deserialize)]
 pub struct CreateForm {
-    csrf: String,
     tenant: String,
     name: String,
     #[serde(default)]
@@ -535,11 +496,8 @@ pub async fn create_token(
     Extension(session): Extension<Session>,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    if let Some(refused) = csrf_refused(&console, &session, &form.csrf) {
-        return refused;
-    }
-    let Some(tenant) = console
-        .config
+    let config = console.config();
+    let Some(tenant) = config
         .tenants
         .iter()
         .find(|t| t.name == form.tenant && t.auth.issued_tokens)
@@ -591,9 +549,6 @@ pub async fn rotate_token(
     Extension(session): Extension<Session>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if let Some(refused) = csrf_refused(&console, &session, &form.csrf) {
-        return refused;
-    }
     let tokens = console.store.tokens.as_ref();
     let old = match tokens.list_tokens(&form.tenant).await {
         Ok(list) => list
@@ -619,7 +574,6 @@ pub async fn rotate_token(
 /// The revoke and rotate forms.
 #[derive(Deserialize)]
 pub struct TokenForm {
-    csrf: String,
     tenant: String,
     id: String,
 }
@@ -630,9 +584,6 @@ pub async fn revoke_token(
     Extension(session): Extension<Session>,
     Form(form): Form<TokenForm>,
 ) -> Response {
-    if let Some(refused) = csrf_refused(&console, &session, &form.csrf) {
-        return refused;
-    }
     match console
         .store
         .tokens

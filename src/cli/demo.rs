@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::admin;
 use crate::auth::generate_token;
 use crate::server;
+use crate::server::serving::ServingState;
 use crate::settings::Config;
 use crate::tools::legacy;
 
@@ -80,14 +81,7 @@ pub async fn run(
         .await
         .map_err(|e| e.to_string())?;
     let (stop, stopped) = tokio::sync::watch::channel(());
-    // Before the app: the console lets the tenants take issued tokens.
-    let console = match admin {
-        true => Some(console(&mut config, &store, when_stopped(&stopped)).await?),
-        false => None,
-    };
-    let app = server::app(&config, store.clone())
-        .await
-        .map_err(|e| e.to_string())?;
+    let (app, console) = app_and_console(&mut config, &store, admin, &stopped).await?;
 
     let legacy_task = tokio::spawn(legacy::serve(
         legacy_listener,
@@ -126,6 +120,35 @@ pub async fn run(
     Ok(())
 }
 
+/// The console's URL, admin token and task.
+type ConsoleTask = (String, String, tokio::task::JoinHandle<std::io::Result<()>>);
+
+/// The gateway's app over `store` and, with `admin`, the console beside it (which first lets
+/// the tenants take issued tokens).
+async fn app_and_console(
+    config: &mut Config,
+    store: &crate::store::Store,
+    admin: bool,
+    stopped: &tokio::sync::watch::Receiver<()>,
+) -> Result<(axum::Router, Option<ConsoleTask>), String> {
+    let admin_token = match admin {
+        true => Some(console_credential(config)?),
+        false => None,
+    };
+    let (app, tenants) = server::app_with_tenants(config, store.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let console = match admin_token {
+        Some(admin_token) => {
+            let serving = ServingState::new(config.clone(), tenants);
+            let (url, task) = console(serving, store, when_stopped(stopped)).await?;
+            Some((url, admin_token, task))
+        }
+        None => None,
+    };
+    Ok((app, console))
+}
+
 /// Resolves when the demo's stop signal is sent.
 fn when_stopped(stopped: &tokio::sync::watch::Receiver<()>) -> impl Future<Output = ()> + use<> {
     let mut stopped = stopped.clone();
@@ -159,18 +182,24 @@ fn servers_stopped(
     }
 }
 
-/// Serves the operator console on 127.0.0.1:9091 (or a free loopback port) with a fresh admin
-/// token, the tenants taking issued tokens too; returns its URL, the token and its task.
-async fn console(
-    config: &mut Config,
-    store: &crate::store::Store,
-    stop: impl Future<Output = ()> + Send + 'static,
-) -> Result<(String, String, tokio::task::JoinHandle<std::io::Result<()>>), String> {
+/// A fresh admin token for the console, its digest set in `config`, whose tenants then take
+/// issued tokens too.
+fn console_credential(config: &mut Config) -> Result<String, String> {
     let admin_token = generate_token().map_err(|e| format!("no randomness for a token: {e}"))?;
     config.admin.credential.token_sha256 = Some(Sha256::digest(admin_token.as_bytes()).into());
     for tenant in &mut config.tenants {
         tenant.auth.issued_tokens = true;
     }
+    Ok(admin_token)
+}
+
+/// Serves the operator console on 127.0.0.1:9091 (or a free loopback port); returns its URL
+/// and its task.
+async fn console(
+    serving: ServingState,
+    store: &crate::store::Store,
+    stop: impl Future<Output = ()> + Send + 'static,
+) -> Result<(String, tokio::task::JoinHandle<std::io::Result<()>>), String> {
     let listener = match TcpListener::bind("127.0.0.1:9091").await {
         Ok(l) => l,
         Err(_) => TcpListener::bind("127.0.0.1:0")
@@ -181,9 +210,9 @@ async fn console(
         "http://{}/",
         listener.local_addr().map_err(|e| e.to_string())?
     );
-    let router = admin::router(config.clone(), store.clone()).map_err(|e| e.to_string())?;
+    let router = admin::router(serving, store.clone()).map_err(|e| e.to_string())?;
     let task = tokio::spawn(admin::serve(listener, router, stop));
-    Ok((url, admin_token, task))
+    Ok((url, task))
 }
 
 fn banner(tenant_url: &str, token: &str, legacy_url: &str, config_name: &str) -> String {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use crate::admin;
 use crate::config::watch::ConfigWatch;
 use crate::server;
+use crate::server::serving::ServingState;
 use crate::settings::Config;
 use crate::signals::stop_requested;
 
@@ -17,11 +18,11 @@ pub(super) async fn run(path: PathBuf) -> Result<(), String> {
     let store = server::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
-    let app = server::LiveApp::new(
-        server::app(&config, store.clone())
-            .await
-            .map_err(|e| e.to_string())?,
-    );
+    let (app, tenants) = server::app_with_tenants(&config, store.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let app = server::LiveApp::new(app);
+    let serving = ServingState::new(config.clone(), tenants);
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.server.listen))?;
@@ -36,11 +37,11 @@ pub(super) async fn run(path: PathBuf) -> Result<(), String> {
             "scim-gateway serving"
         );
     }
-    let console = admin::start(&config, &store, stop_requested()).await?;
+    let console = admin::start(&serving, &store, stop_requested()).await?;
     let reloads = tokio::spawn(server::reload::follow(
         path,
         watch,
-        config.clone(),
+        serving,
         store.clone(),
         app.clone(),
     ));

@@ -49,7 +49,7 @@ pub struct RawAdmin {
     pub token_sha256: Option<Spanned<String>>,
     /// A user name and password instead of (or besides) a token.
     pub basic: Option<Spanned<RawBasic>>,
-    /// Days provisioning activity is kept (default 30).
+    /// Days provisioning activity is kept (default 30); 0 records none.
     pub keep_days: Option<Spanned<u64>>,
     /// The most activity entries kept (default 100000).
     pub keep_entries: Option<Spanned<u64>>,

@@ -46,6 +46,28 @@ enum State {
     },
 }
 
+/// What the breaker lets through now, for the operator console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerStatus {
+    /// Calls go through; `failures` consecutive ones have failed so far.
+    Closed { failures: u32 },
+    /// Calls fail at once for `remaining` more.
+    Open { remaining: Duration },
+    /// The open time is over: the next call (or the one out) probes the downstream.
+    HalfOpen,
+}
+
+impl std::fmt::Display for BreakerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Closed { failures: 0 } => f.write_str("closed"),
+            Self::Closed { failures } => write!(f, "closed ({failures} failed in a row)"),
+            Self::Open { remaining } => write!(f, "open ({} s left)", remaining.as_secs() + 1),
+            Self::HalfOpen => f.write_str("half-open (probing)"),
+        }
+    }
+}
+
 /// The breaker of one downstream, shared by all its calls.
 #[derive(Debug)]
 pub struct Breaker {
@@ -72,6 +94,18 @@ impl Breaker {
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What the breaker does with a call now.
+    pub fn status(&self) -> BreakerStatus {
+        match *self.state() {
+            State::Closed { failures } => BreakerStatus::Closed { failures },
+            State::Open { until } => match until.checked_duration_since(Instant::now()) {
+                Some(remaining) if !remaining.is_zero() => BreakerStatus::Open { remaining },
+                _ => BreakerStatus::HalfOpen,
+            },
+            State::HalfOpen { .. } => BreakerStatus::HalfOpen,
+        }
     }
 
     /// Lets a call through, or refuses it at once with [`DownstreamError::CircuitOpen`] while
@@ -189,6 +223,21 @@ mod tests {
             }
             other => panic!("expected the breaker open, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_status_tells_closed_open_and_half_open() {
+        let b = breaker(2, 60_000);
+        assert_eq!(b.status(), BreakerStatus::Closed { failures: 0 });
+        fail(&b);
+        assert_eq!(b.status().to_string(), "closed (1 failed in a row)");
+        fail(&b);
+        assert!(
+            matches!(b.status(), BreakerStatus::Open { remaining } if remaining > Duration::from_secs(50))
+        );
+        let quick = breaker(1, 0);
+        fail(&quick);
+        assert_eq!(quick.status(), BreakerStatus::HalfOpen);
     }
 
     #[tokio::test]

@@ -14,7 +14,7 @@ use super::dry_run::{CallLog, RecordingTransport};
 use super::error::DownstreamError;
 use super::operation::Operation;
 use super::retry::{RetryPolicy, is_idempotent};
-use super::transport::{Call, HttpTransport};
+use super::transport::{Call, HttpTransport, Protection};
 use crate::json_pointer::JsonPointer;
 use crate::store::pace::PaceStore;
 
@@ -77,6 +77,11 @@ impl DownstreamClient {
     /// looks its record up before it posts again).
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.settings().retries
+    }
+
+    /// The breaker's state and any `Retry-After` pause, now.
+    pub fn protection(&self) -> Protection {
+        self.http().protection()
     }
 
     /// The base URL operations are relative to.

@@ -145,6 +145,11 @@ impl Pacer {
     }
 
     /// When the current pause ends; `None` when calls are not paused.
+    /// How much longer calls are held back by a downstream's `Retry-After`, if they are.
+    pub fn paused_for(&self) -> Option<Duration> {
+        self.pause_end().map(|until| until - Instant::now())
+    }
+
     fn pause_end(&self) -> Option<Instant> {
         let mut paused = self
             .paused_until

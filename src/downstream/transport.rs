@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::DownstreamSettings;
 use super::auth::DownstreamAuth;
-use super::breaker::Breaker;
+use super::breaker::{Breaker, BreakerStatus};
 use super::budget;
 use super::error::{DownstreamError, message_of, timed_out, transport_error};
 use super::oauth::TokenSource;
@@ -37,6 +37,14 @@ pub struct HttpTransport {
     tenant: Arc<str>,
     /// The bearer token in use, for an OAuth2 downstream.
     tokens: Option<TokenSource>,
+}
+
+/// How a downstream is protected at one moment (the operator console shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protection {
+    pub breaker: BreakerStatus,
+    /// Calls are held back this much longer (a downstream's 429 or 503 `Retry-After`).
+    pub paused_for: Option<Duration>,
 }
 
 /// One downstream call as the client asks for it.
@@ -95,6 +103,15 @@ impl HttpTransport {
     /// The settings the transport was built with.
     pub fn settings(&self) -> &DownstreamSettings {
         &self.settings
+    }
+
+    /// The state of the downstream's protection now: its breaker, and the pause a
+    /// `Retry-After` put on calls.
+    pub fn protection(&self) -> Protection {
+        Protection {
+            breaker: self.breaker.status(),
+            paused_for: self.pacer.paused_for(),
+        }
     }
 
     /// One attempt, never retried: past the breaker, in its turn of the pacing, then the

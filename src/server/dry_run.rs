@@ -4,6 +4,8 @@
 //! client that sends only reads and records every other call, and a scratch store that keeps
 //! the request's writes to itself (see [`ScratchStore`]).
 
+mod asked;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +27,8 @@ use crate::downstream::dry_run::PlannedCall;
 use crate::scim::error::{ScimError, ScimType};
 use crate::service::ServiceError;
 use crate::store::{ScratchStore, Store, StoreError};
+
+pub use asked::{AskError, Asked, Explained, explain_asked};
 
 /// The largest answer read back from the handlers.
 const ANSWER_LIMIT: usize = 16 * 1024 * 1024;

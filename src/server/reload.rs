@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use super::{LiveApp, StartError};
+use super::serving::ServingState;
+use super::{AppState, LiveApp, StartError};
 use crate::config::watch::ConfigWatch;
 use crate::service::users::UsersService;
 use crate::settings::{Config, ConfigError, TenantConfig};
@@ -32,12 +33,13 @@ pub enum ReloadError {
     Start(#[from] StartError),
 }
 
-/// Keeps `live` serving what `path` says, reloading whenever `watch` fires; `running` is the
-/// configuration `live` was built from. Runs until dropped.
+/// Keeps `live` serving what `path` says, reloading whenever `watch` fires; `serving` holds
+/// the configuration `live` was built from, and is told of every reload, taken or refused.
+/// Runs until dropped.
 pub async fn follow(
     path: PathBuf,
     mut watch: ConfigWatch,
-    mut running: Config,
+    serving: ServingState,
     store: Store,
     live: LiveApp,
 ) {
@@ -45,25 +47,33 @@ pub async fn follow(
     // write the older rules after the newer.
     let mut runs: HashMap<String, JoinHandle<()>> = HashMap::new();
     loop {
-        let trigger = watch.changed().await;
+        let trigger = watch.changed().await.to_string();
+        let running = serving.now().config.clone();
         match reload(&path, &running, &store, &live).await {
-            Ok(Reloaded { config, users }) => {
-                let tenants: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();
-                tracing::info!(%trigger, tenants = %tenants.join(", "), "configuration reloaded");
-                for (tenant, service) in users {
+            Ok(Reloaded {
+                config,
+                tenants,
+                rules_changed,
+            }) => {
+                let names: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();
+                tracing::info!(%trigger, tenants = %names.join(", "), "configuration reloaded");
+                for (tenant, service) in rules_changed {
                     if let Some(previous) =
                         runs.insert(tenant.clone(), apply_rules(tenant, service))
                     {
                         previous.abort();
                     }
                 }
-                running = config;
+                serving.reloaded(config, tenants, &trigger);
             }
-            Err(e) => tracing::error!(
-                %trigger,
-                error = %e,
-                "gateway.toml not reloaded; still serving the previous configuration"
-            ),
+            Err(e) => {
+                tracing::error!(
+                    %trigger,
+                    error = %e,
+                    "gateway.toml not reloaded; still serving the previous configuration"
+                );
+                serving.refused(&trigger, e.to_string());
+            }
         }
     }
 }
@@ -72,9 +82,11 @@ pub async fn follow(
 pub struct Reloaded {
     /// The configuration now served.
     pub config: Config,
+    /// The state of each tenant now served.
+    pub tenants: Vec<Arc<AppState>>,
     /// The Users services (by tenant) of the tenants whose group rules changed: their users
     /// are to be re-evaluated.
-    pub users: Vec<(String, Arc<UsersService>)>,
+    pub rules_changed: Vec<(String, Arc<UsersService>)>,
 }
 
 /// Loads `path`, builds its app and sends new requests to it.
@@ -91,17 +103,21 @@ pub async fn reload(
             "changed in gateway.toml, but takes effect only after a restart; the running value stays"
         );
     }
-    let (app, users) = super::app_with_users(&config, store.clone()).await?;
+    let (app, tenants) = super::app_with_tenants(&config, store.clone()).await?;
     live.replace(app);
-    let users = users
-        .into_iter()
-        .filter(|(name, _)| {
-            let before = running.tenants.iter().find(|t| t.name == *name);
-            let after = config.tenants.iter().find(|t| t.name == *name);
-            matches!((before, after), (Some(b), Some(a)) if rules_changed(b, a))
+    let changed = tenants
+        .iter()
+        .filter(|state| {
+            let before = running.tenants.iter().find(|t| t.name == state.tenant);
+            matches!(before, Some(b) if rules_changed(b, &state.settings))
         })
+        .map(|state| (state.tenant.clone(), state.users.clone()))
         .collect();
-    Ok(Reloaded { config, users })
+    Ok(Reloaded {
+        config,
+        tenants,
+        rules_changed: changed,
+    })
 }
 
 /// True when a tenant's users may get another role or licences under `after`.

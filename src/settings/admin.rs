@@ -111,8 +111,12 @@ pub(super) fn compile_admin(
         .transpose()?;
     let mut retention = Retention::default();
     if let Some(days) = &raw.keep_days {
-        if !(1..=3650).contains(days.get_ref()) {
-            return Err(src.invalid(days.span(), "admin.keep_days", "give 1 to 3650 days"));
+        if !(0..=3650).contains(days.get_ref()) {
+            return Err(src.invalid(
+                days.span(),
+                "admin.keep_days",
+                "give 0 (record no activity) to 3650 days",
+            ));
         }
         retention.max_age = Duration::from_secs(days.get_ref() * 86_400);
     }

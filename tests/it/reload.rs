@@ -33,6 +33,11 @@ struct Served {
 
 impl Served {
     async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// [`Served::start`], with `extra` at the end of the file.
+    async fn start_with(extra: &str) -> Self {
         let dir = TempDir::new("reload");
         let stack = Stack::start().await;
         let port = free_port();
@@ -40,7 +45,7 @@ impl Served {
         let text = with_store(EXAMPLE_CONFIG, &dir.0.join("gateway.db")).replace(
             "listen = \"127.0.0.1:8080\"",
             &format!("listen = \"127.0.0.1:{port}\""),
-        );
+        ) + extra;
         std::fs::write(&config, text).unwrap();
         let log = dir.0.join("gateway.log");
         let gateway = spawn_gateway(&config, stack.legacy_env(), port, Some(&log)).await;
@@ -184,6 +189,58 @@ async fn a_changed_file_is_applied_without_a_signal_and_the_listener_stays() {
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", other_port)).is_err(),
         "nothing listens on the new address before a restart"
+    );
+}
+
+#[tokio::test]
+async fn the_console_follows_reloads_taken_and_refused() {
+    use sha2::{Digest, Sha256};
+    let admin_port = free_port();
+    let digest = hex::encode(Sha256::digest(crate::console::ADMIN_TOKEN.as_bytes()));
+    let s = Served::start_with(&format!(
+        "\n[admin]\nlisten = \"127.0.0.1:{admin_port}\"\ntoken_sha256 = \"{digest}\"\n"
+    ))
+    .await;
+    let mut console = crate::console::Browser::at(format!("http://127.0.0.1:{admin_port}"));
+    console.sign_in().await;
+    let version = |html: &str| {
+        let start = html.find("Configuration <code>").unwrap() + "Configuration <code>".len();
+        html[start..].split('<').next().unwrap().to_owned()
+    };
+    let first = console.get("/").await.html;
+    assert!(first.contains("Not reloaded since start."), "{first}");
+    let served = version(&first);
+
+    s.edit(|t| t.replace("paging = \"page\"", "paging = \"pages\""));
+    s.hangup();
+    s.wait_for_log("previous configuration trigger=SIGHUP", 1)
+        .await;
+    let refused = console.get("/").await.html;
+    assert!(
+        refused.contains("), refused; the configuration above is still served: "),
+        "{refused}"
+    );
+    assert!(refused.contains("users.list.paging"), "{refused}");
+    assert_eq!(
+        version(&refused),
+        served,
+        "the running file is still the one shown"
+    );
+
+    s.edit(|t| {
+        t.replace("paging = \"pages\"", "paging = \"page\"")
+            .replace(GIVEN_NAME, GIVEN_NAME_UPPER)
+    });
+    s.hangup();
+    s.wait_for_log("configuration reloaded trigger=SIGHUP", 1)
+        .await;
+    let taken = console.get("/").await.html;
+    assert!(taken.contains("(SIGHUP), taken."), "{taken}");
+    assert_ne!(version(&taken), served);
+    let mapping = console.get("/mapping").await.html;
+    assert!(
+        mapping.contains("case = &quot;upper&quot;"),
+        "the new file: {mapping}"
     );
 }
 

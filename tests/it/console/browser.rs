@@ -179,17 +179,18 @@ impl Browser {
         source
     }
 
-    /// Opens `url` until its page contains `text` (activity is written off the request path).
-    async fn open_until(&self, url: &str, text: &str) -> String {
+    /// Opens `url` until its page contains every one of `texts` (activity is written off the
+    /// request path, in batches that may split one test's requests).
+    async fn open_until(&self, url: &str, texts: &[&str]) -> String {
         for _ in 0..50 {
             self.open(url).await;
             let source = self.source().await;
-            if source.contains(text) {
+            if texts.iter().all(|text| source.contains(text)) {
                 return source;
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("{url} never showed {text}");
+        panic!("{url} never showed all of {texts:?}");
     }
 }
 
@@ -207,7 +208,7 @@ impl Drop for Browser {
 }
 
 #[tokio::test]
-async fn an_operator_follows_entra_and_manages_tokens_in_chromium() {
+async fn an_operator_follows_entra_manages_tokens_and_tries_the_mapping_in_chromium() {
     let stack = stack().await;
     let Some(browser) = Browser::start().await else {
         return;
@@ -234,16 +235,13 @@ async fn an_operator_follows_entra_and_manages_tokens_in_chromium() {
     let (status, _) = stack.call(Method::POST, "/Users", Some(user)).await;
     assert_eq!(status, StatusCode::CONFLICT);
 
-    let activity = browser
+    // Both requests show, the create's success and the duplicate's uniqueness error.
+    browser
         .open_until(
             &format!("{console}/activity?tenant=default"),
-            "grace.browser@example.com",
+            &["grace.browser@example.com", ">201 <", ">409 uniqueness<"],
         )
         .await;
-    assert!(
-        activity.contains(">201 <") && activity.contains(">409 uniqueness<"),
-        "{activity}"
-    );
     browser
         .open(&format!("{console}/activity?tenant=default&outcome=failed"))
         .await;
@@ -265,5 +263,16 @@ async fn an_operator_follows_entra_and_manages_tokens_in_chromium() {
     browser.wait_for("revoked").await;
     let answer = stack.send_as(Method::GET, &url, Some(&bearer), None).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+
+    // The playground explains the search Entra's Test Connection sends.
+    browser.click("nav a[href='/mapping']").await;
+    browser.click("form[action='/mapping'] button").await;
+    browser.wait_for("would make").await;
+    let explained = browser.text("#explained").await;
+    assert!(
+        explained.contains("(tenant default) would make 1 downstream call:")
+            && explained.contains("(read: sent)"),
+        "{explained}"
+    );
     let _ = browser.command(Method::DELETE, "", Value::Null).await;
 }

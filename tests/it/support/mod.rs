@@ -89,7 +89,7 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
         config.store_url = "sqlite::memory:".into();
     }
     let store = server::open_store(&config).await.expect("store opens");
-    let app = server::app(&config, store.clone())
+    let (app, tenants) = server::app_with_tenants(&config, store.clone())
         .await
         .expect("gateway starts");
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -99,7 +99,8 @@ pub async fn start_gateway(config_text: &str, env: &[(&str, String)]) -> Gateway
         Some(_) => {
             let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             let root = format!("http://{}", listener.local_addr().unwrap());
-            let router = scim_gateway::admin::router(config.clone(), store).unwrap();
+            let serving = server::serving::ServingState::new(config.clone(), tenants);
+            let router = scim_gateway::admin::router(serving, store).unwrap();
             let mut stopped = stop.subscribe();
             tokio::spawn(scim_gateway::admin::serve(listener, router, async move {
                 let _ = stopped.changed().await;

@@ -130,17 +130,17 @@ fn assert_no_secret(page: &Page) {
     }
 }
 
-/// Waits for the activity page of `query` to contain every one of `texts` (activity is written
-/// off the request path, in batches that may split one test's requests).
-async fn activity_with(browser: &mut Browser, query: &str, texts: &[&str]) -> Page {
+/// Waits for the page at `path` to contain every one of `texts` (activity is written off the
+/// request path, in batches that may split one test's requests).
+async fn page_with(browser: &mut Browser, path: &str, texts: &[&str]) -> Page {
     for _ in 0..100 {
-        let page = browser.get(&format!("/activity{query}")).await;
+        let page = browser.get(path).await;
         if texts.iter().all(|text| page.html.contains(text)) {
             return page;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the activity never showed all of {texts:?}");
+    panic!("{path} never showed all of {texts:?}");
 }
 
 #[tokio::test]
@@ -241,15 +241,15 @@ async fn activity_shows_entra_writes_and_why_one_failed() {
     let mut browser = Browser::new(&stack);
     browser.sign_in().await;
     // The duplicate create and the refused read are both listed as failed.
-    let page = activity_with(
+    let page = page_with(
         &mut browser,
-        "?tenant=default&outcome=failed",
+        "/activity?tenant=default&outcome=failed",
         &["uniqueness", "401"],
     )
     .await;
-    let all = activity_with(
+    let all = page_with(
         &mut browser,
-        "?user=ada.console%40example.com",
+        "/activity?user=ada.console%40example.com",
         &["create", "patch"],
     )
     .await;

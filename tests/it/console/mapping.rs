@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{ADMIN_TOKEN, Browser, LEGACY_KEY, assert_no_secret};
+use super::{ADMIN_TOKEN, Browser, LEGACY_KEY, assert_no_secret, page_with};
 use crate::support::{Stack, entra_user};
 
 /// The console's stack, the downstream key written into gateway.toml as a literal.
@@ -45,15 +45,7 @@ async fn the_overview_names_the_configuration_and_the_downstream_protection() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
     // The create shows as the tenant's last request once the activity writer has it.
-    let mut last = String::new();
-    for _ in 0..100 {
-        last = browser.get("/").await.html;
-        if last.contains("create by bearer") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(last.contains("create by bearer"), "{last}");
+    page_with(&mut browser, "/", &["create by bearer"]).await;
 }
 
 #[tokio::test]

@@ -187,9 +187,9 @@ const PACE: Migration = Migration {
     ],
 };
 
-/// The row whose write makes a SQLite store fsync its log once for all the writes that wait
-/// for it (`store/sqlite/group_commit.rs`); PostgreSQL has it too, unused, so that both
-/// backends keep one schema.
+/// The row whose write once made a SQLite store fsync its log for all the writes that waited
+/// for it; the group commit (`store/sqlite/group_commit.rs`) now fsyncs the log file itself.
+/// Kept: a migration, once released, is history that every database has applied.
 const GROUP_COMMIT: Migration = Migration {
     version: 6,
     description: "group commit mark",

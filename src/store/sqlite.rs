@@ -32,8 +32,6 @@ use super::sql;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections for a file database (readers run in parallel under WAL; writers queue).
 const FILE_CONNECTIONS: u32 = 4;
-/// The connection that fsyncs for the group commit.
-const SYNC_CONNECTIONS: u32 = 1;
 
 /// Members of group `$2` of tenant `$1` from JSON array `$3`. (`WHERE true` resolves
 /// SQLite's parsing ambiguity between a join's ON and the upsert's ON CONFLICT.)
@@ -95,12 +93,7 @@ impl SqliteStore {
         // from nothing: not worth an operator's attention.
         store.migrate(migrations::SQLITE, !in_memory).await?;
         if !in_memory {
-            // FULL: a journaled intent must survive a power cut, not only a process crash.
-            let syncer = SqlitePoolOptions::new()
-                .max_connections(SYNC_CONNECTIONS)
-                .connect_with(options.synchronous(SqliteSynchronous::Full))
-                .await?;
-            store.group_commit = Some(Arc::new(GroupCommit::new(syncer)));
+            store.group_commit = Some(Arc::new(GroupCommit::new(options.get_filename())));
         }
         if !in_memory {
             tracing::info!(backend = "sqlite", "store opened");
@@ -138,9 +131,6 @@ impl SqliteStore {
 
     async fn close_pools(&self) {
         self.pool.close().await;
-        if let Some(group_commit) = &self.group_commit {
-            group_commit.close().await;
-        }
     }
 
     /// A transaction that holds the write lock from its first statement.

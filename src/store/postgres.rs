@@ -55,6 +55,11 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
+    /// Writes share the pool with reads: the server's row locks order them.
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// A write transaction (row locks make concurrent writers wait, not fail).
     async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         Ok(self.pool.begin().await?)

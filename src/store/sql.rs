@@ -279,7 +279,8 @@ macro_rules! from_columns {
 
 pub(super) use from_columns;
 
-/// Writes `impl Store` for a backend struct with a `pool` field, inherent
+/// Writes `impl Store` for a backend struct with a `pool` field (reads), inherent
+/// `fn writer(&self) -> &Pool` (the pool every write goes through),
 /// `async fn begin_write(&self) -> Result<Transaction<'static, _>, StoreError>`,
 /// `async fn settle(&self) -> Result<(), StoreError>` (awaited after every write that must be
 /// durable when it returns) and `async fn close_pools(&self)`, and the statements that add and
@@ -387,7 +388,7 @@ macro_rules! impl_sql_store {
                     at: i64,
                 ) -> Result<bool, StoreError> {
                     let query = sqlx::query(sql).bind(tenant).bind(id).bind(at);
-                    let n = query.execute(&self.pool).await?.rows_affected();
+                    let n = query.execute(self.writer()).await?.rows_affected();
                     self.settle().await?;
                     Ok(n > 0)
                 }
@@ -406,7 +407,7 @@ macro_rules! impl_sql_store {
                     }
                     let query = sqlx::query(sql).bind(tenant).bind(group_id);
                     let query = query.bind(id_array(members)?);
-                    let changed = query.execute(&self.pool).await?.rows_affected();
+                    let changed = query.execute(self.writer()).await?.rows_affected();
                     self.settle().await?;
                     Ok(usize::try_from(changed).unwrap_or(usize::MAX))
                 }
@@ -435,7 +436,7 @@ macro_rules! impl_sql_store {
                     if let Some(expected) = expected {
                         query = query.bind(expected);
                     }
-                    match (query.fetch_optional(&self.pool).await?, expected) {
+                    match (query.fetch_optional(self.writer()).await?, expected) {
                         (Some(row), _) => {
                             self.settle().await?;
                             resource_from_row(&row)
@@ -547,7 +548,7 @@ macro_rules! impl_sql_store {
                                 .bind(scim_id)
                                 .bind(now()?)
                                 .bind(expected_version)
-                                .fetch_optional(&self.pool)
+                                .fetch_optional(self.writer())
                                 .await?;
                             match version {
                                 Some(v) => {
@@ -737,7 +738,7 @@ macro_rules! impl_sql_store {
                                 .bind(kind)
                                 .bind(payload)
                                 .bind(now()?)
-                                .fetch_one(&self.pool)
+                                .fetch_one(self.writer())
                                 .await?;
                             self.settle().await?;
                             Ok(IntentId(id))
@@ -747,7 +748,7 @@ macro_rules! impl_sql_store {
                     fn complete_intent(self, id: IntentId) -> bool {
                         Box::pin(async move {
                             let query = sqlx::query(sql::COMPLETE_INTENT).bind(id.0);
-                            let done = query.execute(&self.pool).await?.rows_affected();
+                            let done = query.execute(self.writer()).await?.rows_affected();
                             self.settle().await?;
                             Ok(done > 0)
                         })
@@ -780,7 +781,7 @@ macro_rules! impl_sql_store {
                                 .bind(token.expires_at)
                                 .bind(token.revoked_at)
                                 .bind(token.last_used_at)
-                                .execute(&self.pool)
+                                .execute(self.writer())
                                 .await?;
                             self.settle().await?;
                             Ok(())
@@ -832,7 +833,7 @@ macro_rules! impl_sql_store {
                                 .bind(holder)
                                 .bind(expires_ms)
                                 .bind(now_ms)
-                                .execute(&self.pool)
+                                .execute(self.writer())
                                 .await?;
                             Ok(done.rows_affected() == 1)
                         })
@@ -841,7 +842,7 @@ macro_rules! impl_sql_store {
                     fn release_lease(self, key: &'a str, holder: &'a str) -> () {
                         let query = sqlx::query(sql::RELEASE_LEASE).bind(key).bind(holder);
                         Box::pin(async move {
-                            query.execute(&self.pool).await?;
+                            query.execute(self.writer()).await?;
                             Ok(())
                         })
                     }
@@ -923,9 +924,9 @@ macro_rules! impl_sql_store {
                     fn prune_activity(self, before_ms: i64, keep: u64) -> u64 {
                         Box::pin(async move {
                             let old = sqlx::query(sql::PRUNE_ACTIVITY_AGE).bind(before_ms);
-                            let old = old.execute(&self.pool).await?.rows_affected();
+                            let old = old.execute(self.writer()).await?.rows_affected();
                             let over = sqlx::query(sql::PRUNE_ACTIVITY_COUNT).bind(to_i64(keep));
-                            let over = over.execute(&self.pool).await?.rows_affected();
+                            let over = over.execute(self.writer()).await?.rows_affected();
                             Ok(old + over)
                         })
                     }

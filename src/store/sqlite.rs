@@ -1,9 +1,11 @@
 //! The embedded default backend: one SQLite file, created on first run, nothing to operate.
 //! WAL mode lets lookups proceed while one write commits; a write returns once it is durable
 //! (the intent journal depends on it), through a group commit that lets concurrent writers
-//! share one fsync ([`group_commit`]); the busy timeout makes
-//! concurrent writers queue instead of failing; write transactions begin IMMEDIATE so two of
-//! them never deadlock upgrading a read lock. Two gateways opening the same file migrate it
+//! share one fsync ([`group_commit`]). Writes go through one connection of their own, so
+//! this process's writers queue for it in the pool (in order, without sleeping) instead of
+//! meeting SQLite's busy lock, whose handler sleeps a millisecond and more before each retry;
+//! the busy timeout still makes a second process's writers queue instead of failing; write
+//! transactions begin IMMEDIATE so two of them never deadlock upgrading a read lock. Two gateways opening the same file migrate it
 //! safely: each migration re-checks `schema_migrations` inside its own IMMEDIATE transaction.
 
 use std::path::Path;
@@ -30,8 +32,9 @@ use super::sql;
 /// How long a statement waits for another connection's write lock before failing as
 /// [`StoreError::Unavailable`].
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections for a file database (readers run in parallel under WAL; writers queue).
-const FILE_CONNECTIONS: u32 = 4;
+/// Reading connections for a file database (readers run in parallel under WAL, beside the
+/// one writing connection).
+const READ_CONNECTIONS: u32 = 3;
 
 /// Members of group `$2` of tenant `$1` from JSON array `$3`. (`WHERE true` resolves
 /// SQLite's parsing ambiguity between a join's ON and the upsert's ON CONFLICT.)
@@ -48,7 +51,10 @@ const IMPORT_RESOURCE: &str = "INSERT INTO resources (tenant, resource_type, sci
 /// The SQLite [`Store`](super::Store).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Reads (the same one connection as `writer` in memory).
     pool: SqlitePool,
+    /// The one connection that writes.
+    writer: SqlitePool,
     /// Makes a file database's writes durable before they return; none in memory.
     group_commit: Option<Arc<GroupCommit>>,
 }
@@ -70,23 +76,30 @@ impl SqliteStore {
         if !in_memory {
             create_parent_dir(options.get_filename())?;
         }
-        let pool = if in_memory {
+        let (pool, writer) = if in_memory {
             // An in-memory database lives as long as a connection to it: keep exactly one.
-            SqlitePoolOptions::new()
+            let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
                 .connect_with(options.clone())
-                .await?
+                .await?;
+            (pool.clone(), pool)
         } else {
-            SqlitePoolOptions::new()
-                .max_connections(FILE_CONNECTIONS)
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
                 .connect_with(options.clone())
-                .await?
+                .await?;
+            let pool = SqlitePoolOptions::new()
+                .max_connections(READ_CONNECTIONS)
+                .connect_with(options.clone())
+                .await?;
+            (pool, writer)
         };
         let mut store = SqliteStore {
             pool,
+            writer,
             group_commit: None,
         };
         // A fresh in-memory database (tests, the demo, every dry run) is always migrated
@@ -116,7 +129,7 @@ impl SqliteStore {
             .bind(row.version)
             .bind(&row.created)
             .bind(&row.last_modified)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -131,18 +144,23 @@ impl SqliteStore {
 
     async fn close_pools(&self) {
         self.pool.close().await;
+        self.writer.close().await;
+    }
+
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 
     /// A transaction that holds the write lock from its first statement.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     /// Applies the migrations not yet recorded, each once, each in its own transaction;
     /// `report` logs each one.
     async fn migrate(&self, list: &[Migration], report: bool) -> Result<(), StoreError> {
         sqlx::query(migrations::CREATE_SCHEMA_MIGRATIONS)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         for m in list {
             let mut tx = self.begin_write().await?;

@@ -51,6 +51,8 @@
 #   BENCH_PACED_BURST=1         ... and its burst
 #   BENCH_PACED_TIMEOUT=1800    seconds allowed for the paced burst
 #   BENCH_RSS_USERS=100000      users created before reading serve's RSS (0 skips it)
+#   BENCH_RSS_CONFIG=""         a section appended to serve's config in that run, e.g.
+#                               $'[cache]\nmemory_mb = 64' (default: the defaults)
 #   BENCH_SCALE_SECONDS=20      seconds of mixed load on two instances (0 skips the scale-out run)
 #   BENCH_SCALE_WORKERS=16      clients in that run
 #   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test   the scale-out run's database (a
@@ -101,6 +103,7 @@ paced_rate=${BENCH_PACED_RATE:-20}
 paced_burst=${BENCH_PACED_BURST:-1}
 paced_timeout=${BENCH_PACED_TIMEOUT:-1800}
 rss_users=${BENCH_RSS_USERS:-100000}
+rss_config=${BENCH_RSS_CONFIG:-}
 scale_seconds=${BENCH_SCALE_SECONDS:-20}
 scale_workers=${BENCH_SCALE_WORKERS:-16}
 pg_url=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
@@ -543,7 +546,13 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
         [[ $scenario == *-unrecorded ]] && want_cache=$unrecorded
         [[ $scenario == proxy-* ]] && want_stack=static want_cache=$'[cache]\nrecords_ttl_ms = 0'
         if [[ $want_stack/$want_cache != "$stack" ]]; then
-            log "  fresh $want_stack stack with the gateway's record cache ${want_cache:+off}${want_cache:-on}"
+            case $want_cache in
+                "") what="its default caches" ;;
+                "$unrecorded") what="no activity recorded" ;;
+                "$cold_cache") what="both caches off" ;;
+                *) what="its record cache off" ;;
+            esac
+            log "  fresh $want_stack stack, the gateway with $what"
             stop_stack
             cache_extra=$want_cache
             if [[ $want_stack == static ]]; then
@@ -759,7 +768,7 @@ if ((rss_users > 0)); then
     check_quiet rss
     rss_port=$(free_port) || die "no free loopback port found"
     static_server "$rss_port" | nginx_start static "$rss_port"
-    legacy_port=$rss_port cache_extra="" store_extra=""
+    legacy_port=$rss_port cache_extra=$rss_config store_extra=""
     start_gateway
     read -r rss_idle _ <<<"$(rss_of "$gateway_pid")"
     rss_started=$SECONDS
@@ -770,7 +779,7 @@ if ((rss_users > 0)); then
     stop_stack
     {
         echo
-        echo "Memory: scim-gateway serve (SQLite store, default caches) in front of a static downstream, $(nproc) cores"
+        echo "Memory: scim-gateway serve (SQLite store, ${rss_config:+caches as in }${rss_config:-default caches}) in front of a static downstream, $(nproc) cores"
         echo "  users created:         $rss_created of $rss_users in ${rss_secs} s (store rows: $rss_rows)"
         echo "  RSS idle:              $rss_idle MB"
         echo "  RSS after:             $rss_full MB (peak $rss_peak MB)"

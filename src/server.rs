@@ -40,7 +40,7 @@ use crate::scim::schema::ResourceSchema;
 use crate::service::ServiceError;
 use crate::service::groups::GroupsService;
 use crate::service::users::UsersService;
-use crate::settings::{CacheConfig, Config, TenantConfig};
+use crate::settings::{Config, TenantConfig};
 use crate::store::{Store, StoreError};
 use crate::telemetry::metrics::MetricsError;
 use crate::telemetry::request_id;
@@ -95,7 +95,8 @@ pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
         // Other instances write the same rows: every request reads them from the database.
         return Ok(store);
     }
-    Ok(store.cached(100_000, config.cache.store_ttl))
+    // The other half of `[cache] memory_mb` (the record caches have one).
+    Ok(store.cached(config.cache.memory_bytes / 2, config.cache.store_ttl))
 }
 
 /// The Users service of one tenant's downstream (also used by `reconcile`). Its calls keep
@@ -106,7 +107,7 @@ pub fn users_service(
     store: Store,
 ) -> Result<Arc<UsersService>, StartError> {
     let client = client(config, tenant)?;
-    let records = record_cache(config.cache, &store);
+    let records = record_cache(config, &store);
     Ok(services::users(tenant, client, store, records))
 }
 
@@ -121,12 +122,14 @@ fn client(config: &Config, tenant: &TenantConfig) -> Result<DownstreamClient, St
     )?)
 }
 
-/// The record cache of a serving tenant; a shared store's rows change under it, so it is then
-/// filled only on what the store confirms.
-fn record_cache(cache: CacheConfig, store: &Store) -> Arc<MemoryRecordCache> {
+/// The record cache of a serving tenant: its share of the half of `[cache] memory_mb` that
+/// holds records. A shared store's rows change under it, so it is then filled only on what
+/// the store confirms.
+fn record_cache(config: &Config, store: &Store) -> Arc<MemoryRecordCache> {
+    let tenants = u64::try_from(config.tenants.len().max(1)).unwrap_or(u64::MAX);
     Arc::new(MemoryRecordCache::new(
-        100_000,
-        cache.records_ttl,
+        config.cache.memory_bytes / 2 / tenants,
+        config.cache.records_ttl,
         !store.shared(),
     ))
 }
@@ -229,7 +232,7 @@ pub fn tenant_state(
     store: Store,
 ) -> Result<AppState, StartError> {
     let client = client(config, tenant)?;
-    let records = record_cache(config.cache, &store);
+    let records = record_cache(config, &store);
     let TenantServices { users, groups } = TenantServices::new(tenant, client, store, records);
     Ok(AppState {
         tenant: tenant.name.clone(),

@@ -54,6 +54,12 @@ pub struct Config {
     pub text: FileText,
 }
 
+/// Megabytes the caches hold by default: the records of about 1,500 users of the sample API's
+/// size and the rows of about 3,000, more than the users an Entra cycle reads and then writes
+/// within the time-to-live, while `serve` stays within 60 MB resident with 100,000 users in
+/// its store (scripts/bench.sh's memory row).
+const DEFAULT_CACHE_MB: u64 = 10;
+
 /// How long answers are kept in memory (`[cache]`); zero keeps nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheConfig {
@@ -61,6 +67,9 @@ pub struct CacheConfig {
     pub records_ttl: Duration,
     /// Store rows and lookups: a request within this time does not ask the database.
     pub store_ttl: Duration,
+    /// What the caches may hold together, in bytes: half for the records (shared out among
+    /// the tenants), half for the store's rows and lookups.
+    pub memory_bytes: u64,
 }
 
 impl CacheConfig {
@@ -68,6 +77,10 @@ impl CacheConfig {
         Self {
             records_ttl: Duration::from_millis(raw.records_ttl_ms.unwrap_or(30_000)),
             store_ttl: Duration::from_millis(raw.store_ttl_ms.unwrap_or(60_000)),
+            memory_bytes: raw
+                .memory_mb
+                .unwrap_or(DEFAULT_CACHE_MB)
+                .saturating_mul(1024 * 1024),
         }
     }
 }

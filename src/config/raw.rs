@@ -107,6 +107,9 @@ pub struct RawCache {
     /// Milliseconds a store row or lookup is answered without the database (default 60000;
     /// 0 turns the store cache off).
     pub store_ttl_ms: Option<u64>,
+    /// Megabytes the caches may hold together (default 10): half for downstream records,
+    /// shared out among the tenants, half for store rows; the least used go first.
+    pub memory_mb: Option<u64>,
 }
 
 /// `[groups]`: the Group resource and the rules from groups to user attributes.

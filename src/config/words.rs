@@ -101,6 +101,7 @@ fn unit_of(key: &str) -> Option<&'static str> {
     [
         ("_ms", "milliseconds"),
         ("_bytes", "bytes"),
+        ("_mb", "megabytes"),
         ("_s", "seconds"),
     ]
     .into_iter()
@@ -213,6 +214,7 @@ mod tests {
                 "an integer (milliseconds)",
             ),
             ("u64", "server.max_body_bytes", false, "an integer (bytes)"),
+            ("u64", "cache.memory_mb", false, "an integer (megabytes)"),
             ("u64", "auth.jwt.leeway_s", false, "an integer (seconds)"),
             ("u32", "limits.burst", false, "an integer"),
             (

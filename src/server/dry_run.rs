@@ -118,7 +118,11 @@ fn unrouted(request: Request) -> Request {
 /// `state` with its services bound to the dry-run client and the scratch store.
 fn dry_state(state: &AppState, client: DownstreamClient, store: Store) -> AppState {
     // Its own: what a dry run "wrote" must never answer a real read.
-    let records = Arc::new(MemoryRecordCache::new(1_000, Duration::from_secs(60), true));
+    let records = Arc::new(MemoryRecordCache::new(
+        1 << 20,
+        Duration::from_secs(60),
+        true,
+    ));
     let TenantServices { users, groups } =
         TenantServices::new(&state.settings, client, store, records);
     AppState {

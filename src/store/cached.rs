@@ -25,6 +25,7 @@ use std::time::Duration;
 use super::api::{BoxFuture, ResourceStore, store_fns};
 use super::error::StoreError;
 use super::resource::{Resource, ResourceData, ResourceType, normalize_key};
+use crate::cache::{ENTRY, weight};
 use crate::telemetry::metrics;
 use moka::sync::Cache;
 
@@ -56,16 +57,32 @@ fn stripe(tenant: &str, resource_type: ResourceType, text: &str) -> usize {
 }
 
 impl CachedResources {
-    /// Caches up to `capacity` resources and as many lookup keys, each for at most `ttl`.
-    pub fn new(inner: Arc<dyn ResourceStore>, capacity: u64, ttl: Duration) -> Self {
+    /// Caches resources and lookup keys of at most `max_bytes` together (three quarters for
+    /// the rows), each for at most `ttl`.
+    pub fn new(inner: Arc<dyn ResourceStore>, max_bytes: u64, ttl: Duration) -> Self {
         CachedResources {
             inner,
             by_id: Cache::builder()
-                .max_capacity(capacity)
+                .max_capacity(max_bytes / 4 * 3)
+                .weigher(|(tenant, _, id): &Key, row: &Resource| {
+                    let texts = [Some(tenant), Some(id), row.downstream_id.as_ref()]
+                        .into_iter()
+                        .chain([row.external_id.as_ref(), row.lookup_key.as_ref()])
+                        .flatten()
+                        .map(String::len)
+                        .sum::<usize>();
+                    let texts = u32::try_from(texts).unwrap_or(u32::MAX);
+                    weight(&row.attributes).saturating_add(texts)
+                })
                 .time_to_live(ttl)
                 .build(),
             by_key: Cache::builder()
-                .max_capacity(capacity)
+                .max_capacity(max_bytes / 4)
+                .weigher(|(tenant, _, key): &Key, ids: &Arc<Vec<String>>| {
+                    let texts =
+                        tenant.len() + key.len() + ids.iter().map(String::len).sum::<usize>();
+                    u32::try_from(texts + ENTRY).unwrap_or(u32::MAX)
+                })
                 .time_to_live(ttl)
                 .build(),
             epochs: Arc::new(Mutex::new([0; STRIPES])),
@@ -350,7 +367,7 @@ mod tests {
     async fn a_read_is_cached_unless_a_write_touched_what_it_read() {
         let inner: Arc<dyn ResourceStore> =
             Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
-        let cached = CachedResources::new(inner, 100, Duration::from_secs(60));
+        let cached = CachedResources::new(inner, 1 << 20, Duration::from_secs(60));
         let (read, written) = apart();
         let filled = |seen: &Epochs, id: &str| {
             let mut done = false;
@@ -390,7 +407,7 @@ mod tests {
     async fn only_a_resource_taking_a_key_drops_the_ids_cached_for_it() {
         let inner: Arc<dyn ResourceStore> =
             Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
-        let cached = CachedResources::new(inner.clone(), 100, Duration::from_secs(60));
+        let cached = CachedResources::new(inner.clone(), 1 << 20, Duration::from_secs(60));
         let keyed = |c: &CachedResources| {
             let c = c.clone();
             async move {
@@ -433,7 +450,7 @@ mod tests {
     async fn a_written_row_is_read_back_without_a_read_and_an_older_one_never_replaces_a_newer() {
         let inner: Arc<dyn ResourceStore> =
             Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
-        let cached = CachedResources::new(inner.clone(), 100, Duration::from_secs(60));
+        let cached = CachedResources::new(inner.clone(), 1 << 20, Duration::from_secs(60));
         let first = cached
             .put_resource("t", USER, "u1", &named("1", "Bob"))
             .await

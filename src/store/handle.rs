@@ -49,10 +49,10 @@ impl Store {
         }
     }
 
-    /// The same store with the resource lookups cached in memory (up to `capacity` resources
-    /// and as many lookup keys, each for at most `ttl`); see [`CachedResources`].
-    pub fn cached(mut self, capacity: u64, ttl: Duration) -> Self {
-        self.resources = Arc::new(CachedResources::new(self.resources, capacity, ttl));
+    /// The same store with the resource lookups cached in memory (rows and lookup keys of at
+    /// most `max_bytes` together, each for at most `ttl`); see [`CachedResources`].
+    pub fn cached(mut self, max_bytes: u64, ttl: Duration) -> Self {
+        self.resources = Arc::new(CachedResources::new(self.resources, max_bytes, ttl));
         self
     }
 

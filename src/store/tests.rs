@@ -100,7 +100,7 @@ async fn fresh(backend: Backend) -> (Store, Scratch) {
                 Backend::Postgres
             };
             let (store, scratch) = Box::pin(fresh(inner)).await;
-            (store.cached(1000, Duration::from_secs(60)), scratch)
+            (store.cached(1 << 20, Duration::from_secs(60)), scratch)
         }
     }
 }
@@ -938,7 +938,7 @@ async fn keyed(s: &dyn ResourceStore, t: &str, key: &str) -> Vec<Resource> {
 /// through it, or through a clone of it, is.
 async fn cache_invalidation(inner: Store) {
     let t = "acme";
-    let store = inner.clone().cached(100, Duration::from_secs(60));
+    let store = inner.clone().cached(1 << 20, Duration::from_secs(60));
     let (cached, twin) = (store.resources.as_ref(), store.clone().resources);
     let behind = inner.resources.as_ref();
     let bob = data(Some("1"), None, Some("Bob"));

@@ -188,6 +188,29 @@ mod tests {
     }
 
     #[test]
+    fn the_records_held_stay_within_the_byte_budget_however_many_are_written() {
+        let budget = 64 * 1024;
+        let cache = MemoryRecordCache::new(budget, Duration::from_secs(60), true);
+        let record = |i: usize| {
+            Arc::new(serde_json::json!({
+                "id": i.to_string(), "email": format!("user{i}@example.com"),
+                "first_name": "Ann", "last_name": "Lee", "department": "x".repeat(200),
+            }))
+        };
+        for i in 0..2_000 {
+            cache.remember(&i.to_string(), 1, record(i));
+        }
+        cache.records.run_pending_tasks();
+        assert!(
+            cache.records.weighted_size() <= budget,
+            "{} bytes held",
+            cache.records.weighted_size()
+        );
+        let held = cache.records.entry_count();
+        assert!(held > 10 && held < 2_000, "{held} records held");
+    }
+
+    #[test]
     fn a_record_weighs_at_least_its_text_and_more_fields_weigh_more() {
         let small = serde_json::json!({"id": "1", "email": "a@example.com"});
         let large = serde_json::json!({

@@ -36,14 +36,9 @@ async fn the_overview_names_the_configuration_and_the_downstream_protection() {
         "{html}"
     );
     assert!(html.contains("none recorded"), "no request yet: {html}");
-    let (status, _) = stack
-        .call(
-            Method::POST,
-            "/Users",
-            Some(entra_user("ovw@example.com", "Ov", "Erview")),
-        )
+    stack
+        .create_user(entra_user("ovw@example.com", "Ov", "Erview"))
         .await;
-    assert_eq!(status, StatusCode::CREATED);
     // The create shows as the tenant's last request once the activity writer has it.
     page_with(&mut browser, "/", &["create by bearer"]).await;
 }
@@ -69,14 +64,9 @@ async fn the_mapping_page_masks_a_literal_secret_and_shows_the_environments_name
 #[tokio::test]
 async fn the_playground_explains_a_patch_without_making_it() {
     let stack = stack_with_a_literal_key().await;
-    let (status, created) = stack
-        .call(
-            Method::POST,
-            "/Users",
-            Some(entra_user("play@example.com", "Before", "Play")),
-        )
+    let created = stack
+        .create_user(entra_user("play@example.com", "Before", "Play"))
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     let mut browser = Browser::new(&stack);
     browser.sign_in().await;

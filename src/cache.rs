@@ -60,13 +60,13 @@ struct Stamps {
 /// A cached record and the store version it belongs to.
 type Entry = (i64, Arc<Value>);
 
-/// Roughly how many bytes a JSON value takes in memory, so that the caches hold a budget of
-/// bytes rather than a number of entries: records vary from a few fields to kilobytes of
-/// custom attributes. Counts each value's node, each text's allocation and, for objects
-/// (insertion-ordered maps), the slot, hash and index of each field; measured against the
-/// resident memory of `serve` with 100,000 users (scripts/bench.sh), a cache of 12 MB by this
-/// weight took 17 MB.
-pub fn weight(value: &Value) -> u32 {
+/// Roughly how many bytes one cache entry takes in memory: its JSON value (if any), its texts
+/// (key, ids) and the entry itself, so that the caches hold a budget of bytes rather than a
+/// number of entries: records vary from a few fields to kilobytes of custom attributes.
+/// Counts each value's node, each text's allocation and, for objects (insertion-ordered
+/// maps), the slot, hash and index of each field; measured against the resident memory of
+/// `serve` with 100,000 users (scripts/bench.sh), a cache of 12 MB by this weight took 17 MB.
+pub fn weight<'a>(value: Option<&Value>, texts: impl IntoIterator<Item = &'a str>) -> u32 {
     fn text(len: usize) -> usize {
         len.div_ceil(16) * 16
     }
@@ -85,12 +85,13 @@ pub fn weight(value: &Value) -> u32 {
             _ => 0,
         }
     }
-    u32::try_from(bytes(value) + ENTRY).unwrap_or(u32::MAX)
+    let texts: usize = texts.into_iter().map(str::len).sum();
+    u32::try_from(value.map_or(0, bytes) + texts + ENTRY).unwrap_or(u32::MAX)
 }
 
-/// What a cache keeps for each entry beside the value: the key, the entry's node, its place
+/// What a cache keeps for each entry beside its value and texts: the entry's node, its place
 /// in the eviction and expiry order.
-pub const ENTRY: usize = 512;
+const ENTRY: usize = 512;
 
 /// The moka-backed [`RecordCache`].
 pub struct MemoryRecordCache {
@@ -107,9 +108,7 @@ impl MemoryRecordCache {
         Self {
             records: Cache::builder()
                 .max_capacity(max_bytes)
-                .weigher(|id: &String, (_, record): &Entry| {
-                    weight(record).saturating_add(u32::try_from(id.len()).unwrap_or(u32::MAX))
-                })
+                .weigher(|id: &String, (_, record): &Entry| weight(Some(record), [id.as_str()]))
                 .time_to_live(ttl)
                 .build(),
             stamps: Mutex::new(Stamps {
@@ -219,9 +218,9 @@ mod tests {
         });
         for record in [&small, &large] {
             let text = serde_json::to_string(record).unwrap().len();
-            assert!(weight(record) as usize > text + ENTRY, "{record}");
+            assert!(weight(Some(record), []) as usize > text + ENTRY, "{record}");
         }
-        assert!(weight(&large) > weight(&small));
+        assert!(weight(Some(&large), []) > weight(Some(&small), []));
     }
 
     #[test]

@@ -95,8 +95,7 @@ pub async fn open_store(config: &Config) -> Result<Store, StoreError> {
         // Other instances write the same rows: every request reads them from the database.
         return Ok(store);
     }
-    // The other half of `[cache] memory_mb` (the record caches have one).
-    Ok(store.cached(config.cache.memory_bytes / 2, config.cache.store_ttl))
+    Ok(store.cached(config.cache.store_bytes(), config.cache.store_ttl))
 }
 
 /// The Users service of one tenant's downstream (also used by `reconcile`). Its calls keep
@@ -126,9 +125,8 @@ fn client(config: &Config, tenant: &TenantConfig) -> Result<DownstreamClient, St
 /// holds records. A shared store's rows change under it, so it is then filled only on what
 /// the store confirms.
 fn record_cache(config: &Config, store: &Store) -> Arc<MemoryRecordCache> {
-    let tenants = u64::try_from(config.tenants.len().max(1)).unwrap_or(u64::MAX);
     Arc::new(MemoryRecordCache::new(
-        config.cache.memory_bytes / 2 / tenants,
+        config.cache.records_bytes(config.tenants.len()),
         config.cache.records_ttl,
         !store.shared(),
     ))

@@ -73,6 +73,17 @@ pub struct CacheConfig {
 }
 
 impl CacheConfig {
+    /// The half of the budget for the store's rows and lookups.
+    pub fn store_bytes(&self) -> u64 {
+        self.memory_bytes / 2
+    }
+
+    /// Each of `tenants` tenants' share of the other half, for its downstream records.
+    pub fn records_bytes(&self, tenants: usize) -> u64 {
+        let tenants = u64::try_from(tenants.max(1)).unwrap_or(u64::MAX);
+        self.memory_bytes / 2 / tenants
+    }
+
     fn compile(raw: &raw::RawCache) -> Self {
         Self {
             records_ttl: Duration::from_millis(raw.records_ttl_ms.unwrap_or(30_000)),

@@ -25,7 +25,7 @@ use std::time::Duration;
 use super::api::{BoxFuture, ResourceStore, store_fns};
 use super::error::StoreError;
 use super::resource::{Resource, ResourceData, ResourceType, normalize_key};
-use crate::cache::{ENTRY, weight};
+use crate::cache::weight;
 use crate::telemetry::metrics;
 use moka::sync::Cache;
 
@@ -65,23 +65,19 @@ impl CachedResources {
             by_id: Cache::builder()
                 .max_capacity(max_bytes / 4 * 3)
                 .weigher(|(tenant, _, id): &Key, row: &Resource| {
-                    let texts = [Some(tenant), Some(id), row.downstream_id.as_ref()]
+                    let columns = [&row.downstream_id, &row.external_id, &row.lookup_key];
+                    let texts = [tenant, id]
                         .into_iter()
-                        .chain([row.external_id.as_ref(), row.lookup_key.as_ref()])
-                        .flatten()
-                        .map(String::len)
-                        .sum::<usize>();
-                    let texts = u32::try_from(texts).unwrap_or(u32::MAX);
-                    weight(&row.attributes).saturating_add(texts)
+                        .chain(columns.into_iter().flatten());
+                    weight(Some(&row.attributes), texts.map(String::as_str))
                 })
                 .time_to_live(ttl)
                 .build(),
             by_key: Cache::builder()
                 .max_capacity(max_bytes / 4)
                 .weigher(|(tenant, _, key): &Key, ids: &Arc<Vec<String>>| {
-                    let texts =
-                        tenant.len() + key.len() + ids.iter().map(String::len).sum::<usize>();
-                    u32::try_from(texts + ENTRY).unwrap_or(u32::MAX)
+                    let texts = [tenant, key].into_iter().chain(ids.iter());
+                    weight(None, texts.map(String::as_str))
                 })
                 .time_to_live(ttl)
                 .build(),

@@ -5,8 +5,9 @@
 //! this process's writers queue for it in the pool (in order, without sleeping) instead of
 //! meeting SQLite's busy lock, whose handler sleeps a millisecond and more before each retry;
 //! the busy timeout still makes a second process's writers queue instead of failing; write
-//! transactions begin IMMEDIATE so two of them never deadlock upgrading a read lock. Two gateways opening the same file migrate it
-//! safely: each migration re-checks `schema_migrations` inside its own IMMEDIATE transaction.
+//! transactions begin IMMEDIATE so two of them never deadlock upgrading a read lock. Two
+//! gateways opening the same file migrate it safely: each migration re-checks
+//! `schema_migrations` inside its own IMMEDIATE transaction.
 
 use std::path::Path;
 use std::str::FromStr;

@@ -4,8 +4,9 @@
 //! them. Small traits by concern ([`api`]) with two backends, chosen by URL in [`open`]: an
 //! embedded SQLite file (the default, nothing to run) and PostgreSQL (several gateway
 //! instances sharing state). A [`Store`] holds one part per concern and a [`TenantStore`]
-//! binds it to one tenant. [`CachedResources`] puts a bounded in-memory cache in front of the
-//! hot lookups; [`ScratchStore`] keeps a dry run's writes away from the real store.
+//! binds it to one tenant. [`CachedResources`] and [`CachedMemberships`] put bounded in-memory
+//! caches in front of the hot lookups; [`ScratchStore`] keeps a dry run's writes away from
+//! the real store.
 //!
 //! It also keeps the Secret Tokens the gateway issued, as digests ([`IssuedToken`]), and the
 //! provisioning activity the operator console shows ([`Activity`]).
@@ -15,6 +16,7 @@
 pub mod activity;
 pub mod api;
 pub mod cached;
+pub mod cached_members;
 pub mod error;
 pub mod handle;
 pub mod intent;
@@ -36,6 +38,7 @@ pub use api::{
     TokenStore,
 };
 pub use cached::CachedResources;
+pub use cached_members::CachedMemberships;
 pub use error::StoreError;
 pub use handle::{Store, TenantStore};
 pub use intent::{Intent, IntentId};

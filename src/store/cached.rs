@@ -1,16 +1,18 @@
 //! A bounded in-memory cache (moka) in front of the two lookups every SCIM request starts with:
 //! by SCIM id and by lookup key (userName / displayName). It wraps any [`ResourceStore`] and
-//! is one itself, so the service does not know it is there; the other parts of a
-//! [`Store`](super::Store) (members, journal, tokens, leases) are not cached and not wrapped.
+//! is one itself, so the service does not know it is there; of the other parts of a
+//! [`Store`](super::Store), only the members are cached ([`CachedMemberships`], told of each
+//! delete by this one), and the journal, tokens and leases are not wrapped.
 //!
-//! Every write through the wrapper invalidates what it touched, and a read that raced a write
-//! to the same resource or lookup key is not cached (write epochs, striped by SCIM id and key,
-//! checked and bumped under one lock), so a reader never sees data older than its own
-//! instance's last write, while reads of other resources keep filling the cache under a
-//! steady stream of writes (Entra's parallel PATCHes). Clones share the cache. Writes made by
-//! other gateway instances (PostgreSQL) show after at most the time-to-live; version checks
-//! ([`ResourceStore::update_resource`]) always go to the database, so a stale read can cost a 412,
-//! never a lost update.
+//! An id the store has no row for is cached as such too (a user made outside the gateway,
+//! addressed by its downstream id, has none). Every write through the wrapper invalidates
+//! what it touched, and a read that raced a write to the same resource or lookup key is not
+//! cached (write epochs, striped by SCIM id and key, checked and bumped under one lock), so a
+//! reader never sees data older than its own instance's last write, while reads of other
+//! resources keep filling the cache under a steady stream of writes (Entra's parallel
+//! PATCHes). Clones share the cache. The cache is used only for a store no other instance
+//! writes (SQLite); version checks ([`ResourceStore::update_resource`]) always go to the
+//! database, so a stale read can cost a 412, never a lost update.
 //!
 //! The key cache holds ids, not resources: a hit resolves each id through the id cache and
 //! keeps only resources whose key still matches, so renaming a resource needs no knowledge of
@@ -23,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::api::{BoxFuture, ResourceStore, store_fns};
+use super::cached_members::CachedMemberships;
 use super::error::StoreError;
 use super::resource::{Resource, ResourceData, ResourceType, normalize_key};
 use crate::cache::weight;
@@ -36,11 +39,15 @@ type Key = (String, ResourceType, String);
 #[derive(Clone)]
 pub struct CachedResources {
     inner: Arc<dyn ResourceStore>,
-    by_id: Cache<Key, Resource>,
+    /// A row, or `None` for an id the store has no row for (a user the gateway did not
+    /// create, addressed by its downstream id): each is asked for on every request.
+    by_id: Cache<Key, Option<Resource>>,
     by_key: Cache<Key, Arc<Vec<String>>>,
     /// Bumped by every write in the stripes of the SCIM id and lookup key it touches; a read
     /// caches its result only if no write touched its stripes meanwhile.
     epochs: Arc<Mutex<Epochs>>,
+    /// The membership cache beside this one: deleting a resource deletes its memberships.
+    members: Option<CachedMemberships>,
 }
 
 /// How many write epochs the ids and keys are spread over: two writes in one stripe only
@@ -64,12 +71,15 @@ impl CachedResources {
             inner,
             by_id: Cache::builder()
                 .max_capacity(max_bytes / 4 * 3)
-                .weigher(|(tenant, _, id): &Key, row: &Resource| {
-                    let columns = [&row.downstream_id, &row.external_id, &row.lookup_key];
-                    let texts = [tenant, id]
-                        .into_iter()
-                        .chain(columns.into_iter().flatten());
-                    weight(Some(&row.attributes), texts.map(String::as_str))
+                .weigher(|(tenant, _, id): &Key, row: &Option<Resource>| {
+                    let columns = row.iter().flat_map(|r| {
+                        [&r.downstream_id, &r.external_id, &r.lookup_key]
+                            .into_iter()
+                            .flatten()
+                    });
+                    let texts = [tenant, id].into_iter().chain(columns);
+                    let attributes = row.as_ref().map(|r| &r.attributes);
+                    weight(attributes, texts.map(String::as_str))
                 })
                 .time_to_live(ttl)
                 .build(),
@@ -82,7 +92,15 @@ impl CachedResources {
                 .time_to_live(ttl)
                 .build(),
             epochs: Arc::new(Mutex::new([0; STRIPES])),
+            members: None,
         }
+    }
+
+    /// The same cache, telling `members` which resources it deletes (their memberships go
+    /// with them).
+    pub fn telling_on_delete(mut self, members: CachedMemberships) -> Self {
+        self.members = Some(members);
+        self
     }
 
     /// Drops every cached entry.
@@ -141,9 +159,10 @@ impl CachedResources {
                 let newer = self
                     .by_id
                     .get(&id_key)
+                    .flatten()
                     .is_some_and(|cached| cached.version > row.version);
                 if !newer {
-                    self.by_id.insert(id_key, row.clone());
+                    self.by_id.insert(id_key, Some(row.clone()));
                 }
             }
             None => self.by_id.invalidate(&id_key),
@@ -207,17 +226,15 @@ impl CachedResources {
         let hit = self.by_id.get(&key);
         metrics::cache_lookup("store_by_id", hit.is_some());
         if let Some(hit) = hit {
-            return Ok(Some(hit));
+            return Ok(hit);
         }
         let seen = self.snapshot();
         let found = self
             .inner
             .resource_by_scim_id(tenant, resource_type, scim_id)
             .await?;
-        if let Some(r) = &found {
-            let stripes = std::iter::once(stripe(tenant, resource_type, scim_id));
-            self.fill_if_untouched(&seen, stripes, || self.by_id.insert(key, r.clone()));
-        }
+        let stripes = std::iter::once(stripe(tenant, resource_type, scim_id));
+        self.fill_if_untouched(&seen, stripes, || self.by_id.insert(key, found.clone()));
         Ok(found)
     }
 
@@ -260,7 +277,7 @@ impl CachedResources {
             for r in &found {
                 self.by_id.insert(
                     (tenant.to_owned(), resource_type, r.scim_id.clone()),
-                    r.clone(),
+                    Some(r.clone()),
                 );
             }
         });
@@ -326,8 +343,14 @@ impl ResourceStore for CachedResources {
         fn delete_resource(
             self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
         ) -> bool {
-            let write = self.inner.delete_resource(tenant, resource_type, scim_id);
-            Box::pin(self.written(tenant, resource_type, scim_id, None, write))
+            Box::pin(async move {
+                let write = self.inner.delete_resource(tenant, resource_type, scim_id);
+                let deleted = self.written(tenant, resource_type, scim_id, None, write).await;
+                if let Some(members) = &self.members {
+                    members.deleted(tenant, resource_type, scim_id);
+                }
+                deleted
+            })
         }
 
         fn list_resources(
@@ -440,6 +463,31 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(keyed(&cached).await, ["u1", "u2", "u3"]);
+    }
+
+    #[tokio::test]
+    async fn an_id_without_a_row_is_cached_as_missing_until_a_write_through_the_cache() {
+        let inner: Arc<dyn ResourceStore> =
+            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+        let cached = CachedResources::new(inner.clone(), 1 << 20, Duration::from_secs(60));
+        let read = || cached.resource_by_scim_id("t", USER, "42");
+        assert!(read().await.unwrap().is_none());
+        // Behind the cache's back: still missing, so the first answer was cached.
+        inner
+            .put_resource("t", USER, "42", &named("42", "Ann"))
+            .await
+            .unwrap();
+        assert!(read().await.unwrap().is_none());
+        // Written through the cache, the row shows at once.
+        cached
+            .put_resource("t", USER, "42", &named("42b", "Ann"))
+            .await
+            .unwrap();
+        let row = read().await.unwrap().unwrap();
+        assert_eq!(row.downstream_id.as_deref(), Some("42b"));
+        // Deleted through it, the id is missing again.
+        assert!(cached.delete_resource("t", USER, "42").await.unwrap());
+        assert!(read().await.unwrap().is_none());
     }
 
     #[tokio::test]

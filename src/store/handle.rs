@@ -2,7 +2,7 @@
 //! [`TenantStore`], the same bound to one tenant so that services never pass the tenant.
 //!
 //! The parts are separate trait objects so that a wrapper replaces only what it changes: the
-//! cache replaces [`Store::resources`] and nothing else, and a dry run's overlay replaces the
+//! caches replace [`Store::resources`] and [`Store::members`] and nothing else, and a dry run's overlay replaces the
 //! parts it writes; the parts it leaves alone are shared as they are, not forwarded to.
 
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use super::api::{
     ActivityLog, Backend, IntentJournal, LeaseStore, MembershipStore, ResourceStore, TokenStore,
 };
 use super::cached::CachedResources;
+use super::cached_members::CachedMemberships;
 use super::error::StoreError;
 use super::intent::{Intent, IntentId};
 use super::resource::{Resource, ResourceData, ResourceType};
@@ -49,10 +50,14 @@ impl Store {
         }
     }
 
-    /// The same store with the resource lookups cached in memory (rows and lookup keys of at
-    /// most `max_bytes` together, each for at most `ttl`); see [`CachedResources`].
+    /// The same store with the hot lookups cached in memory (rows, lookup keys and a user's
+    /// groups, of at most `max_bytes` together, each for at most `ttl`); see
+    /// [`CachedResources`] and [`CachedMemberships`].
     pub fn cached(mut self, max_bytes: u64, ttl: Duration) -> Self {
-        self.resources = Arc::new(CachedResources::new(self.resources, max_bytes, ttl));
+        let members = CachedMemberships::new(self.members, max_bytes / 8, ttl);
+        self.members = Arc::new(members.clone());
+        let rows = CachedResources::new(self.resources, max_bytes / 8 * 7, ttl);
+        self.resources = Arc::new(rows.telling_on_delete(members));
         self
     }
 

@@ -30,16 +30,14 @@ impl UsersService {
         row: Option<&Resource>,
         record: &Value,
     ) -> Value {
-        let mut attributes = match self.attributes_of(row, record) {
+        let attributes = self.attributes_of(row, record);
+        let schemas = self.mapping.schemas_of(&attributes);
+        let mut attributes = match attributes {
             Value::Object(m) => m,
             _ => Map::new(),
         };
         let mut resource = Map::new();
-        let shell = Value::Object(attributes.clone());
-        resource.insert(
-            "schemas".into(),
-            Value::Array(self.mapping.schemas_of(&shell)),
-        );
+        resource.insert("schemas".into(), Value::Array(schemas));
         resource.insert("id".into(), Value::String(scim_id.to_owned()));
         let mut meta = match attributes.remove("meta") {
             Some(Value::Object(m)) => m,

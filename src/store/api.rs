@@ -3,8 +3,8 @@
 //! (writes begun and not yet settled), [`TokenStore`] (issued tokens), [`LeaseStore`] (turns
 //! across instances), [`ActivityLog`] (provisioning activity) and [`Backend`] (the connection
 //! itself). [`Store`](super::Store) bundles
-//! one of each, so a wrapper replaces only the part it changes (the cache wraps only
-//! [`ResourceStore`]). Methods return boxed futures (no async-trait crate) so the traits stay
+//! one of each, so a wrapper replaces only the part it changes (the caches wrap only
+//! [`ResourceStore`] and [`MembershipStore`]). Methods return boxed futures (no async-trait crate) so the traits stay
 //! object safe; `store_fns!` writes that form from a one-line signature.
 //!
 //! Membership methods never load a group's member list: each costs the same for a group of

@@ -1,5 +1,6 @@
-//! A bounded in-memory cache (moka) in front of the two lookups every SCIM request starts with:
-//! by SCIM id and by lookup key (userName / displayName). It wraps any [`ResourceStore`] and
+//! A bounded in-memory cache (moka) in front of the lookups every SCIM request starts with: by
+//! SCIM id, by lookup key (userName / displayName), and by downstream id (each record a
+//! filter the API answers lists). It wraps any [`ResourceStore`] and
 //! is one itself, so the service does not know it is there; of the other parts of a
 //! [`Store`](super::Store), only the members are cached ([`CachedMemberships`], told of each
 //! delete by this one), and the journal, tokens and leases are not wrapped.
@@ -14,9 +15,9 @@
 //! writes (SQLite); version checks ([`ResourceStore::update_resource`]) always go to the
 //! database, so a stale read can cost a 412, never a lost update.
 //!
-//! The key cache holds ids, not resources: a hit resolves each id through the id cache and
-//! keeps only resources whose key still matches, so renaming a resource needs no knowledge of
-//! its old key to invalidate.
+//! The key and downstream-id caches hold ids, not resources: a hit resolves each id through
+//! the id cache and keeps only resources whose key (downstream id) still matches, so a rename
+//! needs no knowledge of the old key to invalidate.
 //!
 //! Lookups count in `cache_requests_total{cache="store_by_id"}` and `{cache="store_by_key"}`.
 
@@ -43,6 +44,9 @@ pub struct CachedResources {
     /// create, addressed by its downstream id): each is asked for on every request.
     by_id: Cache<Key, Option<Resource>>,
     by_key: Cache<Key, Arc<Vec<String>>>,
+    /// The SCIM id of the row holding a downstream id, or `None` for none: a filter the API
+    /// answers asks this for every record it lists.
+    by_downstream_id: Cache<Key, Option<String>>,
     /// Bumped by every write in the stripes of the SCIM id and lookup key it touches; a read
     /// caches its result only if no write touched its stripes meanwhile.
     epochs: Arc<Mutex<Epochs>>,
@@ -55,6 +59,15 @@ pub struct CachedResources {
 const STRIPES: usize = 64;
 type Epochs = [u64; STRIPES];
 
+/// The stripe of a downstream id (apart from SCIM ids that read the same).
+fn downstream_stripe(tenant: &str, resource_type: ResourceType, downstream_id: &str) -> usize {
+    stripe(
+        tenant,
+        resource_type,
+        &format!("downstream {downstream_id}"),
+    )
+}
+
 /// The stripe of a SCIM id or a normalized lookup key.
 fn stripe(tenant: &str, resource_type: ResourceType, text: &str) -> usize {
     let mut hasher = DefaultHasher::new();
@@ -64,8 +77,8 @@ fn stripe(tenant: &str, resource_type: ResourceType, text: &str) -> usize {
 }
 
 impl CachedResources {
-    /// Caches resources and lookup keys of at most `max_bytes` together (three quarters for
-    /// the rows), each for at most `ttl`.
+    /// Caches resources, lookup keys and downstream ids of at most `max_bytes` together (three
+    /// quarters for the rows), each for at most `ttl`.
     pub fn new(inner: Arc<dyn ResourceStore>, max_bytes: u64, ttl: Duration) -> Self {
         CachedResources {
             inner,
@@ -84,9 +97,17 @@ impl CachedResources {
                 .time_to_live(ttl)
                 .build(),
             by_key: Cache::builder()
-                .max_capacity(max_bytes / 4)
+                .max_capacity(max_bytes / 8)
                 .weigher(|(tenant, _, key): &Key, ids: &Arc<Vec<String>>| {
                     let texts = [tenant, key].into_iter().chain(ids.iter());
+                    weight(None, texts.map(String::as_str))
+                })
+                .time_to_live(ttl)
+                .build(),
+            by_downstream_id: Cache::builder()
+                .max_capacity(max_bytes / 8)
+                .weigher(|(tenant, _, downstream_id): &Key, id: &Option<String>| {
+                    let texts = [tenant, downstream_id].into_iter().chain(id);
                     weight(None, texts.map(String::as_str))
                 })
                 .time_to_live(ttl)
@@ -111,6 +132,7 @@ impl CachedResources {
         }
         self.by_id.invalidate_all();
         self.by_key.invalidate_all();
+        self.by_downstream_id.invalidate_all();
     }
 
     fn lock_epochs(&self) -> std::sync::MutexGuard<'_, Epochs> {
@@ -139,16 +161,17 @@ impl CachedResources {
 
     /// Forgets a resource after a write to it, or keeps the row the write returned in its
     /// place (unless a later write of it cached a newer one meanwhile), and forgets the ids
-    /// cached for the lookup key it now has unless they include it.
+    /// cached for the lookup key and the downstream id it was written with (`data`) unless
+    /// they name it.
     fn invalidate(
         &self,
         tenant: &str,
         resource_type: ResourceType,
         scim_id: &str,
-        lookup_key: Option<&str>,
+        data: Option<&ResourceData>,
         written: Option<&Resource>,
     ) {
-        // Every change to the two caches is made under this lock, so the check and the
+        // Every change to the caches is made under this lock, so the check and the
         // insert below see no other write in between.
         let mut epochs = self.lock_epochs();
         let by_id = stripe(tenant, resource_type, scim_id);
@@ -167,7 +190,21 @@ impl CachedResources {
             }
             None => self.by_id.invalidate(&id_key),
         }
-        if let Some(key) = lookup_key {
+        if let Some(downstream_id) = data.and_then(|d| d.downstream_id.as_deref()) {
+            let by_downstream_id = downstream_stripe(tenant, resource_type, downstream_id);
+            epochs[by_downstream_id] = epochs[by_downstream_id].wrapping_add(1);
+            // A row that already held the downstream id still does (a hit re-checks it
+            // through `by_id`); only a resource taking the id makes the cached answer stale.
+            let cache_key = (tenant.to_owned(), resource_type, downstream_id.to_owned());
+            let held = self
+                .by_downstream_id
+                .get(&cache_key)
+                .is_some_and(|id| id.as_deref() == Some(scim_id));
+            if !held {
+                self.by_downstream_id.invalidate(&cache_key);
+            }
+        }
+        if let Some(key) = data.and_then(|d| d.lookup_key.as_deref()) {
             let key = normalize_key(key);
             let by_key = stripe(tenant, resource_type, &key);
             epochs[by_key] = epochs[by_key].wrapping_add(1);
@@ -185,18 +222,17 @@ impl CachedResources {
         }
     }
 
-    /// Awaits a write, then forgets what it touched (also when it failed: a version
+    /// Awaits a write that changes no key (a touch, a delete), then forgets the resource (also when it failed: a version
     /// mismatch says the cached copy is stale).
     async fn written<T>(
         &self,
         tenant: &str,
         resource_type: ResourceType,
         scim_id: &str,
-        lookup_key: Option<&str>,
         write: BoxFuture<'_, Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let result = write.await;
-        self.invalidate(tenant, resource_type, scim_id, lookup_key, None);
+        self.invalidate(tenant, resource_type, scim_id, None, None);
         result
     }
 
@@ -207,12 +243,12 @@ impl CachedResources {
         tenant: &str,
         resource_type: ResourceType,
         scim_id: &str,
-        lookup_key: Option<&str>,
+        data: &ResourceData,
         write: BoxFuture<'_, Result<Resource, StoreError>>,
     ) -> Result<Resource, StoreError> {
         let result = write.await;
         let row = result.as_ref().ok();
-        self.invalidate(tenant, resource_type, scim_id, lookup_key, row);
+        self.invalidate(tenant, resource_type, scim_id, Some(data), row);
         result
     }
 
@@ -235,6 +271,49 @@ impl CachedResources {
             .await?;
         let stripes = std::iter::once(stripe(tenant, resource_type, scim_id));
         self.fill_if_untouched(&seen, stripes, || self.by_id.insert(key, found.clone()));
+        Ok(found)
+    }
+
+    async fn by_downstream_id(
+        &self,
+        tenant: &str,
+        resource_type: ResourceType,
+        downstream_id: &str,
+    ) -> Result<Option<Resource>, StoreError> {
+        let key = (tenant.to_owned(), resource_type, downstream_id.to_owned());
+        let hit = self.by_downstream_id.get(&key);
+        metrics::cache_lookup("store_by_downstream_id", hit.is_some());
+        match hit {
+            Some(None) => return Ok(None),
+            Some(Some(id)) => {
+                // The row named still holds the id unless it was given another since.
+                if let Some(row) = self.by_id(tenant, resource_type, &id).await?
+                    && row.downstream_id.as_deref() == Some(downstream_id)
+                {
+                    return Ok(Some(row));
+                }
+            }
+            None => {}
+        }
+        let seen = self.snapshot();
+        let found = self
+            .inner
+            .resource_by_downstream_id(tenant, resource_type, downstream_id)
+            .await?;
+        let stripes = std::iter::once(downstream_stripe(tenant, resource_type, downstream_id))
+            .chain(
+                found
+                    .iter()
+                    .map(|r| stripe(tenant, resource_type, &r.scim_id)),
+            );
+        self.fill_if_untouched(&seen, stripes, || {
+            self.by_downstream_id
+                .insert(key, found.as_ref().map(|r| r.scim_id.clone()));
+            if let Some(r) = &found {
+                let id_key = (tenant.to_owned(), resource_type, r.scim_id.clone());
+                self.by_id.insert(id_key, Some(r.clone()));
+            }
+        });
         Ok(found)
     }
 
@@ -292,8 +371,7 @@ impl ResourceStore for CachedResources {
             data: &'a ResourceData,
         ) -> Resource {
             let write = self.inner.put_resource(tenant, resource_type, scim_id, data);
-            let key = data.lookup_key.as_deref();
-            Box::pin(self.written_row(tenant, resource_type, scim_id, key, write))
+            Box::pin(self.written_row(tenant, resource_type, scim_id, data, write))
         }
 
         fn update_resource(
@@ -304,8 +382,7 @@ impl ResourceStore for CachedResources {
             let write =
                 self.inner
                     .update_resource(tenant, resource_type, scim_id, data, expected_version);
-            let key = data.lookup_key.as_deref();
-            Box::pin(self.written_row(tenant, resource_type, scim_id, key, write))
+            Box::pin(self.written_row(tenant, resource_type, scim_id, data, write))
         }
 
         fn touch_resource(
@@ -313,7 +390,7 @@ impl ResourceStore for CachedResources {
             expected_version: Option<i64>,
         ) -> i64 {
             let write = self.inner.touch_resource(tenant, resource_type, scim_id, expected_version);
-            Box::pin(self.written(tenant, resource_type, scim_id, None, write))
+            Box::pin(self.written(tenant, resource_type, scim_id, write))
         }
 
         fn resource_by_scim_id(
@@ -325,7 +402,7 @@ impl ResourceStore for CachedResources {
         fn resource_by_downstream_id(
             self, tenant: &'a str, resource_type: ResourceType, downstream_id: &'a str,
         ) -> Option<Resource> {
-            self.inner.resource_by_downstream_id(tenant, resource_type, downstream_id)
+            Box::pin(self.by_downstream_id(tenant, resource_type, downstream_id))
         }
 
         fn resources_by_lookup_key(
@@ -345,7 +422,7 @@ impl ResourceStore for CachedResources {
         ) -> bool {
             Box::pin(async move {
                 let write = self.inner.delete_resource(tenant, resource_type, scim_id);
-                let deleted = self.written(tenant, resource_type, scim_id, None, write).await;
+                let deleted = self.written(tenant, resource_type, scim_id, write).await;
                 if let Some(members) = &self.members {
                     members.deleted(tenant, resource_type, scim_id);
                 }
@@ -398,14 +475,14 @@ mod tests {
 
         // A write to another resource during the read: the read still fills the cache.
         let seen = cached.snapshot();
-        cached.invalidate("t", USER, &written, Some("Other"), None);
+        cached.invalidate("t", USER, &written, Some(&named("9", "Other")), None);
         assert!(filled(&seen, &read));
         // A write to the resource read, or to the key looked up: it does not.
         let seen = cached.snapshot();
         cached.invalidate("t", USER, &read, None, None);
         assert!(!filled(&seen, &read));
         let seen = cached.snapshot();
-        cached.invalidate("t", USER, &written, Some("Bob"), None);
+        cached.invalidate("t", USER, &written, Some(&named("9", "Bob")), None);
         assert!(!filled(&seen, &normalize_key("Bob")));
         // Clearing touches everything.
         let seen = cached.snapshot();
@@ -491,6 +568,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_downstream_id_is_answered_from_memory_until_a_write_through_the_cache() {
+        let inner: Arc<dyn ResourceStore> =
+            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+        let cached = CachedResources::new(inner.clone(), 1 << 20, Duration::from_secs(60));
+        let holder = |c: &CachedResources, downstream_id: &'static str| {
+            let c = c.clone();
+            async move {
+                c.resource_by_downstream_id("t", USER, downstream_id)
+                    .await
+                    .unwrap()
+                    .map(|r| r.scim_id)
+            }
+        };
+        // No row holds "7": cached as such, so a row made behind the cache's back is unseen.
+        assert_eq!(holder(&cached, "7").await, None);
+        inner
+            .put_resource("t", USER, "u0", &named("7", "Zed"))
+            .await
+            .unwrap();
+        assert_eq!(holder(&cached, "7").await, None);
+        // Written through the cache, the row holding "7" shows at once.
+        cached
+            .update_resource("t", USER, "u0", &named("7", "Zed"), None)
+            .await
+            .unwrap();
+        assert_eq!(holder(&cached, "7").await.as_deref(), Some("u0"));
+        // It moves to "8": "7" is not answered with it any more, "8" is.
+        cached
+            .update_resource("t", USER, "u0", &named("8", "Zed"), None)
+            .await
+            .unwrap();
+        assert_eq!(holder(&cached, "7").await, None);
+        assert_eq!(holder(&cached, "8").await.as_deref(), Some("u0"));
+        // Deleted through the cache, it holds nothing.
+        assert!(cached.delete_resource("t", USER, "u0").await.unwrap());
+        assert_eq!(holder(&cached, "8").await, None);
+    }
+
+    #[tokio::test]
     async fn a_written_row_is_read_back_without_a_read_and_an_older_one_never_replaces_a_newer() {
         let inner: Arc<dyn ResourceStore> =
             Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
@@ -520,7 +636,7 @@ mod tests {
             .update_resource("t", USER, "u1", &named("1y", "Bob"), None)
             .await
             .unwrap();
-        cached.invalidate("t", USER, "u1", Some("Bob"), Some(&first));
+        cached.invalidate("t", USER, "u1", Some(&named("1", "Bob")), Some(&first));
         let shown = read(&cached).await;
         assert_eq!(
             (shown.version, shown.downstream_id.as_deref()),

@@ -1,25 +1,26 @@
 //! A bounded in-memory cache (moka) in front of the lookups every SCIM request starts with: by
 //! SCIM id, by lookup key (userName / displayName), and by downstream id (each record a
-//! filter the API answers lists). It wraps any [`ResourceStore`] and
-//! is one itself, so the service does not know it is there; of the other parts of a
-//! [`Store`](super::Store), only the members are cached ([`CachedMemberships`], told of each
-//! delete by this one), and the journal, tokens and leases are not wrapped.
+//! filter the API answers lists). It wraps any [`ResourceStore`] and is one itself, so the
+//! service does not know it is there; of the other parts of a [`Store`](super::Store), only
+//! the members are cached ([`CachedMemberships`], told of each delete by this one), and the
+//! journal, tokens and leases are not wrapped.
 //!
 //! An id the store has no row for is cached as such too (a user made outside the gateway,
 //! addressed by its downstream id, has none). Every write through the wrapper invalidates
-//! what it touched, and a read that raced a write to the same resource or lookup key is not
-//! cached (write epochs, striped by SCIM id and key, checked and bumped under one lock), so a
-//! reader never sees data older than its own instance's last write, while reads of other
-//! resources keep filling the cache under a steady stream of writes (Entra's parallel
-//! PATCHes). Clones share the cache. The cache is used only for a store no other instance
-//! writes (SQLite); version checks ([`ResourceStore::update_resource`]) always go to the
+//! what it touched, and a read that raced a write to the same resource, lookup key or
+//! downstream id is not cached (write epochs, striped by each, checked and bumped under one
+//! lock), so a reader never sees data older than its own instance's last write, while reads
+//! of other resources keep filling the cache under a steady stream of writes (Entra's
+//! parallel PATCHes). Clones share the cache. The cache is used only for a store no other
+//! instance writes (SQLite); version checks ([`ResourceStore::update_resource`]) always go to the
 //! database, so a stale read can cost a 412, never a lost update.
 //!
 //! The key and downstream-id caches hold ids, not resources: a hit resolves each id through
 //! the id cache and keeps only resources whose key (downstream id) still matches, so a rename
 //! needs no knowledge of the old key to invalidate.
 //!
-//! Lookups count in `cache_requests_total{cache="store_by_id"}` and `{cache="store_by_key"}`.
+//! Lookups count in `cache_requests_total{cache="store_by_id"}`, `{cache="store_by_key"}` and
+//! `{cache="store_by_downstream_id"}`.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
@@ -222,8 +223,8 @@ impl CachedResources {
         }
     }
 
-    /// Awaits a write that changes no key (a touch, a delete), then forgets the resource (also when it failed: a version
-    /// mismatch says the cached copy is stale).
+    /// Awaits a write that changes no key (a touch, a delete), then forgets the resource
+    /// (also when it failed: a version mismatch says the cached copy is stale).
     async fn written<T>(
         &self,
         tenant: &str,

@@ -450,6 +450,14 @@ mod tests {
 
     const USER: ResourceType = ResourceType::User;
 
+    /// A store and the cache in front of it, to write behind the cache's back.
+    async fn pair() -> (Arc<dyn ResourceStore>, CachedResources) {
+        let inner: Arc<dyn ResourceStore> =
+            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
+        let cached = CachedResources::new(inner.clone(), 1 << 20, Duration::from_secs(60));
+        (inner, cached)
+    }
+
     /// Two SCIM ids in different stripes.
     fn apart() -> (String, String) {
         let first = "u0".to_owned();
@@ -462,9 +470,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_is_cached_unless_a_write_touched_what_it_read() {
-        let inner: Arc<dyn ResourceStore> =
-            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
-        let cached = CachedResources::new(inner, 1 << 20, Duration::from_secs(60));
+        let (_inner, cached) = pair().await;
         let (read, written) = apart();
         let filled = |seen: &Epochs, id: &str| {
             let mut done = false;
@@ -502,9 +508,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_a_resource_taking_a_key_drops_the_ids_cached_for_it() {
-        let inner: Arc<dyn ResourceStore> =
-            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
-        let cached = CachedResources::new(inner.clone(), 1 << 20, Duration::from_secs(60));
+        let (inner, cached) = pair().await;
         let keyed = |c: &CachedResources| {
             let c = c.clone();
             async move {
@@ -545,9 +549,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_id_without_a_row_is_cached_as_missing_until_a_write_through_the_cache() {
-        let inner: Arc<dyn ResourceStore> =
-            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
-        let cached = CachedResources::new(inner.clone(), 1 << 20, Duration::from_secs(60));
+        let (inner, cached) = pair().await;
         let read = || cached.resource_by_scim_id("t", USER, "42");
         assert!(read().await.unwrap().is_none());
         // Behind the cache's back: still missing, so the first answer was cached.
@@ -570,9 +572,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_downstream_id_is_answered_from_memory_until_a_write_through_the_cache() {
-        let inner: Arc<dyn ResourceStore> =
-            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
-        let cached = CachedResources::new(inner.clone(), 1 << 20, Duration::from_secs(60));
+        let (inner, cached) = pair().await;
         let holder = |c: &CachedResources, downstream_id: &'static str| {
             let c = c.clone();
             async move {
@@ -609,9 +609,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_written_row_is_read_back_without_a_read_and_an_older_one_never_replaces_a_newer() {
-        let inner: Arc<dyn ResourceStore> =
-            Arc::new(SqliteStore::open("sqlite::memory:").await.unwrap());
-        let cached = CachedResources::new(inner.clone(), 1 << 20, Duration::from_secs(60));
+        let (inner, cached) = pair().await;
         let first = cached
             .put_resource("t", USER, "u1", &named("1", "Bob"))
             .await

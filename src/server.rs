@@ -42,7 +42,7 @@ use crate::service::groups::GroupsService;
 use crate::service::users::UsersService;
 use crate::settings::{Config, TenantConfig};
 use crate::store::{Store, StoreError};
-use crate::telemetry::metrics::MetricsError;
+use crate::telemetry::metrics::{MetricsError, ScimMeters};
 use crate::telemetry::request_id;
 use health::Readiness;
 use limits::TenantLimiter;
@@ -151,6 +151,12 @@ pub async fn app_with_tenants(
     let mut downstreams = Vec::new();
     let mut tenants = Vec::new();
     let recorder = activity::Recorder::spawn(store.activity.clone(), config.admin.retention);
+    // Installed before the tenants are built: their meters keep the handles of the recorder
+    // in place when first used, and recovery may call the downstream while they are built.
+    let exporter = match config.server.metrics {
+        true => Some(crate::telemetry::metrics::exporter()?),
+        false => None,
+    };
     for tenant in &config.tenants {
         let (scim, state) = tenant_router(config, tenant, store.clone(), &recorder).await?;
         downstreams.push((tenant.name.clone(), state.users.api.client.clone()));
@@ -161,8 +167,7 @@ pub async fn app_with_tenants(
     router = router
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz).with_state(readiness));
-    if config.server.metrics {
-        let exporter = crate::telemetry::metrics::exporter()?;
+    if let Some(exporter) = exporter {
         router = router.route("/metrics", get(metrics::render).with_state(exporter));
     }
     let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
@@ -206,7 +211,7 @@ async fn tenant_router(
     let router = scim_routes().with_state(state.clone()).layer(
         ServiceBuilder::new()
             .layer(metrics::MeterLayer(Arc::new(metrics::Meter {
-                tenant: tenant.name.clone(),
+                meters: ScimMeters::new(&tenant.name),
                 base_path: tenant.base_path.clone(),
             })))
             .layer(audit::AuditLayer(Arc::new(audit::Audit {

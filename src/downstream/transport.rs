@@ -23,7 +23,8 @@ use super::oauth::TokenSource;
 use super::pacing::{Pacer, SharedPace};
 use super::retry_after;
 use crate::store::pace::PaceStore;
-use crate::telemetry::{metrics, request_id, trail};
+use crate::telemetry::metrics::{self, DownstreamMeters};
+use crate::telemetry::{request_id, trail};
 
 /// The real transport of one tenant's downstream calls. Shared (behind an `Arc`) by every
 /// clone of the tenant's client, a dry run's among them: one pool, one pace, one breaker.
@@ -33,8 +34,8 @@ pub struct HttpTransport {
     settings: Arc<DownstreamSettings>,
     pacer: Pacer,
     breaker: Breaker,
-    /// The tenant whose calls these are: the `tenant` label of the downstream metrics.
-    tenant: Arc<str>,
+    /// The downstream metrics, labelled with the tenant whose calls these are.
+    meters: DownstreamMeters,
     /// The bearer token in use, for an OAuth2 downstream.
     tokens: Option<TokenSource>,
 }
@@ -96,7 +97,7 @@ impl HttpTransport {
             ),
             breaker: Breaker::new(settings.breaker),
             settings,
-            tenant: tenant.into(),
+            meters: DownstreamMeters::new(tenant),
         })
     }
 
@@ -143,7 +144,7 @@ impl HttpTransport {
         let answer = self.authorized_exchange(method, url, body).await;
         let elapsed = started.elapsed();
         let status = answer.as_ref().ok().map(|a| a.status.as_u16());
-        metrics::downstream_call(&self.tenant, method.as_str(), status, elapsed);
+        self.meters.record(method, status, elapsed);
         trail::downstream_call(method.as_str(), &path, status, elapsed);
         let result = match answer {
             Ok(answer) => {
@@ -160,7 +161,7 @@ impl HttpTransport {
         if let Err(e) = &result
             && let Some(kind) = e.fault()
         {
-            metrics::downstream_error(&self.tenant, kind);
+            metrics::downstream_error(self.meters.tenant(), kind);
         }
         result
     }
@@ -290,7 +291,13 @@ impl HttpTransport {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let text = response.text().await.map_err(transport)?;
+        // The bytes as they came: `text()` would look the charset up and copy through a
+        // lossy decoder on every answer; JSON is UTF-8 (RFC 8259 §8.1).
+        let bytes = response.bytes().await.map_err(transport)?;
+        let text = match std::str::from_utf8(&bytes) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(&bytes).into_owned(),
+        };
         Ok(Answer {
             status,
             retry_after,

@@ -392,11 +392,12 @@ const LIST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// A ListResponse (RFC 7644 §3.4.2).
 pub fn list_response(total: u64, start_index: u64, items: Vec<Value>) -> Value {
-    json!({
-        "schemas": [LIST_URN],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": items.len(),
-        "Resources": items
-    })
+    // Built field by field: `json!` would serialize every resource into a copy.
+    let mut response = Map::new();
+    response.insert("schemas".into(), json!([LIST_URN]));
+    response.insert("totalResults".into(), total.into());
+    response.insert("startIndex".into(), start_index.into());
+    response.insert("itemsPerPage".into(), items.len().into());
+    response.insert("Resources".into(), Value::Array(items));
+    Value::Object(response)
 }

@@ -23,9 +23,9 @@ pub async fn render(State(exporter): State<PrometheusHandle>) -> Response {
     response
 }
 
-/// Whose requests a [`measure`] layer counts.
+/// Whose requests a [`MeterLayer`] counts, and where.
 pub struct Meter {
-    pub tenant: String,
+    pub meters: metrics::ScimMeters,
     /// The tenant's path prefix, taken off the matched route.
     pub base_path: String,
 }
@@ -54,8 +54,7 @@ impl Around for MeterLayer {
                     )
                 });
         let response = next.run(request).await;
-        metrics::scim_request(
-            &meter.tenant,
+        meter.meters.record(
             resource,
             operation,
             response.status().as_u16(),
@@ -108,7 +107,7 @@ mod tests {
         let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         let layer = MeterLayer(Arc::new(Meter {
-            tenant: "acme".into(),
+            meters: metrics::ScimMeters::new("acme"),
             base_path: "/acme/scim/v2".into(),
         }));
         let inner = Counting::default();

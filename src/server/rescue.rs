@@ -119,7 +119,12 @@ impl IntoResponse for ScimError {
 
 /// A SCIM JSON answer.
 pub fn scim_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    let mut response = (status, body.to_string()).into_response();
+    // Written straight into bytes: `Value`'s `Display` goes through `fmt::Write` piece by
+    // piece, three times the instructions for a user. Serializing a `Value` into a `Vec`
+    // cannot fail (string keys, a writer that never refuses); the fallback only spares a
+    // panic path.
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| body.to_string().into_bytes());
+    let mut response = (status, bytes).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));

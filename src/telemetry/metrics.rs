@@ -3,9 +3,13 @@
 //! `/metrics` renders. Label values come from fixed sets, the route table or the
 //! configuration, never from a request's path or an id, so the number of series stays bounded.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
+use http::Method;
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// SCIM requests answered, by `tenant`, `resource`, `operation` and `status`.
@@ -112,42 +116,140 @@ fn describe() {
     );
 }
 
-/// Records one answered SCIM request.
-pub fn scim_request(
-    tenant: &str,
-    resource: &'static str,
-    operation: &'static str,
-    status: u16,
-    elapsed: Duration,
-) {
-    ::metrics::counter!(
-        SCIM_REQUESTS,
-        "tenant" => tenant.to_owned(),
-        "resource" => resource,
-        "operation" => operation,
-        "status" => status.to_string(),
-    )
-    .increment(1);
-    ::metrics::histogram!(
-        SCIM_DURATION,
-        "tenant" => tenant.to_owned(),
-        "resource" => resource,
-        "operation" => operation,
-    )
-    .record(elapsed);
+/// Handles of one metric made once per label set and kept: `counter!` and `histogram!`
+/// allocate their labels and look the series up in the recorder's registry on every call,
+/// about a tenth of the instructions of a cached SCIM read. A handle belongs to the recorder
+/// installed when it was made; the holders are rebuilt with each application.
+struct Handles<K, H> {
+    made: RwLock<HashMap<K, H>>,
 }
 
-/// Records one downstream call; `status` is `None` when no answer came.
-pub fn downstream_call(tenant: &str, method: &str, status: Option<u16>, elapsed: Duration) {
-    let status = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
-    ::metrics::counter!(
-        DOWNSTREAM_REQUESTS,
-        "tenant" => tenant.to_owned(),
-        "method" => method.to_owned(),
-        "status" => status,
-    )
-    .increment(1);
-    ::metrics::histogram!(DOWNSTREAM_DURATION, "tenant" => tenant.to_owned()).record(elapsed);
+impl<K: Hash + Eq, H: Clone> Handles<K, H> {
+    fn new() -> Self {
+        Self {
+            made: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The handle for `key`, made by `make` the first time.
+    fn get(&self, key: K, make: impl FnOnce() -> H) -> H {
+        if let Some(handle) = self
+            .made
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return handle.clone();
+        }
+        self.made
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key)
+            .or_insert_with(make)
+            .clone()
+    }
+}
+
+/// One tenant's SCIM request metrics (`scim_requests_total`, `scim_request_duration_seconds`).
+pub struct ScimMeters {
+    tenant: Arc<str>,
+    requests: Handles<(&'static str, &'static str, u16), Counter>,
+    durations: Handles<(&'static str, &'static str), Histogram>,
+}
+
+impl ScimMeters {
+    pub fn new(tenant: &str) -> Self {
+        Self {
+            tenant: tenant.into(),
+            requests: Handles::new(),
+            durations: Handles::new(),
+        }
+    }
+
+    /// Records one answered SCIM request.
+    pub fn record(
+        &self,
+        resource: &'static str,
+        operation: &'static str,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        let tenant = &self.tenant;
+        self.requests
+            .get((resource, operation, status), || {
+                ::metrics::counter!(
+                    SCIM_REQUESTS,
+                    "tenant" => tenant.to_string(),
+                    "resource" => resource,
+                    "operation" => operation,
+                    "status" => status.to_string(),
+                )
+            })
+            .increment(1);
+        self.durations
+            .get((resource, operation), || {
+                ::metrics::histogram!(
+                    SCIM_DURATION,
+                    "tenant" => tenant.to_string(),
+                    "resource" => resource,
+                    "operation" => operation,
+                )
+            })
+            .record(elapsed);
+    }
+}
+
+/// One tenant's downstream call metrics (`downstream_requests_total`,
+/// `downstream_request_duration_seconds`).
+pub struct DownstreamMeters {
+    tenant: Arc<str>,
+    calls: Handles<(Method, Option<u16>), Counter>,
+    duration: Handles<(), Histogram>,
+}
+
+impl std::fmt::Debug for DownstreamMeters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownstreamMeters")
+            .field("tenant", &self.tenant)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DownstreamMeters {
+    pub fn new(tenant: &str) -> Self {
+        Self {
+            tenant: tenant.into(),
+            calls: Handles::new(),
+            duration: Handles::new(),
+        }
+    }
+
+    /// The tenant these calls are made for.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// Records one downstream call; `status` is `None` when no answer came.
+    pub fn record(&self, method: &Method, status: Option<u16>, elapsed: Duration) {
+        let tenant = &self.tenant;
+        self.calls
+            .get((method.clone(), status), || {
+                let status = status.map_or_else(|| "none".to_owned(), |s| s.to_string());
+                ::metrics::counter!(
+                    DOWNSTREAM_REQUESTS,
+                    "tenant" => tenant.to_string(),
+                    "method" => method.to_string(),
+                    "status" => status,
+                )
+            })
+            .increment(1);
+        self.duration
+            .get(
+                (),
+                || ::metrics::histogram!(DOWNSTREAM_DURATION, "tenant" => tenant.to_string()),
+            )
+            .record(elapsed);
+    }
 }
 
 /// Records a downstream failure of one kind (`unreachable`, `timeout`, ...).
@@ -184,13 +286,7 @@ mod tests {
     #[test]
     fn renders_counters_and_real_histograms() {
         let exporter = exporter().unwrap();
-        scim_request(
-            "unit-tenant",
-            "Users",
-            "create",
-            201,
-            Duration::from_millis(30),
-        );
+        ScimMeters::new("unit-tenant").record("Users", "create", 201, Duration::from_millis(30));
         downstream_error("unit-tenant", "timeout");
         let text = exporter.render();
         assert!(

@@ -151,8 +151,7 @@ pub async fn app_with_tenants(
     let mut downstreams = Vec::new();
     let mut tenants = Vec::new();
     let recorder = activity::Recorder::spawn(store.activity.clone(), config.admin.retention);
-    // Installed before the tenants are built: their meters keep the handles of the recorder
-    // in place when first used, and recovery may call the downstream while they are built.
+    // Installed before the tenants are built: recovery may call the downstream meanwhile.
     let exporter = match config.server.metrics {
         true => Some(crate::telemetry::metrics::exporter()?),
         false => None,

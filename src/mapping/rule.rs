@@ -103,9 +103,7 @@ impl AttributeRule {
             Source::Template(t) => Value::String(t.render(&|f| {
                 f.parse::<JsonPointer>()
                     .ok()
-                    .and_then(|p| p.get(record).cloned())
-                    .filter(|v| !v.is_null())
-                    .map(|v| text_of(&v))
+                    .and_then(|p| p.get(record).filter(|v| !v.is_null()).map(text_of))
             })?),
             Source::Field(p) => p.get(record).filter(|v| !v.is_null())?.clone(),
             Source::Stored => return None,
@@ -288,10 +286,6 @@ fn to_scim_type(v: Value, def: &AttributeDef, whole_multi: bool) -> Value {
             Value::Array(items) => items,
             single => vec![single],
         };
-        let scalar = AttributeDef {
-            multi_valued: false,
-            ..def.clone()
-        };
         return Value::Array(
             items
                 .into_iter()
@@ -300,7 +294,8 @@ fn to_scim_type(v: Value, def: &AttributeDef, whole_multi: bool) -> Value {
                     (AttrType::Complex, scalar_item) => {
                         serde_json::json!({ "value": text_of(&scalar_item) })
                     }
-                    (_, item) => to_scim_type(item, &scalar, false),
+                    // Each item as a single value: only the type matters below.
+                    (_, item) => to_scim_type(item, def, false),
                 })
                 .collect(),
         );

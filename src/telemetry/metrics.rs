@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use http::Method;
@@ -118,8 +118,9 @@ fn describe() {
 
 /// Handles of one metric made once per label set and kept: `counter!` and `histogram!`
 /// allocate their labels and look the series up in the recorder's registry on every call,
-/// about a tenth of the instructions of a cached SCIM read. A handle belongs to the recorder
-/// installed when it was made; the holders are rebuilt with each application.
+/// about a tenth of the instructions of a cached SCIM read. Kept only once the exporter is
+/// the process's recorder (it is never replaced): a handle made before would record nowhere
+/// for good, after a reload that turns `metrics` on.
 struct Handles<K, H> {
     made: RwLock<HashMap<K, H>>,
 }
@@ -133,6 +134,9 @@ impl<K: Hash + Eq, H: Clone> Handles<K, H> {
 
     /// The handle for `key`, made by `make` the first time.
     fn get(&self, key: K, make: impl FnOnce() -> H) -> H {
+        if !matches!(EXPORTER.get(), Some(Ok(_))) {
+            return make();
+        }
         if let Some(handle) = self
             .made
             .read()
@@ -275,8 +279,13 @@ pub fn activity_dropped(entries: u64) {
 
 /// Records a lookup in the cache named `cache`.
 pub fn cache_lookup(cache: &'static str, hit: bool) {
-    let result = if hit { "hit" } else { "miss" };
-    ::metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result).increment(1);
+    static LOOKUPS: LazyLock<Handles<(&'static str, bool), Counter>> = LazyLock::new(Handles::new);
+    LOOKUPS
+        .get((cache, hit), || {
+            let result = if hit { "hit" } else { "miss" };
+            ::metrics::counter!(CACHE_REQUESTS, "cache" => cache, "result" => result)
+        })
+        .increment(1);
 }
 
 #[cfg(test)]

@@ -166,13 +166,18 @@ impl ScimService for UsersService {
             if let Value::Object(fields) = &mut resource {
                 fields.insert("id".into(), Value::String(id.to_owned()));
             }
+            let user_name_before = Self::user_name_of(&resource);
             let schema = self.mapping.catalog.widened(&[body, &resource]);
             apply(&mut resource, &request, &schema)?;
             if let Value::Object(fields) = &mut resource {
                 fields.remove("id");
             }
-            let user_name = Self::user_name_of(&resource).unwrap_or_default();
-            self.check_unique(&user_name, Some(id)).await?;
+            // A userName the PATCH left as it was needs no new look at who else holds it.
+            let user_name = Self::user_name_of(&resource);
+            if user_name != user_name_before {
+                self.check_unique(&user_name.unwrap_or_default(), Some(id))
+                    .await?;
+            }
             self.write(ctx, loaded, resource, if_match).await
         })
         .await

@@ -162,11 +162,6 @@ impl ResourceMapping {
             if !def.multi_valued {
                 continue;
             }
-            let keys: Vec<&str> = self
-                .rules_of(urn, &def.name)
-                .flat_map(|r| r.target.selector.iter().map(|(k, _)| k.as_str()))
-                .chain(["primary"])
-                .collect();
             let container = match urn {
                 Some(urn) => resource.get_mut(urn),
                 None => Some(&mut *resource),
@@ -175,6 +170,11 @@ impl ResourceMapping {
                 continue;
             };
             if let Some(Value::Array(elements)) = fields.get_mut(&def.name) {
+                let keys: Vec<&str> = self
+                    .rules_of(urn, &def.name)
+                    .flat_map(|r| r.target.selector.iter().map(|(k, _)| k.as_str()))
+                    .chain(["primary"])
+                    .collect();
                 elements.retain(|e| match e {
                     Value::Object(o) => !o.keys().all(|k| keys.contains(&k.as_str())),
                     _ => true,

@@ -169,6 +169,9 @@ impl Projection {
     /// The resource with only the requested attributes; `id` and `schemas` always stay
     /// (returned "always", RFC 7643 §7).
     pub fn apply(&self, resource: Value, schema: &ResourceSchema) -> Value {
+        if self.attributes.is_empty() && self.excluded.is_empty() {
+            return resource;
+        }
         let Value::Object(fields) = resource else {
             return resource;
         };

@@ -32,18 +32,18 @@ impl UsersService {
     ) -> Value {
         let attributes = self.attributes_of(row, record);
         let schemas = self.mapping.schemas_of(&attributes);
-        let mut attributes = match attributes {
+        let mut resource = match attributes {
             Value::Object(m) => m,
             _ => Map::new(),
         };
-        let mut resource = Map::new();
-        resource.insert("schemas".into(), Value::Array(schemas));
-        resource.insert("id".into(), Value::String(scim_id.to_owned()));
-        let mut meta = match attributes.remove("meta") {
+        let mut meta = match resource.remove("meta") {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
         };
-        resource.extend(attributes);
+        // schemas and id first, put in front of the attributes rather than the attributes
+        // copied behind them.
+        resource.shift_insert(0, "schemas".into(), Value::Array(schemas));
+        resource.shift_insert(1, "id".into(), Value::String(scim_id.to_owned()));
         meta.insert("resourceType".into(), Value::String("User".into()));
         if let Some(row) = row {
             meta.entry("created")

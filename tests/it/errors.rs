@@ -105,30 +105,19 @@ async fn a_patch_to_a_user_name_another_user_holds_is_a_conflict_and_changes_not
         .await;
     let path = format!("/Users/{}", user["id"].as_str().unwrap());
     let rename = |name: &str, given: &str| {
-        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
                "Operations": [{"op": "replace", "path": "userName", "value": name},
-                              {"op": "replace", "path": "name.givenName", "value": given}]})
+                              {"op": "replace", "path": "name.givenName", "value": given}]});
+        stack.call(Method::PATCH, &path, Some(body))
     };
-    let (status, body) = stack
-        .call(
-            Method::PATCH,
-            &path,
-            Some(rename("HELD@example.com", "Changed")),
-        )
-        .await;
+    let (status, body) = rename("HELD@example.com", "Changed").await;
     assert_scim_error(status, &body, 409, Some("uniqueness"));
     let (status, body) = stack.get(&path).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["userName"], "mover@example.com", "{body}");
     assert_eq!(body["name"]["givenName"], "C", "{body}");
     // Its own name in other letters is no conflict.
-    let (status, body) = stack
-        .call(
-            Method::PATCH,
-            &path,
-            Some(rename("Mover@example.com", "Again")),
-        )
-        .await;
+    let (status, body) = rename("Mover@example.com", "Again").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["userName"], "Mover@example.com", "{body}");
     assert_eq!(body["name"]["givenName"], "Again", "{body}");

@@ -17,7 +17,9 @@
 #
 # Then the gateway against a downstream that costs nothing (nginx answering from memory), with a
 # plain nginx reverse proxy in front of the same downstream as the reference row (proxy-get,
-# proxy-search); the resident memory of `serve` with BENCH_RSS_USERS users in its store; and
+# proxy-search), and beside it the floor: a bare reverse proxy on the gateway's own stack
+# (scripts/bench/passthrough.rs: hyper's server, reqwest's client, nothing else) against the same
+# nginx (floor-get), so the gateway's ratio reads against what any proxy on these crates gets; the resident memory of `serve` with BENCH_RSS_USERS users in its store; and
 # two gateway instances on one PostgreSQL schema behind a round-robin nginx, under mixed load,
 # counting stale answers (scripts/bench/stale.py), then the same two with a [downstream]
 # rate_limit, counting the most calls the sample API saw within one second. wrk and nginx are
@@ -33,8 +35,8 @@
 #   BENCH_THREADS=2         wrk threads
 #   BENCH_CONNECTIONS=16    wrk connections
 #   BENCH_TIMEOUT=5         wrk per-request timeout, seconds
-#   BENCH_SCENARIOS="proxy-get proxy-search get get-cold search search-cold patch create"
-#                           subset and order ("" skips wrk); proxy-* compare with nginx, the
+#   BENCH_SCENARIOS="proxy-get proxy-search floor-get get get-cold search search-cold patch create"
+#                           subset and order ("" skips wrk); proxy-* and floor-get compare with nginx, the
 #                           others with the sample API; patch-unrecorded and create-unrecorded
 #                           (not run by default) are patch and create on a gateway that records
 #                           no activity ([admin] keep_days = 0): beside patch and create in one
@@ -91,7 +93,7 @@ warmup=${BENCH_WARMUP:-2}
 threads=${BENCH_THREADS:-2}
 connections=${BENCH_CONNECTIONS:-16}
 req_timeout=${BENCH_TIMEOUT:-5}
-scenarios=${BENCH_SCENARIOS-proxy-get proxy-search get get-cold search search-cold patch create}
+scenarios=${BENCH_SCENARIOS-proxy-get proxy-search floor-get get get-cold search search-cold patch create}
 do_build=${BENCH_BUILD:-1}
 build_timeout=${BENCH_BUILD_TIMEOUT:-1800}
 keep=${BENCH_KEEP:-0}
@@ -110,6 +112,7 @@ pg_url=${BENCH_PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 
 lua_dir="$script_dir/bench"
 bin="${CARGO_TARGET_DIR:-$root/target}/release/scim-gateway"
+passthrough_bin="${CARGO_TARGET_DIR:-$root/target}/release/examples/passthrough"
 scim_base=/scim/v2
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -129,8 +132,8 @@ done
 ((cycle_concurrency >= 1)) || die "BENCH_CYCLE_CONCURRENCY must be at least 1"
 ((paced_rate >= 1 && paced_burst >= 1)) || die "BENCH_PACED_RATE and BENCH_PACED_BURST must be at least 1"
 for s in $scenarios; do
-    case $s in proxy-get | proxy-search | get | get-cold | search | search-cold | patch | create | patch-unrecorded | create-unrecorded) ;;
-        *) die "unknown scenario '$s' (proxy-get proxy-search get get-cold search search-cold patch create patch-unrecorded create-unrecorded)" ;;
+    case $s in proxy-get | proxy-search | floor-get | get | get-cold | search | search-cold | patch | create | patch-unrecorded | create-unrecorded) ;;
+        *) die "unknown scenario '$s' (proxy-get proxy-search floor-get get get-cold search search-cold patch create patch-unrecorded create-unrecorded)" ;;
     esac
 done
 command -v curl >/dev/null || die "curl is required"
@@ -140,6 +143,7 @@ command -v curl >/dev/null || die "curl is required"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/scim-bench.XXXXXX")
 legacy_pid=""
 gateway_pid=""
+passthrough_pid=""
 wrk_pid=""
 demo_pid=""
 cycle_pid=""
@@ -167,6 +171,8 @@ stop_pid() { # pid name: TERM, up to 5 s grace, then KILL
 stop_stack() {
     stop_pid "$gateway_pid" gateway
     gateway_pid=""
+    stop_pid "$passthrough_pid" passthrough
+    passthrough_pid=""
     stop_pid "$legacy_pid" "legacy API"
     legacy_pid=""
     if declare -F nginx_stop_all >/dev/null; then nginx_stop_all; fi
@@ -204,6 +210,16 @@ if [[ $do_build == 1 ]]; then
     command -v cargo >/dev/null || die "cargo is required (or set BENCH_BUILD=0)"
     log "building release (cargo build --release, up to ${build_timeout}s)"
     timeout "$build_timeout" cargo build --release >&2 || die "cargo build --release failed"
+    if [[ $scenarios == *floor-* ]]; then
+        timeout "$build_timeout" cargo build --release --example passthrough >&2 ||
+            die "cargo build --release --example passthrough failed"
+    fi
+fi
+if [[ $scenarios == *floor-* ]]; then
+    [[ -x $passthrough_bin ]] ||
+        die "$passthrough_bin not found; build it with cargo build --release --example passthrough"
+    cp -- "$passthrough_bin" "$tmp/passthrough"
+    passthrough_bin="$tmp/passthrough"
 fi
 [[ -x $bin ]] || die "$bin not found; build it with cargo build --release"
 # Run a private copy: a rebuild by someone else during the run must not swap the binary
@@ -424,8 +440,19 @@ start_static_stack() {
     legacy_port=$static_port
     start_gateway
     direct_port=$proxy_port
+    [[ $scenarios == *floor-* ]] && start_passthrough "$static_port"
     for ((i = 1; i <= users; i++)); do echo "$i bench$i"; done >"$tmp/users.txt"
     log "static downstream on 127.0.0.1:$static_port, nginx proxy on 127.0.0.1:$proxy_port, gateway on 127.0.0.1:$gateway_port"
+}
+
+# The bare reverse proxy on the gateway's stack (floor-* scenarios), in front of the static
+# downstream on PORT.
+start_passthrough() { # port
+    passthrough_port=$(free_port "$gateway_port") || die "no free loopback port found"
+    "$passthrough_bin" "127.0.0.1:$passthrough_port" "http://127.0.0.1:$1" >"$tmp/passthrough.log" 2>&1 &
+    passthrough_pid=$!
+    wait_ready "$passthrough_pid" passthrough "http://127.0.0.1:$passthrough_port/api/v1/accounts/1" ||
+        die "the passthrough did not start: $(tail -n 3 "$tmp/passthrough.log")"
 }
 
 start_stack() {
@@ -439,17 +466,20 @@ start_stack() {
 
 # --- wrk ---------------------------------------------------------------------------------------
 
-wrk_script() { # scenario: get-cold and proxy-get use get.lua, patch-unrecorded patch.lua, and so on
+wrk_script() { # scenario: get-cold, proxy-get and floor-get use get.lua, patch-unrecorded patch.lua, and so on
     local name=${1%-cold}
     name=${name%-unrecorded}
+    name=${name#floor-}
     echo "${name#proxy-}"
 }
 
-# run_wrk scenario side seconds outfile
+# run_wrk scenario side seconds outfile; a floor-* scenario's gateway side is the passthrough,
+# sent the direct side's requests (it forwards them as they are, as nginx does).
 run_wrk() {
-    local scenario=$1 side=$2 secs=$3 outfile=$4 port
+    local scenario=$1 side=$2 secs=$3 outfile=$4 port requests=$2
     if [[ $side == direct ]]; then port=${direct_port:-$legacy_port}; else port=$gateway_port; fi
-    BENCH_SIDE=$side BENCH_API_KEY=$api_key BENCH_TOKEN=$token BENCH_USERS_FILE="$tmp/users.txt" \
+    if [[ $scenario == floor-* && $side == gateway ]]; then port=$passthrough_port requests=direct; fi
+    BENCH_SIDE=$requests BENCH_API_KEY=$api_key BENCH_TOKEN=$token BENCH_USERS_FILE="$tmp/users.txt" \
         BENCH_LUA_DIR="$lua_dir" BENCH_SCIM_BASE=$scim_base \
         BENCH_TAG="${side:0:1}$((++wrk_runs))x$RANDOM" \
         timeout $((secs + req_timeout + 30)) \
@@ -544,7 +574,7 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
         want_stack=legacy
         [[ $scenario == *-cold ]] && want_cache=$cold_cache
         [[ $scenario == *-unrecorded ]] && want_cache=$unrecorded
-        [[ $scenario == proxy-* ]] && want_stack=static want_cache=$'[cache]\nrecords_ttl_ms = 0'
+        [[ $scenario == proxy-* || $scenario == floor-* ]] && want_stack=static want_cache=$'[cache]\nrecords_ttl_ms = 0'
         if [[ $want_stack/$want_cache != "$stack" ]]; then
             case $want_cache in
                 "") what="its default caches" ;;
@@ -582,6 +612,7 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
     declare -A label=(
         [proxy-get]="GET id vs nginx"
         [proxy-search]="filter vs nginx"
+        [floor-get]="floor vs nginx"
         [get]="GET id (cached)"
         [get-cold]="GET id (no cache)"
         [search]="search (cached)"
@@ -596,8 +627,11 @@ if [[ -n ${scenarios//[[:space:]]/} ]]; then
     {
         echo
         echo "scim-gateway vs legacy API: wrk -t$threads -c$connections -d${duration}s, $users seeded users, $(nproc) cores, $(wrk --version 2>&1 | head -n 1 | awk '{print $1, $2}')"
-        if [[ $scenarios == *proxy-* ]]; then
+        if [[ $scenarios == *proxy-* || $scenarios == *floor-* ]]; then
             echo "(\"vs nginx\" rows: direct = a plain nginx reverse proxy in front of a static downstream (nginx answering from memory); gateway = scim-gateway in front of the same downstream, record cache off, so each GET makes one downstream call)"
+        fi
+        if [[ $scenarios == *floor-* ]]; then
+            echo "(\"floor\" row: its gateway column is scripts/bench/passthrough.rs, a bare reverse proxy on the gateway's stack (hyper server, reqwest client) forwarding the same GETs as nginx: the most any proxy on these crates gets here)"
         fi
         # shellcheck disable=SC2059
         printf "$fmt" scenario "direct req/s" "gateway req/s" ratio "direct p50 / p99" "gateway p50 / p99" "added p50" "errors (non-2xx, socket) direct; gateway"

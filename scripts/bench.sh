@@ -18,8 +18,9 @@
 # Then the gateway against a downstream that costs nothing (nginx answering from memory), with a
 # plain nginx reverse proxy in front of the same downstream as the reference row (proxy-get,
 # proxy-search), and beside it the floor: a bare reverse proxy on the gateway's own stack
-# (scripts/bench/passthrough.rs: hyper's server, reqwest's client, nothing else) against the same
-# nginx (floor-get), so the gateway's ratio reads against what any proxy on these crates gets; the resident memory of `serve` with BENCH_RSS_USERS users in its store; and
+# (scripts/bench/passthrough.rs: hyper's server, reqwest's client, nothing else) against the
+# same nginx (floor-get), so the gateway's ratio reads against what any proxy on these crates
+# gets; the resident memory of `serve` with BENCH_RSS_USERS users in its store; and
 # two gateway instances on one PostgreSQL schema behind a round-robin nginx, under mixed load,
 # counting stale answers (scripts/bench/stale.py), then the same two with a [downstream]
 # rate_limit, counting the most calls the sample API saw within one second. wrk and nginx are
@@ -36,11 +37,12 @@
 #   BENCH_CONNECTIONS=16    wrk connections
 #   BENCH_TIMEOUT=5         wrk per-request timeout, seconds
 #   BENCH_SCENARIOS="proxy-get proxy-search floor-get get get-cold search search-cold patch create"
-#                           subset and order ("" skips wrk); proxy-* and floor-get compare with nginx, the
-#                           others with the sample API; patch-unrecorded and create-unrecorded
-#                           (not run by default) are patch and create on a gateway that records
-#                           no activity ([admin] keep_days = 0): beside patch and create in one
-#                           run, their ratios give what recording activity costs
+#                           subset and order ("" skips wrk); proxy-* and floor-get compare
+#                           with nginx, the others with the sample API; patch-unrecorded and
+#                           create-unrecorded (not run by default) are patch and create on a
+#                           gateway that records no activity ([admin] keep_days = 0): beside
+#                           patch and create in one run, their ratios give what recording
+#                           activity costs
 #   BENCH_BUILD=1           0 skips `cargo build --release` (uses the existing binary)
 #   BENCH_BUILD_TIMEOUT=1800  seconds allowed for the build
 #   BENCH_KEEP=0            1 keeps the temp dir (config, server logs, raw wrk output)

@@ -15,6 +15,9 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 
+/// The most of a request body it forwards (the gateway's own default limit).
+const MAX_BODY_BYTES: usize = 1 << 20;
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -83,7 +86,7 @@ async fn forward(
     };
     let method = request.method().clone();
     let sent = async {
-        let body = to_bytes(Body::new(request.into_body()), usize::MAX).await?;
+        let body = to_bytes(Body::new(request.into_body()), MAX_BODY_BYTES).await?;
         let answer = client.request(method, url).body(body).send().await?;
         let status = answer.status();
         let body = answer.bytes().await?;

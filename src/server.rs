@@ -152,9 +152,10 @@ pub async fn app_with_tenants(
     let mut tenants = Vec::new();
     let recorder = activity::Recorder::spawn(store.activity.clone(), config.admin.retention);
     // Installed before the tenants are built: recovery may call the downstream meanwhile.
-    let exporter = match config.server.metrics {
-        true => Some(crate::telemetry::metrics::exporter()?),
-        false => None,
+    let exporter = if config.server.metrics {
+        Some(crate::telemetry::metrics::exporter()?)
+    } else {
+        None
     };
     for tenant in &config.tenants {
         let (scim, state) = tenant_router(config, tenant, store.clone(), &recorder).await?;

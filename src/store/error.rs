@@ -89,6 +89,38 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match e {
+            rusqlite::Error::SqliteFailure(failure, message) => {
+                let message = message.unwrap_or_else(|| failure.to_string());
+                match failure.code {
+                    ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {
+                        StoreError::Unavailable(message)
+                    }
+                    ErrorCode::ConstraintViolation
+                        if matches!(
+                            failure.extended_code,
+                            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                                | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                        ) =>
+                    {
+                        StoreError::Conflict(message)
+                    }
+                    _ => StoreError::Database(message),
+                }
+            }
+            e @ (rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+            | rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::InvalidColumnName(_)
+            | rusqlite::Error::Utf8Error(..)) => StoreError::Corrupt(e.to_string()),
+            e => StoreError::Database(e.to_string()),
+        }
+    }
+}
+
 /// Whether a database error code means "try again": SQLite's BUSY and LOCKED (numeric,
 /// possibly extended), PostgreSQL's serialization failure, deadlock, lock timeout, connection
 /// and resource classes, and shutdown.

@@ -188,7 +188,7 @@ const PACE: Migration = Migration {
 };
 
 /// The row whose write once made a SQLite store fsync its log for all the writes that waited
-/// for it; the group commit (`store/sqlite/group_commit.rs`) now fsyncs the log file itself.
+/// for it; the writing thread (`store/sqlite/writer.rs`) now fsyncs the log file itself.
 /// Kept: a migration, once released, is history that every database has applied.
 const GROUP_COMMIT: Migration = Migration {
     version: 6,

@@ -55,20 +55,15 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
-    /// Writes share the pool with reads: the server's row locks order them.
-    fn writer(&self) -> &PgPool {
-        &self.pool
+    /// Writes share the pool with reads: the server's row locks order them, and a commit
+    /// is durable when it returns (`synchronous_commit` on, the server's default).
+    async fn write(&self, write: sql::Write) -> Result<Vec<sql::Written>, StoreError> {
+        Self::write_on_pool(&self.pool, write).await
     }
 
     /// A write transaction (row locks make concurrent writers wait, not fail).
-    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
-        Ok(self.pool.begin().await?)
-    }
-
-    /// Nothing to wait for: a PostgreSQL commit is durable when it returns
-    /// (`synchronous_commit` on, the server's default).
-    async fn settle(&self) -> Result<(), StoreError> {
-        Ok(())
+    async fn begin_write(pool: &PgPool) -> Result<Transaction<'static, Postgres>, StoreError> {
+        Ok(pool.begin().await?)
     }
 
     async fn close_pools(&self) {

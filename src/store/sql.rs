@@ -11,6 +11,10 @@ use time::format_description::well_known::Rfc3339;
 
 use super::error::StoreError;
 
+mod write;
+
+pub(super) use write::{Arg, Returns, Statement, Write, Written, resource_write};
+
 /// The columns of a resource row, in the order `resource_from_row` reads them by name.
 macro_rules! resource_columns {
     () => {
@@ -264,6 +268,23 @@ pub(super) fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// A resource row decoded (a sqlx row, or the SQLite writer's rusqlite row: both read a
+/// column with `try_get(name)`).
+macro_rules! resource_from {
+    ($row:ident) => {{
+        let resource_type: String = $row.try_get("resource_type")?;
+        let attributes: String = $row.try_get("attributes")?;
+        Ok($crate::store::sql::from_columns!($row => Resource {
+            tenant, scim_id, downstream_id, external_id, lookup_key, version, created,
+            last_modified;
+            resource_type: resource_type.parse()?,
+            attributes: $crate::store::sql::parse_json(&attributes, "resource attributes")?,
+        }))
+    }};
+}
+
+pub(super) use resource_from;
+
 /// A struct read from a row: each field before the `;` from the column of its name, each
 /// after it as given.
 macro_rules! from_columns {
@@ -280,11 +301,11 @@ macro_rules! from_columns {
 pub(super) use from_columns;
 
 /// Writes `impl Store` for a backend struct with a `pool` field (reads), inherent
-/// `fn writer(&self) -> &Pool` (the pool every write goes through),
-/// `async fn begin_write(&self) -> Result<Transaction<'static, _>, StoreError>`,
-/// `async fn settle(&self) -> Result<(), StoreError>` (awaited after every write that must be
-/// durable when it returns) and `async fn close_pools(&self)`, and the statements that add and
-/// remove a JSON array (`$3`) of members of group `$2` of tenant `$1`.
+/// `async fn write(&self, write: Write) -> Result<Vec<Written>, StoreError>` (runs every
+/// write; [`write_on_pool`](Self::write_on_pool), written here, does it through sqlx),
+/// `async fn begin_write(pool: &Pool) -> Result<Transaction<'static, _>, StoreError>` and
+/// `async fn close_pools(&self)`, and the statements that add and remove a JSON array (`$3`)
+/// of members of group `$2` of tenant `$1`.
 macro_rules! impl_sql_store {
     (
         $store:ty,
@@ -302,7 +323,8 @@ macro_rules! impl_sql_store {
             };
             use $crate::store::resource::normalize_key;
             use $crate::store::sql::{
-                self, attributes_text, id_array, now, parse_json, to_i64, to_u64,
+                self, Arg, Returns, Statement, Write, Written, id_array, now, parse_json, to_i64,
+                to_u64,
             };
             use $crate::store::{
                 Activity, ActivityCounts, ActivityFilter, Intent, IntentId, IssuedToken, Resource,
@@ -310,14 +332,7 @@ macro_rules! impl_sql_store {
             };
 
             fn resource_from_row(row: &$row) -> Result<Resource, StoreError> {
-                let resource_type: String = row.try_get("resource_type")?;
-                let attributes: String = row.try_get("attributes")?;
-                Ok(sql::from_columns!(row => Resource {
-                    tenant, scim_id, downstream_id, external_id, lookup_key, version, created,
-                    last_modified;
-                    resource_type: resource_type.parse()?,
-                    attributes: parse_json(&attributes, "resource attributes")?,
-                }))
+                sql::resource_from!(row)
             }
 
             fn intent_from_row(row: &$row) -> Result<Intent, StoreError> {
@@ -379,6 +394,65 @@ macro_rules! impl_sql_store {
                     Ok(())
                 }
 
+                /// Runs a write's statements through sqlx on `pool`: a lone statement on its
+                /// own, several in one write transaction. A commit on either backend's pool is
+                /// as durable as the backend makes it when it returns.
+                async fn write_on_pool(
+                    pool: &sqlx::Pool<<$row as sqlx::Row>::Database>,
+                    write: Write,
+                ) -> Result<Vec<Written>, StoreError> {
+                    let mut written = Vec::with_capacity(write.statements.len());
+                    if write.statements.len() == 1 {
+                        let mut conn = pool.acquire().await?;
+                        for statement in write.statements {
+                            written.push(Self::run_statement(&mut conn, statement).await?);
+                        }
+                    } else {
+                        let mut tx = Self::begin_write(pool).await?;
+                        for statement in write.statements {
+                            written.push(Self::run_statement(&mut tx, statement).await?);
+                        }
+                        tx.commit().await?;
+                    }
+                    Ok(written)
+                }
+
+                /// Runs one statement of a write on `conn`.
+                async fn run_statement(
+                    conn: &mut <<$row as sqlx::Row>::Database as sqlx::Database>::Connection,
+                    statement: Statement,
+                ) -> Result<Written, StoreError> {
+                    let mut query = sqlx::query(statement.sql);
+                    for arg in statement.args {
+                        query = match arg {
+                            Arg::Text(text) => query.bind(text),
+                            Arg::Int(n) => query.bind(n),
+                        };
+                    }
+                    Ok(match statement.returns {
+                        Returns::Count => Written::Count(query.execute(&mut *conn).await?.rows_affected()),
+                        Returns::Resource => {
+                            let row = query.fetch_optional(&mut *conn).await?;
+                            Written::Resource(
+                                row.as_ref().map(resource_from_row).transpose()?.map(Box::new),
+                            )
+                        }
+                        Returns::Integer => {
+                            let row = query.fetch_optional(&mut *conn).await?;
+                            Written::Integer(row.map(|row| row.try_get(0)).transpose()?)
+                        }
+                    })
+                }
+
+                /// Runs a write of one statement; what it gave back.
+                async fn write_one(&self, statement: Statement) -> Result<Written, StoreError> {
+                    let written = self.write(Write::durable(vec![statement])).await?;
+                    written
+                        .into_iter()
+                        .next()
+                        .ok_or_else(|| StoreError::Database("a write gave nothing back".into()))
+                }
+
                 /// Sets one time column of a token; false when the statement matched no row.
                 async fn set_token_time(
                     &self,
@@ -387,10 +461,9 @@ macro_rules! impl_sql_store {
                     id: &str,
                     at: i64,
                 ) -> Result<bool, StoreError> {
-                    let query = sqlx::query(sql).bind(tenant).bind(id).bind(at);
-                    let n = query.execute(self.writer()).await?.rows_affected();
-                    self.settle().await?;
-                    Ok(n > 0)
+                    let args = vec![Arg::from(tenant), Arg::from(id), Arg::from(at)];
+                    let written = self.write_one(Statement::count(sql, args)).await?;
+                    Ok(written.count() > 0)
                 }
 
                 /// Runs a statement over a batch of members (`$3`, a JSON array) of group `$2`
@@ -405,10 +478,8 @@ macro_rules! impl_sql_store {
                     if members.is_empty() {
                         return Ok(0);
                     }
-                    let query = sqlx::query(sql).bind(tenant).bind(group_id);
-                    let query = query.bind(id_array(members)?);
-                    let changed = query.execute(self.writer()).await?.rows_affected();
-                    self.settle().await?;
+                    let args = vec![Arg::from(tenant), Arg::from(group_id), Arg::from(id_array(members)?)];
+                    let changed = self.write_one(Statement::count(sql, args)).await?.count();
                     Ok(usize::try_from(changed).unwrap_or(usize::MAX))
                 }
 
@@ -424,23 +495,10 @@ macro_rules! impl_sql_store {
                     data: &ResourceData,
                     expected: Option<Option<i64>>,
                 ) -> Result<Resource, StoreError> {
-                    let mut query = sqlx::query(sql)
-                        .bind(tenant)
-                        .bind(resource_type.as_str())
-                        .bind(scim_id)
-                        .bind(data.downstream_id.as_deref())
-                        .bind(data.external_id.as_deref())
-                        .bind(data.lookup_key.as_deref().map(normalize_key))
-                        .bind(attributes_text(&data.attributes)?)
-                        .bind(now()?);
-                    if let Some(expected) = expected {
-                        query = query.bind(expected);
-                    }
-                    match (query.fetch_optional(self.writer()).await?, expected) {
-                        (Some(row), _) => {
-                            self.settle().await?;
-                            resource_from_row(&row)
-                        }
+                    let statement =
+                        sql::resource_write(sql, tenant, resource_type, scim_id, data, expected)?;
+                    match (self.write_one(statement).await?.into_resource(), expected) {
+                        (Some(row), _) => Ok(row),
                         (None, Some(expected)) => Err(self
                             .version_miss(tenant, resource_type, scim_id, expected)
                             .await),
@@ -542,19 +600,19 @@ macro_rules! impl_sql_store {
                         expected_version: Option<i64>,
                     ) -> i64 {
                         Box::pin(async move {
-                            let version: Option<i64> = sqlx::query_scalar(sql::TOUCH_RESOURCE)
-                                .bind(tenant)
-                                .bind(resource_type.as_str())
-                                .bind(scim_id)
-                                .bind(now()?)
-                                .bind(expected_version)
-                                .fetch_optional(self.writer())
-                                .await?;
-                            match version {
-                                Some(v) => {
-                                    self.settle().await?;
-                                    Ok(v)
-                                }
+                            let statement = Statement {
+                                sql: sql::TOUCH_RESOURCE,
+                                args: vec![
+                                    Arg::from(tenant),
+                                    Arg::from(resource_type.as_str()),
+                                    Arg::from(scim_id),
+                                    Arg::from(now()?),
+                                    Arg::from(expected_version),
+                                ],
+                                returns: Returns::Integer,
+                            };
+                            match self.write_one(statement).await?.integer() {
+                                Some(v) => Ok(v),
                                 None => Err(self
                                     .version_miss(tenant, resource_type, scim_id, expected_version)
                                     .await),
@@ -597,25 +655,21 @@ macro_rules! impl_sql_store {
                         self, tenant: &'a str, resource_type: ResourceType, scim_id: &'a str,
                     ) -> bool {
                         Box::pin(async move {
-                            let mut tx = self.begin_write().await?;
-                            let deleted = sqlx::query(sql::DELETE_RESOURCE)
-                                .bind(tenant)
-                                .bind(resource_type.as_str())
-                                .bind(scim_id)
-                                .execute(&mut *tx)
-                                .await?
-                                .rows_affected();
-                            let mut memberships = vec![sql::DELETE_MEMBER_MEMBERSHIPS];
+                            let key = || vec![Arg::from(tenant), Arg::from(scim_id)];
+                            let row = vec![
+                                Arg::from(tenant),
+                                Arg::from(resource_type.as_str()),
+                                Arg::from(scim_id),
+                            ];
+                            let mut statements = vec![
+                                Statement::count(sql::DELETE_RESOURCE, row),
+                                Statement::count(sql::DELETE_MEMBER_MEMBERSHIPS, key()),
+                            ];
                             if resource_type == ResourceType::Group {
-                                memberships.insert(0, sql::DELETE_GROUP_MEMBERSHIPS);
+                                statements.push(Statement::count(sql::DELETE_GROUP_MEMBERSHIPS, key()));
                             }
-                            for statement in memberships {
-                                let query = sqlx::query(statement).bind(tenant).bind(scim_id);
-                                query.execute(&mut *tx).await?;
-                            }
-                            tx.commit().await?;
-                            self.settle().await?;
-                            Ok(deleted > 0)
+                            let written = self.write(Write::durable(statements)).await?;
+                            Ok(written.first().is_some_and(|w| w.count() > 0))
                         })
                     }
 
@@ -659,21 +713,16 @@ macro_rules! impl_sql_store {
                         self, tenant: &'a str, group_id: &'a str, members: &'a [String],
                     ) -> usize {
                         Box::pin(async move {
-                            let mut tx = self.begin_write().await?;
-                            sqlx::query(sql::DELETE_GROUP_MEMBERSHIPS)
-                                .bind(tenant)
-                                .bind(group_id)
-                                .execute(&mut *tx)
-                                .await?;
-                            let added = if members.is_empty() {
-                                0
-                            } else {
-                                let query = sqlx::query($add).bind(tenant).bind(group_id);
-                                let query = query.bind(id_array(members)?);
-                                query.execute(&mut *tx).await?.rows_affected()
-                            };
-                            tx.commit().await?;
-                            self.settle().await?;
+                            let group = vec![Arg::from(tenant), Arg::from(group_id)];
+                            let mut statements =
+                                vec![Statement::count(sql::DELETE_GROUP_MEMBERSHIPS, group.clone())];
+                            if !members.is_empty() {
+                                let mut args = group;
+                                args.push(Arg::from(id_array(members)?));
+                                statements.push(Statement::count($add, args));
+                            }
+                            let written = self.write(Write::durable(statements)).await?;
+                            let added = written.get(1).map_or(0, Written::count);
                             Ok(usize::try_from(added).unwrap_or(usize::MAX))
                         })
                     }
@@ -733,24 +782,27 @@ macro_rules! impl_sql_store {
                             let payload = serde_json::to_string(payload).map_err(|e| {
                                 StoreError::Database(format!("cannot encode payload: {e}"))
                             })?;
-                            let id: i64 = sqlx::query_scalar(sql::BEGIN_INTENT)
-                                .bind(tenant)
-                                .bind(kind)
-                                .bind(payload)
-                                .bind(now()?)
-                                .fetch_one(self.writer())
-                                .await?;
-                            self.settle().await?;
-                            Ok(IntentId(id))
+                            let statement = Statement {
+                                sql: sql::BEGIN_INTENT,
+                                args: vec![
+                                    Arg::from(tenant),
+                                    Arg::from(kind),
+                                    Arg::from(payload),
+                                    Arg::from(now()?),
+                                ],
+                                returns: Returns::Integer,
+                            };
+                            match self.write_one(statement).await?.integer() {
+                                Some(id) => Ok(IntentId(id)),
+                                None => Err(sqlx::Error::RowNotFound.into()),
+                            }
                         })
                     }
 
                     fn complete_intent(self, id: IntentId) -> bool {
                         Box::pin(async move {
-                            let query = sqlx::query(sql::COMPLETE_INTENT).bind(id.0);
-                            let done = query.execute(self.writer()).await?.rows_affected();
-                            self.settle().await?;
-                            Ok(done > 0)
+                            let statement = Statement::count(sql::COMPLETE_INTENT, vec![Arg::from(id.0)]);
+                            Ok(self.write_one(statement).await?.count() > 0)
                         })
                     }
 
@@ -771,19 +823,18 @@ macro_rules! impl_sql_store {
                 store_fns! {
                     fn insert_token(self, token: &'a IssuedToken) -> () {
                         Box::pin(async move {
-                            sqlx::query(sql::INSERT_TOKEN)
-                                .bind(&token.tenant)
-                                .bind(&token.id)
-                                .bind(&token.name)
-                                .bind(&token.prefix)
-                                .bind(&token.digest)
-                                .bind(token.created_at)
-                                .bind(token.expires_at)
-                                .bind(token.revoked_at)
-                                .bind(token.last_used_at)
-                                .execute(self.writer())
-                                .await?;
-                            self.settle().await?;
+                            let args = vec![
+                                Arg::from(token.tenant.as_str()),
+                                Arg::from(token.id.as_str()),
+                                Arg::from(token.name.as_str()),
+                                Arg::from(token.prefix.as_str()),
+                                Arg::from(token.digest.as_str()),
+                                Arg::from(token.created_at),
+                                Arg::from(token.expires_at),
+                                Arg::from(token.revoked_at),
+                                Arg::from(token.last_used_at),
+                            ];
+                            self.write_one(Statement::count(sql::INSERT_TOKEN, args)).await?;
                             Ok(())
                         })
                     }
@@ -828,21 +879,23 @@ macro_rules! impl_sql_store {
                         self, key: &'a str, holder: &'a str, now_ms: i64, expires_ms: i64,
                     ) -> bool {
                         Box::pin(async move {
-                            let done = sqlx::query(sql::TAKE_LEASE)
-                                .bind(key)
-                                .bind(holder)
-                                .bind(expires_ms)
-                                .bind(now_ms)
-                                .execute(self.writer())
-                                .await?;
-                            Ok(done.rows_affected() == 1)
+                            let args = vec![
+                                Arg::from(key),
+                                Arg::from(holder),
+                                Arg::from(expires_ms),
+                                Arg::from(now_ms),
+                            ];
+                            let write = Write::committed(vec![Statement::count(sql::TAKE_LEASE, args)]);
+                            let written = self.write(write).await?;
+                            Ok(written.first().is_some_and(|w| w.count() == 1))
                         })
                     }
 
                     fn release_lease(self, key: &'a str, holder: &'a str) -> () {
-                        let query = sqlx::query(sql::RELEASE_LEASE).bind(key).bind(holder);
                         Box::pin(async move {
-                            query.execute(self.writer()).await?;
+                            let args = vec![Arg::from(key), Arg::from(holder)];
+                            let statement = Statement::count(sql::RELEASE_LEASE, args);
+                            self.write(Write::committed(vec![statement])).await?;
                             Ok(())
                         })
                     }
@@ -853,31 +906,33 @@ macro_rules! impl_sql_store {
                 store_fns! {
                     fn record_activity(self, entries: &'a [Activity]) -> () {
                         Box::pin(async move {
-                            let mut tx = self.begin_write().await?;
+                            let mut statements = Vec::with_capacity(entries.len());
                             for e in entries {
                                 let calls = serde_json::to_string(&e.calls).map_err(|e| {
                                     StoreError::Database(format!("cannot encode calls: {e}"))
                                 })?;
-                                sqlx::query(sql::INSERT_ACTIVITY)
-                                    .bind(e.at_ms)
-                                    .bind(&e.tenant)
-                                    .bind(&e.client_auth)
-                                    .bind(&e.client)
-                                    .bind(&e.operation)
-                                    .bind(&e.resource_type)
-                                    .bind(e.resource_id.as_deref())
-                                    .bind(e.user_name.as_deref())
-                                    .bind(i64::from(e.status))
-                                    .bind(e.scim_type.as_deref())
-                                    .bind(e.detail.as_deref())
-                                    .bind(&e.request_id)
-                                    .bind(to_i64(e.duration_ms))
-                                    .bind(calls)
-                                    .bind(to_i64(e.calls_omitted))
-                                    .execute(&mut *tx)
-                                    .await?;
+                                let args = vec![
+                                    Arg::from(e.at_ms),
+                                    Arg::from(e.tenant.as_str()),
+                                    Arg::from(e.client_auth.as_str()),
+                                    Arg::from(e.client.as_str()),
+                                    Arg::from(e.operation.as_str()),
+                                    Arg::from(e.resource_type.as_str()),
+                                    Arg::from(e.resource_id.as_deref()),
+                                    Arg::from(e.user_name.as_deref()),
+                                    Arg::from(i64::from(e.status)),
+                                    Arg::from(e.scim_type.as_deref()),
+                                    Arg::from(e.detail.as_deref()),
+                                    Arg::from(e.request_id.as_str()),
+                                    Arg::from(to_i64(e.duration_ms)),
+                                    Arg::from(calls),
+                                    Arg::from(to_i64(e.calls_omitted)),
+                                ];
+                                statements.push(Statement::count(sql::INSERT_ACTIVITY, args));
                             }
-                            tx.commit().await?;
+                            if !statements.is_empty() {
+                                self.write(Write::committed(statements)).await?;
+                            }
                             Ok(())
                         })
                     }
@@ -923,11 +978,12 @@ macro_rules! impl_sql_store {
 
                     fn prune_activity(self, before_ms: i64, keep: u64) -> u64 {
                         Box::pin(async move {
-                            let old = sqlx::query(sql::PRUNE_ACTIVITY_AGE).bind(before_ms);
-                            let old = old.execute(self.writer()).await?.rows_affected();
-                            let over = sqlx::query(sql::PRUNE_ACTIVITY_COUNT).bind(to_i64(keep));
-                            let over = over.execute(self.writer()).await?.rows_affected();
-                            Ok(old + over)
+                            let statements = vec![
+                                Statement::count(sql::PRUNE_ACTIVITY_AGE, vec![Arg::from(before_ms)]),
+                                Statement::count(sql::PRUNE_ACTIVITY_COUNT, vec![Arg::from(to_i64(keep))]),
+                            ];
+                            let written = self.write(Write::committed(statements)).await?;
+                            Ok(written.iter().map(Written::count).sum())
                         })
                     }
                 }

@@ -1,16 +1,20 @@
 //! The embedded default backend: one SQLite file, created on first run, nothing to operate.
-//! WAL mode lets lookups proceed while one write commits; a write returns once it is durable
-//! (the intent journal depends on it), through a group commit that lets concurrent writers
-//! share one fsync ([`group_commit`]). Writes go through one connection of their own, so
-//! this process's writers queue for it in the pool (in order, without sleeping) instead of
-//! meeting SQLite's busy lock, whose handler sleeps a millisecond and more before each retry;
-//! the busy timeout still makes a second process's writers queue instead of failing; write
-//! transactions begin IMMEDIATE so two of them never deadlock upgrading a read lock. Two
-//! gateways opening the same file migrate it safely: each migration re-checks
-//! `schema_migrations` inside its own IMMEDIATE transaction.
+//! WAL mode lets lookups proceed while one write commits. Every write goes to one thread that
+//! owns the one writing connection ([`writer`]): this process's writers queue there in order
+//! instead of meeting SQLite's busy lock (whose handler sleeps a millisecond and more before
+//! each retry), and a write returns once it is durable (the intent journal depends on it),
+//! through one fsync of the log for all the writes that waited together. The busy timeout still
+//! makes a second process's writers queue instead of failing; write transactions begin
+//! IMMEDIATE so two of them never deadlock upgrading a read lock. Reads go through three
+//! sqlx connections of their own. Two gateways opening the same file migrate it safely: each
+//! migration re-checks `schema_migrations` inside its own IMMEDIATE transaction.
+//!
+//! `sqlite::memory:` (tests, the demo, every dry run) is one sqlx connection that reads and
+//! writes: the database lives as long as that connection, and nothing is durable to wait for.
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
@@ -19,16 +23,13 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
-mod group_commit;
-
-use std::sync::Arc;
-
-use group_commit::GroupCommit;
+mod writer;
 
 use super::error::StoreError;
 use super::migrations::{self, Migration};
 use super::resource::Resource;
 use super::sql;
+use writer::Writer;
 
 /// How long a statement waits for another connection's write lock before failing as
 /// [`StoreError::Unavailable`].
@@ -49,15 +50,21 @@ const IMPORT_RESOURCE: &str = "INSERT INTO resources (tenant, resource_type, sci
      downstream_id, external_id, lookup_key, attributes, version, created, last_modified) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING";
 
+/// Where a SQLite store's writes go.
+#[derive(Debug, Clone)]
+enum Writes {
+    /// A file: the writing thread.
+    Thread(Arc<Writer>),
+    /// In memory: the one connection of `pool`, through sqlx.
+    Pool,
+}
+
 /// The SQLite [`Store`](super::Store).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    /// Reads (the same one connection as `writer` in memory).
+    /// Reads (and, in memory, writes).
     pool: SqlitePool,
-    /// The one connection that writes.
-    writer: SqlitePool,
-    /// Makes a file database's writes durable before they return; none in memory.
-    group_commit: Option<Arc<GroupCommit>>,
+    writes: Writes,
 }
 
 impl SqliteStore {
@@ -69,122 +76,118 @@ impl SqliteStore {
             .map_err(|e| StoreError::Config(format!("invalid sqlite url: {e}")))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL: a commit does not fsync; `settle` waits for the group commit's fsync.
+            // Reads never write; the writing thread sets its own connection up the same way.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-        if !in_memory {
-            create_parent_dir(options.get_filename())?;
-        }
-        let (pool, writer) = if in_memory {
+        if url.contains(":memory:") || url.contains("mode=memory") {
             // An in-memory database lives as long as a connection to it: keep exactly one.
             let pool = SqlitePoolOptions::new()
                 .max_connections(1)
                 .min_connections(1)
                 .idle_timeout(None)
                 .max_lifetime(None)
-                .connect_with(options.clone())
+                .connect_with(options)
                 .await?;
-            (pool.clone(), pool)
-        } else {
-            let writer = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options.clone())
-                .await?;
-            let pool = SqlitePoolOptions::new()
-                .max_connections(READ_CONNECTIONS)
-                .connect_with(options.clone())
-                .await?;
-            (pool, writer)
-        };
-        let mut store = SqliteStore {
+            // A fresh in-memory database is always migrated from nothing: not worth an
+            // operator's attention.
+            migrate(&pool, migrations::SQLITE, false).await?;
+            return Ok(SqliteStore {
+                pool,
+                writes: Writes::Pool,
+            });
+        }
+        create_parent_dir(options.get_filename())?;
+        // Migrations run through sqlx on a connection of their own, closed before the
+        // writing thread opens its one.
+        let migrating = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let migrated = migrate(&migrating, migrations::SQLITE, true).await;
+        migrating.close().await;
+        migrated?;
+        let writer = Writer::start(options.get_filename(), BUSY_TIMEOUT)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(READ_CONNECTIONS)
+            .connect_with(options)
+            .await?;
+        tracing::info!(backend = "sqlite", "store opened");
+        Ok(SqliteStore {
             pool,
-            writer,
-            group_commit: None,
-        };
-        // A fresh in-memory database (tests, the demo, every dry run) is always migrated
-        // from nothing: not worth an operator's attention.
-        store.migrate(migrations::SQLITE, !in_memory).await?;
-        if !in_memory {
-            store.group_commit = Some(Arc::new(GroupCommit::new(options.get_filename())));
-        }
-        if !in_memory {
-            tracing::info!(backend = "sqlite", "store opened");
-        }
-        Ok(store)
+            writes: Writes::Thread(Arc::new(writer)),
+        })
     }
 
     /// Stores a copy of a resource read from another store, with its version and
     /// timestamps, unless a row with its SCIM id or downstream id is here already: how a dry
     /// run's scratch store ([`ScratchStore`](super::ScratchStore)) takes rows from the real one.
     pub async fn import_resource(&self, row: &Resource) -> Result<(), StoreError> {
-        sqlx::query(IMPORT_RESOURCE)
-            .bind(&row.tenant)
-            .bind(row.resource_type.as_str())
-            .bind(&row.scim_id)
-            .bind(row.downstream_id.as_deref())
-            .bind(row.external_id.as_deref())
-            .bind(row.lookup_key.as_deref())
-            .bind(sql::attributes_text(&row.attributes)?)
-            .bind(row.version)
-            .bind(&row.created)
-            .bind(&row.last_modified)
-            .execute(&self.writer)
-            .await?;
+        let args = vec![
+            sql::Arg::from(row.tenant.as_str()),
+            sql::Arg::from(row.resource_type.as_str()),
+            sql::Arg::from(row.scim_id.as_str()),
+            sql::Arg::from(row.downstream_id.as_deref()),
+            sql::Arg::from(row.external_id.as_deref()),
+            sql::Arg::from(row.lookup_key.as_deref()),
+            sql::Arg::from(sql::attributes_text(&row.attributes)?),
+            sql::Arg::from(row.version),
+            sql::Arg::from(row.created.as_str()),
+            sql::Arg::from(row.last_modified.as_str()),
+        ];
+        let statement = sql::Statement::count(IMPORT_RESOURCE, args);
+        self.write(sql::Write::committed(vec![statement])).await?;
         Ok(())
     }
 
-    /// Returns once the write that just committed is on disk (nothing to wait for in memory).
-    async fn settle(&self) -> Result<(), StoreError> {
-        match &self.group_commit {
-            Some(group_commit) => group_commit.settle().await,
-            None => Ok(()),
+    /// Runs a write: on the writing thread for a file, through the one connection in memory.
+    async fn write(&self, write: sql::Write) -> Result<Vec<sql::Written>, StoreError> {
+        match &self.writes {
+            Writes::Thread(writer) => writer.write(write).await,
+            Writes::Pool => Self::write_on_pool(&self.pool, write).await,
         }
     }
 
     async fn close_pools(&self) {
+        if let Writes::Thread(writer) = &self.writes {
+            writer.close().await;
+        }
         self.pool.close().await;
-        self.writer.close().await;
-    }
-
-    fn writer(&self) -> &SqlitePool {
-        &self.writer
     }
 
     /// A transaction that holds the write lock from its first statement.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    async fn begin_write(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
 
-    /// Applies the migrations not yet recorded, each once, each in its own transaction;
-    /// `report` logs each one.
-    async fn migrate(&self, list: &[Migration], report: bool) -> Result<(), StoreError> {
-        sqlx::query(migrations::CREATE_SCHEMA_MIGRATIONS)
-            .execute(&self.writer)
+/// Applies the migrations not yet recorded through `pool`, each once, each in its own
+/// transaction; `report` logs each one.
+async fn migrate(pool: &SqlitePool, list: &[Migration], report: bool) -> Result<(), StoreError> {
+    sqlx::query(migrations::CREATE_SCHEMA_MIGRATIONS)
+        .execute(pool)
+        .await?;
+    for m in list {
+        let mut tx = SqliteStore::begin_write(pool).await?;
+        let applied: i64 = sqlx::query_scalar(sql::APPLIED_MIGRATION)
+            .bind(m.version)
+            .fetch_one(&mut *tx)
             .await?;
-        for m in list {
-            let mut tx = self.begin_write().await?;
-            let applied: i64 = sqlx::query_scalar(sql::APPLIED_MIGRATION)
-                .bind(m.version)
-                .fetch_one(&mut *tx)
-                .await?;
-            if applied > 0 {
-                tx.rollback().await?;
-                continue;
-            }
-            Self::apply_migration(&mut tx, m).await?;
-            tx.commit().await?;
-            if report {
-                migrations::applied("sqlite", m);
-            }
+        if applied > 0 {
+            tx.rollback().await?;
+            continue;
         }
-        let latest: Option<i64> = sqlx::query_scalar(sql::LATEST_MIGRATION)
-            .fetch_one(&self.pool)
-            .await?;
-        migrations::warn_if_newer("sqlite", latest, list);
-        Ok(())
+        SqliteStore::apply_migration(&mut tx, m).await?;
+        tx.commit().await?;
+        if report {
+            migrations::applied("sqlite", m);
+        }
     }
+    let latest: Option<i64> = sqlx::query_scalar(sql::LATEST_MIGRATION)
+        .fetch_one(pool)
+        .await?;
+    migrations::warn_if_newer("sqlite", latest, list);
+    Ok(())
 }
 
 /// Creates the database file's directory on first run.

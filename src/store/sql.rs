@@ -395,8 +395,9 @@ macro_rules! impl_sql_store {
                 }
 
                 /// Runs a write's statements through sqlx on `pool`: a lone statement on its
-                /// own, several in one write transaction. A commit on either backend's pool is
-                /// as durable as the backend makes it when it returns.
+                /// own, several in one write transaction. Nothing more to wait for once it
+                /// commits: PostgreSQL's commit is durable when it returns, and an in-memory
+                /// SQLite has no disk.
                 async fn write_on_pool(
                     pool: &sqlx::Pool<<$row as sqlx::Row>::Database>,
                     write: Write,

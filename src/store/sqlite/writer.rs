@@ -194,12 +194,27 @@ fn execute(conn: &mut Connection, write: Write) -> Result<Vec<Written>, StoreErr
     Ok(written)
 }
 
+/// The names of the parameters a statement may have, in order: as many as the longest
+/// statement (an activity row) binds, and room to spare.
+const PARAMETERS: [&str; 20] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15",
+    "$16", "$17", "$18", "$19", "$20",
+];
+
 /// Runs one statement, binding `$1`, `$2`, ... by name (SQLite numbers parameters in the
-/// order they first appear, not by the digits).
+/// order they first appear, not by the digits). A statement given more arguments than
+/// [`PARAMETERS`] names is refused rather than run with some unbound.
 fn run_statement(conn: &Connection, statement: Statement) -> Result<Written, StoreError> {
+    if statement.args.len() > PARAMETERS.len() {
+        return Err(StoreError::Database(format!(
+            "a statement with {} parameters (at most {})",
+            statement.args.len(),
+            PARAMETERS.len()
+        )));
+    }
     let mut prepared = conn.prepare_cached(statement.sql)?;
-    for (i, arg) in statement.args.into_iter().enumerate() {
-        let Some(index) = prepared.parameter_index(&format!("${}", i + 1))? else {
+    for (name, arg) in PARAMETERS.iter().zip(statement.args) {
+        let Some(index) = prepared.parameter_index(name)? else {
             continue;
         };
         match arg {

@@ -296,27 +296,21 @@ mod tests {
             .unwrap()
     }
 
+    /// Runs `write` on its own; the fsyncs made so far.
+    async fn syncs_after(writer: &Writer, write: Write) -> u64 {
+        writer.write(write).await.unwrap();
+        writer.syncs()
+    }
+
     #[tokio::test]
     async fn writes_waiting_together_share_one_fsync_and_a_lone_write_gets_its_own() {
         let (dir, writer) = started().await;
-        writer
-            .write(Write::durable(vec![lease("a")]))
-            .await
-            .unwrap();
-        assert_eq!(
-            writer.syncs(),
-            1,
-            "a lone durable write waits for its own fsync"
-        );
-        writer
-            .write(Write::committed(vec![lease("b")]))
-            .await
-            .unwrap();
-        assert_eq!(
-            writer.syncs(),
-            1,
-            "a write that need not be durable makes no fsync"
-        );
+        let alone = Write::durable(vec![lease("a")]);
+        let syncs = syncs_after(&writer, alone).await;
+        assert_eq!(syncs, 1, "a lone durable write waits for its own fsync");
+        let committed = Write::committed(vec![lease("b")]);
+        let syncs = syncs_after(&writer, committed).await;
+        assert_eq!(syncs, 1, "a write that need not be durable makes no fsync");
 
         // Another connection holds the write lock, so the thread waits on the first of nine
         // writes while the other eight queue behind it.

@@ -76,6 +76,20 @@ impl JsonPointer {
         })
     }
 
+    /// The value at this pointer, moved out of `doc` rather than copied (a record out of its
+    /// envelope).
+    pub fn take(&self, mut doc: Value) -> Option<Value> {
+        let mut cur = &mut doc;
+        for t in &self.tokens {
+            cur = match cur {
+                Value::Object(m) => m.get_mut(t)?,
+                Value::Array(a) => a.get_mut(t.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(cur.take())
+    }
+
     /// Sets the value at this pointer, replacing non-objects on the way by objects.
     pub fn set(&self, doc: &mut Value, value: Value) {
         let Some((last, parents)) = self.tokens.split_last() else {
@@ -130,6 +144,22 @@ mod tests {
         assert_eq!(p("/a/b~0c/1/d~1e").get(&doc), Some(&json!(2)));
         assert_eq!(p("/a/x").get(&doc), None);
         assert_eq!(p("").get(&doc), Some(&doc));
+    }
+
+    #[test]
+    fn take_moves_out_what_get_reads() {
+        let doc = json!({"a": {"b~c": [1, {"d/e": 2}]}, "z": null});
+        for pointer in ["/a/b~0c/1/d~1e", "/a/b~0c/0", "/a", "", "/z"] {
+            let pointer = p(pointer);
+            assert_eq!(
+                pointer.take(doc.clone()).as_ref(),
+                pointer.get(&doc),
+                "{pointer}"
+            );
+        }
+        for missing in ["/a/x", "/a/b~0c/9", "/a/b~0c/x", "/z/y"] {
+            assert_eq!(p(missing).take(doc.clone()), None, "{missing}");
+        }
     }
 
     #[test]

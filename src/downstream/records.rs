@@ -50,7 +50,7 @@ impl RecordApi {
             DownstreamError::BadResponse(format!("{} {} answered no body", op.method, op.path))
         })?;
         match &self.endpoints.envelope {
-            Some(p) => p.get(&body).cloned().ok_or_else(|| {
+            Some(p) => p.take(body).ok_or_else(|| {
                 DownstreamError::BadResponse(format!(
                     "{} {} answered without {p} (check `envelope`)",
                     op.method, op.path

@@ -69,7 +69,8 @@ struct Loaded {
     scim_id: String,
     downstream_id: String,
     row: Option<Resource>,
-    record: Value,
+    /// Shared with the record cache rather than copied out of it.
+    record: Arc<Value>,
 }
 
 impl UsersService {
@@ -190,7 +191,7 @@ impl UsersService {
             scim_id: tombstone.scim_id.clone(),
             downstream_id,
             row: Some(tombstone),
-            record,
+            record: Arc::new(record),
         };
         self.write(ctx, loaded, resource.clone(), None)
             .await
@@ -203,12 +204,12 @@ impl UsersService {
         &self,
         downstream_id: &str,
         row: Option<&Resource>,
-        record: &Value,
+        record: &Arc<Value>,
         ticket: Ticket,
     ) {
         if let Some(row) = row {
             self.records
-                .fill(downstream_id, row.version, Arc::new(record.clone()), ticket);
+                .fill(downstream_id, row.version, record.clone(), ticket);
         }
     }
 
@@ -271,10 +272,10 @@ impl UsersService {
 
     /// The record of a stored user for a read: the cached one when the cache holds it for the
     /// row's version, else [`fetch`](Self::fetch)ed.
-    async fn record_of_row(&self, row: &Resource) -> Result<Value, ServiceError> {
+    async fn record_of_row(&self, row: &Resource) -> Result<Arc<Value>, ServiceError> {
         let downstream_id = row.downstream_id.as_deref().unwrap_or(&row.scim_id);
         match self.records.record(downstream_id, row.version) {
-            Some(record) => Ok((*record).clone()),
+            Some(record) => Ok(record),
             None => self.fetch(&row.scim_id, downstream_id, Some(row)).await,
         }
     }
@@ -287,12 +288,13 @@ impl UsersService {
         scim_id: &str,
         downstream_id: &str,
         row: Option<&Resource>,
-    ) -> Result<Value, ServiceError> {
+    ) -> Result<Arc<Value>, ServiceError> {
         let ticket = self.records.ticket();
         let record = self.api.get(downstream_id).await.map_err(|e| match e {
             DownstreamError::NotFound(_) => DownstreamError::NotFound(scim_id.to_owned()),
             other => other,
         })?;
+        let record = Arc::new(record);
         self.fill_cache(downstream_id, row, &record, ticket);
         Ok(record)
     }
@@ -349,7 +351,7 @@ impl UsersService {
                 let body = self
                     .mapping
                     .to_downstream_replace(&resource, &loaded.record)?;
-                (body != loaded.record).then_some(body)
+                (body != *loaded.record).then_some(body)
             }
             UpdateStyle::Changed => {
                 let body = self.mapping.changed_fields(&computed, &resource)?;
@@ -369,7 +371,7 @@ impl UsersService {
         self.records.forget(&loaded.downstream_id);
         let record = match body {
             Some(body) => match self.api.update(&loaded.downstream_id, body).await {
-                Ok(record) => record,
+                Ok(record) => Arc::new(record),
                 Err(e) => {
                     self.roll_back(&loaded.scim_id, previous, row.version).await;
                     return Err(e.into());
@@ -378,7 +380,7 @@ impl UsersService {
             None => loaded.record,
         };
         self.records
-            .remember(&loaded.downstream_id, row.version, Arc::new(record.clone()));
+            .remember(&loaded.downstream_id, row.version, record.clone());
         Ok(self.resource_of(ctx, &loaded.scim_id, Some(&row), &record))
     }
 

@@ -1,6 +1,8 @@
 //! Lists and filters: answered from the store's indexes where they hold the answer, else by a
 //! downstream search (pushed down where gateway.toml allows) evaluated here.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::{UsersService, is_tombstone};
@@ -119,6 +121,7 @@ impl UsersService {
             let scim_id = row
                 .as_ref()
                 .map_or_else(|| downstream_id.clone(), |r| r.scim_id.clone());
+            let record = Arc::new(record);
             self.fill_cache(&downstream_id, row.as_ref(), &record, ticket);
             out.push(self.resource_of(ctx, &scim_id, row.as_ref(), &record));
         }

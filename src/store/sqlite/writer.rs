@@ -4,9 +4,9 @@
 //! Why a thread of our own rather than sqlx's connection: sqlx-sqlite runs each connection on
 //! a worker thread and hands every statement, every returned row and every result across
 //! channels, and the group commit that made writes durable needed a blocking-pool thread for
-//! each fsync on top. Measured with wrk on PATCHes through the gateway to the sample API:
-//! 17 to 20 context switches per request before, 5 to 6 after, and about half as many PATCHes
-//! a second more (scripts/bench.sh's PATCH row: 1,495 a second before, 2,129 after).
+//! each fsync on top. Measured with wrk (16 connections) on PATCHes through the gateway to
+//! the sample API, three runs each in one hour: 17 to 20 context switches per request before,
+//! 5 to 6 after, and 1,480-1,790 PATCHes a second before, 2,300-2,590 after.
 //!
 //! Durability: the connection commits with `synchronous=NORMAL` (the frames reach the
 //! operating system, not the disk; a process killed with -9 loses nothing), and a durable

@@ -436,9 +436,9 @@ smoke_check() {
 start_static_stack() {
     local static_port proxy_port i
     static_port=$(free_port) || die "no free loopback port found"
-    static_server "$static_port" | nginx_start static "$static_port"
+    nginx_start static "$static_port" < <(static_server "$static_port")
     proxy_port=$(free_port "$static_port") || die "no free loopback port found"
-    proxy_server "$proxy_port" "127.0.0.1:$static_port" | nginx_start proxy "$proxy_port"
+    nginx_start proxy "$proxy_port" < <(proxy_server "$proxy_port" "127.0.0.1:$static_port")
     legacy_port=$static_port
     start_gateway
     direct_port=$proxy_port
@@ -803,7 +803,7 @@ if ((rss_users > 0)); then
     log "memory: serve with $rss_users users created through it (static downstream)"
     check_quiet rss
     rss_port=$(free_port) || die "no free loopback port found"
-    static_server "$rss_port" | nginx_start static "$rss_port"
+    nginx_start static "$rss_port" < <(static_server "$rss_port")
     legacy_port=$rss_port cache_extra=$rss_config store_extra=""
     start_gateway
     read -r rss_idle _ <<<"$(rss_of "$gateway_pid")"
@@ -843,7 +843,7 @@ scale_run() { # seconds [a line for [downstream]]
         gateway_pid=""
     done
     balance_port=$(free_port) || die "no free loopback port found"
-    proxy_server "$balance_port" "${ports[@]}" | nginx_start balance "$balance_port"
+    nginx_start balance "$balance_port" < <(proxy_server "$balance_port" "${ports[@]}")
     SCIM_TOKEN=$token timeout $((seconds + 300)) python3 "$lua_dir/stale.py" \
         "http://127.0.0.1:$balance_port$scim_base" "$scale_workers" "$seconds" "bench-$schema" ||
         echo "stale.py failed"

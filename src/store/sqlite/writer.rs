@@ -222,17 +222,17 @@ fn run_statement(conn: &Connection, statement: Statement) -> Result<Written, Sto
             Arg::Int(n) => prepared.raw_bind_parameter(index, n)?,
         }
     }
-    if statement.returns == Returns::Count {
-        return Ok(Written::Count(prepared.raw_execute()? as u64));
-    }
-    let mut rows = prepared.raw_query();
-    let row = rows.next()?;
     Ok(match statement.returns {
+        Returns::Count => Written::Count(prepared.raw_execute()? as u64),
         Returns::Resource => {
-            Written::Resource(row.map(resource_from_row).transpose()?.map(Box::new))
+            let mut rows = prepared.raw_query();
+            let row = rows.next()?.map(resource_from_row).transpose()?;
+            Written::Resource(row.map(Box::new))
         }
-        Returns::Integer => Written::Integer(row.map(|row| row.get(0)).transpose()?),
-        Returns::Count => Written::Count(0),
+        Returns::Integer => {
+            let mut rows = prepared.raw_query();
+            Written::Integer(rows.next()?.map(|row| row.get(0)).transpose()?)
+        }
     })
 }
 
